@@ -1,0 +1,505 @@
+//! One type per topic, with the assignment's field names and real JSON types.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codec::{DecodeError, Message, check_id};
+use crate::wire_stats::{LatencyMetrics, WireCounters, decode_histogram};
+use crate::{PROTOCOL_VERSION, Topic};
+
+fn v1() -> u32 {
+    PROTOCOL_VERSION
+}
+
+/// `register`: a driver announces itself and where it can be reached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Register {
+    /// Protocol version of the sender.
+    #[serde(default = "v1")]
+    pub protocol_version: u32,
+    /// The driver's unique id.
+    pub node_id: String,
+    /// The driver's reachable address, `host:port` (the assignment's `node_IP`).
+    #[serde(rename = "node_IP")]
+    pub node_ip: String,
+    /// Always `DRIVER_NODE_REGISTER`.
+    pub message_type: String,
+    /// Wall-clock time of registration, ms since the Unix epoch.
+    #[serde(default)]
+    pub timestamp_ms: u64,
+}
+
+/// The only `message_type` of a register message.
+pub const DRIVER_NODE_REGISTER: &str = "DRIVER_NODE_REGISTER";
+
+impl Register {
+    /// A register message for `node_id` reachable at `node_ip`.
+    pub fn new(node_id: &str, node_ip: &str) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            node_id: node_id.to_owned(),
+            node_ip: node_ip.to_owned(),
+            message_type: DRIVER_NODE_REGISTER.to_owned(),
+            timestamp_ms: crate::now_ms(),
+        }
+    }
+}
+
+impl Message for Register {
+    const TOPIC: Topic = Topic::Register;
+    fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+    fn validate(&self) -> Result<(), DecodeError> {
+        check_id("node_id", &self.node_id)?;
+        if self.node_ip.len() > 256 {
+            return Err(DecodeError::invalid("node_IP", "longer than 256 bytes"));
+        }
+        if self.message_type != DRIVER_NODE_REGISTER {
+            return Err(DecodeError::invalid(
+                "message_type",
+                format!("expected {DRIVER_NODE_REGISTER}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The two kinds of load test of the mission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TestType {
+    /// Requests go out as soon as a connection is free, first come first served.
+    Avalanche,
+    /// Requests go out on a fixed schedule (a delay between sends, or a rate).
+    Tsunami,
+}
+
+impl TestType {
+    /// The wire name, upper case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestType::Avalanche => "AVALANCHE",
+            TestType::Tsunami => "TSUNAMI",
+        }
+    }
+
+    /// Parses `AVALANCHE` or `TSUNAMI` in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("avalanche") {
+            Some(TestType::Avalanche)
+        } else if s.eq_ignore_ascii_case("tsunami") {
+            Some(TestType::Tsunami)
+        } else {
+            None
+        }
+    }
+}
+
+impl Serialize for TestType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TestType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        TestType::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown test_type `{s}`, expected AVALANCHE or TSUNAMI"
+            ))
+        })
+    }
+}
+
+/// One HTTP header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// What every request of a test looks like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSpec {
+    /// Absolute `http://` or `https://` URL.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    /// Request body (UTF-8).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+/// `test_config`: a test's full configuration, sent to every driver.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestConfig {
+    /// Protocol version of the sender.
+    #[serde(default = "v1")]
+    pub protocol_version: u32,
+    /// The test's unique id.
+    pub test_id: String,
+    /// Avalanche or Tsunami.
+    pub test_type: TestType,
+    /// Tsunami: the gap between request send times on each driver, in ms (fractional allowed);
+    /// 0 for Avalanche.
+    #[serde(default)]
+    pub test_message_delay: f64,
+    /// Requests each driver sends; `None` bounds the test by duration only.
+    #[serde(default)]
+    pub message_count_per_driver: Option<u64>,
+    /// Target throughput per driver in requests/s (a Tsunami schedule); `None` when the delay or
+    /// Avalanche decides.
+    #[serde(default)]
+    pub target_rps: Option<f64>,
+    /// Time bound per driver, in ms.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// Concurrent connections per driver (also the cap on requests in flight).
+    pub concurrency: u32,
+    /// Per-request timeout, in ms.
+    pub timeout_ms: u64,
+    /// The request to send.
+    pub request: RequestSpec,
+    /// Skip TLS certificate verification.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Node ids of the drivers taking part; every other driver ignores the test.
+    pub drivers: Vec<String>,
+    /// Wall-clock time the orchestrator issued the config, ms since the Unix epoch.
+    #[serde(default)]
+    pub issued_at_ms: u64,
+}
+
+/// Largest number of connections per driver accepted on the wire.
+pub const MAX_CONCURRENCY: u32 = 100_000;
+
+impl Message for TestConfig {
+    const TOPIC: Topic = Topic::TestConfig;
+    fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+    fn validate(&self) -> Result<(), DecodeError> {
+        check_id("test_id", &self.test_id)?;
+        if !self.test_message_delay.is_finite() || self.test_message_delay < 0.0 {
+            return Err(DecodeError::invalid(
+                "test_message_delay",
+                "must be a finite number >= 0",
+            ));
+        }
+        if let Some(rps) = self.target_rps
+            && (!rps.is_finite() || rps <= 0.0)
+        {
+            return Err(DecodeError::invalid(
+                "target_rps",
+                "must be a finite number > 0",
+            ));
+        }
+        if self.test_type == TestType::Tsunami
+            && self.target_rps.is_none()
+            && self.test_message_delay <= 0.0
+        {
+            return Err(DecodeError::invalid(
+                "test_message_delay",
+                "a TSUNAMI test needs a delay > 0 or a target_rps",
+            ));
+        }
+        if self.message_count_per_driver.is_none() && self.duration_ms.is_none() {
+            return Err(DecodeError::invalid(
+                "message_count_per_driver",
+                "a test needs a request count or a duration",
+            ));
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return Err(DecodeError::invalid(
+                "concurrency",
+                format!("must be between 1 and {MAX_CONCURRENCY}"),
+            ));
+        }
+        if self.timeout_ms == 0 {
+            return Err(DecodeError::invalid("timeout_ms", "must be > 0"));
+        }
+        let url = self.request.url.to_ascii_lowercase();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(DecodeError::invalid(
+                "request.url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if self.drivers.is_empty() {
+            return Err(DecodeError::invalid(
+                "drivers",
+                "must name at least one driver",
+            ));
+        }
+        for id in &self.drivers {
+            check_id("drivers", id)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a trigger asks of the drivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerAction {
+    /// Start the configured test (the assignment's `"trigger": "YES"`).
+    #[serde(rename = "YES")]
+    Start,
+    /// Stop the test now.
+    #[serde(rename = "STOP")]
+    Stop,
+}
+
+/// `trigger`: starts (or stops) a configured test on every participating driver.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// Protocol version of the sender.
+    #[serde(default = "v1")]
+    pub protocol_version: u32,
+    /// The test to start or stop.
+    pub test_id: String,
+    /// `YES` starts, `STOP` stops.
+    pub trigger: TriggerAction,
+    /// Synchronized start: wall-clock time to begin, ms since the Unix epoch (0: at once).
+    #[serde(default)]
+    pub start_at_ms: u64,
+    /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
+    #[serde(default)]
+    pub issued_at_ms: u64,
+}
+
+impl Message for Trigger {
+    const TOPIC: Topic = Topic::Trigger;
+    fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+    fn validate(&self) -> Result<(), DecodeError> {
+        check_id("test_id", &self.test_id)
+    }
+}
+
+/// `metrics`: one driver's statistics for one interval of one test.
+///
+/// Intervals do not overlap: adding every message's histogram and counters for a node gives the
+/// node's totals exactly. `report_id` is unique per message (for de-duplication) and `seq`
+/// counts a node's messages for a test from 1 (for gap detection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Protocol version of the sender.
+    #[serde(default = "v1")]
+    pub protocol_version: u32,
+    /// The reporting driver.
+    pub node_id: String,
+    /// The test measured.
+    pub test_id: String,
+    /// Unique id of this message.
+    pub report_id: String,
+    /// Per-node, per-test sequence number, from 1.
+    pub seq: u64,
+    /// The driver's last message for this test.
+    #[serde(rename = "final", default)]
+    pub is_final: bool,
+    /// Interval start, ms since the test started on this driver.
+    pub interval_start_ms: u64,
+    /// Interval end, ms since the test started on this driver.
+    pub interval_end_ms: u64,
+    /// Latency summary of the interval in ms (from the intended send time).
+    pub metrics: LatencyMetrics,
+    /// The interval's latency histogram (µs), HdrHistogram V2 deflate, base64.
+    pub histogram: String,
+    /// The interval's service-time histogram (µs, from the actual send), same encoding.
+    pub service_histogram: String,
+    /// Scheduled tests: the interval's histogram of gaps between consecutive sends (µs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_gap_histogram: Option<String>,
+    /// Counters of the interval.
+    pub counters: WireCounters,
+}
+
+impl Message for Metrics {
+    const TOPIC: Topic = Topic::Metrics;
+    fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+    fn validate(&self) -> Result<(), DecodeError> {
+        check_id("node_id", &self.node_id)?;
+        check_id("test_id", &self.test_id)?;
+        check_id("report_id", &self.report_id)?;
+        if self.seq == 0 {
+            return Err(DecodeError::invalid("seq", "starts at 1"));
+        }
+        if self.interval_end_ms < self.interval_start_ms {
+            return Err(DecodeError::invalid(
+                "interval_end_ms",
+                "before interval_start_ms",
+            ));
+        }
+        self.counters.validate()?;
+        decode_histogram("histogram", &self.histogram)?;
+        decode_histogram("service_histogram", &self.service_histogram)?;
+        if let Some(gaps) = &self.send_gap_histogram {
+            decode_histogram("send_gap_histogram", gaps)?;
+        }
+        Ok(())
+    }
+}
+
+impl Metrics {
+    /// The interval's latency histogram.
+    pub fn latency(&self) -> Result<stats::Histogram, DecodeError> {
+        decode_histogram("histogram", &self.histogram)
+    }
+
+    /// The interval's service-time histogram.
+    pub fn service(&self) -> Result<stats::Histogram, DecodeError> {
+        decode_histogram("service_histogram", &self.service_histogram)
+    }
+
+    /// The interval's send-gap histogram, if the test was scheduled.
+    pub fn send_gaps(&self) -> Result<Option<stats::Histogram>, DecodeError> {
+        self.send_gap_histogram
+            .as_deref()
+            .map(|h| decode_histogram("send_gap_histogram", h))
+            .transpose()
+    }
+}
+
+/// Who sent a heartbeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A driver node.
+    Driver,
+    /// The orchestrator.
+    Orchestrator,
+}
+
+/// A node's state as its heartbeat reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    /// Ready for a test.
+    Idle,
+    /// Holds the configuration of `test_id` and waits for its trigger (this acknowledges the
+    /// config).
+    Configured,
+    /// Sending load for `test_id`.
+    Running,
+    /// Done with `test_id`; its final metrics message is out.
+    Finished,
+    /// Refused the configuration of `test_id` (see `reason`).
+    Rejected,
+}
+
+/// The state part of a heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatState {
+    /// What the node is doing.
+    pub state: NodeState,
+    /// The test it concerns, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_id: Option<String>,
+    /// Why a configuration was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HeartbeatState {
+    /// Idle, no test.
+    pub fn idle() -> Self {
+        Self {
+            state: NodeState::Idle,
+            test_id: None,
+            reason: None,
+        }
+    }
+
+    /// `state` for `test_id`.
+    pub fn for_test(state: NodeState, test_id: &str) -> Self {
+        Self {
+            state,
+            test_id: Some(test_id.to_owned()),
+            reason: None,
+        }
+    }
+}
+
+/// `heartbeat`: a node is alive, and what it is doing. Sent every second and at every change of
+/// state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Protocol version of the sender.
+    #[serde(default = "v1")]
+    pub protocol_version: u32,
+    /// The sender's id.
+    pub node_id: String,
+    /// Always `YES`.
+    pub heartbeat: String,
+    /// Wall-clock time, ms since the Unix epoch, as a decimal string (the assignment's shape).
+    pub timestamp: String,
+    /// Driver or orchestrator.
+    #[serde(default = "default_role")]
+    pub role: Role,
+    /// The sender's state.
+    #[serde(flatten)]
+    pub state: HeartbeatState,
+    /// Requests sent so far in the current test (drivers), for liveness at a glance.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub info: BTreeMap<String, u64>,
+}
+
+fn default_role() -> Role {
+    Role::Driver
+}
+
+impl Heartbeat {
+    /// A heartbeat from `node_id` in `state`, stamped now.
+    pub fn new(node_id: &str, role: Role, state: HeartbeatState) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            node_id: node_id.to_owned(),
+            heartbeat: "YES".to_owned(),
+            timestamp: crate::now_ms().to_string(),
+            role,
+            state,
+            info: BTreeMap::new(),
+        }
+    }
+}
+
+impl Message for Heartbeat {
+    const TOPIC: Topic = Topic::Heartbeat;
+    fn protocol_version(&self) -> u32 {
+        self.protocol_version
+    }
+    fn validate(&self) -> Result<(), DecodeError> {
+        check_id("node_id", &self.node_id)?;
+        if self.heartbeat != "YES" {
+            return Err(DecodeError::invalid("heartbeat", "expected YES"));
+        }
+        if self.timestamp.parse::<u64>().is_err() {
+            return Err(DecodeError::invalid(
+                "timestamp",
+                "expected ms since the Unix epoch",
+            ));
+        }
+        if let Some(test_id) = &self.state.test_id {
+            check_id("test_id", test_id)?;
+        }
+        if self.state.reason.as_ref().is_some_and(|r| r.len() > 1024) {
+            return Err(DecodeError::invalid("reason", "longer than 1024 bytes"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,320 @@
+//! Round-trip and malformed-input tests for every message of the protocol.
+
+use proptest::prelude::*;
+use protocol::messages::DRIVER_NODE_REGISTER;
+use protocol::wire_stats::encode_histogram;
+use protocol::*;
+use stats::{Counters, ErrorKind, Histogram};
+
+fn id() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_.:-]{1,40}"
+}
+
+fn register() -> impl Strategy<Value = Register> {
+    (id(), "[a-z0-9.]{1,20}:[0-9]{1,5}", any::<u64>()).prop_map(|(node_id, node_ip, ts)| Register {
+        protocol_version: PROTOCOL_VERSION,
+        node_id,
+        node_ip,
+        message_type: DRIVER_NODE_REGISTER.to_owned(),
+        timestamp_ms: ts,
+    })
+}
+
+fn test_config() -> impl Strategy<Value = TestConfig> {
+    (
+        id(),
+        prop_oneof![Just(TestType::Avalanche), Just(TestType::Tsunami)],
+        1u32..10_000,
+        prop::option::of(1u64..10_000_000),
+        prop::option::of(1.0f64..100_000.0),
+        1u32..1000,
+        prop::collection::vec(id(), 1..8),
+        prop::option::of(".{0,64}"),
+    )
+        .prop_map(
+            |(test_id, test_type, delay_us, count, rps, concurrency, drivers, body)| TestConfig {
+                protocol_version: PROTOCOL_VERSION,
+                test_id,
+                test_type,
+                test_message_delay: f64::from(delay_us) / 1000.0,
+                message_count_per_driver: count,
+                target_rps: rps,
+                duration_ms: if count.is_none() { Some(1000) } else { None },
+                concurrency,
+                timeout_ms: 5000,
+                request: RequestSpec {
+                    url: "http://127.0.0.1:8080/ping".to_owned(),
+                    method: "POST".to_owned(),
+                    headers: vec![Header {
+                        name: "x-a".to_owned(),
+                        value: "b".to_owned(),
+                    }],
+                    body,
+                },
+                insecure: false,
+                drivers,
+                issued_at_ms: 1,
+            },
+        )
+}
+
+fn trigger() -> impl Strategy<Value = Trigger> {
+    (
+        id(),
+        prop_oneof![Just(TriggerAction::Start), Just(TriggerAction::Stop)],
+        any::<u64>(),
+    )
+        .prop_map(|(test_id, trigger, at)| Trigger {
+            protocol_version: PROTOCOL_VERSION,
+            test_id,
+            trigger,
+            start_at_ms: at,
+            issued_at_ms: at,
+        })
+}
+
+fn metrics() -> impl Strategy<Value = Metrics> {
+    (
+        id(),
+        id(),
+        id(),
+        1u64..1_000_000,
+        any::<bool>(),
+        prop::collection::vec(1u64..60_000_000, 0..100),
+        prop::collection::vec(100u16..600, 0..20),
+    )
+        .prop_map(
+            |(node_id, test_id, report_id, seq, is_final, samples, codes)| {
+                let mut h = Histogram::new();
+                for s in &samples {
+                    h.record_micros(*s);
+                }
+                let mut c = Counters::default();
+                c.requests_sent = samples.len() as u64;
+                c.responses_received = codes.len() as u64;
+                for code in codes {
+                    c.status(code);
+                }
+                c.error(ErrorKind::Timeout);
+                Metrics {
+                    protocol_version: PROTOCOL_VERSION,
+                    node_id,
+                    test_id,
+                    report_id,
+                    seq,
+                    is_final,
+                    interval_start_ms: seq * 1000,
+                    interval_end_ms: seq * 1000 + 1000,
+                    metrics: h.summary().into(),
+                    histogram: encode_histogram(&h),
+                    service_histogram: encode_histogram(&h),
+                    send_gap_histogram: if is_final {
+                        None
+                    } else {
+                        Some(encode_histogram(&h))
+                    },
+                    counters: (&c).into(),
+                }
+            },
+        )
+}
+
+fn heartbeat() -> impl Strategy<Value = Heartbeat> {
+    (
+        id(),
+        prop_oneof![Just(Role::Driver), Just(Role::Orchestrator)],
+        prop_oneof![
+            Just(NodeState::Idle),
+            Just(NodeState::Configured),
+            Just(NodeState::Running),
+            Just(NodeState::Finished),
+            Just(NodeState::Rejected)
+        ],
+        prop::option::of(id()),
+    )
+        .prop_map(|(node_id, role, state, test_id)| {
+            let mut hb = Heartbeat::new(
+                &node_id,
+                role,
+                HeartbeatState {
+                    state,
+                    test_id,
+                    reason: None,
+                },
+            );
+            hb.info.insert("requests_sent".to_owned(), 7);
+            hb
+        })
+}
+
+fn round_trips<M: Message + PartialEq + std::fmt::Debug>(m: &M) {
+    let bytes = encode(m);
+    let back: M =
+        decode(&bytes).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
+    assert_eq!(&back, m);
+}
+
+/// Every prefix, and every single-byte corruption, is either rejected or decodes: never a panic.
+fn survives_damage<M: Message>(m: &M, flip: usize) {
+    let bytes = encode(m);
+    for cut in [0, 1, bytes.len() / 2, bytes.len().saturating_sub(1)] {
+        assert!(decode::<M>(&bytes[..cut]).is_err());
+    }
+    let mut damaged = bytes.clone();
+    let at = flip % damaged.len();
+    damaged[at] ^= 0x5a;
+    let _ = decode::<M>(&damaged);
+}
+
+proptest! {
+    #[test] fn register_round_trips(m in register(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
+    #[test] fn test_config_round_trips(m in test_config(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
+    #[test] fn trigger_round_trips(m in trigger(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
+    #[test] fn metrics_round_trips(m in metrics(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
+    #[test] fn heartbeat_round_trips(m in heartbeat(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
+
+    #[test]
+    fn random_bytes_are_rejected_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = decode::<Register>(&bytes);
+        let _ = decode::<TestConfig>(&bytes);
+        let _ = decode::<Trigger>(&bytes);
+        let _ = decode::<Metrics>(&bytes);
+        let _ = decode::<Heartbeat>(&bytes);
+    }
+
+    #[test]
+    fn random_json_values_are_rejected_without_panic(s in "\\{(\"[a-z_]{1,12}\":(\"[^\"]{0,8}\"|[0-9]{1,6}|null|true),){0,6}\"x\":1\\}") {
+        let _ = decode::<TestConfig>(s.as_bytes());
+        let _ = decode::<Metrics>(s.as_bytes());
+    }
+}
+
+#[test]
+fn accepts_the_assignments_shapes() {
+    let register: Register = decode(
+        br#"{"node_id":"d1","node_IP":"10.0.0.1:9000","message_type":"DRIVER_NODE_REGISTER"}"#,
+    )
+    .unwrap();
+    assert_eq!(register.node_ip, "10.0.0.1:9000");
+    assert_eq!(register.protocol_version, 1);
+    let trigger: Trigger = decode(br#"{"test_id":"t1","trigger":"YES"}"#).unwrap();
+    assert_eq!(trigger.trigger, TriggerAction::Start);
+    let heartbeat: Heartbeat =
+        decode(br#"{"node_id":"d1","heartbeat":"YES","timestamp":"1700000000000","state":"idle"}"#)
+            .unwrap();
+    assert_eq!(heartbeat.role, Role::Driver);
+}
+
+#[test]
+fn test_type_is_case_insensitive_and_serializes_upper_case() {
+    for (text, expected) in [
+        ("avalanche", TestType::Avalanche),
+        ("Tsunami", TestType::Tsunami),
+        ("TSUNAMI", TestType::Tsunami),
+    ] {
+        let json = format!(
+            r#"{{"test_id":"t","test_type":"{text}","test_message_delay":10,"message_count_per_driver":5,"concurrency":1,"timeout_ms":100,"request":{{"url":"http://127.0.0.1/"}},"drivers":["d"]}}"#
+        );
+        let config: TestConfig = decode(json.as_bytes()).unwrap();
+        assert_eq!(config.test_type, expected);
+        assert!(
+            String::from_utf8(encode(&config))
+                .unwrap()
+                .contains(expected.as_str())
+        );
+    }
+    let bad = br#"{"test_id":"t","test_type":"BLIZZARD","message_count_per_driver":5,"concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    assert!(
+        matches!(decode::<TestConfig>(bad), Err(DecodeError::Malformed(m)) if m.contains("BLIZZARD"))
+    );
+}
+
+#[test]
+fn rejects_oversized_future_and_invalid_messages() {
+    let huge = vec![b' '; MAX_MESSAGE_BYTES + 1];
+    assert!(matches!(
+        decode::<Heartbeat>(&huge),
+        Err(DecodeError::TooLarge { .. })
+    ));
+
+    let future = br#"{"protocol_version":99,"test_id":"t","trigger":"YES"}"#;
+    assert!(matches!(
+        decode::<Trigger>(future),
+        Err(DecodeError::UnsupportedVersion(99))
+    ));
+
+    let empty_id = br#"{"test_id":"","trigger":"YES"}"#;
+    assert!(matches!(
+        decode::<Trigger>(empty_id),
+        Err(DecodeError::Invalid {
+            field: "test_id",
+            ..
+        })
+    ));
+
+    let wrong_type = br#"{"node_id":"d1","node_IP":5,"message_type":"DRIVER_NODE_REGISTER"}"#;
+    assert!(matches!(
+        decode::<Register>(wrong_type),
+        Err(DecodeError::Malformed(_))
+    ));
+
+    let no_bound = br#"{"test_id":"t","test_type":"AVALANCHE","concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    assert!(matches!(
+        decode::<TestConfig>(no_bound),
+        Err(DecodeError::Invalid {
+            field: "message_count_per_driver",
+            ..
+        })
+    ));
+
+    let tsunami_without_gap = br#"{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":1,"concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    assert!(matches!(
+        decode::<TestConfig>(tsunami_without_gap),
+        Err(DecodeError::Invalid {
+            field: "test_message_delay",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn metrics_with_a_corrupt_histogram_are_rejected() {
+    let mut h = Histogram::new();
+    h.record_micros(1500);
+    let m = Metrics {
+        protocol_version: 1,
+        node_id: "d".into(),
+        test_id: "t".into(),
+        report_id: "r".into(),
+        seq: 1,
+        is_final: false,
+        interval_start_ms: 0,
+        interval_end_ms: 1000,
+        metrics: h.summary().into(),
+        histogram: "!!not base64!!".into(),
+        service_histogram: encode_histogram(&h),
+        send_gap_histogram: None,
+        counters: WireCounters::default(),
+    };
+    assert!(matches!(
+        decode::<Metrics>(&encode(&m)),
+        Err(DecodeError::Invalid {
+            field: "histogram",
+            ..
+        })
+    ));
+    let mut bad_code = m.clone();
+    bad_code.histogram = encode_histogram(&h);
+    bad_code.counters.status_codes.insert("abc".into(), 1);
+    assert!(matches!(
+        decode::<Metrics>(&encode(&bad_code)),
+        Err(DecodeError::Invalid {
+            field: "counters.status_codes",
+            ..
+        })
+    ));
+    let mut ok = bad_code.clone();
+    ok.counters.status_codes.clear();
+    let back: Metrics = decode(&encode(&ok)).unwrap();
+    assert_eq!(back.latency().unwrap().len(), 1);
+}

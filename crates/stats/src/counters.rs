@@ -1,0 +1,141 @@
+//! Request counters: what was sent, what came back, and what went wrong.
+
+use std::collections::BTreeMap;
+
+/// Why a request did not get a usable response. Counted per kind; none of them aborts a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// The TCP (or TLS) connection could not be established.
+    Connect,
+    /// No complete response within the per-request timeout.
+    Timeout,
+    /// The connection was closed or reset before the response was complete.
+    Reset,
+    /// The server answered with a 5xx status.
+    Status5xx,
+    /// Any other I/O or protocol failure.
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in display order.
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Status5xx,
+        ErrorKind::Other,
+    ];
+
+    /// The stable name used in reports and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Status5xx => "http_5xx",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Parses a name produced by [`ErrorKind::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// Counters for one interval (or, once merged, for a whole test).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests whose sending started.
+    pub requests_sent: u64,
+    /// Requests that got a complete response (any status).
+    pub responses_received: u64,
+    /// Failures by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Responses by HTTP status code.
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Request bytes written (head and body, as framed by the client).
+    pub bytes_sent: u64,
+    /// Response body bytes read.
+    pub bytes_received: u64,
+    /// Scheduled sends that went out later than their intended time (by more than the lateness
+    /// tolerance), because every connection was busy or the scheduler fell behind.
+    pub late_sends: u64,
+}
+
+impl Counters {
+    /// Counts one error of `kind`.
+    pub fn error(&mut self, kind: ErrorKind) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// Counts one response with `status`.
+    pub fn status(&mut self, status: u16) {
+        *self.status_codes.entry(status).or_default() += 1;
+    }
+
+    /// Total number of errors of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// Responses with a status below 500: what the success ratio counts as success.
+    pub fn successes(&self) -> u64 {
+        self.status_codes
+            .iter()
+            .filter(|(code, _)| **code < 500)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Adds `other` into these counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.requests_sent += other.requests_sent;
+        self.responses_received += other.responses_received;
+        for (kind, n) in &other.errors {
+            *self.errors.entry(*kind).or_default() += n;
+        }
+        for (code, n) in &other.status_codes {
+            *self.status_codes.entry(*code).or_default() += n;
+        }
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+        self.late_sends += other.late_sends;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_sums_every_field() {
+        let mut a = Counters::default();
+        a.requests_sent = 3;
+        a.responses_received = 2;
+        a.error(ErrorKind::Timeout);
+        a.status(200);
+        a.status(200);
+        let mut b = a.clone();
+        b.status(503);
+        b.error(ErrorKind::Status5xx);
+        b.late_sends = 4;
+        a.add(&b);
+        assert_eq!(a.requests_sent, 6);
+        assert_eq!(a.status_codes[&200], 4);
+        assert_eq!(a.status_codes[&503], 1);
+        assert_eq!(a.errors[&ErrorKind::Timeout], 2);
+        assert_eq!(a.error_count(), 3);
+        assert_eq!(a.successes(), 4);
+        assert_eq!(a.late_sends, 4);
+    }
+
+    #[test]
+    fn error_kind_names_round_trip() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::parse("nope"), None);
+    }
+}

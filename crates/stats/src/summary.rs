@@ -1,0 +1,56 @@
+//! The summary of a latency histogram, in milliseconds.
+
+use crate::Histogram;
+
+/// The latency numbers users read, in milliseconds (fractional, microsecond resolution).
+///
+/// Computed from a [`Histogram`], so the summary of merged histograms is exact; summaries are
+/// never averaged with each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Number of samples.
+    pub count: u64,
+    /// Smallest latency.
+    pub min: f64,
+    /// Largest latency.
+    pub max: f64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub stdev: f64,
+    /// 50th percentile.
+    pub median: f64,
+    /// Most frequent value at the histogram's resolution (see [`Histogram::mode_micros`]).
+    pub mode: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+}
+
+fn ms(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+impl Summary {
+    /// Summarises `histogram`.
+    pub fn of(histogram: &Histogram) -> Self {
+        Self {
+            count: histogram.len(),
+            min: ms(histogram.min_micros()),
+            max: ms(histogram.max_micros()),
+            mean: histogram.mean_micros() / 1000.0,
+            stdev: histogram.stdev_micros() / 1000.0,
+            median: ms(histogram.quantile_micros(0.5)),
+            mode: ms(histogram.mode_micros()),
+            p90: ms(histogram.quantile_micros(0.9)),
+            p95: ms(histogram.quantile_micros(0.95)),
+            p99: ms(histogram.quantile_micros(0.99)),
+            p999: ms(histogram.quantile_micros(0.999)),
+        }
+    }
+}
