@@ -1,4 +1,5 @@
 //! Round-trip and malformed-input tests for every message of the protocol.
+#![allow(clippy::unwrap_used)] // a failed set-up step should fail the test loudly
 
 use proptest::prelude::*;
 use protocol::messages::DRIVER_NODE_REGISTER;

@@ -13,17 +13,20 @@ pub enum ErrorKind {
     Reset,
     /// The server answered with a 5xx status.
     Status5xx,
+    /// The test was stopped while the request was in flight.
+    Aborted,
     /// Any other I/O or protocol failure.
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in display order.
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 6] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Status5xx,
+        ErrorKind::Aborted,
         ErrorKind::Other,
     ];
 
@@ -34,6 +37,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
             ErrorKind::Status5xx => "http_5xx",
+            ErrorKind::Aborted => "aborted",
             ErrorKind::Other => "other",
         }
     }

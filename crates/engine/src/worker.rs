@@ -1,0 +1,212 @@
+//! One connection's request loop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use http::header::HOST;
+use http::{HeaderMap, HeaderValue, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use stats::ErrorKind;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{Connector, Sender};
+use crate::{LoadSpec, Recorder};
+
+/// Where workers get their next request from.
+pub(crate) enum Jobs {
+    /// Avalanche: a shared budget of requests and an optional deadline.
+    Permits {
+        /// Requests not yet claimed (`u64::MAX`: unbounded).
+        remaining: AtomicU64,
+        /// No request starts at or after this time.
+        deadline: Option<Instant>,
+    },
+    /// Scheduled: intended send times released by the pacer.
+    Scheduled(async_channel::Receiver<Instant>),
+}
+
+impl Jobs {
+    pub(crate) fn permits(count: Option<u64>, deadline: Option<Instant>) -> Self {
+        Jobs::Permits {
+            remaining: AtomicU64::new(count.unwrap_or(u64::MAX)),
+            deadline,
+        }
+    }
+
+    pub(crate) fn scheduled(rx: async_channel::Receiver<Instant>) -> Self {
+        Jobs::Scheduled(rx)
+    }
+
+    /// The next request to send: `Some(intended time)` (None inside for unscheduled), or `None`
+    /// when the run is over for this worker.
+    async fn next(&self, cancel: &CancellationToken) -> Option<Option<Instant>> {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        match self {
+            Jobs::Permits {
+                remaining,
+                deadline,
+            } => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return None;
+                }
+                remaining
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
+                        0 => None,
+                        u64::MAX => Some(u64::MAX),
+                        n => Some(n - 1),
+                    })
+                    .ok()
+                    .map(|_| None)
+            }
+            Jobs::Scheduled(rx) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                job = rx.recv() => job.ok().map(Some),
+            },
+        }
+    }
+}
+
+/// What every worker of a run shares.
+pub(crate) struct Shared {
+    pub(crate) spec: Arc<LoadSpec>,
+    pub(crate) connector: Connector,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) jobs: Jobs,
+    pub(crate) cancel: CancellationToken,
+    /// Numbers connections, to spread them over the target's addresses.
+    pub(crate) next_connection: AtomicUsize,
+}
+
+/// The parts of the request that are the same for every send.
+struct Prepared {
+    /// Origin-form URI (path and query), as HTTP/1.1 sends it.
+    uri: Uri,
+    /// Headers including Host.
+    headers: HeaderMap,
+    /// Estimated bytes on the wire per request (head plus body).
+    wire_bytes: u64,
+}
+
+fn prepare(spec: &LoadSpec) -> Prepared {
+    let request = &spec.request;
+    let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri: Uri = path.parse().unwrap_or_else(|_| Uri::from_static("/"));
+    let mut headers = request.headers.clone();
+    if !headers.contains_key(HOST)
+        && let Some(authority) = request.uri.authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(HOST, value);
+    }
+    let head: usize = request.method.as_str().len()
+        + path.len()
+        + " HTTP/1.1\r\n\r\n".len()
+        + headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    Prepared {
+        uri,
+        headers,
+        wire_bytes: (head + request.body.len()) as u64,
+    }
+}
+
+/// Sends requests over one keep-alive connection until the jobs run out.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    let prepared = prepare(&shared.spec);
+    let mut sender: Option<Sender> = None;
+    while let Some(intended) = shared.jobs.next(&shared.cancel).await {
+        let started = Instant::now();
+        shared.recorder.sent(started, intended, prepared.wire_bytes);
+        let outcome = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => Err(ErrorKind::Aborted),
+            result = tokio::time::timeout(
+                shared.spec.timeout,
+                exchange(&shared, &prepared, &mut sender, number),
+            ) => result.unwrap_or(Err(ErrorKind::Timeout)),
+        };
+        match outcome {
+            Ok((status, bytes)) => {
+                let end = Instant::now();
+                let latency = end.saturating_duration_since(intended.unwrap_or(started));
+                shared
+                    .recorder
+                    .response(status, latency, end - started, bytes);
+            }
+            Err(kind) => {
+                // The connection's state is unknown after a failure: start afresh.
+                sender = None;
+                shared.recorder.failure(kind);
+            }
+        }
+    }
+}
+
+/// One request and its complete response: status and body bytes.
+async fn exchange(
+    shared: &Shared,
+    prepared: &Prepared,
+    sender: &mut Option<Sender>,
+    number: usize,
+) -> Result<(u16, u64), ErrorKind> {
+    if let Some(open) = sender.as_mut()
+        && open.ready().await.is_err()
+    {
+        // The server closed the idle connection (keep-alive ended): reconnect, nothing was sent.
+        *sender = None;
+    }
+    if sender.is_none() {
+        *sender = Some(shared.connector.connect(number).await?);
+    }
+    let Some(open) = sender.as_mut() else {
+        return Err(ErrorKind::Other);
+    };
+    let mut request = Request::new(Full::new(shared.spec.request.body.clone()));
+    *request.method_mut() = shared.spec.request.method.clone();
+    *request.uri_mut() = prepared.uri.clone();
+    *request.headers_mut() = prepared.headers.clone();
+    let response = open.send_request(request).await.map_err(|e| classify(&e))?;
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut bytes = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify(&e))?;
+        if let Some(data) = frame.data_ref() {
+            bytes += data.len() as u64;
+        }
+    }
+    Ok((status, bytes))
+}
+
+/// Maps a hyper failure to the kind users see.
+fn classify(error: &hyper::Error) -> ErrorKind {
+    if error.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if error.is_canceled() || error.is_closed() || error.is_incomplete_message() {
+        return ErrorKind::Reset;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as Io;
+            return match io.kind() {
+                Io::ConnectionReset
+                | Io::ConnectionAborted
+                | Io::BrokenPipe
+                | Io::UnexpectedEof => ErrorKind::Reset,
+                Io::TimedOut => ErrorKind::Timeout,
+                _ => ErrorKind::Other,
+            };
+        }
+        source = cause.source();
+    }
+    ErrorKind::Other
+}

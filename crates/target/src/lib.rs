@@ -1,0 +1,40 @@
+//! A fast built-in HTTP/1.1 server to load-test against, which misbehaves on demand.
+//!
+//! [`Target`] answers `/ping` with `{"message":"pong"}`, `/metrics` with a
+//! [`MetricsSnapshot`] in JSON, and every other path with a 404. It can add latency, stall
+//! periodically, answer errors, close connections or reset them: server-wide through
+//! [`TargetConfig`], and per request through query parameters on any route but `/metrics`
+//! (`latency=10ms` or `latency=5ms..50ms`, `status=503`, `error_ratio=0.2`,
+//! `error_status=502`, `close=1`, `reset=1`, `stall_every=1s&stall_for=200ms`). A query
+//! parameter overrides its config field; an invalid one gets a 400.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use target::{Target, TargetConfig};
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let target = Target::new(TargetConfig::default());
+//! target.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! - `config`: [`TargetConfig`] and its parts ([`Latency`], [`Stall`]), parsed from text.
+//! - `faults`: the misbehaviour of one request (config overridden by query) and its draws.
+//! - `metrics`: atomic counters and their serializable [`MetricsSnapshot`].
+//! - `handler`: one request to one response (or a reset).
+//! - `server`: [`Target`], the accept loop and the per-connection tasks.
+//!
+//! Nothing here parses command-line flags: the binary crate does, and builds a
+//! [`TargetConfig`].
+
+mod config;
+mod faults;
+mod handler;
+mod metrics;
+mod server;
+
+pub use config::{Latency, ParseError, Stall, TargetConfig};
+pub use metrics::{MetricsSnapshot, RouteSnapshot, RoutesSnapshot};
+pub use server::Target;
