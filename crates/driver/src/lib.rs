@@ -1,0 +1,65 @@
+//! The driver node: registers, heartbeats, takes a test's configuration, acknowledges it, starts
+//! on the trigger, and streams interval metrics until its final message.
+//!
+//! Written once against [`transport::Transport`]; the same code runs in `onslaught run` over the
+//! in-process transport and as `onslaught driver` over Kafka.
+//!
+//! # Layout
+//! - [`node`]: [`run`], the driver's event loop (messages in, heartbeats out).
+//! - [`test_run`]: one test on this driver: wait for the start time, run the engine, publish.
+//! - [`convert`]: protocol `TestConfig` → engine `LoadSpec`, engine `Interval` → `Metrics`.
+//! - [`publish`]: publishing with retries, so a broker hiccup loses no message.
+
+pub mod convert;
+pub mod node;
+pub mod publish;
+pub mod test_run;
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+pub use node::run;
+
+/// How a driver behaves.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// Unique id of this node.
+    pub node_id: String,
+    /// Where this node can be reached (`host:port`), sent in `register` as `node_IP`.
+    pub address: String,
+    /// Gap between heartbeats.
+    pub heartbeat_every: Duration,
+    /// Gap between metrics messages during a test (at most one second).
+    pub metrics_every: Duration,
+}
+
+impl DriverConfig {
+    /// A driver with the default timings (heartbeat and metrics every second).
+    pub fn new(node_id: impl Into<String>, address: impl Into<String>) -> Self {
+        Self {
+            node_id: node_id.into(),
+            address: address.into(),
+            heartbeat_every: Duration::from_secs(1),
+            metrics_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counters about the driver itself (not the load): what it refused and why.
+#[derive(Debug, Default)]
+pub struct DriverStats {
+    /// Messages that failed to decode, by topic, summed.
+    pub malformed_messages: AtomicU64,
+    /// Triggers ignored because they were for an unknown, old or other test.
+    pub ignored_triggers: AtomicU64,
+    /// Publishes that had to be retried.
+    pub publish_retries: AtomicU64,
+}
+
+/// Why the driver stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The transport refused a subscription.
+    #[error("transport: {0}")]
+    Transport(#[from] transport::TransportError),
+}

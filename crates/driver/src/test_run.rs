@@ -1,0 +1,121 @@
+//! One test on this driver: wait for the synchronized start, run the engine, publish metrics at
+//! least once a second, then a final message.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use engine::{Interval, LoadSpec};
+use protocol::now_ms;
+use tokio_util::sync::CancellationToken;
+use transport::Transport;
+
+use crate::DriverStats;
+use crate::convert::{Position, metrics};
+use crate::publish::publish;
+
+/// What a test run needs from its node.
+#[derive(Clone)]
+pub struct Context {
+    /// The transport to publish on.
+    pub transport: Arc<dyn Transport>,
+    /// This node's id.
+    pub node_id: String,
+    /// The node's own counters.
+    pub stats: Arc<DriverStats>,
+    /// Node shutdown: abandons publishing retries.
+    pub shutdown: CancellationToken,
+    /// Gap between metrics messages.
+    pub metrics_every: Duration,
+}
+
+/// How a test run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The test.
+    pub test_id: String,
+    /// Requests sent in total.
+    pub requests_sent: u64,
+    /// Why the run could not start, if it could not.
+    pub error: Option<String>,
+}
+
+/// Runs `spec` for `test_id`, starting at the wall-clock time `start_at_ms` (at once if it has
+/// passed), until done or `cancel` fires. `sent` mirrors the requests sent so far.
+pub async fn run_test(
+    ctx: Context,
+    test_id: String,
+    spec: LoadSpec,
+    start_at_ms: u64,
+    cancel: CancellationToken,
+    sent: Arc<AtomicU64>,
+) -> Outcome {
+    let wait = Duration::from_millis(start_at_ms.saturating_sub(now_ms()));
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = tokio::time::sleep(wait) => {}
+    }
+    let mut publisher = Publisher { ctx: &ctx, test_id: &test_id, seq: 0, last_end_ms: 0 };
+    let handle = match engine::start(spec, cancel.clone()).await {
+        Ok(handle) => handle,
+        Err(e) => {
+            tracing::error!(test_id, "cannot start the test: {e}");
+            publisher.send(&Interval::default(), 0, true).await;
+            return Outcome { test_id: test_id.clone(), requests_sent: 0, error: Some(e.to_string()) };
+        }
+    };
+    let recorder = Arc::clone(&handle.recorder);
+    let started = handle.started;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::from_std(started) + ctx.metrics_every, ctx.metrics_every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let finished = handle.finished();
+    tokio::pin!(finished);
+    loop {
+        tokio::select! {
+            _ = &mut finished => break,
+            _ = ticker.tick() => {
+                let interval = recorder.take();
+                sent.store(recorder.requests_sent(), Ordering::Relaxed);
+                publisher.send(&interval, elapsed_ms(started), false).await;
+            }
+        }
+    }
+    let interval = recorder.take();
+    let requests_sent = recorder.requests_sent();
+    sent.store(requests_sent, Ordering::Relaxed);
+    publisher.send(&interval, elapsed_ms(started), true).await;
+    Outcome { test_id, requests_sent, error: None }
+}
+
+fn elapsed_ms(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Numbers and publishes a test's metrics messages.
+struct Publisher<'a> {
+    ctx: &'a Context,
+    test_id: &'a str,
+    /// Sequence number of the last message sent.
+    seq: u64,
+    /// End of the last interval sent, ms since the start.
+    last_end_ms: u64,
+}
+
+impl Publisher<'_> {
+    async fn send(&mut self, interval: &Interval, end_ms: u64, is_final: bool) {
+        self.seq += 1;
+        let message = metrics(
+            interval,
+            Position {
+                node_id: &self.ctx.node_id,
+                test_id: self.test_id,
+                seq: self.seq,
+                is_final,
+                start_ms: self.last_end_ms,
+                end_ms,
+            },
+        );
+        self.last_end_ms = end_ms.max(self.last_end_ms);
+        publish(&self.ctx.transport, &self.ctx.node_id, &message, &self.ctx.stats, &self.ctx.shutdown).await;
+    }
+}

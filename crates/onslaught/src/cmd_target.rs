@@ -1,0 +1,32 @@
+//! `onslaught target`: the built-in HTTP server, until Ctrl-C.
+
+use anyhow::Context;
+use target::{Stall, Target, TargetConfig};
+
+use crate::exit;
+use crate::flags::TargetArgs;
+
+/// Serves until interrupted.
+pub async fn run(args: TargetArgs) -> anyhow::Result<u8> {
+    let config = TargetConfig {
+        latency: args.latency,
+        stall: args
+            .stall_every
+            .zip(args.stall_for)
+            .map(|(every, duration)| Stall { every, duration }),
+        error_ratio: args.error_ratio,
+        error_status: args.error_status,
+        close_ratio: args.close_ratio,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("target listening on http://{addr} (GET /ping, GET /metrics)");
+    Target::new(config)
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(exit::OK)
+}

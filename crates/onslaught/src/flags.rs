@@ -1,0 +1,151 @@
+//! Command-line flags. Every flag can also come from an `ONSLAUGHT_*` environment variable;
+//! flags win. Flag types stay in this crate: the libraries take validated config structs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::parse;
+
+/// Distributed HTTP load testing: an orchestrator and drivers coordinated over Kafka.
+#[derive(Debug, Parser)]
+#[command(name = "onslaught", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load test in one process: the orchestrator and N drivers over the in-process
+    /// transport (no Kafka needed), against URL or the built-in target.
+    Run(Box<RunArgs>),
+    /// Serve the built-in target: GET /ping answers {"message":"pong"}, GET /metrics counts.
+    Target(TargetArgs),
+}
+
+/// The kind of load test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestKind {
+    /// Requests go out as soon as a connection is free (closed loop).
+    Avalanche,
+    /// Requests go out on a fixed schedule: --delay between sends, or --rate per second.
+    Tsunami,
+}
+
+/// How the end-of-run summary is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A summary for people.
+    Text,
+    /// The aggregate report as JSON on stdout.
+    Json,
+}
+
+/// `onslaught run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// URL to load (default: start the built-in target and load its /ping).
+    #[arg(env = "ONSLAUGHT_URL")]
+    pub url: Option<String>,
+
+    /// Number of drivers.
+    #[arg(short = 'w', long, default_value_t = 3, env = "ONSLAUGHT_DRIVERS")]
+    pub drivers: u32,
+
+    /// Test type.
+    #[arg(short = 't', long = "type", value_enum, default_value_t = TestKind::Avalanche, env = "ONSLAUGHT_TYPE")]
+    pub kind: TestKind,
+
+    /// Tsunami: gap between request sends on each driver (e.g. 10ms).
+    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_DELAY")]
+    pub delay: Option<Duration>,
+
+    /// Tsunami: requests per second PER DRIVER (total = rate x drivers).
+    #[arg(short = 'r', long, env = "ONSLAUGHT_RATE")]
+    pub rate: Option<f64>,
+
+    /// Concurrent connections per driver (also the cap on requests in flight).
+    #[arg(short = 'c', long, default_value_t = 50, env = "ONSLAUGHT_CONCURRENCY")]
+    pub concurrency: u32,
+
+    /// Requests PER DRIVER (total = requests x drivers); accepts 10k, 1m.
+    #[arg(short = 'n', long, value_parser = parse::count, env = "ONSLAUGHT_REQUESTS")]
+    pub requests: Option<u64>,
+
+    /// Time bound per driver (e.g. 30s, 5m). Default 10s when --requests is not given.
+    #[arg(short = 'z', long, value_parser = parse::duration, env = "ONSLAUGHT_DURATION")]
+    pub duration: Option<Duration>,
+
+    /// Per-request timeout.
+    #[arg(long, value_parser = parse::duration, default_value = "30s", env = "ONSLAUGHT_TIMEOUT")]
+    pub timeout: Duration,
+
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET", env = "ONSLAUGHT_METHOD")]
+    pub method: String,
+
+    /// Request header `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_parser = parse::header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Request body.
+    #[arg(short = 'd', long, conflicts_with = "body_file", env = "ONSLAUGHT_BODY")]
+    pub body: Option<String>,
+
+    /// Read the request body from a file.
+    #[arg(long, env = "ONSLAUGHT_BODY_FILE")]
+    pub body_file: Option<PathBuf>,
+
+    /// Skip TLS certificate verification.
+    #[arg(long, env = "ONSLAUGHT_INSECURE")]
+    pub insecure: bool,
+
+    /// Folder for the JSON reports.
+    #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
+    pub report_dir: PathBuf,
+
+    /// Summary format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text, env = "ONSLAUGHT_OUTPUT")]
+    pub output: Output,
+
+    /// Hide the live progress display.
+    #[arg(long, env = "ONSLAUGHT_QUIET")]
+    pub quiet: bool,
+}
+
+/// `onslaught target`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Address to listen on.
+    #[arg(short, long, default_value = "127.0.0.1:8080", env = "ONSLAUGHT_TARGET_LISTEN")]
+    pub listen: SocketAddr,
+
+    /// Added latency on every request: fixed (10ms) or a uniform range (5ms..50ms).
+    #[arg(long, env = "ONSLAUGHT_TARGET_LATENCY")]
+    pub latency: Option<target::Latency>,
+
+    /// Stall period: every this long, hold arriving requests for --stall-for.
+    #[arg(long, value_parser = parse::duration, requires = "stall_for", env = "ONSLAUGHT_TARGET_STALL_EVERY")]
+    pub stall_every: Option<Duration>,
+
+    /// Stall length within each period.
+    #[arg(long, value_parser = parse::duration, requires = "stall_every", env = "ONSLAUGHT_TARGET_STALL_FOR")]
+    pub stall_for: Option<Duration>,
+
+    /// Fraction of requests answered with --error-status.
+    #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_TARGET_ERROR_RATIO")]
+    pub error_ratio: f64,
+
+    /// Status for --error-ratio.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(200..=599), env = "ONSLAUGHT_TARGET_ERROR_STATUS")]
+    pub error_status: u16,
+
+    /// Fraction of responses that close their connection.
+    #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_TARGET_CLOSE_RATIO")]
+    pub close_ratio: f64,
+}

@@ -1,0 +1,68 @@
+//! The `onslaught` command: parses flags, runs a subcommand, and maps the outcome to an exit
+//! code. Everything else lives in the library crates.
+
+mod cmd_run;
+mod cmd_target;
+mod flags;
+mod parse;
+mod progress;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use flags::{Cli, Command};
+
+/// Exit codes, distinct per outcome so CI can tell them apart.
+pub mod exit {
+    /// The test ran and passed.
+    pub const OK: u8 = 0;
+    /// The test ran but failed: no successful response, or it ended failed/degraded.
+    pub const TEST_FAILED: u8 = 1;
+    /// The configuration is invalid (clap also uses 2 for bad flags).
+    pub const BAD_CONFIG: u8 = 2;
+    /// The test was aborted (Ctrl-C or a stop request).
+    pub const ABORTED: u8 = 3;
+    /// The test could not run (no drivers, a component failed).
+    pub const COULD_NOT_RUN: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::COULD_NOT_RUN);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => cmd_run::run(*args).await,
+            Command::Target(args) => cmd_target::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::COULD_NOT_RUN)
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Run(_) => "warn",
+        Command::Target(_) => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ONSLAUGHT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

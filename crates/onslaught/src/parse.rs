@@ -1,0 +1,71 @@
+//! Parsers for flag values: durations (`10ms`, `1h30m`), counts (`10k`, `1m`), headers.
+
+use std::time::Duration;
+
+/// A duration such as `250ms`, `30s`, `5m` or `1h30m`.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration like 10ms, 30s or 1h30m ({e})"))
+}
+
+/// A count with an optional suffix: `500`, `10k` (10,000), `2m` (2,000,000), `1g`.
+pub fn count(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let (digits, factor) = match t.chars().last().map(|c| c.to_ascii_lowercase()) {
+        Some('k') => (&t[..t.len() - 1], 1_000),
+        Some('m') => (&t[..t.len() - 1], 1_000_000),
+        Some('g') => (&t[..t.len() - 1], 1_000_000_000),
+        _ => (t.as_str(), 1),
+    };
+    let value: f64 = digits.parse().map_err(|_| format!("`{s}` is not a count like 500, 10k or 1m"))?;
+    let n = value * factor as f64;
+    if !(n.is_finite() && n >= 0.0 && n <= u64::MAX as f64) || n.fract() != 0.0 {
+        return Err(format!("`{s}` is not a whole count"));
+    }
+    Ok(n as u64)
+}
+
+/// A header given as `Name: value`.
+pub fn header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once(':').ok_or_else(|| format!("header `{s}` must look like `Name: value`"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("header `{s}` has no name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+/// A ratio between 0 and 1.
+pub fn ratio(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{s}` is not a ratio between 0 and 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_suffixes() {
+        assert_eq!(count("500"), Ok(500));
+        assert_eq!(count("10k"), Ok(10_000));
+        assert_eq!(count("1.5k"), Ok(1_500));
+        assert_eq!(count("2M"), Ok(2_000_000));
+        assert_eq!(count("1_000"), Ok(1_000));
+        assert!(count("ten").is_err());
+        assert!(count("1.5").is_err());
+        assert!(count("-3").is_err());
+    }
+
+    #[test]
+    fn durations_and_headers_parse() {
+        assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(duration("10ms"), Ok(Duration::from_millis(10)));
+        assert!(duration("soon").is_err());
+        assert_eq!(header("X-Id: 42"), Ok(("X-Id".into(), "42".into())));
+        assert!(header("nocolon").is_err());
+        assert_eq!(ratio("0.25"), Ok(0.25));
+        assert!(ratio("2").is_err());
+    }
+}

@@ -1,0 +1,416 @@
+//! The orchestrator: knows the drivers, runs tests on them, merges their metrics exactly, and
+//! writes reports.
+//!
+//! Written once against [`transport::Transport`]. A test's life: [`Orchestrator::create_test`]
+//! validates a [`TestRequest`]; [`Orchestrator::start_test`] picks live drivers, publishes the
+//! `test_config`, waits until every chosen driver acknowledges it (a heartbeat in state
+//! `configured`), then publishes a `trigger` with a start time a moment ahead so every driver
+//! starts together. Metrics messages are de-duplicated by `report_id` and merged by histogram
+//! addition; the test completes when every driver has sent its final message (or has been
+//! declared dead), and the reports are written.
+//!
+//! # Layout
+//! - [`request`]: [`TestRequest`], the user's test, and its validation.
+//! - [`state`]: the registry of nodes and tests and how messages change it.
+//! - [`totals`]: exact merging per node, per test and per second.
+//! - [`views`]: what the API, dashboard and reports show.
+//! - [`report`]: the JSON report files.
+//!
+//! `orchestrator` knows nothing of Kafka or HTTP.
+
+pub mod report;
+pub mod request;
+pub mod state;
+pub mod totals;
+pub mod views;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use protocol::{
+    Heartbeat, HeartbeatState, Message, Metrics, Register, Role, Topic, Trigger, TriggerAction,
+    decode, encode, now_ms,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use transport::{Transport, TransportError};
+
+pub use request::{TestRequest, ValidationError};
+pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
+
+use state::State;
+
+/// How the orchestrator behaves.
+#[derive(Clone, Debug)]
+pub struct OrchestratorConfig {
+    /// This orchestrator's id on the heartbeat topic.
+    pub node_id: String,
+    /// Where reports are written.
+    pub report_dir: PathBuf,
+    /// How long drivers have to acknowledge a test's configuration.
+    pub ack_timeout: Duration,
+    /// A driver silent this long is `missing`.
+    pub missing_after: Duration,
+    /// A driver silent this long is `dead` (and a running test stops waiting for it).
+    pub dead_after: Duration,
+    /// Time between the trigger and the synchronized start.
+    pub start_delay: Duration,
+    /// Gap between the orchestrator's own heartbeats.
+    pub heartbeat_every: Duration,
+}
+
+impl OrchestratorConfig {
+    /// Defaults: reports in `report_dir`, missing after 3 s, dead after 10 s.
+    pub fn new(report_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            node_id: format!("orchestrator-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            report_dir: report_dir.into(),
+            ack_timeout: Duration::from_secs(5),
+            missing_after: Duration::from_secs(3),
+            dead_after: Duration::from_secs(10),
+            start_delay: Duration::from_millis(250),
+            heartbeat_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why an operation on a test was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The request is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// No test has this id.
+    #[error("no test with id `{0}`")]
+    NotFound(String),
+    /// The test cannot do this now (already started, no live drivers, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+}
+
+/// Counters about the orchestrator itself.
+#[derive(Debug, Default)]
+pub struct OrchestratorStats {
+    /// Messages rejected by the decoder or as invalid, by reason.
+    pub rejected: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Metrics messages dropped as duplicates (same `report_id`).
+    pub duplicates: AtomicU64,
+    /// Metrics messages accepted.
+    pub metrics_messages: AtomicU64,
+    /// Tests started.
+    pub tests_started: AtomicU64,
+}
+
+impl OrchestratorStats {
+    pub(crate) fn reject(&self, topic: Topic, reason: &str) {
+        *self.rejected.lock().entry(format!("{topic}:{reason}")).or_default() += 1;
+    }
+}
+
+/// The orchestrator. Cheap to clone; every clone shares the same state.
+#[derive(Clone)]
+pub struct Orchestrator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: OrchestratorConfig,
+    transport: Arc<dyn Transport>,
+    state: Mutex<State>,
+    /// Bumped on every change; the API's live stream and waiters watch it.
+    changed: watch::Sender<u64>,
+    stats: OrchestratorStats,
+}
+
+impl Orchestrator {
+    /// An orchestrator over `transport`. Test history is reloaded from `config.report_dir`.
+    pub fn new(config: OrchestratorConfig, transport: Arc<dyn Transport>) -> Self {
+        let history = report::load_all(&config.report_dir);
+        let (changed, _) = watch::channel(0);
+        let state = State::with_history(history);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                state: Mutex::new(state),
+                changed,
+                stats: OrchestratorStats::default(),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OrchestratorConfig {
+        &self.inner.config
+    }
+
+    /// Counters about the orchestrator itself.
+    pub fn stats(&self) -> &OrchestratorStats {
+        &self.inner.stats
+    }
+
+    /// A receiver that changes whenever a node or test does.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    fn notify(&self) {
+        self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Subscribes to `register`, `heartbeat` and `metrics` now, then consumes them on a spawned
+    /// task that also publishes the orchestrator's heartbeats and watches liveness, until
+    /// `shutdown` fires. Running tests are then marked interrupted and their reports written.
+    pub fn spawn(&self, shutdown: CancellationToken) -> Result<tokio::task::JoinHandle<()>, TransportError> {
+        let transport = Arc::clone(&self.inner.transport);
+        let mut registers = transport.subscribe(Topic::Register)?;
+        let mut heartbeats = transport.subscribe(Topic::Heartbeat)?;
+        let mut metrics = transport.subscribe(Topic::Metrics)?;
+        let this = self.clone();
+        Ok(tokio::spawn(async move {
+            let mut beat = tokio::time::interval(this.inner.config.heartbeat_every);
+            let mut liveness = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    Some(p) = registers.recv() => this.on_register(&p),
+                    Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
+                    Some(p) = metrics.recv() => this.on_metrics(&p),
+                    _ = beat.tick() => this.send_heartbeat().await,
+                    _ = liveness.tick() => this.check_liveness(),
+                    else => break,
+                }
+            }
+            this.interrupt_running();
+        }))
+    }
+
+    fn decode<M: Message>(&self, payload: &[u8]) -> Option<M> {
+        match decode::<M>(payload) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(topic = %M::TOPIC, kind = e.kind(), "skipping message: {e}");
+                self.inner.stats.reject(M::TOPIC, e.kind());
+                None
+            }
+        }
+    }
+
+    fn on_register(&self, payload: &[u8]) {
+        if let Some(register) = self.decode::<Register>(payload) {
+            self.inner.state.lock().register(&register, &self.inner.config);
+            self.notify();
+        }
+    }
+
+    fn on_heartbeat(&self, payload: &[u8]) {
+        let Some(heartbeat) = self.decode::<Heartbeat>(payload) else { return };
+        if heartbeat.role == Role::Orchestrator {
+            if heartbeat.node_id != self.inner.config.node_id {
+                tracing::warn!(other = heartbeat.node_id, "another orchestrator shares these topics");
+            }
+            return;
+        }
+        self.inner.state.lock().heartbeat(&heartbeat);
+        self.notify();
+    }
+
+    fn on_metrics(&self, payload: &[u8]) {
+        let Some(metrics) = self.decode::<Metrics>(payload) else { return };
+        let outcome = self.inner.state.lock().metrics(&metrics, &self.inner.stats);
+        match outcome {
+            Ok(Some(done)) => self.finish(done),
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::debug!(node_id = metrics.node_id, test_id = metrics.test_id, "metrics skipped: {reason}");
+                self.inner.stats.reject(Topic::Metrics, reason);
+            }
+        }
+        self.notify();
+    }
+
+    fn check_liveness(&self) {
+        let done = self.inner.state.lock().check_liveness(&self.inner.config);
+        for test_id in done {
+            self.finish(test_id);
+        }
+        self.notify();
+    }
+
+    /// Writes the reports of a test that just ended.
+    fn finish(&self, test_id: String) {
+        let reports = self.inner.state.lock().reports(&test_id);
+        let Some((report, nodes)) = reports else { return };
+        let dir = self.inner.config.report_dir.clone();
+        match report::write(&dir, report, nodes) {
+            Ok(path) => {
+                tracing::info!(test_id, path = %path.display(), "report written");
+                self.inner.state.lock().set_report_path(&test_id, path);
+            }
+            Err(e) => tracing::error!(test_id, "cannot write the report into {}: {e}", dir.display()),
+        }
+        self.notify();
+    }
+
+    fn interrupt_running(&self) {
+        let ids = self.inner.state.lock().interrupt_running();
+        for id in ids {
+            self.finish(id);
+        }
+    }
+
+    async fn send_heartbeat(&self) {
+        let heartbeat = Heartbeat::new(&self.inner.config.node_id, Role::Orchestrator, HeartbeatState::idle());
+        let _ = self.publish(&self.inner.config.node_id, &heartbeat).await;
+    }
+
+    async fn publish<M: Message>(&self, key: &str, message: &M) -> Result<(), TransportError> {
+        self.inner.transport.publish(M::TOPIC, key, Bytes::from(encode(message))).await
+    }
+
+    /// Validates and records a new test; starts it too if it asks to be started.
+    pub async fn create_test(&self, request: TestRequest) -> Result<TestView, ControlError> {
+        request.validate()?;
+        let start = request.start;
+        let id = format!("t-{}", uuid::Uuid::new_v4().simple());
+        self.inner.state.lock().create(&id, request);
+        self.notify();
+        if start {
+            return self.start_test(&id).await;
+        }
+        self.test(&id).ok_or(ControlError::NotFound(id))
+    }
+
+    /// Configures the test on live drivers, waits for their acknowledgements, then triggers a
+    /// synchronized start.
+    pub async fn start_test(&self, id: &str) -> Result<TestView, ControlError> {
+        let config = self
+            .inner
+            .state
+            .lock()
+            .begin_configuring(id, &self.inner.config)?;
+        self.notify();
+        self.inner.stats.tests_started.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.publish(id, &config).await {
+            self.inner.state.lock().fail(id, format!("cannot publish the config: {e}"));
+            self.finish(id.to_owned());
+            return Err(e.into());
+        }
+        let acknowledged = self.wait_for_acks(id).await;
+        if let Err(reason) = acknowledged {
+            self.inner.state.lock().fail(id, reason.clone());
+            self.finish(id.to_owned());
+            return Err(ControlError::Conflict(reason));
+        }
+        let start_at_ms = now_ms() + u64::try_from(self.inner.config.start_delay.as_millis()).unwrap_or(0);
+        let trigger = Trigger {
+            protocol_version: protocol::PROTOCOL_VERSION,
+            test_id: id.to_owned(),
+            trigger: TriggerAction::Start,
+            start_at_ms,
+            issued_at_ms: now_ms(),
+        };
+        self.inner.state.lock().set_running(id, start_at_ms);
+        self.notify();
+        if let Err(e) = self.publish(id, &trigger).await {
+            self.inner.state.lock().fail(id, format!("cannot publish the trigger: {e}"));
+            self.finish(id.to_owned());
+            return Err(e.into());
+        }
+        self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))
+    }
+
+    async fn wait_for_acks(&self, id: &str) -> Result<(), String> {
+        let mut changes = self.watch();
+        let deadline = tokio::time::Instant::now() + self.inner.config.ack_timeout;
+        loop {
+            match self.inner.state.lock().acks(id) {
+                state::Acks::All => return Ok(()),
+                state::Acks::Rejected(reason) => return Err(reason),
+                state::Acks::Waiting(_) => {}
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                let waiting = match self.inner.state.lock().acks(id) {
+                    state::Acks::Waiting(ids) => ids.join(", "),
+                    _ => continue,
+                };
+                return Err(format!(
+                    "drivers did not acknowledge the config within {:?}: {waiting}",
+                    self.inner.config.ack_timeout
+                ));
+            }
+        }
+    }
+
+    /// Asks every driver of a running test to stop now.
+    pub async fn stop_test(&self, id: &str) -> Result<TestView, ControlError> {
+        let needs_trigger = self.inner.state.lock().request_stop(id)?;
+        if needs_trigger {
+            let trigger = Trigger {
+                protocol_version: protocol::PROTOCOL_VERSION,
+                test_id: id.to_owned(),
+                trigger: TriggerAction::Stop,
+                start_at_ms: 0,
+                issued_at_ms: now_ms(),
+            };
+            self.publish(id, &trigger).await?;
+        } else {
+            self.finish(id.to_owned());
+        }
+        self.notify();
+        self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))
+    }
+
+    /// Waits until `count` drivers are alive and idle, or `timeout` passes. Returns how many are.
+    pub async fn wait_for_drivers(&self, count: usize, timeout: Duration) -> usize {
+        let mut changes = self.watch();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ready = self.inner.state.lock().available_drivers(&self.inner.config).len();
+            if ready >= count || tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                return ready;
+            }
+        }
+    }
+
+    /// Waits until the test is over and returns it.
+    pub async fn wait_test(&self, id: &str) -> Result<TestView, ControlError> {
+        let mut changes = self.watch();
+        loop {
+            let view = self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+            if view.status.is_final() && (view.report_path.is_some() || view.status == TestStatus::Failed) {
+                return Ok(view);
+            }
+            if changes.changed().await.is_err() {
+                return Ok(view);
+            }
+        }
+    }
+
+    /// One test.
+    pub fn test(&self, id: &str) -> Option<TestView> {
+        self.inner.state.lock().view(id, &self.inner.config)
+    }
+
+    /// Tests newest first: `limit` of them after skipping `offset`, and the total count.
+    pub fn tests(&self, offset: usize, limit: usize) -> (Vec<TestView>, usize) {
+        self.inner.state.lock().views(offset, limit, &self.inner.config)
+    }
+
+    /// The aggregate report of a finished test, as written to disk.
+    pub fn report_path(&self, id: &str) -> Option<PathBuf> {
+        self.inner.state.lock().report_path(id)
+    }
+
+    /// Every known driver.
+    pub fn nodes(&self) -> Vec<NodeView> {
+        self.inner.state.lock().node_views(&self.inner.config)
+    }
+}

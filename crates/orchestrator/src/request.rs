@@ -1,0 +1,294 @@
+//! A test as users ask for it (API body, CLI flags), and its validation.
+
+use protocol::{Header, RequestSpec, TestConfig, TestType};
+use serde::{Deserialize, Serialize};
+
+/// The test a user asks for. Counts and rates are per driver, as in the assignment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// `avalanche` or `tsunami` (any case).
+    pub test_type: String,
+    /// Target URL.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Tsunami: gap between sends on each driver, in ms.
+    #[serde(default)]
+    pub delay_ms: Option<f64>,
+    /// Tsunami: requests per second per driver (instead of a delay).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Requests each driver sends.
+    #[serde(default)]
+    pub requests_per_driver: Option<u64>,
+    /// Time bound per driver, in ms.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// Connections per driver.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Per-request timeout in ms.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Skip TLS certificate verification.
+    #[serde(default)]
+    pub insecure: bool,
+    /// How many live drivers take part (all when absent).
+    #[serde(default)]
+    pub drivers: Option<u32>,
+    /// Start right after creating.
+    #[serde(default)]
+    pub start: bool,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+/// Default connections per driver.
+pub const DEFAULT_CONCURRENCY: u32 = 50;
+
+fn default_concurrency() -> u32 {
+    DEFAULT_CONCURRENCY
+}
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+fn default_timeout_ms() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+/// Largest request count per driver accepted.
+pub const MAX_REQUESTS: u64 = 10_000_000_000;
+/// Longest test accepted (one week).
+pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Most connections per driver accepted.
+pub const MAX_CONCURRENCY: u32 = 100_000;
+/// Highest rate per driver accepted.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
+/// A field of a request that is not acceptable, and why.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The field's name as the user wrote it.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
+    ValidationError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl TestRequest {
+    /// A request with defaults for everything but type and URL.
+    pub fn new(test_type: &str, url: &str) -> Self {
+        Self {
+            test_type: test_type.to_owned(),
+            url: url.to_owned(),
+            method: default_method(),
+            headers: Vec::new(),
+            body: None,
+            delay_ms: None,
+            rate: None,
+            requests_per_driver: None,
+            duration_ms: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            insecure: false,
+            drivers: None,
+            start: false,
+        }
+    }
+
+    /// The test type, validated.
+    pub fn test_type(&self) -> Result<TestType, ValidationError> {
+        TestType::parse(&self.test_type)
+            .ok_or_else(|| invalid("test_type", "must be avalanche or tsunami"))
+    }
+
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let test_type = self.test_type()?;
+        let url = self.url.trim();
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.len() < 8 {
+            return Err(invalid("url", "must be an absolute http:// or https:// URL"));
+        }
+        if url.parse::<http_uri::Uri>().is_err() {
+            return Err(invalid("url", "is not a valid URL"));
+        }
+        if self.method.is_empty()
+            || self.method.len() > 32
+            || !self.method.bytes().all(|b| b.is_ascii_alphabetic())
+        {
+            return Err(invalid("method", "must be an HTTP method such as GET or POST"));
+        }
+        for header in &self.headers {
+            let name_ok = !header.name.is_empty()
+                && header.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+            if !name_ok {
+                return Err(invalid("headers", format!("invalid header name `{}`", header.name)));
+            }
+            if header.value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(invalid("headers", format!("invalid value for header `{}`", header.name)));
+            }
+        }
+        if self.body.as_ref().is_some_and(|b| b.len() > 1 << 20) {
+            return Err(invalid("body", "must be at most 1 MiB"));
+        }
+        if let Some(delay) = self.delay_ms
+            && (!delay.is_finite() || delay < 0.0 || delay > 3_600_000.0)
+        {
+            return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
+        }
+        if let Some(rate) = self.rate
+            && (!rate.is_finite() || rate <= 0.0 || rate > MAX_RATE)
+        {
+            return Err(invalid("rate", format!("must be > 0 and at most {MAX_RATE}")));
+        }
+        if test_type == TestType::Tsunami && self.rate.is_none() && self.delay_ms.is_none_or(|d| d <= 0.0) {
+            return Err(invalid("delay_ms", "a tsunami test needs a delay > 0 or a rate"));
+        }
+        if test_type == TestType::Avalanche && self.rate.is_some() {
+            return Err(invalid("rate", "an avalanche test has no rate; use tsunami for a fixed rate"));
+        }
+        if let Some(n) = self.requests_per_driver
+            && (n == 0 || n > MAX_REQUESTS)
+        {
+            return Err(invalid("requests_per_driver", format!("must be between 1 and {MAX_REQUESTS}")));
+        }
+        if let Some(d) = self.duration_ms
+            && (d == 0 || d > MAX_DURATION_MS)
+        {
+            return Err(invalid("duration_ms", format!("must be between 1 and {MAX_DURATION_MS}")));
+        }
+        if self.requests_per_driver.is_none() && self.duration_ms.is_none() {
+            return Err(invalid("requests_per_driver", "give a request count, a duration, or both"));
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return Err(invalid("concurrency", format!("must be between 1 and {MAX_CONCURRENCY}")));
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 3_600_000 {
+            return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
+        }
+        if self.drivers == Some(0) {
+            return Err(invalid("drivers", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The wire configuration for the chosen drivers. Call [`TestRequest::validate`] first.
+    pub fn to_config(&self, test_id: &str, drivers: Vec<String>) -> Result<TestConfig, ValidationError> {
+        let test_type = self.test_type()?;
+        Ok(TestConfig {
+            protocol_version: protocol::PROTOCOL_VERSION,
+            test_id: test_id.to_owned(),
+            test_type,
+            test_message_delay: match test_type {
+                TestType::Avalanche => 0.0,
+                TestType::Tsunami => self.delay_ms.unwrap_or(0.0),
+            },
+            message_count_per_driver: self.requests_per_driver,
+            target_rps: self.rate,
+            duration_ms: self.duration_ms,
+            concurrency: self.concurrency,
+            timeout_ms: self.timeout_ms,
+            request: RequestSpec {
+                url: self.url.trim().to_owned(),
+                method: self.method.to_ascii_uppercase(),
+                headers: self.headers.clone(),
+                body: self.body.clone(),
+            },
+            insecure: self.insecure,
+            drivers,
+            issued_at_ms: protocol::now_ms(),
+        })
+    }
+}
+
+/// A tiny URL check without pulling in an HTTP stack: scheme, authority, no spaces.
+mod http_uri {
+    pub(super) struct Uri;
+
+    impl std::str::FromStr for Uri {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Self, ()> {
+            let rest = s
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .ok_or(())?;
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host_ok = !authority.is_empty() && !authority.starts_with(':');
+            let clean = !s.chars().any(|c| c.is_whitespace() || c.is_control());
+            if host_ok && clean { Ok(Uri) } else { Err(()) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> TestRequest {
+        let mut r = TestRequest::new("tsunami", "http://127.0.0.1:8080/ping");
+        r.delay_ms = Some(10.0);
+        r.requests_per_driver = Some(100);
+        r
+    }
+
+    #[test]
+    fn a_valid_request_passes_and_converts() {
+        ok().validate().unwrap();
+        let config = ok().to_config("t1", vec!["d1".into()]).unwrap();
+        assert_eq!(config.test_message_delay, 10.0);
+        assert_eq!(config.message_count_per_driver, Some(100));
+        protocol::decode::<TestConfig>(&protocol::encode(&config)).unwrap();
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut TestRequest)>)> = vec![
+            ("test_type", Box::new(|r| r.test_type = "blizzard".into())),
+            ("url", Box::new(|r| r.url = "ftp://x".into())),
+            ("url", Box::new(|r| r.url = "http://".into())),
+            ("url", Box::new(|r| r.url = "http://a b/".into())),
+            ("method", Box::new(|r| r.method = "GE T".into())),
+            ("headers", Box::new(|r| r.headers = vec![Header { name: "a b".into(), value: "v".into() }])),
+            ("headers", Box::new(|r| r.headers = vec![Header { name: "a".into(), value: "v\r\nx".into() }])),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(-1.0))),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(0.0))),
+            ("rate", Box::new(|r| r.rate = Some(0.0))),
+            ("requests_per_driver", Box::new(|r| r.requests_per_driver = Some(0))),
+            ("requests_per_driver", Box::new(|r| r.requests_per_driver = None)),
+            ("duration_ms", Box::new(|r| r.duration_ms = Some(0))),
+            ("concurrency", Box::new(|r| r.concurrency = 0)),
+            ("concurrency", Box::new(|r| r.concurrency = MAX_CONCURRENCY + 1)),
+            ("timeout_ms", Box::new(|r| r.timeout_ms = 0)),
+            ("drivers", Box::new(|r| r.drivers = Some(0))),
+        ];
+        for (field, change) in cases {
+            let mut r = ok();
+            change(&mut r);
+            let err = r.validate().unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+        }
+        let mut avalanche = ok();
+        avalanche.test_type = "AVALANCHE".into();
+        avalanche.rate = Some(10.0);
+        assert_eq!(avalanche.validate().unwrap_err().field, "rate");
+    }
+}

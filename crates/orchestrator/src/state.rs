@@ -1,0 +1,526 @@
+//! The orchestrator's memory: drivers it has heard of, tests it knows, and how each incoming
+//! message changes them. Everything here is synchronous and guarded by one lock in `lib.rs`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms};
+
+
+use crate::report::{Histograms, NodeReport, TestReport};
+use crate::totals::{IntervalData, NodeTotals, Series, Totals};
+use crate::views::{Liveness, NodeFacts, NodeView, SeriesPoint, TestStatus, TestView};
+use crate::{ControlError, OrchestratorConfig, OrchestratorStats, TestRequest};
+
+/// A driver as the orchestrator knows it.
+#[derive(Debug)]
+pub struct Node {
+    node_id: String,
+    address: String,
+    registered_at_ms: u64,
+    last_heartbeat_ms: u64,
+    /// Local monotonic time of the last message from the node (liveness ignores clock skew).
+    last_seen: Instant,
+    state: HeartbeatState,
+    requests_sent: u64,
+}
+
+impl Node {
+    fn new(node_id: &str) -> Self {
+        Self {
+            node_id: node_id.to_owned(),
+            address: String::from("unknown"),
+            registered_at_ms: now_ms(),
+            last_heartbeat_ms: now_ms(),
+            last_seen: Instant::now(),
+            state: HeartbeatState::idle(),
+            requests_sent: 0,
+        }
+    }
+
+    fn liveness(&self, config: &OrchestratorConfig) -> Liveness {
+        let silent = self.last_seen.elapsed();
+        if silent >= config.dead_after {
+            Liveness::Dead
+        } else if silent >= config.missing_after {
+            Liveness::Missing
+        } else {
+            Liveness::Alive
+        }
+    }
+
+    fn is_busy(&self) -> bool {
+        matches!(self.state.state, NodeState::Configured | NodeState::Running)
+    }
+}
+
+/// A test the orchestrator runs or ran.
+#[derive(Debug)]
+struct Test {
+    id: String,
+    request: TestRequest,
+    status: TestStatus,
+    created_at_ms: u64,
+    started_at_ms: Option<u64>,
+    ended_at_ms: Option<u64>,
+    drivers: Vec<String>,
+    nodes: BTreeMap<String, NodeTotals>,
+    aggregate: Totals,
+    series: Series,
+    /// Requests per second per node, for node reports.
+    node_series: BTreeMap<String, BTreeMap<u64, u64>>,
+    message: Option<String>,
+    report_path: Option<PathBuf>,
+    /// `report_id`s already merged (de-duplication).
+    seen: HashSet<String>,
+    stop_requested: bool,
+    /// A test loaded from a report written by an earlier run: shown as it was.
+    past: Option<Box<TestView>>,
+}
+
+impl Test {
+    fn new(id: &str, request: TestRequest) -> Self {
+        Self {
+            id: id.to_owned(),
+            request,
+            status: TestStatus::Created,
+            created_at_ms: now_ms(),
+            started_at_ms: None,
+            ended_at_ms: None,
+            drivers: Vec::new(),
+            nodes: BTreeMap::new(),
+            aggregate: Totals::default(),
+            series: Series::default(),
+            node_series: BTreeMap::new(),
+            message: None,
+            report_path: None,
+            seen: HashSet::new(),
+            stop_requested: false,
+            past: None,
+        }
+    }
+
+    fn elapsed_seconds(&self) -> f64 {
+        self.nodes.values().map(|n| n.elapsed_ms).max().unwrap_or(0) as f64 / 1000.0
+    }
+
+    fn view(&self) -> TestView {
+        if let Some(past) = &self.past {
+            return (**past).clone();
+        }
+        TestView {
+            id: self.id.clone(),
+            status: self.status,
+            config: self.request.clone(),
+            drivers: self.drivers.clone(),
+            created_at_ms: self.created_at_ms,
+            started_at_ms: self.started_at_ms,
+            ended_at_ms: self.ended_at_ms,
+            message: self.message.clone(),
+            aggregate: self.aggregate.view(self.elapsed_seconds()),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|(id, n)| (id.clone(), n.totals.view(n.elapsed_ms as f64 / 1000.0)))
+                .collect(),
+            node_facts: self
+                .nodes
+                .iter()
+                .map(|(id, n)| {
+                    let facts = NodeFacts {
+                        finished: n.finished,
+                        lost: n.lost,
+                        messages: n.received,
+                        missing_messages: n.missing_messages(),
+                        elapsed_ms: n.elapsed_ms,
+                    };
+                    (id.clone(), facts)
+                })
+                .collect(),
+            series: self.series.points(),
+            report_path: self.report_path.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+
+    /// Ends the test if every driver finished or was lost; returns whether it ended now.
+    fn complete_if_done(&mut self) -> bool {
+        if self.status != TestStatus::Running {
+            return false;
+        }
+        if !self.nodes.values().all(|n| n.finished || n.lost) {
+            return false;
+        }
+        let lost: Vec<&str> = self.nodes.iter().filter(|(_, n)| n.lost).map(|(id, _)| id.as_str()).collect();
+        let missing: u64 = self.nodes.values().map(NodeTotals::missing_messages).sum();
+        self.status = if self.stop_requested {
+            TestStatus::Aborted
+        } else if !lost.is_empty() || missing > 0 {
+            TestStatus::Degraded
+        } else {
+            TestStatus::Completed
+        };
+        let mut news = Vec::new();
+        if !lost.is_empty() {
+            news.push(format!("drivers lost before finishing (data up to their last message kept): {}", lost.join(", ")));
+        }
+        if missing > 0 {
+            news.push(format!("{missing} metrics messages never arrived"));
+        }
+        if self.stop_requested {
+            news.push("stopped by request".to_owned());
+        }
+        if !news.is_empty() {
+            self.message = Some(news.join("; "));
+        }
+        self.ended_at_ms = Some(now_ms());
+        self.series.close_all();
+        true
+    }
+}
+
+/// What the acknowledgements of a test's config look like.
+#[derive(Debug, PartialEq)]
+pub enum Acks {
+    /// Every chosen driver holds the config.
+    All,
+    /// A driver refused it.
+    Rejected(String),
+    /// These drivers have not answered yet.
+    Waiting(Vec<String>),
+}
+
+/// Nodes and tests.
+#[derive(Debug, Default)]
+pub struct State {
+    nodes: BTreeMap<String, Node>,
+    tests: Vec<Test>,
+    index: HashMap<String, usize>,
+}
+
+impl State {
+    /// A state that shows `history` (reports of earlier runs) as past tests.
+    pub fn with_history(history: Vec<TestReport>) -> Self {
+        let mut state = Self::default();
+        for report in history {
+            let mut view = report.test;
+            if !view.status.is_final() {
+                view.status = TestStatus::Interrupted;
+            }
+            let mut test = Test::new(&view.id, view.config.clone());
+            test.status = view.status;
+            test.created_at_ms = view.created_at_ms;
+            test.report_path = view.report_path.as_ref().map(PathBuf::from);
+            test.past = Some(Box::new(view));
+            state.push(test);
+        }
+        state
+    }
+
+    fn push(&mut self, test: Test) {
+        self.index.insert(test.id.clone(), self.tests.len());
+        self.tests.push(test);
+    }
+
+    fn test_mut(&mut self, id: &str) -> Option<&mut Test> {
+        let i = *self.index.get(id)?;
+        self.tests.get_mut(i)
+    }
+
+    fn test(&self, id: &str) -> Option<&Test> {
+        self.tests.get(*self.index.get(id)?)
+    }
+
+    /// A driver registered.
+    pub fn register(&mut self, register: &Register, _config: &OrchestratorConfig) {
+        let node = self.nodes.entry(register.node_id.clone()).or_insert_with(|| {
+            tracing::info!(node_id = register.node_id, address = register.node_ip, "driver registered");
+            Node::new(&register.node_id)
+        });
+        node.address.clone_from(&register.node_ip);
+        node.last_seen = Instant::now();
+    }
+
+    /// A driver's heartbeat.
+    pub fn heartbeat(&mut self, heartbeat: &Heartbeat) {
+        let node = self
+            .nodes
+            .entry(heartbeat.node_id.clone())
+            .or_insert_with(|| Node::new(&heartbeat.node_id));
+        node.last_seen = Instant::now();
+        node.last_heartbeat_ms = heartbeat.timestamp.parse().unwrap_or_else(|_| now_ms());
+        node.state = heartbeat.state.clone();
+        node.requests_sent = heartbeat.info.get("requests_sent").copied().unwrap_or(0);
+    }
+
+    /// Merges a metrics message. Returns the id of a test that just completed, or why the
+    /// message was skipped.
+    pub fn metrics(&mut self, m: &Metrics, stats: &OrchestratorStats) -> Result<Option<String>, &'static str> {
+        if let Some(node) = self.nodes.get_mut(&m.node_id) {
+            node.last_seen = Instant::now();
+        }
+        let test = self.test_mut(&m.test_id).ok_or("unknown_test")?;
+        if test.status != TestStatus::Running {
+            return Err("test_not_running");
+        }
+        if !test.seen.insert(m.report_id.clone()) {
+            stats.duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err("duplicate");
+        }
+        let Some(node) = test.nodes.get_mut(&m.node_id) else {
+            return Err("unknown_node");
+        };
+        let data = IntervalData {
+            latency: m.latency().map_err(|_| "bad_histogram")?,
+            service: m.service().map_err(|_| "bad_histogram")?,
+            send_gaps: m.send_gaps().map_err(|_| "bad_histogram")?,
+            counters: m.counters.to_counters(),
+        };
+        stats.metrics_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        node.totals.add(&data);
+        node.received += 1;
+        node.max_seq = node.max_seq.max(m.seq);
+        node.elapsed_ms = node.elapsed_ms.max(m.interval_end_ms);
+        if m.is_final {
+            node.finished = true;
+        }
+        test.aggregate.add(&data);
+        test.series.add(&m.node_id, m.interval_end_ms, &data);
+        let second = m.interval_end_ms.saturating_sub(1) / 1000;
+        *test
+            .node_series
+            .entry(m.node_id.clone())
+            .or_default()
+            .entry(second)
+            .or_default() += data.counters.requests_sent;
+        Ok(test.complete_if_done().then(|| test.id.clone()))
+    }
+
+    /// Marks drivers dead past the threshold as lost in their running tests. Returns the tests
+    /// that completed because of it.
+    pub fn check_liveness(&mut self, config: &OrchestratorConfig) -> Vec<String> {
+        let dead: HashSet<&str> = self
+            .nodes
+            .values()
+            .filter(|n| n.liveness(config) == Liveness::Dead)
+            .map(|n| n.node_id.as_str())
+            .collect();
+        let mut done = Vec::new();
+        for test in self.tests.iter_mut().filter(|t| t.status == TestStatus::Running) {
+            for (id, node) in test.nodes.iter_mut() {
+                if !node.finished && !node.lost && dead.contains(id.as_str()) {
+                    tracing::warn!(test_id = test.id, node_id = id, "driver declared dead during the test");
+                    node.lost = true;
+                }
+            }
+            if test.complete_if_done() {
+                done.push(test.id.clone());
+            }
+        }
+        done
+    }
+
+    /// Records a new test.
+    pub fn create(&mut self, id: &str, request: TestRequest) {
+        self.push(Test::new(id, request));
+    }
+
+    /// Drivers that are alive and not busy with another test, in id order.
+    pub fn available_drivers(&self, config: &OrchestratorConfig) -> Vec<String> {
+        self.nodes
+            .values()
+            .filter(|n| n.liveness(config) == Liveness::Alive && !n.is_busy())
+            .map(|n| n.node_id.clone())
+            .collect()
+    }
+
+    /// Picks drivers for the test and returns the config to publish.
+    pub fn begin_configuring(&mut self, id: &str, config: &OrchestratorConfig) -> Result<TestConfig, ControlError> {
+        let available = self.available_drivers(config);
+        let test = self.test_mut(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+        if test.status != TestStatus::Created {
+            return Err(ControlError::Conflict(format!("test {id} is already {:?}", test.status).to_lowercase()));
+        }
+        if available.is_empty() {
+            return Err(ControlError::Conflict("no live drivers are available to run the test".to_owned()));
+        }
+        let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
+        if wanted > available.len() {
+            return Err(ControlError::Conflict(format!(
+                "the test asks for {wanted} drivers but {} are live and idle",
+                available.len()
+            )));
+        }
+        let drivers: Vec<String> = available.into_iter().take(wanted).collect();
+        let wire = test.request.to_config(id, drivers.clone())?;
+        test.nodes = drivers.iter().map(|d| (d.clone(), NodeTotals::default())).collect();
+        test.drivers = drivers;
+        test.status = TestStatus::Configuring;
+        Ok(wire)
+    }
+
+    /// Where the acknowledgements stand.
+    pub fn acks(&self, id: &str) -> Acks {
+        let Some(test) = self.test(id) else {
+            return Acks::Rejected(format!("test {id} vanished"));
+        };
+        if test.stop_requested {
+            return Acks::Rejected("stopped before it started".to_owned());
+        }
+        let mut waiting = Vec::new();
+        for driver in &test.drivers {
+            let state = self.nodes.get(driver).map(|n| &n.state);
+            match state {
+                Some(s) if s.test_id.as_deref() == Some(id) && s.state == NodeState::Rejected => {
+                    let reason = s.reason.clone().unwrap_or_default();
+                    return Acks::Rejected(format!("driver {driver} rejected the test: {reason}"));
+                }
+                Some(s) if s.test_id.as_deref() == Some(id) => {}
+                _ => waiting.push(driver.clone()),
+            }
+        }
+        if waiting.is_empty() { Acks::All } else { Acks::Waiting(waiting) }
+    }
+
+    /// The test could not run.
+    pub fn fail(&mut self, id: &str, reason: String) {
+        if let Some(test) = self.test_mut(id) {
+            tracing::warn!(test_id = id, "test failed: {reason}");
+            test.status = TestStatus::Failed;
+            test.message = Some(reason);
+            test.ended_at_ms = Some(now_ms());
+        }
+    }
+
+    /// The trigger is going out.
+    pub fn set_running(&mut self, id: &str, start_at_ms: u64) {
+        if let Some(test) = self.test_mut(id) {
+            test.status = TestStatus::Running;
+            test.started_at_ms = Some(start_at_ms);
+        }
+    }
+
+    /// A stop was requested; returns whether drivers must be told (the test is configuring or
+    /// running).
+    pub fn request_stop(&mut self, id: &str) -> Result<bool, ControlError> {
+        let test = self.test_mut(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+        match test.status {
+            TestStatus::Created => {
+                test.status = TestStatus::Aborted;
+                test.ended_at_ms = Some(now_ms());
+                test.message = Some("stopped before it started".to_owned());
+                Ok(false)
+            }
+            TestStatus::Configuring | TestStatus::Running => {
+                test.stop_requested = true;
+                Ok(true)
+            }
+            other => Err(ControlError::Conflict(format!("test {id} is already {other:?}").to_lowercase())),
+        }
+    }
+
+    /// Marks running tests interrupted (the orchestrator is stopping). Returns their ids.
+    pub fn interrupt_running(&mut self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for test in &mut self.tests {
+            if matches!(test.status, TestStatus::Running | TestStatus::Configuring) {
+                test.status = TestStatus::Interrupted;
+                test.message = Some("the orchestrator stopped while the test ran; what was measured is kept".to_owned());
+                test.ended_at_ms = Some(now_ms());
+                test.series.close_all();
+                ids.push(test.id.clone());
+            }
+        }
+        ids
+    }
+
+    /// The reports of a test.
+    pub fn reports(&self, id: &str) -> Option<(TestReport, Vec<NodeReport>)> {
+        let test = self.test(id)?;
+        if test.past.is_some() {
+            return None;
+        }
+        let view = test.view();
+        let nodes = test
+            .nodes
+            .iter()
+            .map(|(node_id, n)| NodeReport {
+                report_version: 1,
+                test_id: test.id.clone(),
+                node_id: node_id.clone(),
+                config: test.request.clone(),
+                status: test.status,
+                started_at_ms: test.started_at_ms,
+                ended_at_ms: test.ended_at_ms,
+                stats: view.nodes.get(node_id).cloned().unwrap_or_default(),
+                facts: view.node_facts.get(node_id).cloned().unwrap_or_default(),
+                series: node_series(test.node_series.get(node_id), node_id),
+                histograms: Histograms::of(&n.totals),
+            })
+            .collect();
+        let report = TestReport {
+            report_version: 1,
+            histograms: Histograms::of(&test.aggregate),
+            node_reports: BTreeMap::new(),
+            test: view,
+        };
+        Some((report, nodes))
+    }
+
+    /// The aggregate report is on disk at `path`.
+    pub fn set_report_path(&mut self, id: &str, path: PathBuf) {
+        if let Some(test) = self.test_mut(id) {
+            test.report_path = Some(path);
+        }
+    }
+
+    /// Where a test's report is.
+    pub fn report_path(&self, id: &str) -> Option<PathBuf> {
+        self.test(id)?.report_path.clone()
+    }
+
+    /// One test's view.
+    pub fn view(&self, id: &str, _config: &OrchestratorConfig) -> Option<TestView> {
+        self.test(id).map(Test::view)
+    }
+
+    /// Tests newest first, paged, and the total.
+    pub fn views(&self, offset: usize, limit: usize, _config: &OrchestratorConfig) -> (Vec<TestView>, usize) {
+        let views = self.tests.iter().rev().skip(offset).take(limit).map(Test::view).collect();
+        (views, self.tests.len())
+    }
+
+    /// Every known driver.
+    pub fn node_views(&self, config: &OrchestratorConfig) -> Vec<NodeView> {
+        self.nodes
+            .values()
+            .map(|n| NodeView {
+                node_id: n.node_id.clone(),
+                address: n.address.clone(),
+                state: n.state.state,
+                test_id: n.state.test_id.clone(),
+                liveness: n.liveness(config),
+                last_heartbeat_ms: n.last_heartbeat_ms,
+                registered_at_ms: n.registered_at_ms,
+                requests_sent: n.requests_sent,
+                reason: n.state.reason.clone(),
+            })
+            .collect()
+    }
+}
+
+fn node_series(seconds: Option<&BTreeMap<u64, u64>>, node_id: &str) -> Vec<SeriesPoint> {
+    seconds
+        .map(|s| {
+            s.iter()
+                .map(|(second, requests)| SeriesPoint {
+                    second: *second,
+                    requests: *requests,
+                    nodes: BTreeMap::from([(node_id.to_owned(), *requests)]),
+                    ..SeriesPoint::default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+

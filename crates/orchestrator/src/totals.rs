@@ -1,0 +1,205 @@
+//! Exact accumulation of interval metrics: per node, per test, and per second.
+
+use std::collections::BTreeMap;
+
+use stats::{Counters, Histogram};
+
+use crate::views::{SeriesPoint, StatsView};
+
+/// Everything measured so far, merged exactly (histogram addition, counter sums).
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    /// Latency from the intended send time.
+    pub latency: Histogram,
+    /// Service time from the actual send.
+    pub service: Histogram,
+    /// Gaps between consecutive sends (scheduled tests).
+    pub send_gaps: Option<Histogram>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+/// One decoded metrics interval.
+#[derive(Clone, Debug)]
+pub struct IntervalData {
+    /// Latency histogram.
+    pub latency: Histogram,
+    /// Service-time histogram.
+    pub service: Histogram,
+    /// Send-gap histogram, if scheduled.
+    pub send_gaps: Option<Histogram>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl Totals {
+    /// Adds one interval.
+    pub fn add(&mut self, data: &IntervalData) {
+        self.latency.add(&data.latency);
+        self.service.add(&data.service);
+        if let Some(gaps) = &data.send_gaps {
+            self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
+        }
+        self.counters.add(&data.counters);
+    }
+
+    /// The view users read; `seconds` is the time the totals span (for the rate).
+    pub fn view(&self, seconds: f64) -> StatsView {
+        StatsView::of(self, seconds)
+    }
+}
+
+/// Per-node bookkeeping inside a test.
+#[derive(Clone, Debug, Default)]
+pub struct NodeTotals {
+    /// What the node measured.
+    pub totals: Totals,
+    /// Highest sequence number received.
+    pub max_seq: u64,
+    /// Messages received (distinct).
+    pub received: u64,
+    /// The final message arrived.
+    pub finished: bool,
+    /// The node was declared dead before finishing.
+    pub lost: bool,
+    /// End of the latest interval, ms since the node's start.
+    pub elapsed_ms: u64,
+}
+
+impl NodeTotals {
+    /// Messages missing from the sequence (sent but never received).
+    pub fn missing_messages(&self) -> u64 {
+        self.max_seq.saturating_sub(self.received)
+    }
+}
+
+/// One second of the aggregate, still open for late messages.
+#[derive(Debug, Default)]
+struct Bucket {
+    latency: Histogram,
+    counters: Counters,
+    nodes: BTreeMap<String, u64>,
+}
+
+/// The aggregate per-second time series. Seconds stay open (with a full histogram) while
+/// messages for them can still arrive, then shrink to a [`SeriesPoint`], so memory grows by a
+/// few dozen bytes per second of test, not by a histogram.
+#[derive(Debug, Default)]
+pub struct Series {
+    open: BTreeMap<u64, Bucket>,
+    closed: BTreeMap<u64, SeriesPoint>,
+}
+
+/// Seconds behind the newest one that stay open.
+const OPEN_SECONDS: u64 = 3;
+
+impl Series {
+    /// Adds a node's interval that ended `end_ms` after the node's start.
+    pub fn add(&mut self, node_id: &str, end_ms: u64, data: &IntervalData) {
+        let second = end_ms.saturating_sub(1) / 1000;
+        if let Some(point) = self.closed.get_mut(&second) {
+            // Too late for the percentiles of its second; its counts still count.
+            point.requests += data.counters.requests_sent;
+            point.responses += data.counters.responses_received;
+            point.errors += data.counters.error_count();
+            *point.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
+            return;
+        }
+        let bucket = self.open.entry(second).or_default();
+        bucket.latency.add(&data.latency);
+        bucket.counters.add(&data.counters);
+        *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
+        let newest = self.open.keys().next_back().copied().unwrap_or(0);
+        while let Some((&first, _)) = self.open.first_key_value() {
+            if first + OPEN_SECONDS >= newest {
+                break;
+            }
+            self.close(first);
+        }
+    }
+
+    fn close(&mut self, second: u64) {
+        if let Some(bucket) = self.open.remove(&second) {
+            self.closed.insert(second, point(second, &bucket));
+        }
+    }
+
+    /// Closes every second (at the end of a test).
+    pub fn close_all(&mut self) {
+        let seconds: Vec<u64> = self.open.keys().copied().collect();
+        for s in seconds {
+            self.close(s);
+        }
+    }
+
+    /// Every second so far, in order.
+    pub fn points(&self) -> Vec<SeriesPoint> {
+        let mut points: Vec<SeriesPoint> = self.closed.values().cloned().collect();
+        points.extend(self.open.iter().map(|(s, b)| point(*s, b)));
+        points.sort_by_key(|p| p.second);
+        points
+    }
+}
+
+fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
+    let summary = bucket.latency.summary();
+    SeriesPoint {
+        second,
+        requests: bucket.counters.requests_sent,
+        responses: bucket.counters.responses_received,
+        errors: bucket.counters.error_count(),
+        p50: summary.median,
+        p95: summary.p95,
+        p99: summary.p99,
+        mean: summary.mean,
+        nodes: bucket.nodes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(requests: u64, latency_us: u64) -> IntervalData {
+        let mut latency = Histogram::new();
+        for _ in 0..requests {
+            latency.record_micros(latency_us);
+        }
+        let mut counters = Counters::default();
+        counters.requests_sent = requests;
+        counters.responses_received = requests;
+        IntervalData { service: latency.clone(), latency, send_gaps: None, counters }
+    }
+
+    #[test]
+    fn percentiles_are_merged_not_averaged() {
+        // Node a: 99 fast requests; node b: 1 slow request. The average of node p99s would be
+        // (1 + 100) / 2; the true p99 of the 100 requests is 1 ms, and the max is 100 ms.
+        let mut totals = Totals::default();
+        totals.add(&data(99, 1_000));
+        totals.add(&data(1, 100_000));
+        let view = totals.view(1.0);
+        assert_eq!(view.latency.p99, 1.0);
+        assert_eq!(view.latency.max, 100.0);
+        assert_eq!(view.requests_sent, 100);
+    }
+
+    #[test]
+    fn series_buckets_by_second_and_closes_old_seconds() {
+        let mut series = Series::default();
+        series.add("a", 1000, &data(10, 2_000));
+        series.add("b", 1000, &data(5, 4_000));
+        series.add("a", 2000, &data(7, 2_000));
+        for s in 3..10 {
+            series.add("a", s * 1000, &data(1, 1_000));
+        }
+        assert!(series.open.len() <= 4);
+        series.add("b", 1000, &data(3, 1_000)); // late for second 0
+        let points = series.points();
+        assert_eq!(points[0].second, 0);
+        assert_eq!(points[0].requests, 18);
+        assert_eq!(points[0].nodes["b"], 8);
+        assert_eq!(points[1].requests, 7);
+        assert_eq!(points.len(), 9);
+    }
+}

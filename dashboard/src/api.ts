@@ -1,0 +1,93 @@
+// The orchestrator's REST API. Paths are relative ("api/…") so the page works wherever
+// the orchestrator mounts it. A 401 asks the token source for a bearer token and retries.
+
+import type { NodeList, TestList, TestRequest, TestView } from './types';
+import { ApiError, apiErrorFrom } from './validation';
+
+/** Where the bearer token comes from; `ask` returns null when the person cancels. */
+export interface TokenSource {
+  get(): string | null;
+  ask(reason: string): Promise<string | null>;
+  clear(): void;
+}
+
+export interface ApiOptions {
+  base?: string;
+  fetch?: typeof fetch;
+  tokens?: TokenSource;
+}
+
+export interface Api {
+  listTests(limit: number, offset: number): Promise<TestList>;
+  getTest(id: string): Promise<TestView>;
+  createTest(request: TestRequest): Promise<TestView>;
+  startTest(id: string): Promise<TestView>;
+  stopTest(id: string): Promise<TestView>;
+  listNodes(): Promise<NodeList>;
+  reportUrl(id: string): string;
+  eventsUrl(): string;
+}
+
+/** How many times a 401 may be answered with a new token before giving up. */
+const MAX_TOKEN_TRIES = 3;
+
+export function createApi(options: ApiOptions = {}): Api {
+  const base = options.base ?? 'api/';
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const tokens = options.tokens;
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Accept: 'application/json' };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const token = tokens?.get();
+      if (token) headers.Authorization = `Bearer ${token}`;
+
+      let response: Response;
+      try {
+        response = await doFetch(base + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          cache: 'no-store',
+        });
+      } catch (e) {
+        throw new ApiError(0, e instanceof Error ? e.message : String(e));
+      }
+
+      const payload = await readBody(response);
+      if (response.ok) return payload as T;
+
+      const error = apiErrorFrom(response.status, payload, response.statusText);
+      if (response.status === 401 && tokens && attempt < MAX_TOKEN_TRIES) {
+        if (token) tokens.clear();
+        const fresh = await tokens.ask(error.message);
+        if (fresh) continue;
+      }
+      throw error;
+    }
+  }
+
+  const id = (testId: string) => encodeURIComponent(testId);
+
+  return {
+    listTests: (limit, offset) => request('GET', `tests?limit=${limit}&offset=${offset}`),
+    getTest: (testId) => request('GET', `tests/${id(testId)}`),
+    createTest: (req) => request('POST', 'tests', req),
+    startTest: (testId) => request('POST', `tests/${id(testId)}/start`),
+    stopTest: (testId) => request('POST', `tests/${id(testId)}/stop`),
+    listNodes: () => request('GET', 'nodes'),
+    reportUrl: (testId) => `${base}tests/${id(testId)}/report`,
+    eventsUrl: () => `${base}events`,
+  };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

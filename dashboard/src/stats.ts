@@ -1,0 +1,126 @@
+// Table rows and figures derived from a test's statistics. Pure.
+
+import { fmtDuration, fmtInt, fmtNum, fmtTestType, sumCounts } from './format';
+import { ERROR_KINDS, type StatsView, type Summary, type TestView } from './types';
+
+/** Columns of the latency tables: Summary key and heading. */
+export const SUMMARY_COLUMNS: readonly [keyof Summary, string][] = [
+  ['min', 'min'],
+  ['max', 'max'],
+  ['mean', 'mean'],
+  ['median', 'median'],
+  ['mode', 'mode'],
+  ['p90', 'p90'],
+  ['p95', 'p95'],
+  ['p99', 'p99'],
+  ['p999', 'p99.9'],
+];
+
+export interface CountRow {
+  key: string;
+  total: number;
+  perNode: number[];
+}
+
+/**
+ * Rows of a count table (errors by kind or status codes) with a total column and one
+ * column per driver. `fixed` keys always appear (zero when absent); others when seen.
+ */
+export function countRows(
+  pick: (s: StatsView) => Record<string, number> | undefined,
+  aggregate: StatsView | undefined,
+  nodes: Record<string, StatsView> | undefined,
+  nodeIds: readonly string[],
+  fixed: readonly string[] = [],
+): CountRow[] {
+  const keys = new Set<string>(fixed);
+  const sources = [aggregate, ...nodeIds.map((id) => nodes?.[id])];
+  for (const s of sources) if (s) for (const k of Object.keys(pick(s) ?? {})) keys.add(k);
+  const extra = [...keys].filter((k) => !fixed.includes(k)).sort(compareKeys);
+  return [...fixed, ...extra].map((key) => ({
+    key,
+    total: (aggregate && pick(aggregate)?.[key]) || 0,
+    perNode: nodeIds.map((id) => {
+      const s = nodes?.[id];
+      return (s && pick(s)?.[key]) || 0;
+    }),
+  }));
+}
+
+/** Numeric keys in numeric order ("200" < "404" < "503"), then the rest alphabetically. */
+function compareKeys(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  if (Number.isFinite(na)) return -1;
+  if (Number.isFinite(nb)) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function errorRows(test: TestView, nodeIds: readonly string[]): CountRow[] {
+  return countRows((s) => s.errors, test.aggregate, test.nodes, nodeIds, ERROR_KINDS);
+}
+
+export function statusRows(test: TestView, nodeIds: readonly string[]): CountRow[] {
+  return countRows((s) => s.status_codes, test.aggregate, test.nodes, nodeIds);
+}
+
+export function totalErrors(stats: StatsView | undefined): number {
+  return sumCounts(stats?.errors);
+}
+
+/** Time the test has run: start to end, or to `now` while it runs. */
+export function elapsedMs(test: TestView, now: number): number | null {
+  if (test.started_at_ms === null || test.started_at_ms === undefined) return null;
+  const end = test.ended_at_ms ?? now;
+  return Math.max(0, end - test.started_at_ms);
+}
+
+export interface Progress {
+  /** 0..1, or null when the test has no end set by count or duration. */
+  fraction: number | null;
+  label: string;
+}
+
+/** How far a test is: by requests sent against the per-driver count, or by time against duration. */
+export function progress(test: TestView, now: number): Progress {
+  const cfg = test.config;
+  const drivers = Math.max(test.drivers?.length ?? 0, 1);
+  const fractions: number[] = [];
+  if (cfg.requests_per_driver) {
+    const target = cfg.requests_per_driver * drivers;
+    fractions.push((test.aggregate?.requests_sent ?? 0) / target);
+  }
+  const elapsed = elapsedMs(test, now);
+  if (cfg.duration_ms && elapsed !== null) fractions.push(elapsed / cfg.duration_ms);
+  if (fractions.length === 0) return { fraction: null, label: 'runs until stopped' };
+  const fraction = Math.min(1, Math.max(0, ...fractions));
+  return { fraction, label: `${Math.floor(fraction * 100)}%` };
+}
+
+/** Share of requests sent that got a 1xx–3xx answer (vegeta's "success"). */
+export function successRatio(stats: StatsView | undefined): number | null {
+  if (!stats || !stats.requests_sent) return null;
+  let ok = 0;
+  for (const [code, n] of Object.entries(stats.status_codes ?? {})) {
+    const c = Number(code);
+    if (c >= 100 && c < 400 && Number.isFinite(n)) ok += n;
+  }
+  return Math.min(1, ok / stats.requests_sent);
+}
+
+/** "avalanche · GET http://… · 1,000 requests per driver × 4 = 4,000 · 50 connections per driver". */
+export function describeConfig(test: TestView, driverCount: number): string {
+  const cfg = test.config;
+  const n = Math.max(driverCount, 1);
+  const parts = [`${fmtTestType(cfg.test_type)}`, `${cfg.method ?? 'GET'} ${cfg.url ?? ''}`.trim()];
+  if (cfg.requests_per_driver) {
+    parts.push(`${fmtInt(cfg.requests_per_driver)} requests per driver × ${n} = ${fmtInt(cfg.requests_per_driver * n)}`);
+  }
+  if (cfg.duration_ms) parts.push(`for ${fmtDuration(cfg.duration_ms)}`);
+  if (cfg.rate) parts.push(`${fmtNum(cfg.rate, 1)} req/s per driver (${fmtNum(cfg.rate * n, 1)}/s total)`);
+  else if (cfg.delay_ms) parts.push(`${fmtDuration(cfg.delay_ms)} between sends per driver`);
+  if (cfg.concurrency) parts.push(`${fmtInt(cfg.concurrency)} connections per driver`);
+  if (cfg.timeout_ms) parts.push(`timeout ${fmtDuration(cfg.timeout_ms)}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,154 @@
+// Shapes of the orchestrator's REST API and event stream (see dashboard/README.md).
+// These mirror the JSON exactly; nothing here is computed.
+
+export type TestType = 'avalanche' | 'tsunami';
+
+export interface Header {
+  name: string;
+  value: string;
+}
+
+/** Body of `POST /api/tests`. Counts, rates and concurrency are per driver. */
+export interface TestRequest {
+  test_type: TestType;
+  url: string;
+  method: string;
+  headers: Header[];
+  body: string | null;
+  delay_ms: number;
+  rate: number | null;
+  requests_per_driver: number | null;
+  duration_ms: number | null;
+  concurrency: number;
+  timeout_ms: number;
+  drivers: number | null;
+  start: boolean;
+}
+
+export type TestStatus =
+  | 'created'
+  | 'configuring'
+  | 'running'
+  | 'completed'
+  | 'degraded'
+  | 'failed'
+  | 'aborted'
+  | 'interrupted';
+
+/** The resolved configuration of a test; `test_type` may come in either case. */
+export interface TestConfig {
+  test_type: string;
+  url: string;
+  method: string;
+  delay_ms: number | null;
+  rate: number | null;
+  requests_per_driver: number | null;
+  duration_ms: number | null;
+  concurrency: number;
+  timeout_ms: number;
+  headers?: Header[];
+  body?: string | null;
+}
+
+export type ErrorKind = 'connect' | 'timeout' | 'reset' | 'http_5xx' | 'aborted' | 'other';
+
+/** Latency summary; every value in milliseconds (fractional). */
+export interface Summary {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  stdev: number;
+  median: number;
+  mode: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+}
+
+export interface StatsView {
+  requests_sent: number;
+  responses_received: number;
+  errors: Partial<Record<ErrorKind, number>> & Record<string, number>;
+  status_codes: Record<string, number>;
+  bytes_sent: number;
+  bytes_received: number;
+  late_sends: number;
+  rps: number;
+  latency: Summary;
+  service_time: Summary;
+}
+
+export interface SeriesPoint {
+  second: number;
+  requests: number;
+  responses: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  /** node id → requests sent by that node during this second */
+  nodes: Record<string, number>;
+}
+
+export interface TestView {
+  id: string;
+  status: TestStatus;
+  config: TestConfig;
+  drivers: string[];
+  created_at_ms: number;
+  started_at_ms: number | null;
+  ended_at_ms: number | null;
+  message: string | null;
+  aggregate: StatsView;
+  nodes: Record<string, StatsView>;
+  /** May be absent from list responses; the detail route and events carry it. */
+  series?: SeriesPoint[];
+  report_path: string | null;
+}
+
+export interface TestList {
+  tests: TestView[];
+  total: number;
+}
+
+export type NodeState = 'idle' | 'configured' | 'running' | 'finished' | 'rejected';
+export type Liveness = 'alive' | 'missing' | 'dead';
+
+export interface NodeView {
+  node_id: string;
+  address: string;
+  state: NodeState;
+  test_id: string | null;
+  liveness: Liveness;
+  last_heartbeat_ms: number;
+  registered_at_ms: number;
+  requests_sent: number;
+}
+
+export interface NodeList {
+  nodes: NodeView[];
+}
+
+/** Body of every 4xx/5xx answer. `field` names the offending TestRequest field (400 only). */
+export interface ErrorBody {
+  error: string;
+  field?: string;
+}
+
+export const ACTIVE_STATUSES: readonly TestStatus[] = ['created', 'configuring', 'running'];
+
+export function isActive(status: TestStatus): boolean {
+  return ACTIVE_STATUSES.includes(status);
+}
+
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'connect',
+  'timeout',
+  'reset',
+  'http_5xx',
+  'aborted',
+  'other',
+];

@@ -1,0 +1,386 @@
+// The live view of one test: status, requests sent per driver, throughput and latency
+// over time, aggregate and per-driver statistics, errors and status codes, Stop.
+
+import type { Api } from '../api';
+import { LineChart } from '../charts';
+import { h, replaceChildren, setAttr, setText, syncKeyed } from '../dom';
+import {
+  DASH,
+  fmtBytes,
+  fmtDateTime,
+  fmtDuration,
+  fmtInt,
+  fmtMs,
+  fmtNum,
+  fmtPercent,
+  fmtRate,
+} from '../format';
+import { latencyData, nodeIdsOf, throughputData } from '../series';
+import {
+  describeConfig,
+  elapsedMs,
+  errorRows,
+  progress,
+  statusRows,
+  successRatio,
+  SUMMARY_COLUMNS,
+  totalErrors,
+} from '../stats';
+import { shownTest, shownTestId, type State, type Store } from '../store';
+import { isActive, type StatsView, type Summary, type TestView } from '../types';
+import { DataTable, type Row } from './table';
+
+export interface LiveDeps {
+  api: Api;
+  store: Store;
+  /** Shows another test (null: follow the current one). */
+  select(id: string | null): void;
+}
+
+const summaryCells = (s: Summary | undefined) => SUMMARY_COLUMNS.map(([key]) => fmtMs(s?.[key]));
+
+/** Pieces of the view that exist while one test is shown. */
+interface Shown {
+  id: string;
+  title: HTMLElement;
+  status: HTMLElement;
+  subtitle: HTMLElement;
+  message: HTMLElement;
+  actionError: HTMLElement;
+  startBtn: HTMLButtonElement;
+  stopBtn: HTMLButtonElement;
+  followBtn: HTMLButtonElement;
+  report: HTMLAnchorElement;
+  tiles: Record<string, HTMLElement>;
+  progressBar: HTMLProgressElement;
+  progressLabel: HTMLElement;
+  driverRows: HTMLElement;
+  driverCache: Map<string, HTMLElement>;
+  throughput: LineChart;
+  latency: LineChart;
+  aggregate: DataTable;
+  nodes: DataTable;
+  errors: DataTable;
+  statuses: DataTable;
+  extra: HTMLElement;
+}
+
+export function mountLive(root: HTMLElement, deps: LiveDeps): void {
+  const section = h('section', { class: 'card live', 'data-testid': 'live-view', 'aria-labelledby': 'live-title' });
+  root.append(section);
+  let shown: Shown | null = null;
+  let emptyFor: string | null | undefined;
+
+  function render(state: State): void {
+    setAttr(section, 'data-last-update-ms', state.lastEventMs === null ? null : String(state.lastEventMs));
+    const id = shownTestId(state);
+    const test = shownTest(state);
+    setAttr(section, 'data-test-id', test ? test.id : null);
+    setAttr(section, 'data-status', test ? test.status : null);
+    if (!test) {
+      shown?.throughput.destroy();
+      shown?.latency.destroy();
+      shown = null;
+      if (emptyFor !== id || section.childElementCount === 0) {
+        emptyFor = id;
+        replaceChildren(
+          section,
+          h('h2', { id: 'live-title' }, 'Live view'),
+          h(
+            'p',
+            { class: 'empty', 'data-testid': 'live-empty' },
+            id === null ? 'No test yet. Create one with the form.' : `Loading test ${id}…`,
+          ),
+        );
+      }
+      return;
+    }
+    emptyFor = undefined;
+    if (!shown || shown.id !== test.id) {
+      shown?.throughput.destroy();
+      shown?.latency.destroy();
+      shown = build(test.id);
+    }
+    update(shown, test, state);
+  }
+
+  function build(id: string): Shown {
+    const tile = (key: string, label: string) => {
+      const value = h('dd', { 'data-testid': `tile-${key}` }, DASH);
+      return { value, el: h('div', { class: 'tile' }, h('dt', {}, label), value) };
+    };
+    const tileDefs: [string, string][] = [
+      ['sent', 'Requests sent'],
+      ['responses', 'Responses'],
+      ['errors', 'Errors'],
+      ['rps', 'Achieved rate'],
+      ['p50', 'Latency p50'],
+      ['p99', 'Latency p99'],
+      ['elapsed', 'Elapsed'],
+      ['success', 'Success'],
+    ];
+    const tiles: Record<string, HTMLElement> = {};
+    const tileEls = tileDefs.map(([k, label]) => {
+      const t = tile(k, label);
+      tiles[k] = t.value;
+      return t.el;
+    });
+
+    const s: Shown = {
+      id,
+      title: h('h2', { id: 'live-title' }),
+      status: h('span', { class: 'status', 'data-testid': 'live-status', role: 'status' }),
+      subtitle: h('p', { class: 'subtitle', 'data-testid': 'live-config' }),
+      message: h('p', { class: 'message', 'data-testid': 'live-message', hidden: true }),
+      actionError: h('p', { class: 'form-error', role: 'alert', 'data-testid': 'live-error', hidden: true }),
+      startBtn: h('button', { type: 'button', 'data-testid': 'start-button' }, 'Start'),
+      stopBtn: h('button', { type: 'button', class: 'danger', 'data-testid': 'stop-button' }, 'Stop'),
+      followBtn: h(
+        'button',
+        { type: 'button', class: 'secondary', 'data-testid': 'follow-current' },
+        'Follow current test',
+      ),
+      report: h('a', { class: 'button secondary', 'data-testid': 'live-report-link' }, 'Download report (JSON)'),
+      tiles,
+      progressBar: h('progress', { max: '1', 'aria-label': 'Progress', 'data-testid': 'live-progress' }),
+      progressLabel: h('span', { class: 'progress-label' }),
+      driverRows: h('tbody'),
+      driverCache: new Map(),
+      throughput: null as unknown as LineChart,
+      latency: null as unknown as LineChart,
+      aggregate: new DataTable('All drivers together', { 'data-testid': 'aggregate-table' }),
+      nodes: new DataTable('Each driver', { 'data-testid': 'node-table' }),
+      errors: new DataTable('Errors by kind', { 'data-testid': 'error-table' }),
+      statuses: new DataTable('Status codes', { 'data-testid': 'status-table' }),
+      extra: h('p', { class: 'hint', 'data-testid': 'live-extra' }),
+    };
+
+    s.stopBtn.addEventListener('click', () => act(s, () => deps.api.stopTest(id)));
+    s.startBtn.addEventListener('click', () => act(s, () => deps.api.startTest(id)));
+    s.followBtn.addEventListener('click', () => deps.select(null));
+
+    const throughputHost = h('div', {
+      class: 'chart',
+      'data-testid': 'throughput-chart',
+      role: 'img',
+      'aria-label': 'Requests sent per second over time, in total and per driver',
+    });
+    const latencyHost = h('div', {
+      class: 'chart',
+      'data-testid': 'latency-chart',
+      role: 'img',
+      'aria-label': 'Latency percentiles p50, p95 and p99 per second over time',
+    });
+
+    replaceChildren(
+      section,
+      h(
+        'header',
+        { class: 'live-head' },
+        h('div', { class: 'live-title' }, s.title, s.status),
+        h('div', { class: 'actions' }, s.followBtn, s.startBtn, s.stopBtn, s.report),
+      ),
+      s.subtitle,
+      s.message,
+      s.actionError,
+      h('div', { class: 'progress' }, s.progressBar, s.progressLabel),
+      h('dl', { class: 'tiles' }, tileEls),
+      h('h3', {}, 'Requests sent per driver'),
+      h(
+        'div',
+        { class: 'table-scroll' },
+        h(
+          'table',
+          { class: 'data drivers-table', 'data-testid': 'driver-requests' },
+          h('caption', { class: 'visually-hidden' }, 'Requests sent by each driver, updated live'),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Driver'),
+              h('th', { scope: 'col' }, 'Sent'),
+              h('th', { scope: 'col', class: 'bar-col' }, 'Share of target'),
+              h('th', { scope: 'col' }, 'Rate'),
+            ),
+          ),
+          s.driverRows,
+        ),
+      ),
+      h(
+        'div',
+        { class: 'charts' },
+        h('figure', {}, h('figcaption', {}, 'Throughput (requests sent per second)'), throughputHost),
+        h('figure', {}, h('figcaption', {}, 'Latency per second (ms)'), latencyHost),
+      ),
+      h('h3', {}, 'Latency'),
+      s.aggregate.element,
+      s.nodes.element,
+      s.extra,
+      h('div', { class: 'counts' }, s.errors.element, s.statuses.element),
+    );
+
+    s.throughput = new LineChart(throughputHost, {
+      height: 220,
+      format: (v) => fmtNum(v, 0),
+      emptyText: 'No requests sent yet.',
+      styles: {
+        total: { stroke: 'var(--fg)', width: 2.5, label: 'total' },
+        errors: { stroke: '#d62728', width: 1.5, dash: [6, 4], label: 'errors' },
+      },
+    });
+    s.latency = new LineChart(latencyHost, {
+      height: 220,
+      format: (v) => fmtMs(v),
+      emptyText: 'No responses yet.',
+      styles: {
+        p50: { stroke: '#0072b2', width: 2 },
+        p95: { stroke: '#e69f00', width: 2 },
+        p99: { stroke: '#d55e00', width: 2 },
+      },
+    });
+    return s;
+  }
+
+  async function act(s: Shown, call: () => Promise<TestView>): Promise<void> {
+    s.startBtn.disabled = s.stopBtn.disabled = true;
+    s.actionError.hidden = true;
+    try {
+      const test = await call();
+      deps.store.dispatch({ type: 'test-updated', test });
+    } catch (error) {
+      setText(s.actionError, error instanceof Error ? error.message : String(error));
+      s.actionError.hidden = false;
+    } finally {
+      render(deps.store.get());
+    }
+  }
+
+  function update(s: Shown, test: TestView, state: State): void {
+    const now = Date.now();
+    const cfg = test.config;
+    const active = isActive(test.status);
+    const drivers = nodeIdsOf(test);
+
+    setText(s.title, `Test ${test.id}`);
+    setText(s.status, test.status);
+    s.status.className = `status status-${test.status}`;
+    setText(s.subtitle, describeConfig(test, drivers.length));
+    setText(s.message, test.message ?? '');
+    s.message.hidden = !test.message;
+
+    s.followBtn.hidden = state.selectedId === null;
+    s.startBtn.hidden = test.status !== 'created';
+    s.stopBtn.hidden = !active;
+    s.startBtn.disabled = s.stopBtn.disabled = false;
+    s.stopBtn.setAttribute('aria-label', `Stop test ${test.id}`);
+    s.startBtn.setAttribute('aria-label', `Start test ${test.id}`);
+    s.report.hidden = !test.report_path;
+    if (test.report_path) {
+      setAttr(s.report, 'href', deps.api.reportUrl(test.id));
+      setAttr(s.report, 'download', `onslaught-${test.id}.json`);
+    }
+
+    const agg: StatsView | undefined = test.aggregate;
+    setText(s.tiles.sent!, fmtInt(agg?.requests_sent ?? 0));
+    setText(s.tiles.responses!, fmtInt(agg?.responses_received ?? 0));
+    setText(s.tiles.errors!, fmtInt(totalErrors(agg)));
+    setText(s.tiles.rps!, fmtRate(agg?.rps));
+    setText(s.tiles.p50!, agg?.latency?.count ? fmtMs(agg.latency.median) : DASH);
+    setText(s.tiles.p99!, agg?.latency?.count ? fmtMs(agg.latency.p99) : DASH);
+    setText(s.tiles.elapsed!, fmtDuration(elapsedMs(test, now)));
+    setText(s.tiles.success!, fmtPercent(successRatio(agg)));
+
+    const p = progress(test, now);
+    if (p.fraction === null) s.progressBar.removeAttribute('value');
+    else s.progressBar.value = p.fraction;
+    setText(s.progressLabel, test.started_at_ms === null ? 'not started' : p.label);
+
+    // Requests sent per driver, with a bar against the per-driver target (or the leader).
+    const sentOf = (id: string) => test.nodes?.[id]?.requests_sent ?? 0;
+    const most = Math.max(1, ...drivers.map(sentOf));
+    const target = cfg.requests_per_driver ?? most;
+    syncKeyed(
+      s.driverRows,
+      drivers,
+      (id) => id,
+      (id) => {
+        const bar = h('span', { class: 'bar-fill' });
+        return h(
+          'tr',
+          { 'data-testid': `driver-row-${id}` },
+          h('th', { scope: 'row' }, id),
+          h('td', { class: 'num', 'data-testid': `node-requests-${id}` }),
+          h('td', { class: 'bar-col' }, h('span', { class: 'bar', role: 'presentation' }, bar)),
+          h('td', { class: 'num' }),
+        );
+      },
+      (row, id) => {
+        const sent = sentOf(id);
+        const [, sentCell, barCell, rateCell] = [...row.children] as HTMLElement[];
+        // Plain digits so tests and scripts can read the number back.
+        setText(sentCell!, String(sent));
+        setAttr(sentCell!, 'data-value', String(sent));
+        const fill = barCell!.querySelector<HTMLElement>('.bar-fill')!;
+        fill.style.width = `${Math.min(100, (sent / Math.max(1, target)) * 100).toFixed(1)}%`;
+        setAttr(barCell!, 'title', cfg.requests_per_driver ? `${fmtInt(sent)} of ${fmtInt(target)}` : fmtInt(sent));
+        setText(rateCell!, fmtRate(test.nodes?.[id]?.rps));
+      },
+      s.driverCache,
+    );
+
+    s.throughput.update(throughputData(test.series, drivers));
+    s.latency.update(latencyData(test.series));
+
+    const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
+    s.aggregate.update(columns, [
+      { cells: ['Latency', fmtInt(agg?.latency?.count), ...summaryCells(agg?.latency)], attrs: { 'data-testid': 'aggregate-latency' } },
+      {
+        cells: ['Service time', fmtInt(agg?.service_time?.count), ...summaryCells(agg?.service_time)],
+        attrs: { 'data-testid': 'aggregate-service-time' },
+      },
+    ]);
+    s.nodes.update(
+      ['Driver', 'sent', 'responses', 'errors', 'rate', ...SUMMARY_COLUMNS.map(([, label]) => label)],
+      drivers.map((id): Row => {
+        const n = test.nodes?.[id];
+        return {
+          cells: [
+            id,
+            fmtInt(n?.requests_sent ?? 0),
+            fmtInt(n?.responses_received ?? 0),
+            fmtInt(totalErrors(n)),
+            fmtRate(n?.rps),
+            ...summaryCells(n?.latency),
+          ],
+          attrs: { 'data-testid': `node-row-${id}` },
+        };
+      }),
+    );
+    setText(
+      s.extra,
+      `Latency counts from the scheduled send time; service time from the actual send. ` +
+        `Sent ${fmtBytes(agg?.bytes_sent)}, received ${fmtBytes(agg?.bytes_received)}, ` +
+        `${fmtInt(agg?.late_sends ?? 0)} late sends. ` +
+        `Created ${fmtDateTime(test.created_at_ms)}` +
+        (test.started_at_ms ? `, started ${fmtDateTime(test.started_at_ms)}` : '') +
+        (test.ended_at_ms ? `, ended ${fmtDateTime(test.ended_at_ms)}` : '') +
+        '.',
+    );
+    const countColumns = (first: string) => [first, 'total', ...drivers];
+    const countRow = (prefix: string) => (r: { key: string; total: number; perNode: number[] }): Row => ({
+      cells: [r.key, fmtInt(r.total), ...r.perNode.map(fmtInt)],
+      attrs: { 'data-testid': `${prefix}-${r.key}` },
+    });
+    s.errors.update(countColumns('Error'), errorRows(test, drivers).map(countRow('error-row')));
+    const statuses = statusRows(test, drivers);
+    s.statuses.update(
+      countColumns('Status'),
+      statuses.length ? statuses.map(countRow('status-row')) : [{ cells: ['none yet', '0', ...drivers.map(() => '0')] }],
+    );
+  }
+
+  render(deps.store.get());
+  deps.store.subscribe((state) => render(state));
+}
