@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h, setText } from './dom';
+import { fmtSecondsTick } from './format';
 import type { ChartData } from './series';
 
 /** Colour-blind-friendly palette (Okabe–Ito, then Tableau) for per-driver lines. */
@@ -11,6 +12,9 @@ const PALETTE = [
   '#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442',
   '#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#9c755f', '#76b7b2', '#edc948',
 ];
+
+/** Whole-second tick spacings for the time axis. */
+const SECOND_INCREMENTS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
 
 /** How one named series is drawn. */
 export interface SeriesStyle {
@@ -94,7 +98,7 @@ export class LineChart {
     const format = this.options.format;
     let next = 0;
     const series: uPlot.Series[] = [
-      { label: 'second', value: (_u, v) => (v === null ? '—' : `${v} s`) },
+      { label: 'second', value: (_u, v) => (v === null ? '—' : fmtSecondsTick(v)) },
       ...labels.map((label): uPlot.Series => {
         const style = this.options.styles?.[label] ?? { stroke: PALETTE[next++ % PALETTE.length] ?? '#888' };
         return {
@@ -120,7 +124,7 @@ export class LineChart {
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
       series,
       axes: [
-        axis((_u, splits) => splits.map((s) => `${s}s`)),
+        { ...axis((_u, splits) => splits.map(fmtSecondsTick)), incrs: SECOND_INCREMENTS },
         { ...axis((_u, splits) => splits.map((s) => format(s))), size: 64 },
       ],
       legend: { live: true },

@@ -72,6 +72,18 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${minutes}m ${pad2(seconds)}s`;
 }
 
+/** An x-axis tick for seconds since start: "45s", "2m", "2m30s", "1h", "1h05m". */
+export function fmtSecondsTick(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '';
+  const s = Math.round(seconds);
+  if (Math.abs(s) < 120) return `${s}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (h > 0) return m === 0 && rest === 0 ? `${h}h` : `${h}h${pad2(m)}m`;
+  return rest === 0 ? `${m}m` : `${m}m${pad2(rest)}s`;
+}
+
 /** How long ago `then` was, relative to `now`: "just now", "4 s ago", "3 min ago". */
 export function fmtAgo(then: number | null | undefined, now: number): string {
   if (!finite(then) || then <= 0) return 'never';
@@ -93,6 +105,15 @@ export function fmtDateTime(ms: number | null | undefined): string {
     `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
     `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
   );
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Compact local date and time for tables, "Nov 25 09:04". */
+export function fmtShortDateTime(ms: number | null | undefined): string {
+  if (!finite(ms) || ms <= 0) return DASH;
+  const d = new Date(ms);
+  return `${MONTHS[d.getMonth()]} ${d.getDate()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
 /** A ratio as a percentage: 0.9876 → "98.8%". */

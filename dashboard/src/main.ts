@@ -5,6 +5,7 @@ import { createApi } from './api';
 import { createTokenSource } from './auth';
 import { h, setText } from './dom';
 import { openStream } from './sse';
+import { ApiError } from './validation';
 import { createStore, shownTestId, type State } from './store';
 import './styles.css';
 import { mountForm } from './views/form';
@@ -38,17 +39,17 @@ window.addEventListener('hashchange', () => store.dispatch({ type: 'select', id:
 const app = document.getElementById('app')!;
 const connection = h('span', { class: 'connection', 'data-testid': 'connection', role: 'status' }, 'connecting');
 const banner = h('p', { class: 'banner', role: 'alert', 'data-testid': 'load-error', hidden: true });
-const left = h('div', { class: 'column column-side' });
-const right = h('div', { class: 'column column-main' });
+const side = h('div', { class: 'column column-side' });
+const primary = h('div', { class: 'column column-main' });
 app.append(
   h('header', { class: 'top' }, h('h1', {}, 'onslaught'), h('span', { class: 'tagline' }, 'distributed HTTP load tests'), connection),
   banner,
-  h('main', { class: 'layout' }, right, left),
+  h('main', { class: 'layout' }, primary, side),
 );
 
-mountLive(right, { api, store, select });
-mountHistory(right, { api, store, select });
-mountForm(left, {
+mountLive(primary, { api, store, select });
+mountHistory(primary, { api, store, select });
+mountForm(side, {
   api,
   store,
   onCreated(test) {
@@ -56,7 +57,7 @@ mountForm(left, {
     select(test.id);
   },
 });
-mountNodes(left, store);
+mountNodes(side, store);
 
 // Loading.
 function showError(error: unknown, what = 'Cannot load data from the orchestrator'): void {
@@ -96,7 +97,10 @@ function ensureDetail(state: State): void {
     .getTest(id)
     .then((t) => store.dispatch({ type: 'test-updated', test: t }))
     .catch((error: unknown) => {
-      if (!test) showError(error, `Cannot show test ${id}`);
+      if (error instanceof ApiError && error.status === 404) store.dispatch({ type: 'test-missing', id });
+      else if (!test) showError(error, `Cannot show test ${id}`);
+      // Let a later render try again (e.g. once the orchestrator is back).
+      if (!(error instanceof ApiError && error.status === 404)) detailRequested.delete(id);
     });
 }
 

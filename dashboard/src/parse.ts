@@ -16,11 +16,13 @@ const DURATION_UNITS: Record<string, number> = {
 /**
  * Parses a duration into milliseconds. Empty input is `null` (not set).
  * A bare number is milliseconds; otherwise a sequence like "1h30m", "1.5s", "250ms".
+ * Whole milliseconds unless `fractional` (a tsunami gap may be 0.5ms).
  */
-export function parseDuration(input: string): Parsed {
+export function parseDuration(input: string, { fractional = false } = {}): Parsed {
+  const round = (ms: number) => (fractional ? Math.round(ms * 1000) / 1000 : Math.round(ms));
   const text = input.trim().toLowerCase().replace(/\s+/g, '');
   if (text === '') return ok(null);
-  if (/^\d+(\.\d+)?$/.test(text)) return ok(Math.round(Number(text)));
+  if (/^\d+(\.\d+)?$/.test(text)) return ok(round(Number(text)));
   const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
   let total = 0;
   let consumed = 0;
@@ -34,7 +36,7 @@ export function parseDuration(input: string): Parsed {
   if (consumed === 0 || consumed !== text.length) {
     return fail('Enter a duration such as 500ms, 30s, 5m or 1h30m (a bare number is milliseconds).');
   }
-  return ok(Math.round(total));
+  return ok(round(total));
 }
 
 const COUNT_SUFFIXES: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9 };

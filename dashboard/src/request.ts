@@ -19,6 +19,7 @@ export const FORM_FIELDS = [
   'concurrency',
   'timeout_ms',
   'drivers',
+  'insecure',
 ] as const;
 
 export type FormField = (typeof FORM_FIELDS)[number];
@@ -39,6 +40,7 @@ export interface FormValues {
   concurrency: string;
   timeout_ms: string;
   drivers: string;
+  insecure: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 50;
@@ -57,6 +59,7 @@ export const DEFAULT_VALUES: FormValues = {
   concurrency: String(DEFAULT_CONCURRENCY),
   timeout_ms: '30s',
   drivers: '',
+  insecure: false,
 };
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -65,6 +68,7 @@ export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTION
 export const TSUNAMI_ONLY: readonly FormField[] = ['delay_ms', 'rate'];
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const METHOD = /^[A-Za-z]{1,32}$/;
 
 export type BuildResult = { ok: true; request: TestRequest } | { ok: false; errors: FieldErrors };
 
@@ -93,7 +97,7 @@ export function buildRequest(values: FormValues, start: boolean): BuildResult {
   }
 
   const method = values.method.trim().toUpperCase() || 'GET';
-  if (!TOKEN.test(method)) errors.method = 'A method is a single word such as GET or POST.';
+  if (!METHOD.test(method)) errors.method = 'A method is a single word such as GET or POST.';
 
   const headers: Header[] = [];
   for (const h of values.headers) {
@@ -108,13 +112,21 @@ export function buildRequest(values: FormValues, start: boolean): BuildResult {
 
   const tsunami = values.test_type === 'tsunami';
   // Avalanche ignores the tsunami-only fields (they are disabled in the form).
-  const delay = tsunami ? take('delay_ms', parseDuration(values.delay_ms)) : null;
+  const delay = tsunami ? take('delay_ms', parseDuration(values.delay_ms, { fractional: true })) : null;
   const rate = tsunami ? take('rate', parseNumber(values.rate), positive) : null;
   const requests = take('requests_per_driver', parseCount(values.requests_per_driver), atLeastOne);
   const duration = take('duration_ms', parseDuration(values.duration_ms), positive);
   const concurrency = take('concurrency', parseCount(values.concurrency), atLeastOne);
   const timeout = take('timeout_ms', parseDuration(values.timeout_ms), positive);
   const drivers = take('drivers', parseCount(values.drivers), atLeastOne);
+
+  // The orchestrator's cross-field rules, checked here too so the message lands at once.
+  if (tsunami && !errors.delay_ms && !errors.rate && rate === null && !(delay !== null && delay > 0)) {
+    errors.delay_ms = 'A tsunami test needs a delay above 0 or a rate.';
+  }
+  if (!errors.requests_per_driver && !errors.duration_ms && requests === null && duration === null) {
+    errors.requests_per_driver = 'Give a request count, a duration, or both.';
+  }
 
   if (Object.keys(errors).length > 0) return { ok: false, errors };
 
@@ -134,6 +146,7 @@ export function buildRequest(values: FormValues, start: boolean): BuildResult {
       timeout_ms: timeout ?? DEFAULT_TIMEOUT_MS,
       drivers,
       start,
+      ...(values.insecure ? { insecure: true } : {}),
     },
   };
 }
@@ -174,12 +187,15 @@ export function describeTotals(values: FormValues, alive: number): Partial<Recor
   if (requests !== null) {
     out.requests_per_driver = `Per driver. ${times} = ${fmtInt(requests * n)} requests in total.`;
   }
-  const concurrency = value(parseCount(values.concurrency)) ?? DEFAULT_CONCURRENCY;
-  out.concurrency = `Per driver. ${times} = ${fmtInt(concurrency * n)} connections in total.`;
+  const concurrency = parseCount(values.concurrency);
+  if (concurrency.ok) {
+    const c = concurrency.value ?? DEFAULT_CONCURRENCY;
+    out.concurrency = `Per driver. ${times} = ${fmtInt(c * n)} connections in total.`;
+  }
 
   if (values.test_type === 'tsunami') {
     const rate = value(parseNumber(values.rate));
-    const delay = value(parseDuration(values.delay_ms));
+    const delay = value(parseDuration(values.delay_ms, { fractional: true }));
     if (rate !== null && rate > 0) {
       out.rate = `Per driver. ${times} = ${fmtNum(rate * n, 1)} requests/s in total.`;
     }

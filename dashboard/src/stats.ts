@@ -98,15 +98,28 @@ export function progress(test: TestView, now: number): Progress {
   return { fraction, label: `${Math.floor(fraction * 100)}%` };
 }
 
-/** Share of requests sent that got a 1xx–3xx answer (vegeta's "success"). */
+/**
+ * Share of requests sent that got an answer with status < 500: the orchestrator's own
+ * `success_ratio` when it sends one, else worked out from the status codes the same way.
+ */
 export function successRatio(stats: StatsView | undefined): number | null {
   if (!stats || !stats.requests_sent) return null;
+  if (typeof stats.success_ratio === 'number' && Number.isFinite(stats.success_ratio)) return stats.success_ratio;
   let ok = 0;
   for (const [code, n] of Object.entries(stats.status_codes ?? {})) {
     const c = Number(code);
-    if (c >= 100 && c < 400 && Number.isFinite(n)) ok += n;
+    if (c >= 100 && c < 500 && Number.isFinite(n)) ok += n;
   }
   return Math.min(1, ok / stats.requests_sent);
+}
+
+/** A driver's standing in a test, from the orchestrator's bookkeeping. */
+export function driverStanding(test: TestView, id: string): string {
+  const facts = test.node_facts?.[id];
+  if (!facts) return test.drivers?.includes(id) ? 'taking part' : 'reported';
+  if (facts.lost) return 'lost';
+  if (facts.finished) return 'finished';
+  return 'sending';
 }
 
 /** "avalanche · GET http://… · 1,000 requests per driver × 4 = 4,000 · 50 connections per driver". */

@@ -20,6 +20,8 @@ export interface State {
   connection: Connection;
   /** Date.now() when the last event from the stream was applied. */
   lastEventMs: number | null;
+  /** Ids the API said do not exist (a stale link). */
+  missing: string[];
 }
 
 export const HISTORY_PAGE = 20;
@@ -33,6 +35,7 @@ export const initialState: State = {
   selectedId: null,
   connection: 'connecting',
   lastEventMs: null,
+  missing: [],
 };
 
 export type Action =
@@ -41,7 +44,8 @@ export type Action =
   | { type: 'nodes-loaded'; nodes: NodeView[]; eventAt?: number }
   | { type: 'select'; id: string | null }
   | { type: 'connection'; connection: Connection }
-  | { type: 'history-limit'; limit: number };
+  | { type: 'history-limit'; limit: number }
+  | { type: 'test-missing'; id: string };
 
 /** Merges a newer view of a test over an older one, keeping fields the newer one omits. */
 export function mergeTest(old: TestView | undefined, next: TestView): TestView {
@@ -62,10 +66,26 @@ function sortOrder(tests: Record<string, TestView>, ids: Iterable<string>): stri
 export function reduce(state: State, action: Action): State {
   switch (action.type) {
     case 'tests-loaded': {
-      const tests = { ...state.tests };
-      for (const t of action.tests) tests[t.id] = mergeTest(tests[t.id], t);
-      const order = sortOrder(tests, [...state.order, ...action.tests.map((t) => t.id)]);
-      return { ...state, tests, order, total: Math.max(action.total, action.tests.length) };
+      // The list is the truth for everything it covers; keep only tests newer than all
+      // of it (seen in events while the list was in flight) on top.
+      const tests: Record<string, TestView> = {};
+      for (const t of action.tests) tests[t.id] = mergeTest(state.tests[t.id], t);
+      const newestListed =
+        action.tests.length > 0
+          ? Math.max(...action.tests.map((t) => t.created_at_ms))
+          : action.total === 0
+            ? Infinity
+            : -Infinity;
+      let extra = 0;
+      for (const id of state.order) {
+        const t = state.tests[id];
+        if (t && !(id in tests) && (t.created_at_ms > newestListed || id === state.selectedId)) {
+          tests[id] = t;
+          if (t.created_at_ms > newestListed) extra += 1;
+        }
+      }
+      const order = sortOrder(tests, Object.keys(tests));
+      return { ...state, tests, order, total: Math.max(action.total + extra, action.tests.length) };
     }
     case 'test-updated': {
       const known = action.test.id in state.tests;
@@ -89,6 +109,8 @@ export function reduce(state: State, action: Action): State {
       return state.connection === action.connection ? state : { ...state, connection: action.connection };
     case 'history-limit':
       return { ...state, historyLimit: action.limit };
+    case 'test-missing':
+      return state.missing.includes(action.id) ? state : { ...state, missing: [...state.missing, action.id] };
   }
 }
 

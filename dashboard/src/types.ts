@@ -23,6 +23,8 @@ export interface TestRequest {
   timeout_ms: number;
   drivers: number | null;
   start: boolean;
+  /** Skip TLS certificate checks; sent only when true. */
+  insecure?: boolean;
 }
 
 export type TestStatus =
@@ -48,6 +50,8 @@ export interface TestConfig {
   timeout_ms: number;
   headers?: Header[];
   body?: string | null;
+  insecure?: boolean;
+  drivers?: number | null;
 }
 
 export type ErrorKind = 'connect' | 'timeout' | 'reset' | 'http_5xx' | 'aborted' | 'other';
@@ -76,8 +80,21 @@ export interface StatsView {
   bytes_received: number;
   late_sends: number;
   rps: number;
+  /** Responses with status < 500 over requests sent (newer orchestrators). */
+  success_ratio?: number;
   latency: Summary;
   service_time: Summary;
+  /** Gaps between consecutive sends, for scheduled (tsunami) tests. */
+  send_gap?: Summary | null;
+}
+
+/** Per-driver bookkeeping of a test. */
+export interface NodeFacts {
+  finished: boolean;
+  lost: boolean;
+  messages: number;
+  missing_messages: number;
+  elapsed_ms: number;
 }
 
 export interface SeriesPoint {
@@ -104,6 +121,7 @@ export interface TestView {
   message: string | null;
   aggregate: StatsView;
   nodes: Record<string, StatsView>;
+  node_facts?: Record<string, NodeFacts>;
   /** May be absent from list responses; the detail route and events carry it. */
   series?: SeriesPoint[];
   report_path: string | null;
@@ -126,6 +144,8 @@ export interface NodeView {
   last_heartbeat_ms: number;
   registered_at_ms: number;
   requests_sent: number;
+  /** Why it rejected its last config, if it did. */
+  reason?: string | null;
 }
 
 export interface NodeList {

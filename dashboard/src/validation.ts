@@ -30,6 +30,7 @@ const ALIASES: Record<string, FormField> = {
   timeout: 'timeout_ms',
   connections: 'concurrency',
   driver_count: 'drivers',
+  tls: 'insecure',
 };
 
 /**

@@ -15,7 +15,8 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
                 Some(rps) => 1.0 / rps,
                 None => config.test_message_delay / 1000.0,
             };
-            let interval = Duration::try_from_secs_f64(gap).map_err(|e| format!("invalid gap: {e}"))?;
+            let interval =
+                Duration::try_from_secs_f64(gap).map_err(|e| format!("invalid gap: {e}"))?;
             Mode::Scheduled { interval }
         }
     };

@@ -34,13 +34,13 @@ pub struct DriverConfig {
 }
 
 impl DriverConfig {
-    /// A driver with the default timings (heartbeat and metrics every second).
+    /// A driver with the default timings: a heartbeat every second, metrics every 500 ms.
     pub fn new(node_id: impl Into<String>, address: impl Into<String>) -> Self {
         Self {
             node_id: node_id.into(),
             address: address.into(),
             heartbeat_every: Duration::from_secs(1),
-            metrics_every: Duration::from_secs(1),
+            metrics_every: Duration::from_millis(500),
         }
     }
 }

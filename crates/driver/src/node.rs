@@ -132,7 +132,11 @@ async fn on_config(ctx: &Context, current: &mut Option<Current>, config: TestCon
     if let Some(c) = current.as_ref()
         && c.task.is_some()
     {
-        tracing::warn!(test_id = config.test_id, running = c.config.test_id, "busy: ignoring a new config");
+        tracing::warn!(
+            test_id = config.test_id,
+            running = c.config.test_id,
+            "busy: ignoring a new config"
+        );
         return;
     }
     let (state, reason) = match load_spec(&config) {
@@ -153,7 +157,10 @@ async fn on_config(ctx: &Context, current: &mut Option<Current>, config: TestCon
 }
 
 async fn on_trigger(ctx: &Context, current: &mut Option<Current>, trigger: Trigger) {
-    let Some(c) = current.as_mut().filter(|c| c.config.test_id == trigger.test_id) else {
+    let Some(c) = current
+        .as_mut()
+        .filter(|c| c.config.test_id == trigger.test_id)
+    else {
         ctx.stats.ignored_triggers.fetch_add(1, Ordering::Relaxed);
         return;
     };
@@ -168,7 +175,9 @@ async fn on_trigger(ctx: &Context, current: &mut Option<Current>, trigger: Trigg
                 ctx.stats.ignored_triggers.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            let Ok(spec) = load_spec(&c.config) else { return };
+            let Ok(spec) = load_spec(&c.config) else {
+                return;
+            };
             c.state = NodeState::Running;
             c.task = Some(tokio::spawn(run_test(
                 ctx.clone(),
@@ -194,8 +203,16 @@ async fn send_heartbeat(ctx: &Context, current: Option<&Current>) {
     };
     let mut heartbeat = Heartbeat::new(&ctx.node_id, Role::Driver, state);
     if let Some(c) = current {
-        heartbeat.info.insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
+        heartbeat
+            .info
+            .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
     }
-    publish(&ctx.transport, &ctx.node_id, &heartbeat, &ctx.stats, &ctx.shutdown).await;
+    publish(
+        &ctx.transport,
+        &ctx.node_id,
+        &heartbeat,
+        &ctx.stats,
+        &ctx.shutdown,
+    )
+    .await;
 }
-

@@ -55,36 +55,53 @@ pub async fn run_test(
         () = cancel.cancelled() => {}
         () = tokio::time::sleep(wait) => {}
     }
-    let mut publisher = Publisher { ctx: &ctx, test_id: &test_id, seq: 0, last_end_ms: 0 };
+    let mut publisher = Publisher {
+        ctx: &ctx,
+        test_id: &test_id,
+        seq: 0,
+        last_end_ms: 0,
+    };
     let handle = match engine::start(spec, cancel.clone()).await {
         Ok(handle) => handle,
         Err(e) => {
             tracing::error!(test_id, "cannot start the test: {e}");
             publisher.send(&Interval::default(), 0, true).await;
-            return Outcome { test_id: test_id.clone(), requests_sent: 0, error: Some(e.to_string()) };
+            return Outcome {
+                test_id: test_id.clone(),
+                requests_sent: 0,
+                error: Some(e.to_string()),
+            };
         }
     };
     let recorder = Arc::clone(&handle.recorder);
     let started = handle.started;
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::from_std(started) + ctx.metrics_every, ctx.metrics_every);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::from_std(started) + ctx.metrics_every,
+        ctx.metrics_every,
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let finished = handle.finished();
     tokio::pin!(finished);
+    let mut interval = Interval::default();
     loop {
         tokio::select! {
             _ = &mut finished => break,
             _ = ticker.tick() => {
-                let interval = recorder.take();
+                recorder.take_into(&mut interval);
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
                 publisher.send(&interval, elapsed_ms(started), false).await;
             }
         }
     }
-    let interval = recorder.take();
+    recorder.take_into(&mut interval);
     let requests_sent = recorder.requests_sent();
     sent.store(requests_sent, Ordering::Relaxed);
     publisher.send(&interval, elapsed_ms(started), true).await;
-    Outcome { test_id, requests_sent, error: None }
+    Outcome {
+        test_id,
+        requests_sent,
+        error: None,
+    }
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {
@@ -116,6 +133,13 @@ impl Publisher<'_> {
             },
         );
         self.last_end_ms = end_ms.max(self.last_end_ms);
-        publish(&self.ctx.transport, &self.ctx.node_id, &message, &self.ctx.stats, &self.ctx.shutdown).await;
+        publish(
+            &self.ctx.transport,
+            &self.ctx.node_id,
+            &message,
+            &self.ctx.stats,
+            &self.ctx.shutdown,
+        )
+        .await;
     }
 }

@@ -33,6 +33,20 @@ impl Interval {
         }
     }
 
+    /// Empties the interval, keeping its allocations.
+    pub fn clear(&mut self, scheduled: bool) {
+        self.latency.clear();
+        self.service.clear();
+        for h in [&mut self.send_gaps, &mut self.send_lag] {
+            match (h.as_mut(), scheduled) {
+                (Some(h), true) => h.clear(),
+                (None, true) => *h = Some(Histogram::new()),
+                (_, false) => *h = None,
+            }
+        }
+        self.counters = Counters::default();
+    }
+
     /// Adds another interval into this one (exact).
     pub fn add(&mut self, other: &Interval) {
         self.latency.add(&other.latency);
@@ -84,6 +98,13 @@ impl Recorder {
     pub fn take(&self) -> Interval {
         let fresh = Interval::new(self.scheduled);
         std::mem::replace(&mut *self.current.lock(), fresh)
+    }
+
+    /// Like [`Recorder::take`], but swaps into `into` (cleared first) so a caller that drains
+    /// every second reuses two buffers instead of allocating new histograms each time.
+    pub fn take_into(&self, into: &mut Interval) {
+        into.clear(self.scheduled);
+        std::mem::swap(&mut *self.current.lock(), into);
     }
 
     /// Requests sent so far in this run.

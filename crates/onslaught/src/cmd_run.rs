@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use driver::{DriverConfig, DriverStats};
-use orchestrator::{ControlError, Orchestrator, OrchestratorConfig, TestRequest, TestStatus, TestView};
+use orchestrator::{
+    ControlError, Orchestrator, OrchestratorConfig, TestRequest, TestStatus, TestView,
+};
 use protocol::Header;
 use target::{Target, TargetConfig};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +40,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
                 .context("cannot start the built-in target")?;
             let addr = listener.local_addr()?;
             let stop = shutdown.clone();
-            tokio::spawn(Target::new(TargetConfig::default()).serve(listener, async move { stop.cancelled().await }));
+            tokio::spawn(
+                Target::new(TargetConfig::default())
+                    .serve(listener, async move { stop.cancelled().await }),
+            );
             if args.output == Output::Text {
                 eprintln!("built-in target on http://{addr} (no URL given)");
             }
@@ -58,15 +63,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
 
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let orchestrator = Orchestrator::new(OrchestratorConfig::new(&args.report_dir), Arc::clone(&transport));
+    let orchestrator = Orchestrator::new(
+        OrchestratorConfig::new(&args.report_dir),
+        Arc::clone(&transport),
+    );
     let orchestrator_task = orchestrator.spawn(shutdown.clone())?;
     let mut drivers = Vec::new();
     for i in 1..=args.drivers {
         let config = DriverConfig::new(format!("driver-{i}"), "in-process");
-        let task = driver::run(config, Arc::clone(&transport), Arc::new(DriverStats::default()), shutdown.clone());
+        let task = driver::run(
+            config,
+            Arc::clone(&transport),
+            Arc::new(DriverStats::default()),
+            shutdown.clone(),
+        );
         drivers.push(tokio::spawn(task));
     }
-    let ready = orchestrator.wait_for_drivers(args.drivers as usize, DRIVERS_READY_TIMEOUT).await;
+    let ready = orchestrator
+        .wait_for_drivers(args.drivers as usize, DRIVERS_READY_TIMEOUT)
+        .await;
     if ready < args.drivers as usize {
         eprintln!("error: only {ready} of {} drivers came up", args.drivers);
         shutdown.cancel();
@@ -86,7 +101,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             return Ok(exit::COULD_NOT_RUN);
         }
     };
-    let progress = (!args.quiet && args.output == Output::Text).then(|| Progress::start(orchestrator.clone(), &test));
+    let progress = (!args.quiet && args.output == Output::Text)
+        .then(|| Progress::start(orchestrator.clone(), &test));
     let finished = tokio::select! {
         view = orchestrator.wait_test(&test.id) => view?,
         _ = tokio::signal::ctrl_c() => {
@@ -124,11 +140,15 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     request.headers = args
         .headers
         .iter()
-        .map(|(name, value)| Header { name: name.clone(), value: value.clone() })
+        .map(|(name, value)| Header {
+            name: name.clone(),
+            value: value.clone(),
+        })
         .collect();
     request.body = match &args.body_file {
         Some(path) => Some(
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?,
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?,
         ),
         None => args.body.clone(),
     };

@@ -94,7 +94,12 @@ pub struct RunArgs {
     pub headers: Vec<(String, String)>,
 
     /// Request body.
-    #[arg(short = 'd', long, conflicts_with = "body_file", env = "ONSLAUGHT_BODY")]
+    #[arg(
+        short = 'd',
+        long,
+        conflicts_with = "body_file",
+        env = "ONSLAUGHT_BODY"
+    )]
     pub body: Option<String>,
 
     /// Read the request body from a file.
@@ -122,7 +127,12 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Address to listen on.
-    #[arg(short, long, default_value = "127.0.0.1:8080", env = "ONSLAUGHT_TARGET_LISTEN")]
+    #[arg(
+        short,
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "ONSLAUGHT_TARGET_LISTEN"
+    )]
     pub listen: SocketAddr,
 
     /// Added latency on every request: fixed (10ms) or a uniform range (5ms..50ms).

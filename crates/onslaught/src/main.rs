@@ -4,6 +4,7 @@
 mod cmd_run;
 mod cmd_target;
 mod flags;
+mod memory;
 mod parse;
 mod progress;
 mod summary;
@@ -29,9 +30,13 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    memory::tune_allocator();
     let cli = Cli::parse();
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

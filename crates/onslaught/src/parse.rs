@@ -4,7 +4,8 @@ use std::time::Duration;
 
 /// A duration such as `250ms`, `30s`, `5m` or `1h30m`.
 pub fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration like 10ms, 30s or 1h30m ({e})"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 10ms, 30s or 1h30m ({e})"))
 }
 
 /// A count with an optional suffix: `500`, `10k` (10,000), `2m` (2,000,000), `1g`.
@@ -16,7 +17,9 @@ pub fn count(s: &str) -> Result<u64, String> {
         Some('g') => (&t[..t.len() - 1], 1_000_000_000),
         _ => (t.as_str(), 1),
     };
-    let value: f64 = digits.parse().map_err(|_| format!("`{s}` is not a count like 500, 10k or 1m"))?;
+    let value: f64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a count like 500, 10k or 1m"))?;
     let n = value * factor as f64;
     if !(n.is_finite() && n >= 0.0 && n <= u64::MAX as f64) || n.fract() != 0.0 {
         return Err(format!("`{s}` is not a whole count"));
@@ -26,7 +29,9 @@ pub fn count(s: &str) -> Result<u64, String> {
 
 /// A header given as `Name: value`.
 pub fn header(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s.split_once(':').ok_or_else(|| format!("header `{s}` must look like `Name: value`"))?;
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("header `{s}` must look like `Name: value`"))?;
     let name = name.trim();
     if name.is_empty() {
         return Err(format!("header `{s}` has no name"));

@@ -23,8 +23,10 @@ impl Progress {
         let token = stop.clone();
         let task = tokio::spawn(async move {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-            let style = ProgressStyle::with_template("{prefix:>10} {bar:30.cyan/blue} {pos:>9}/{len:9} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template(
+                "{prefix:>10} {bar:30.cyan/blue} {pos:>9}/{len:9} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bars: Vec<(String, ProgressBar)> = drivers
                 .iter()
                 .map(|d| {
@@ -40,7 +42,9 @@ impl Progress {
                     () = token.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let Some(view) = orchestrator.test(&id) else { break };
+                let Some(view) = orchestrator.test(&id) else {
+                    break;
+                };
                 for (driver, bar) in &bars {
                     if let Some(stats) = view.nodes.get(driver) {
                         if per_driver.is_none() {

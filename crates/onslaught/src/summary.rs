@@ -31,7 +31,10 @@ fn bytes(n: u64) -> String {
 
 fn per_driver_line(label: &str, per: Option<u64>, drivers: usize) -> String {
     match per {
-        Some(n) => format!("{n} per driver x {drivers} drivers = {} {label}", n * drivers as u64),
+        Some(n) => format!(
+            "{n} per driver x {drivers} drivers = {} {label}",
+            n * drivers as u64
+        ),
         None => format!("unbounded {label}"),
     }
 }
@@ -45,7 +48,13 @@ pub fn text(test: &TestView) -> String {
         (Some(s), Some(e)) => e.saturating_sub(s) as f64 / 1000.0,
         _ => 0.0,
     };
-    let attack_s = test.node_facts.values().map(|f| f.elapsed_ms).max().unwrap_or(0) as f64 / 1000.0;
+    let attack_s = test
+        .node_facts
+        .values()
+        .map(|f| f.elapsed_ms)
+        .max()
+        .unwrap_or(0) as f64
+        / 1000.0;
     let successes: u64 = a
         .status_codes
         .iter()
@@ -57,12 +66,21 @@ pub fn text(test: &TestView) -> String {
         let _ = writeln!(out, "{k:<54} {v}");
     };
     let schedule = match (c.rate, c.delay_ms) {
-        (Some(rate), _) => format!(", {rate} req/s per driver ({} req/s total)", rate * drivers as f64),
+        (Some(rate), _) => format!(
+            ", {rate} req/s per driver ({} req/s total)",
+            rate * drivers as f64
+        ),
         (None, Some(d)) if d > 0.0 => format!(", {d} ms between sends on each driver"),
         _ => String::new(),
     };
-    line("Test", format!("{} ({}{schedule})", test.id, c.test_type.to_lowercase()));
-    line("Load", per_driver_line("requests", c.requests_per_driver, drivers));
+    line(
+        "Test",
+        format!("{} ({}{schedule})", test.id, c.test_type.to_lowercase()),
+    );
+    line(
+        "Load",
+        per_driver_line("requests", c.requests_per_driver, drivers),
+    );
     line("Status", format!("{:?}", test.status).to_lowercase());
     if let Some(message) = &test.message {
         line("Note", message.clone());
@@ -72,26 +90,59 @@ pub fn text(test: &TestView) -> String {
         format!(
             "{}, {:.2}/s, {:.2}/s",
             a.requests_sent,
-            if attack_s > 0.0 { a.requests_sent as f64 / attack_s } else { 0.0 },
-            if total_s > 0.0 { successes as f64 / total_s } else { 0.0 }
+            if attack_s > 0.0 {
+                a.requests_sent as f64 / attack_s
+            } else {
+                0.0
+            },
+            if total_s > 0.0 {
+                successes as f64 / total_s
+            } else {
+                0.0
+            }
         ),
     );
     line(
         "Duration      [total, attack, wait]",
-        format!("{total_s:.3}s, {attack_s:.3}s, {:.3}s", (total_s - attack_s).max(0.0)),
+        format!(
+            "{total_s:.3}s, {attack_s:.3}s, {:.3}s",
+            (total_s - attack_s).max(0.0)
+        ),
     );
-    line("Latencies     [min, mean, 50, 90, 95, 99, 99.9, max]", latencies(&a.latency));
+    line(
+        "Latencies     [min, mean, 50, 90, 95, 99, 99.9, max]",
+        latencies(&a.latency),
+    );
     line("Mode          [most frequent latency]", ms(a.latency.mode));
     if c.test_type.eq_ignore_ascii_case("tsunami") {
-        line("Service time  [min, mean, 50, 90, 95, 99, 99.9, max]", latencies(&a.service_time));
+        line(
+            "Service time  [min, mean, 50, 90, 95, 99, 99.9, max]",
+            latencies(&a.service_time),
+        );
         if let Some(gap) = &a.send_gap {
-            line("Send gap      [50, 99, max]", format!("{}, {}, {}", ms(gap.median), ms(gap.p99), ms(gap.max)));
+            line(
+                "Send gap      [50, 99, max]",
+                format!("{}, {}, {}", ms(gap.median), ms(gap.p99), ms(gap.max)),
+            );
         }
-        line("Late sends    [> 1 ms after intended]", a.late_sends.to_string());
+        line(
+            "Late sends    [> 1 ms after intended]",
+            a.late_sends.to_string(),
+        );
     }
-    line("Bytes         [in, out]", format!("{}, {}", bytes(a.bytes_received), bytes(a.bytes_sent)));
-    line("Success       [ratio]", format!("{:.2}%", a.success_ratio * 100.0));
-    let codes: Vec<String> = a.status_codes.iter().map(|(k, n)| format!("{k}:{n}")).collect();
+    line(
+        "Bytes         [in, out]",
+        format!("{}, {}", bytes(a.bytes_received), bytes(a.bytes_sent)),
+    );
+    line(
+        "Success       [ratio]",
+        format!("{:.2}%", a.success_ratio * 100.0),
+    );
+    let codes: Vec<String> = a
+        .status_codes
+        .iter()
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect();
     let no_response: u64 = a.requests_sent.saturating_sub(a.responses_received);
     let mut codes = codes.join("  ");
     if no_response > 0 {
@@ -126,10 +177,20 @@ pub fn text(test: &TestView) -> String {
     }
     if let Some(path) = &test.report_path {
         let _ = writeln!(out, "\nReports       {path}");
-        let folder = std::path::Path::new(path).parent().map(|p| p.display().to_string()).unwrap_or_default();
-        let _ = writeln!(out, "              {folder}/node-<driver>.json (one per driver)");
+        let folder = std::path::Path::new(path)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "              {folder}/node-<driver>.json (one per driver)"
+        );
     }
-    let _ = writeln!(out, "Peak memory   {}", peak_rss_kb().map_or("unknown".to_owned(), |kb| bytes(kb * 1024)));
+    let _ = writeln!(
+        out,
+        "Peak memory   {}",
+        peak_rss_kb().map_or("unknown".to_owned(), |kb| bytes(kb * 1024))
+    );
     out
 }
 

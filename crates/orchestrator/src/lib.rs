@@ -67,7 +67,10 @@ impl OrchestratorConfig {
     /// Defaults: reports in `report_dir`, missing after 3 s, dead after 10 s.
     pub fn new(report_dir: impl Into<PathBuf>) -> Self {
         Self {
-            node_id: format!("orchestrator-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            node_id: format!(
+                "orchestrator-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             report_dir: report_dir.into(),
             ack_timeout: Duration::from_secs(5),
             missing_after: Duration::from_secs(3),
@@ -110,7 +113,11 @@ pub struct OrchestratorStats {
 
 impl OrchestratorStats {
     pub(crate) fn reject(&self, topic: Topic, reason: &str) {
-        *self.rejected.lock().entry(format!("{topic}:{reason}")).or_default() += 1;
+        *self
+            .rejected
+            .lock()
+            .entry(format!("{topic}:{reason}"))
+            .or_default() += 1;
     }
 }
 
@@ -168,7 +175,10 @@ impl Orchestrator {
     /// Subscribes to `register`, `heartbeat` and `metrics` now, then consumes them on a spawned
     /// task that also publishes the orchestrator's heartbeats and watches liveness, until
     /// `shutdown` fires. Running tests are then marked interrupted and their reports written.
-    pub fn spawn(&self, shutdown: CancellationToken) -> Result<tokio::task::JoinHandle<()>, TransportError> {
+    pub fn spawn(
+        &self,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, TransportError> {
         let transport = Arc::clone(&self.inner.transport);
         let mut registers = transport.subscribe(Topic::Register)?;
         let mut heartbeats = transport.subscribe(Topic::Heartbeat)?;
@@ -205,16 +215,24 @@ impl Orchestrator {
 
     fn on_register(&self, payload: &[u8]) {
         if let Some(register) = self.decode::<Register>(payload) {
-            self.inner.state.lock().register(&register, &self.inner.config);
+            self.inner
+                .state
+                .lock()
+                .register(&register, &self.inner.config);
             self.notify();
         }
     }
 
     fn on_heartbeat(&self, payload: &[u8]) {
-        let Some(heartbeat) = self.decode::<Heartbeat>(payload) else { return };
+        let Some(heartbeat) = self.decode::<Heartbeat>(payload) else {
+            return;
+        };
         if heartbeat.role == Role::Orchestrator {
             if heartbeat.node_id != self.inner.config.node_id {
-                tracing::warn!(other = heartbeat.node_id, "another orchestrator shares these topics");
+                tracing::warn!(
+                    other = heartbeat.node_id,
+                    "another orchestrator shares these topics"
+                );
             }
             return;
         }
@@ -223,13 +241,19 @@ impl Orchestrator {
     }
 
     fn on_metrics(&self, payload: &[u8]) {
-        let Some(metrics) = self.decode::<Metrics>(payload) else { return };
+        let Some(metrics) = self.decode::<Metrics>(payload) else {
+            return;
+        };
         let outcome = self.inner.state.lock().metrics(&metrics, &self.inner.stats);
         match outcome {
             Ok(Some(done)) => self.finish(done),
             Ok(None) => {}
             Err(reason) => {
-                tracing::debug!(node_id = metrics.node_id, test_id = metrics.test_id, "metrics skipped: {reason}");
+                tracing::debug!(
+                    node_id = metrics.node_id,
+                    test_id = metrics.test_id,
+                    "metrics skipped: {reason}"
+                );
                 self.inner.stats.reject(Topic::Metrics, reason);
             }
         }
@@ -247,14 +271,20 @@ impl Orchestrator {
     /// Writes the reports of a test that just ended.
     fn finish(&self, test_id: String) {
         let reports = self.inner.state.lock().reports(&test_id);
-        let Some((report, nodes)) = reports else { return };
+        let Some((report, nodes)) = reports else {
+            return;
+        };
         let dir = self.inner.config.report_dir.clone();
         match report::write(&dir, report, nodes) {
             Ok(path) => {
                 tracing::info!(test_id, path = %path.display(), "report written");
                 self.inner.state.lock().set_report_path(&test_id, path);
             }
-            Err(e) => tracing::error!(test_id, "cannot write the report into {}: {e}", dir.display()),
+            Err(e) => tracing::error!(
+                test_id,
+                "cannot write the report into {}: {e}",
+                dir.display()
+            ),
         }
         self.notify();
     }
@@ -267,12 +297,19 @@ impl Orchestrator {
     }
 
     async fn send_heartbeat(&self) {
-        let heartbeat = Heartbeat::new(&self.inner.config.node_id, Role::Orchestrator, HeartbeatState::idle());
+        let heartbeat = Heartbeat::new(
+            &self.inner.config.node_id,
+            Role::Orchestrator,
+            HeartbeatState::idle(),
+        );
         let _ = self.publish(&self.inner.config.node_id, &heartbeat).await;
     }
 
     async fn publish<M: Message>(&self, key: &str, message: &M) -> Result<(), TransportError> {
-        self.inner.transport.publish(M::TOPIC, key, Bytes::from(encode(message))).await
+        self.inner
+            .transport
+            .publish(M::TOPIC, key, Bytes::from(encode(message)))
+            .await
     }
 
     /// Validates and records a new test; starts it too if it asks to be started.
@@ -297,9 +334,15 @@ impl Orchestrator {
             .lock()
             .begin_configuring(id, &self.inner.config)?;
         self.notify();
-        self.inner.stats.tests_started.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .stats
+            .tests_started
+            .fetch_add(1, Ordering::Relaxed);
         if let Err(e) = self.publish(id, &config).await {
-            self.inner.state.lock().fail(id, format!("cannot publish the config: {e}"));
+            self.inner
+                .state
+                .lock()
+                .fail(id, format!("cannot publish the config: {e}"));
             self.finish(id.to_owned());
             return Err(e.into());
         }
@@ -309,7 +352,8 @@ impl Orchestrator {
             self.finish(id.to_owned());
             return Err(ControlError::Conflict(reason));
         }
-        let start_at_ms = now_ms() + u64::try_from(self.inner.config.start_delay.as_millis()).unwrap_or(0);
+        let start_at_ms =
+            now_ms() + u64::try_from(self.inner.config.start_delay.as_millis()).unwrap_or(0);
         let trigger = Trigger {
             protocol_version: protocol::PROTOCOL_VERSION,
             test_id: id.to_owned(),
@@ -320,11 +364,15 @@ impl Orchestrator {
         self.inner.state.lock().set_running(id, start_at_ms);
         self.notify();
         if let Err(e) = self.publish(id, &trigger).await {
-            self.inner.state.lock().fail(id, format!("cannot publish the trigger: {e}"));
+            self.inner
+                .state
+                .lock()
+                .fail(id, format!("cannot publish the trigger: {e}"));
             self.finish(id.to_owned());
             return Err(e.into());
         }
-        self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))
+        self.test(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))
     }
 
     async fn wait_for_acks(&self, id: &str) -> Result<(), String> {
@@ -336,7 +384,10 @@ impl Orchestrator {
                 state::Acks::Rejected(reason) => return Err(reason),
                 state::Acks::Waiting(_) => {}
             }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 let waiting = match self.inner.state.lock().acks(id) {
                     state::Acks::Waiting(ids) => ids.join(", "),
                     _ => continue,
@@ -365,7 +416,8 @@ impl Orchestrator {
             self.finish(id.to_owned());
         }
         self.notify();
-        self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))
+        self.test(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))
     }
 
     /// Waits until `count` drivers are alive and idle, or `timeout` passes. Returns how many are.
@@ -373,8 +425,17 @@ impl Orchestrator {
         let mut changes = self.watch();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ready = self.inner.state.lock().available_drivers(&self.inner.config).len();
-            if ready >= count || tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            let ready = self
+                .inner
+                .state
+                .lock()
+                .available_drivers(&self.inner.config)
+                .len();
+            if ready >= count
+                || tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .is_err()
+            {
                 return ready;
             }
         }
@@ -384,8 +445,12 @@ impl Orchestrator {
     pub async fn wait_test(&self, id: &str) -> Result<TestView, ControlError> {
         let mut changes = self.watch();
         loop {
-            let view = self.test(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
-            if view.status.is_final() && (view.report_path.is_some() || view.status == TestStatus::Failed) {
+            let view = self
+                .test(id)
+                .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+            if view.status.is_final()
+                && (view.report_path.is_some() || view.status == TestStatus::Failed)
+            {
                 return Ok(view);
             }
             if changes.changed().await.is_err() {
@@ -401,7 +466,10 @@ impl Orchestrator {
 
     /// Tests newest first: `limit` of them after skipping `offset`, and the total count.
     pub fn tests(&self, offset: usize, limit: usize) -> (Vec<TestView>, usize) {
-        self.inner.state.lock().views(offset, limit, &self.inner.config)
+        self.inner
+            .state
+            .lock()
+            .views(offset, limit, &self.inner.config)
     }
 
     /// The aggregate report of a finished test, as written to disk.

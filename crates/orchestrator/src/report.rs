@@ -79,7 +79,9 @@ pub fn write(dir: &Path, mut report: TestReport, nodes: Vec<NodeReport>) -> io::
     for node in &nodes {
         let path = folder.join(format!("node-{}.json", safe_name(&node.node_id)));
         write_json(&path, node)?;
-        report.node_reports.insert(node.node_id.clone(), path.display().to_string());
+        report
+            .node_reports
+            .insert(node.node_id.clone(), path.display().to_string());
     }
     let path = folder.join("test.json");
     report.test.report_path = Some(path.display().to_string());
@@ -97,7 +99,13 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
 /// Ids come from the network: keep file names to a safe alphabet.
 fn safe_name(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect::<String>()
         .trim_start_matches('.')
         .to_owned()
@@ -105,7 +113,9 @@ fn safe_name(id: &str) -> String {
 
 /// Reads every aggregate report under `dir` (for history after a restart).
 pub fn load_all(dir: &Path) -> Vec<TestReport> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut reports: Vec<TestReport> = entries
         .filter_map(Result::ok)
         .filter_map(|e| std::fs::read(e.path().join("test.json")).ok())

@@ -126,7 +126,10 @@ impl TestRequest {
         let url = self.url.trim();
         let lower = url.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.len() < 8 {
-            return Err(invalid("url", "must be an absolute http:// or https:// URL"));
+            return Err(invalid(
+                "url",
+                "must be an absolute http:// or https:// URL",
+            ));
         }
         if url.parse::<http_uri::Uri>().is_err() {
             return Err(invalid("url", "is not a valid URL"));
@@ -135,16 +138,32 @@ impl TestRequest {
             || self.method.len() > 32
             || !self.method.bytes().all(|b| b.is_ascii_alphabetic())
         {
-            return Err(invalid("method", "must be an HTTP method such as GET or POST"));
+            return Err(invalid(
+                "method",
+                "must be an HTTP method such as GET or POST",
+            ));
         }
         for header in &self.headers {
             let name_ok = !header.name.is_empty()
-                && header.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+                && header
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
             if !name_ok {
-                return Err(invalid("headers", format!("invalid header name `{}`", header.name)));
+                return Err(invalid(
+                    "headers",
+                    format!("invalid header name `{}`", header.name),
+                ));
             }
-            if header.value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                return Err(invalid("headers", format!("invalid value for header `{}`", header.name)));
+            if header
+                .value
+                .bytes()
+                .any(|b| b == b'\r' || b == b'\n' || b == 0)
+            {
+                return Err(invalid(
+                    "headers",
+                    format!("invalid value for header `{}`", header.name),
+                ));
             }
         }
         if self.body.as_ref().is_some_and(|b| b.len() > 1 << 20) {
@@ -158,29 +177,53 @@ impl TestRequest {
         if let Some(rate) = self.rate
             && (!rate.is_finite() || rate <= 0.0 || rate > MAX_RATE)
         {
-            return Err(invalid("rate", format!("must be > 0 and at most {MAX_RATE}")));
+            return Err(invalid(
+                "rate",
+                format!("must be > 0 and at most {MAX_RATE}"),
+            ));
         }
-        if test_type == TestType::Tsunami && self.rate.is_none() && self.delay_ms.is_none_or(|d| d <= 0.0) {
-            return Err(invalid("delay_ms", "a tsunami test needs a delay > 0 or a rate"));
+        if test_type == TestType::Tsunami
+            && self.rate.is_none()
+            && self.delay_ms.is_none_or(|d| d <= 0.0)
+        {
+            return Err(invalid(
+                "delay_ms",
+                "a tsunami test needs a delay > 0 or a rate",
+            ));
         }
         if test_type == TestType::Avalanche && self.rate.is_some() {
-            return Err(invalid("rate", "an avalanche test has no rate; use tsunami for a fixed rate"));
+            return Err(invalid(
+                "rate",
+                "an avalanche test has no rate; use tsunami for a fixed rate",
+            ));
         }
         if let Some(n) = self.requests_per_driver
             && (n == 0 || n > MAX_REQUESTS)
         {
-            return Err(invalid("requests_per_driver", format!("must be between 1 and {MAX_REQUESTS}")));
+            return Err(invalid(
+                "requests_per_driver",
+                format!("must be between 1 and {MAX_REQUESTS}"),
+            ));
         }
         if let Some(d) = self.duration_ms
             && (d == 0 || d > MAX_DURATION_MS)
         {
-            return Err(invalid("duration_ms", format!("must be between 1 and {MAX_DURATION_MS}")));
+            return Err(invalid(
+                "duration_ms",
+                format!("must be between 1 and {MAX_DURATION_MS}"),
+            ));
         }
         if self.requests_per_driver.is_none() && self.duration_ms.is_none() {
-            return Err(invalid("requests_per_driver", "give a request count, a duration, or both"));
+            return Err(invalid(
+                "requests_per_driver",
+                "give a request count, a duration, or both",
+            ));
         }
         if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
-            return Err(invalid("concurrency", format!("must be between 1 and {MAX_CONCURRENCY}")));
+            return Err(invalid(
+                "concurrency",
+                format!("must be between 1 and {MAX_CONCURRENCY}"),
+            ));
         }
         if self.timeout_ms == 0 || self.timeout_ms > 3_600_000 {
             return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
@@ -192,7 +235,11 @@ impl TestRequest {
     }
 
     /// The wire configuration for the chosen drivers. Call [`TestRequest::validate`] first.
-    pub fn to_config(&self, test_id: &str, drivers: Vec<String>) -> Result<TestConfig, ValidationError> {
+    pub fn to_config(
+        &self,
+        test_id: &str,
+        drivers: Vec<String>,
+    ) -> Result<TestConfig, ValidationError> {
         let test_type = self.test_type()?;
         Ok(TestConfig {
             protocol_version: protocol::PROTOCOL_VERSION,
@@ -227,10 +274,7 @@ mod http_uri {
     impl std::str::FromStr for Uri {
         type Err = ();
         fn from_str(s: &str) -> Result<Self, ()> {
-            let rest = s
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .ok_or(())?;
+            let rest = s.split_once("://").map(|(_, rest)| rest).ok_or(())?;
             let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
             let host_ok = !authority.is_empty() && !authority.starts_with(':');
             let clean = !s.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -267,16 +311,41 @@ mod tests {
             ("url", Box::new(|r| r.url = "http://".into())),
             ("url", Box::new(|r| r.url = "http://a b/".into())),
             ("method", Box::new(|r| r.method = "GE T".into())),
-            ("headers", Box::new(|r| r.headers = vec![Header { name: "a b".into(), value: "v".into() }])),
-            ("headers", Box::new(|r| r.headers = vec![Header { name: "a".into(), value: "v\r\nx".into() }])),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a b".into(),
+                        value: "v".into(),
+                    }]
+                }),
+            ),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a".into(),
+                        value: "v\r\nx".into(),
+                    }]
+                }),
+            ),
             ("delay_ms", Box::new(|r| r.delay_ms = Some(-1.0))),
             ("delay_ms", Box::new(|r| r.delay_ms = Some(0.0))),
             ("rate", Box::new(|r| r.rate = Some(0.0))),
-            ("requests_per_driver", Box::new(|r| r.requests_per_driver = Some(0))),
-            ("requests_per_driver", Box::new(|r| r.requests_per_driver = None)),
+            (
+                "requests_per_driver",
+                Box::new(|r| r.requests_per_driver = Some(0)),
+            ),
+            (
+                "requests_per_driver",
+                Box::new(|r| r.requests_per_driver = None),
+            ),
             ("duration_ms", Box::new(|r| r.duration_ms = Some(0))),
             ("concurrency", Box::new(|r| r.concurrency = 0)),
-            ("concurrency", Box::new(|r| r.concurrency = MAX_CONCURRENCY + 1)),
+            (
+                "concurrency",
+                Box::new(|r| r.concurrency = MAX_CONCURRENCY + 1),
+            ),
             ("timeout_ms", Box::new(|r| r.timeout_ms = 0)),
             ("drivers", Box::new(|r| r.drivers = Some(0))),
         ];

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms};
 
-
 use crate::report::{Histograms, NodeReport, TestReport};
 use crate::totals::{IntervalData, NodeTotals, Series, Totals};
 use crate::views::{Liveness, NodeFacts, NodeView, SeriesPoint, TestStatus, TestView};
@@ -151,7 +150,12 @@ impl Test {
         if !self.nodes.values().all(|n| n.finished || n.lost) {
             return false;
         }
-        let lost: Vec<&str> = self.nodes.iter().filter(|(_, n)| n.lost).map(|(id, _)| id.as_str()).collect();
+        let lost: Vec<&str> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.lost)
+            .map(|(id, _)| id.as_str())
+            .collect();
         let missing: u64 = self.nodes.values().map(NodeTotals::missing_messages).sum();
         self.status = if self.stop_requested {
             TestStatus::Aborted
@@ -162,7 +166,10 @@ impl Test {
         };
         let mut news = Vec::new();
         if !lost.is_empty() {
-            news.push(format!("drivers lost before finishing (data up to their last message kept): {}", lost.join(", ")));
+            news.push(format!(
+                "drivers lost before finishing (data up to their last message kept): {}",
+                lost.join(", ")
+            ));
         }
         if missing > 0 {
             news.push(format!("{missing} metrics messages never arrived"));
@@ -233,10 +240,17 @@ impl State {
 
     /// A driver registered.
     pub fn register(&mut self, register: &Register, _config: &OrchestratorConfig) {
-        let node = self.nodes.entry(register.node_id.clone()).or_insert_with(|| {
-            tracing::info!(node_id = register.node_id, address = register.node_ip, "driver registered");
-            Node::new(&register.node_id)
-        });
+        let node = self
+            .nodes
+            .entry(register.node_id.clone())
+            .or_insert_with(|| {
+                tracing::info!(
+                    node_id = register.node_id,
+                    address = register.node_ip,
+                    "driver registered"
+                );
+                Node::new(&register.node_id)
+            });
         node.address.clone_from(&register.node_ip);
         node.last_seen = Instant::now();
     }
@@ -255,7 +269,11 @@ impl State {
 
     /// Merges a metrics message. Returns the id of a test that just completed, or why the
     /// message was skipped.
-    pub fn metrics(&mut self, m: &Metrics, stats: &OrchestratorStats) -> Result<Option<String>, &'static str> {
+    pub fn metrics(
+        &mut self,
+        m: &Metrics,
+        stats: &OrchestratorStats,
+    ) -> Result<Option<String>, &'static str> {
         if let Some(node) = self.nodes.get_mut(&m.node_id) {
             node.last_seen = Instant::now();
         }
@@ -264,7 +282,9 @@ impl State {
             return Err("test_not_running");
         }
         if !test.seen.insert(m.report_id.clone()) {
-            stats.duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .duplicates
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err("duplicate");
         }
         let Some(node) = test.nodes.get_mut(&m.node_id) else {
@@ -276,7 +296,9 @@ impl State {
             send_gaps: m.send_gaps().map_err(|_| "bad_histogram")?,
             counters: m.counters.to_counters(),
         };
-        stats.metrics_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .metrics_messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         node.totals.add(&data);
         node.received += 1;
         node.max_seq = node.max_seq.max(m.seq);
@@ -306,10 +328,18 @@ impl State {
             .map(|n| n.node_id.as_str())
             .collect();
         let mut done = Vec::new();
-        for test in self.tests.iter_mut().filter(|t| t.status == TestStatus::Running) {
+        for test in self
+            .tests
+            .iter_mut()
+            .filter(|t| t.status == TestStatus::Running)
+        {
             for (id, node) in test.nodes.iter_mut() {
                 if !node.finished && !node.lost && dead.contains(id.as_str()) {
-                    tracing::warn!(test_id = test.id, node_id = id, "driver declared dead during the test");
+                    tracing::warn!(
+                        test_id = test.id,
+                        node_id = id,
+                        "driver declared dead during the test"
+                    );
                     node.lost = true;
                 }
             }
@@ -335,14 +365,24 @@ impl State {
     }
 
     /// Picks drivers for the test and returns the config to publish.
-    pub fn begin_configuring(&mut self, id: &str, config: &OrchestratorConfig) -> Result<TestConfig, ControlError> {
+    pub fn begin_configuring(
+        &mut self,
+        id: &str,
+        config: &OrchestratorConfig,
+    ) -> Result<TestConfig, ControlError> {
         let available = self.available_drivers(config);
-        let test = self.test_mut(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+        let test = self
+            .test_mut(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
         if test.status != TestStatus::Created {
-            return Err(ControlError::Conflict(format!("test {id} is already {:?}", test.status).to_lowercase()));
+            return Err(ControlError::Conflict(
+                format!("test {id} is already {:?}", test.status).to_lowercase(),
+            ));
         }
         if available.is_empty() {
-            return Err(ControlError::Conflict("no live drivers are available to run the test".to_owned()));
+            return Err(ControlError::Conflict(
+                "no live drivers are available to run the test".to_owned(),
+            ));
         }
         let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
         if wanted > available.len() {
@@ -353,7 +393,10 @@ impl State {
         }
         let drivers: Vec<String> = available.into_iter().take(wanted).collect();
         let wire = test.request.to_config(id, drivers.clone())?;
-        test.nodes = drivers.iter().map(|d| (d.clone(), NodeTotals::default())).collect();
+        test.nodes = drivers
+            .iter()
+            .map(|d| (d.clone(), NodeTotals::default()))
+            .collect();
         test.drivers = drivers;
         test.status = TestStatus::Configuring;
         Ok(wire)
@@ -379,7 +422,11 @@ impl State {
                 _ => waiting.push(driver.clone()),
             }
         }
-        if waiting.is_empty() { Acks::All } else { Acks::Waiting(waiting) }
+        if waiting.is_empty() {
+            Acks::All
+        } else {
+            Acks::Waiting(waiting)
+        }
     }
 
     /// The test could not run.
@@ -403,7 +450,9 @@ impl State {
     /// A stop was requested; returns whether drivers must be told (the test is configuring or
     /// running).
     pub fn request_stop(&mut self, id: &str) -> Result<bool, ControlError> {
-        let test = self.test_mut(id).ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+        let test = self
+            .test_mut(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
         match test.status {
             TestStatus::Created => {
                 test.status = TestStatus::Aborted;
@@ -415,7 +464,9 @@ impl State {
                 test.stop_requested = true;
                 Ok(true)
             }
-            other => Err(ControlError::Conflict(format!("test {id} is already {other:?}").to_lowercase())),
+            other => Err(ControlError::Conflict(
+                format!("test {id} is already {other:?}").to_lowercase(),
+            )),
         }
     }
 
@@ -425,7 +476,10 @@ impl State {
         for test in &mut self.tests {
             if matches!(test.status, TestStatus::Running | TestStatus::Configuring) {
                 test.status = TestStatus::Interrupted;
-                test.message = Some("the orchestrator stopped while the test ran; what was measured is kept".to_owned());
+                test.message = Some(
+                    "the orchestrator stopped while the test ran; what was measured is kept"
+                        .to_owned(),
+                );
                 test.ended_at_ms = Some(now_ms());
                 test.series.close_all();
                 ids.push(test.id.clone());
@@ -485,8 +539,20 @@ impl State {
     }
 
     /// Tests newest first, paged, and the total.
-    pub fn views(&self, offset: usize, limit: usize, _config: &OrchestratorConfig) -> (Vec<TestView>, usize) {
-        let views = self.tests.iter().rev().skip(offset).take(limit).map(Test::view).collect();
+    pub fn views(
+        &self,
+        offset: usize,
+        limit: usize,
+        _config: &OrchestratorConfig,
+    ) -> (Vec<TestView>, usize) {
+        let views = self
+            .tests
+            .iter()
+            .rev()
+            .skip(offset)
+            .take(limit)
+            .map(Test::view)
+            .collect();
         (views, self.tests.len())
     }
 
@@ -523,4 +589,3 @@ fn node_series(seconds: Option<&BTreeMap<u64, u64>>, node_id: &str) -> Vec<Serie
         })
         .unwrap_or_default()
 }
-

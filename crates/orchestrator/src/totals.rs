@@ -168,7 +168,12 @@ mod tests {
         let mut counters = Counters::default();
         counters.requests_sent = requests;
         counters.responses_received = requests;
-        IntervalData { service: latency.clone(), latency, send_gaps: None, counters }
+        IntervalData {
+            service: latency.clone(),
+            latency,
+            send_gaps: None,
+            counters,
+        }
     }
 
     #[test]

@@ -90,13 +90,29 @@ impl StatsView {
         Self {
             requests_sent: c.requests_sent,
             responses_received: c.responses_received,
-            errors: c.errors.iter().map(|(k, n)| (k.as_str().to_owned(), *n)).collect(),
-            status_codes: c.status_codes.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            errors: c
+                .errors
+                .iter()
+                .map(|(k, n)| (k.as_str().to_owned(), *n))
+                .collect(),
+            status_codes: c
+                .status_codes
+                .iter()
+                .map(|(k, n)| (k.to_string(), *n))
+                .collect(),
             bytes_sent: c.bytes_sent,
             bytes_received: c.bytes_received,
             late_sends: c.late_sends,
-            rps: if seconds > 0.0 { c.requests_sent as f64 / seconds } else { 0.0 },
-            success_ratio: if c.requests_sent > 0 { c.successes() as f64 / c.requests_sent as f64 } else { 0.0 },
+            rps: if seconds > 0.0 {
+                c.requests_sent as f64 / seconds
+            } else {
+                0.0
+            },
+            success_ratio: if c.requests_sent > 0 {
+                c.successes() as f64 / c.requests_sent as f64
+            } else {
+                0.0
+            },
             latency: totals.latency.summary().into(),
             service_time: totals.service.summary().into(),
             send_gap: totals.send_gaps.as_ref().map(|h| h.summary().into()),
@@ -154,7 +170,11 @@ impl TestStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            TestStatus::Completed | TestStatus::Degraded | TestStatus::Failed | TestStatus::Aborted | TestStatus::Interrupted
+            TestStatus::Completed
+                | TestStatus::Degraded
+                | TestStatus::Failed
+                | TestStatus::Aborted
+                | TestStatus::Interrupted
         )
     }
 }

@@ -10,6 +10,9 @@ use crate::Summary;
 /// clamped to it (and counted), so a pathological sample never loses the rest of the data.
 pub const MAX_MICROS: u64 = 3_600_000_000;
 
+/// The range a new histogram allocates for; it resizes itself up to [`MAX_MICROS`].
+const INITIAL_HIGH_MICROS: u64 = 2_048;
+
 /// Significant decimal digits kept for every recorded value (0.1% resolution).
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
@@ -41,12 +44,16 @@ impl Default for Histogram {
 }
 
 impl Histogram {
-    /// An empty histogram covering 1 µs to one hour.
+    /// An empty histogram for 1 µs to one hour. It starts small (its counts cover up to about
+    /// 2 ms) and grows by powers of two only as larger values are recorded, so a histogram of
+    /// loopback latencies takes tens of kilobytes, and none takes more than about 190 KB.
     pub fn new() -> Self {
         // The bounds are constants that HdrHistogram accepts; failure here is a programming error.
         #[allow(clippy::expect_used)]
-        let inner = hdrhistogram::Histogram::new_with_bounds(1, MAX_MICROS, SIGNIFICANT_DIGITS)
-            .expect("constant histogram bounds are valid");
+        let mut inner =
+            hdrhistogram::Histogram::new_with_bounds(1, INITIAL_HIGH_MICROS, SIGNIFICANT_DIGITS)
+                .expect("constant histogram bounds are valid");
+        inner.auto(true);
         Self { inner }
     }
 
@@ -151,23 +158,90 @@ impl Histogram {
         bytes
     }
 
-    /// Decodes a histogram produced by [`Histogram::encode`] (or any V2/V2-deflate encoder), and
-    /// folds it into this build's range so it can be merged.
+    /// Decodes a histogram produced by [`Histogram::encode`] (or any HdrHistogram V2 or V2
+    /// deflate encoder), and folds it into this build's range so it can be merged.
+    ///
+    /// Hostile input is bounded before anything is allocated: the compressed payload inflates to
+    /// at most [`MAX_DECODED_BYTES`], and the header must describe at most three significant
+    /// digits and a range within one hour.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut cursor = bytes;
+        let raw = inflate(bytes)?;
+        check_header(&raw)?;
+        let mut cursor: &[u8] = &raw;
         let decoded: hdrhistogram::Histogram<u64> = Deserializer::new()
             .deserialize(&mut cursor)
             .map_err(|e| DecodeError::Invalid(format!("{e:?}")))?;
-        let mut histogram = Self::new();
-        if decoded.high() > MAX_MICROS.saturating_mul(1000) {
-            return Err(DecodeError::Range);
+        if decoded.low() == 1 && decoded.sigfig() == SIGNIFICANT_DIGITS {
+            let mut inner = decoded;
+            inner.auto(true);
+            return Ok(Self { inner });
         }
+        let mut histogram = Self::new();
         for bucket in decoded.iter_recorded() {
             let value = bucket.value_iterated_to().clamp(1, MAX_MICROS);
             let _ = histogram.inner.record_n(value, bucket.count_at_value());
         }
         Ok(histogram)
     }
+}
+
+/// Largest uncompressed histogram accepted (ours is at most about 215 KB).
+pub const MAX_DECODED_BYTES: u64 = 1 << 20;
+
+const V2_COOKIE: u32 = 0x1c84_9303;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9304;
+const V2_HEADER_BYTES: usize = 40;
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The uncompressed V2 bytes of an encoding, inflated with a size cap.
+fn inflate(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DecodeError> {
+    use std::io::Read;
+    let cookie = be_u32(bytes, 0).ok_or_else(|| DecodeError::Invalid("truncated".into()))?;
+    match cookie & 0xffff_ff0f {
+        V2_COOKIE => Ok(std::borrow::Cow::Borrowed(bytes)),
+        V2_DEFLATE_COOKIE => {
+            let len =
+                be_u32(bytes, 4).ok_or_else(|| DecodeError::Invalid("truncated".into()))? as usize;
+            let compressed = bytes
+                .get(8..8usize.saturating_add(len))
+                .ok_or_else(|| DecodeError::Invalid("truncated compressed payload".into()))?;
+            let mut raw = Vec::new();
+            flate2::read::ZlibDecoder::new(compressed)
+                .take(MAX_DECODED_BYTES + 1)
+                .read_to_end(&mut raw)
+                .map_err(|e| DecodeError::Invalid(format!("bad compression: {e}")))?;
+            if raw.len() as u64 > MAX_DECODED_BYTES {
+                return Err(DecodeError::Range);
+            }
+            Ok(std::borrow::Cow::Owned(raw))
+        }
+        _ => Err(DecodeError::Invalid(format!("unknown cookie {cookie:#x}"))),
+    }
+}
+
+/// Refuses headers whose histogram would be larger than ours.
+fn check_header(raw: &[u8]) -> Result<(), DecodeError> {
+    if raw.len() < V2_HEADER_BYTES || be_u32(raw, 0).map(|c| c & 0xffff_ff0f) != Some(V2_COOKIE) {
+        return Err(DecodeError::Invalid("missing V2 header".into()));
+    }
+    let digits = be_u32(raw, 12).unwrap_or(u32::MAX);
+    let lowest = be_u64(raw, 16).unwrap_or(0);
+    let highest = be_u64(raw, 24).unwrap_or(u64::MAX);
+    if digits > u32::from(SIGNIFICANT_DIGITS)
+        || lowest < 1
+        || highest > MAX_MICROS.saturating_mul(2)
+        || lowest > highest
+    {
+        return Err(DecodeError::Range);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -211,6 +285,25 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert_eq!(h.min_micros(), 1);
         assert!(h.max_micros() >= MAX_MICROS);
+    }
+
+    #[test]
+    fn oversized_headers_are_refused_before_allocating() {
+        let mut raw = vec![0u8; 40];
+        raw[0..4].copy_from_slice(&V2_COOKIE.to_be_bytes());
+        raw[12..16].copy_from_slice(&5u32.to_be_bytes()); // five significant digits
+        raw[16..24].copy_from_slice(&1u64.to_be_bytes());
+        raw[24..32].copy_from_slice(&u64::MAX.to_be_bytes());
+        assert!(matches!(Histogram::decode(&raw), Err(DecodeError::Range)));
+        // A deflate bomb: 8 MB of zeros compressed to a few KB is refused at 1 MB.
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 8 << 20]).unwrap();
+        let compressed = z.finish().unwrap();
+        let mut bomb = V2_DEFLATE_COOKIE.to_be_bytes().to_vec();
+        bomb.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
+        bomb.extend_from_slice(&compressed);
+        assert!(matches!(Histogram::decode(&bomb), Err(DecodeError::Range)));
     }
 
     #[test]

@@ -27,6 +27,7 @@ export interface FormDeps {
 interface FieldParts {
   wrap: HTMLElement;
   control?: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+  hint: HTMLElement;
   total: HTMLElement;
   error: HTMLElement;
 }
@@ -44,6 +45,7 @@ const HINTS: Record<FormField, string> = {
   concurrency: 'Connections each driver keeps open.',
   timeout_ms: 'Per request, e.g. 30s.',
   drivers: 'How many live drivers take part. Empty: all of them.',
+  insecure: 'For https targets with self-signed certificates.',
 };
 
 const TYPE_HINTS: Record<TestType, string> = {
@@ -55,7 +57,6 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
   const parts = new Map<FormField, FieldParts>();
   const headerRows = h('div', { class: 'header-rows' });
   const general = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'error-form', hidden: true });
-  const typeHint = h('p', { class: 'hint', id: 'hint-test_type' });
 
   const errorEl = (name: FormField) =>
     h('p', { class: 'field-error', id: `error-${name}`, 'data-testid': `error-${name}`, 'aria-live': 'polite', hidden: true });
@@ -65,6 +66,7 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
     control.setAttribute('name', name);
     control.setAttribute('data-testid', `field-${name}`);
     control.setAttribute('aria-describedby', `hint-${name} total-${name} error-${name}`);
+    const hint = h('p', { class: 'hint', id: `hint-${name}` }, HINTS[name]);
     const total = h('p', { class: 'total', id: `total-${name}`, 'aria-live': 'polite' });
     const error = errorEl(name);
     const wrap = h(
@@ -72,11 +74,11 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
       { class: `field field-${name}${extra ? ' ' + extra : ''}` },
       h('label', { for: control.id }, label),
       control,
-      h('p', { class: 'hint', id: `hint-${name}` }, HINTS[name]),
+      hint,
       total,
       error,
     );
-    parts.set(name, { wrap, control, total, error });
+    parts.set(name, { wrap, control, hint, total, error });
     return wrap;
   }
 
@@ -85,8 +87,8 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
   const typeSelect = h(
     'select',
     {},
-    h('option', { value: 'avalanche' }, 'Avalanche: as fast as possible'),
-    h('option', { value: 'tsunami' }, 'Tsunami: fixed gap or rate'),
+    h('option', { value: 'avalanche' }, 'Avalanche'),
+    h('option', { value: 'tsunami' }, 'Tsunami'),
   );
   const methodSelect = h('select', {}, ...METHODS.map((m) => h('option', { value: m }, m)));
 
@@ -123,16 +125,17 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
     last?.focus();
   });
   const headersError = errorEl('headers');
+  const headersHint = h('p', { class: 'hint', id: 'hint-headers' }, HINTS.headers);
   const headersSet = h(
     'fieldset',
     { class: 'field field-headers', 'data-testid': 'field-headers', 'aria-describedby': 'hint-headers error-headers' },
     h('legend', {}, 'Headers'),
     headerRows,
     addHeader,
-    h('p', { class: 'hint', id: 'hint-headers' }, HINTS.headers),
+    headersHint,
     headersError,
   );
-  parts.set('headers', { wrap: headersSet, total: h('span'), error: headersError });
+  parts.set('headers', { wrap: headersSet, hint: headersHint, total: h('span'), error: headersError });
 
   const createBtn = h('button', { type: 'submit', class: 'secondary', 'data-testid': 'create', value: 'create' }, 'Create');
   const startBtn = h('button', { type: 'submit', 'data-testid': 'create-start', value: 'start' }, 'Create & start');
@@ -151,13 +154,13 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
     h(
       'div',
       { class: 'grid' },
-      field('test_type', 'Test type', typeSelect),
+      field('test_type', 'Test type', typeSelect, 'wide'),
       field('url', 'URL', text({ type: 'url', inputmode: 'url', placeholder: 'http://target:8080/ping' }), 'wide'),
       field('method', 'Method', methodSelect),
     ),
-    typeHint,
     headersSet,
     field('body', 'Body', h('textarea', { rows: '3', spellcheck: 'false' }), 'wide'),
+    field('insecure', 'Skip TLS certificate checks', h('input', { type: 'checkbox' }), 'checkbox'),
     h(
       'fieldset',
       { class: 'group' },
@@ -194,7 +197,8 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
     for (const name of FORM_FIELDS) {
       const c = control(name);
       const v = values[name];
-      if (c && typeof v === 'string') c.value = v;
+      if (c instanceof HTMLInputElement && c.type === 'checkbox') c.checked = v === true;
+      else if (c && typeof v === 'string') c.value = v;
     }
     headerRows.replaceChildren();
     for (const hd of values.headers) addHeaderRow(hd.name, hd.value);
@@ -219,6 +223,7 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
       concurrency: value('concurrency'),
       timeout_ms: value('timeout_ms'),
       drivers: value('drivers'),
+      insecure: (control('insecure') as HTMLInputElement | undefined)?.checked ?? false,
     };
   }
 
@@ -262,7 +267,8 @@ export function mountForm(root: HTMLElement, deps: FormDeps): void {
       if (c) c.disabled = !tsunami;
       parts.get(name)?.wrap.classList.toggle('disabled', !tsunami);
     }
-    setText(typeHint, TYPE_HINTS[values.test_type]);
+    const typeHint = parts.get('test_type')?.hint;
+    if (typeHint) setText(typeHint, TYPE_HINTS[values.test_type]);
     const totals = describeTotals(values, aliveDrivers(deps.store.get()));
     for (const [name, p] of parts) setText(p.total, totals[name] ?? '');
   }

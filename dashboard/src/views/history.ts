@@ -3,7 +3,7 @@
 
 import type { Api } from '../api';
 import { h, setAttr, setText, syncKeyed } from '../dom';
-import { DASH, fmtDateTime, fmtInt, fmtMs, fmtRate, fmtTestType } from '../format';
+import { DASH, fmtDateTime, fmtInt, fmtMs, fmtRate, fmtShortDateTime, fmtTestType } from '../format';
 import { totalErrors } from '../stats';
 import { HISTORY_PAGE, historyTests, shownTestId, type State, type Store } from '../store';
 import type { TestView } from '../types';
@@ -67,7 +67,7 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
     const agg = t.aggregate;
     const hasLatency = (agg?.latency?.count ?? 0) > 0;
     const texts = [
-      fmtDateTime(t.created_at_ms),
+      fmtShortDateTime(t.created_at_ms),
       fmtTestType(t.config?.test_type),
       t.status,
       fmtInt(agg?.requests_sent ?? 0),
@@ -77,6 +77,7 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
       fmtInt(totalErrors(agg)),
     ];
     texts.forEach((text, i) => setText(cells[i + 1]!, text));
+    setAttr(cells[1]!, 'title', fmtDateTime(t.created_at_ms));
     cells[3]!.className = `status status-${t.status}`;
     setAttr(row, 'data-status', t.status);
     setAttr(row, 'aria-current', t.id === shownId ? 'true' : null);

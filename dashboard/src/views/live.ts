@@ -18,6 +18,7 @@ import {
 import { latencyData, nodeIdsOf, throughputData } from '../series';
 import {
   describeConfig,
+  driverStanding,
   elapsedMs,
   errorRows,
   progress,
@@ -63,13 +64,17 @@ interface Shown {
   errors: DataTable;
   statuses: DataTable;
   extra: HTMLElement;
+  /** A start or stop request is in flight. */
+  busy: boolean;
 }
 
 export function mountLive(root: HTMLElement, deps: LiveDeps): void {
   const section = h('section', { class: 'card live', 'data-testid': 'live-view', 'aria-labelledby': 'live-title' });
   root.append(section);
   let shown: Shown | null = null;
-  let emptyFor: string | null | undefined;
+  let emptyFor: string | undefined;
+  const follow = h('button', { type: 'button', class: 'secondary', 'data-testid': 'follow-current' }, 'Show the current test');
+  follow.addEventListener('click', () => deps.select(null));
 
   function render(state: State): void {
     setAttr(section, 'data-last-update-ms', state.lastEventMs === null ? null : String(state.lastEventMs));
@@ -81,16 +86,22 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       shown?.throughput.destroy();
       shown?.latency.destroy();
       shown = null;
-      if (emptyFor !== id || section.childElementCount === 0) {
-        emptyFor = id;
+      const key = `${id}:${id !== null && state.missing.includes(id)}`;
+      if (emptyFor !== key || section.childElementCount === 0) {
+        emptyFor = key;
         replaceChildren(
           section,
           h('h2', { id: 'live-title' }, 'Live view'),
           h(
             'p',
             { class: 'empty', 'data-testid': 'live-empty' },
-            id === null ? 'No test yet. Create one with the form.' : `Loading test ${id}…`,
+            id === null
+              ? 'No test yet. Create one with the form.'
+              : state.missing.includes(id)
+                ? `Test ${id} was not found.`
+                : `Loading test ${id}…`,
           ),
+          id === null ? null : follow,
         );
       }
       return;
@@ -117,7 +128,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       ['p50', 'Latency p50'],
       ['p99', 'Latency p99'],
       ['elapsed', 'Elapsed'],
-      ['success', 'Success'],
+      ['success', 'Success (< 500)'],
     ];
     const tiles: Record<string, HTMLElement> = {};
     const tileEls = tileDefs.map(([k, label]) => {
@@ -153,6 +164,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       errors: new DataTable('Errors by kind', { 'data-testid': 'error-table' }),
       statuses: new DataTable('Status codes', { 'data-testid': 'status-table' }),
       extra: h('p', { class: 'hint', 'data-testid': 'live-extra' }),
+      busy: false,
     };
 
     s.stopBtn.addEventListener('click', () => act(s, () => deps.api.stopTest(id)));
@@ -244,6 +256,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
   }
 
   async function act(s: Shown, call: () => Promise<TestView>): Promise<void> {
+    s.busy = true;
     s.startBtn.disabled = s.stopBtn.disabled = true;
     s.actionError.hidden = true;
     try {
@@ -253,6 +266,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       setText(s.actionError, error instanceof Error ? error.message : String(error));
       s.actionError.hidden = false;
     } finally {
+      s.busy = false;
       render(deps.store.get());
     }
   }
@@ -273,7 +287,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.followBtn.hidden = state.selectedId === null;
     s.startBtn.hidden = test.status !== 'created';
     s.stopBtn.hidden = !active;
-    s.startBtn.disabled = s.stopBtn.disabled = false;
+    s.startBtn.disabled = s.stopBtn.disabled = s.busy;
     s.stopBtn.setAttribute('aria-label', `Stop test ${test.id}`);
     s.startBtn.setAttribute('aria-label', `Start test ${test.id}`);
     s.report.hidden = !test.report_path;
@@ -334,20 +348,28 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.latency.update(latencyData(test.series));
 
     const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
-    s.aggregate.update(columns, [
+    const aggregateRows: Row[] = [
       { cells: ['Latency', fmtInt(agg?.latency?.count), ...summaryCells(agg?.latency)], attrs: { 'data-testid': 'aggregate-latency' } },
       {
         cells: ['Service time', fmtInt(agg?.service_time?.count), ...summaryCells(agg?.service_time)],
         attrs: { 'data-testid': 'aggregate-service-time' },
       },
-    ]);
+    ];
+    if (agg?.send_gap) {
+      aggregateRows.push({
+        cells: ['Gap between sends', fmtInt(agg.send_gap.count), ...summaryCells(agg.send_gap)],
+        attrs: { 'data-testid': 'aggregate-send-gap' },
+      });
+    }
+    s.aggregate.update(columns, aggregateRows);
     s.nodes.update(
-      ['Driver', 'sent', 'responses', 'errors', 'rate', ...SUMMARY_COLUMNS.map(([, label]) => label)],
+      ['Driver', 'standing', 'sent', 'responses', 'errors', 'rate', ...SUMMARY_COLUMNS.map(([, label]) => label)],
       drivers.map((id): Row => {
         const n = test.nodes?.[id];
         return {
           cells: [
             id,
+            driverStanding(test, id),
             fmtInt(n?.requests_sent ?? 0),
             fmtInt(n?.responses_received ?? 0),
             fmtInt(totalErrors(n)),

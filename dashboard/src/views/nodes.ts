@@ -47,6 +47,7 @@ export function mountNodes(root: HTMLElement, store: Store): void {
           [
             n.address,
             n.test_id ? `test ${n.test_id}` : null,
+            n.reason ? `rejected: ${n.reason}` : null,
             `${fmtInt(n.requests_sent)} sent`,
             `heartbeat ${fmtAgo(n.last_heartbeat_ms, now)}`,
           ]

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  describeConfig,
+  driverStanding,
+  elapsedMs,
+  errorRows,
+  progress,
+  statusRows,
+  successRatio,
+  totalErrors,
+} from '../src/stats';
+import { stats, test } from './fixtures';
+
+describe('count tables', () => {
+  const t = test('t', {
+    aggregate: stats({ errors: { timeout: 3, weird: 1 }, status_codes: { '503': 2, '200': 90, '404': 1 } }),
+    nodes: {
+      a: stats({ errors: { timeout: 1 }, status_codes: { '200': 40, '503': 2 } }),
+      b: stats({ errors: { timeout: 2, weird: 1 }, status_codes: { '200': 50, '404': 1 } }),
+    },
+  });
+
+  it('lists every error kind, then unknown ones, with per-driver counts', () => {
+    const rows = errorRows(t, ['a', 'b']);
+    expect(rows.map((r) => r.key)).toEqual(['connect', 'timeout', 'reset', 'http_5xx', 'aborted', 'other', 'weird']);
+    expect(rows[1]).toEqual({ key: 'timeout', total: 3, perNode: [1, 2] });
+    expect(rows[0]).toEqual({ key: 'connect', total: 0, perNode: [0, 0] });
+  });
+
+  it('orders status codes numerically', () => {
+    const rows = statusRows(t, ['a', 'b']);
+    expect(rows.map((r) => r.key)).toEqual(['200', '404', '503']);
+    expect(rows[0]).toEqual({ key: '200', total: 90, perNode: [40, 50] });
+  });
+
+  it('tolerates a driver with no stats yet', () => {
+    expect(statusRows(t, ['a', 'zzz'])[0]?.perNode).toEqual([40, 0]);
+  });
+
+  it('totals errors', () => {
+    expect(totalErrors(t.aggregate)).toBe(4);
+    expect(totalErrors(undefined)).toBe(0);
+  });
+});
+
+describe('successRatio', () => {
+  it('prefers the orchestrator ratio', () => {
+    expect(successRatio(stats({ requests_sent: 100, success_ratio: 0.5, status_codes: { '200': 100 } }))).toBe(0.5);
+  });
+  it('else counts answers below 500 against requests sent', () => {
+    expect(successRatio(stats({ requests_sent: 100, status_codes: { '200': 85, '404': 5, '301': 5, '503': 5 } }))).toBe(
+      0.95,
+    );
+    expect(successRatio(stats({ requests_sent: 0 }))).toBe(null);
+  });
+});
+
+describe('driverStanding', () => {
+  it('reads the node facts', () => {
+    const facts = { finished: false, lost: false, messages: 3, missing_messages: 0, elapsed_ms: 0 };
+    const t = test('t', {
+      drivers: ['a', 'b', 'c'],
+      node_facts: { a: { ...facts, finished: true }, b: { ...facts, lost: true }, c: facts },
+    });
+    expect(['a', 'b', 'c'].map((id) => driverStanding(t, id))).toEqual(['finished', 'lost', 'sending']);
+    expect(driverStanding(test('u'), 'a')).toBe('taking part');
+    expect(driverStanding(test('u'), 'z')).toBe('reported');
+  });
+});
+
+describe('progress and elapsed', () => {
+  it('measures by requests against the per-driver count times drivers', () => {
+    const t = test('t', { drivers: ['a', 'b'], aggregate: stats({ requests_sent: 500 }) });
+    expect(progress(t, 0)).toEqual({ fraction: 0.25, label: '25%' });
+  });
+  it('measures by time against the duration', () => {
+    const t = test('t', {
+      started_at_ms: 1000,
+      config: { ...test('x').config, requests_per_driver: null, duration_ms: 10_000 },
+    });
+    expect(progress(t, 6000)).toEqual({ fraction: 0.5, label: '50%' });
+    expect(elapsedMs(t, 6000)).toBe(5000);
+    expect(elapsedMs({ ...t, ended_at_ms: 3000 }, 6000)).toBe(2000);
+  });
+  it('has no fraction for open-ended tests', () => {
+    const t = test('t', { config: { ...test('x').config, requests_per_driver: null, duration_ms: null } });
+    expect(progress(t, 0).fraction).toBe(null);
+    expect(elapsedMs({ ...t, started_at_ms: null }, 5)).toBe(null);
+  });
+});
+
+describe('describeConfig', () => {
+  it('states per-driver values with their totals', () => {
+    const t = test('t', {
+      config: { ...test('x').config, test_type: 'TSUNAMI', rate: 50, requests_per_driver: 1000 },
+    });
+    expect(describeConfig(t, 4)).toBe(
+      'tsunami · GET http://127.0.0.1:8080/ping · 1,000 requests per driver × 4 = 4,000 · ' +
+        '50 req/s per driver (200/s total) · 50 connections per driver · timeout 30 s',
+    );
+  });
+});
