@@ -34,4 +34,6 @@ if ! have cargo; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
+python3 -c 'import yaml, pytest' 2>/dev/null || python3 -m pip install -q pyyaml pytest
+
 scripts/kafka-broker.sh fetch >&2

@@ -23,5 +23,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "dashboard: install, type-check, unit tests, build"
 (cd dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build)
 
+step "deployment files (Dockerfile, compose.yaml): structure"
+python3 -m pytest -q tests/deploy
+
 step "cargo test (unit, integration, Kafka end-to-end)"
 cargo test --workspace --locked
