@@ -16,18 +16,38 @@ fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
     let url = format!("{}/ping", target.base);
     let started = Instant::now();
     let (test, output) = run_json(
-        &[&url, "--drivers", "3", "--type", "tsunami", "--delay", "10ms", "--requests", "300"],
+        &[
+            &url,
+            "--drivers",
+            "3",
+            "--type",
+            "tsunami",
+            "--delay",
+            "10ms",
+            "--requests",
+            "300",
+        ],
         reports.path(),
     );
     let took = started.elapsed();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // 300 sends 10 ms apart take 2.99 s; allow for start-up and the synchronized start.
-    assert!(took >= Duration::from_millis(2_990) && took < Duration::from_millis(4_500), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(2_990) && took < Duration::from_millis(4_500),
+        "took {took:?}"
+    );
 
     assert_eq!(test["status"], "completed");
     assert_eq!(num(&test, "/aggregate/requests_sent"), 900.0);
     assert_eq!(num(&test, "/aggregate/responses_received"), 900.0);
-    assert_eq!(target.metrics()["routes"]["/ping"]["requests_received"], 900);
+    assert_eq!(
+        target.metrics()["routes"]["/ping"]["requests_received"],
+        900
+    );
 
     let nodes = test["nodes"].as_object().unwrap();
     assert_eq!(nodes.len(), 3);
@@ -35,8 +55,14 @@ fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
         assert_eq!(num(node, "/requests_sent"), 300.0, "{id}");
         let gap_p99 = num(node, "/send_gap/p99");
         let gap_p50 = num(node, "/send_gap/median");
-        assert!((gap_p99 - 10.0).abs() <= 1.0, "{id}: send gap p99 {gap_p99} ms");
-        assert!((gap_p50 - 10.0).abs() <= 0.2, "{id}: send gap p50 {gap_p50} ms");
+        assert!(
+            (gap_p99 - 10.0).abs() <= 1.0,
+            "{id}: send gap p99 {gap_p99} ms"
+        );
+        assert!(
+            (gap_p50 - 10.0).abs() <= 0.2,
+            "{id}: send gap p50 {gap_p50} ms"
+        );
     }
 
     // One aggregate report and one per node, whose counts add up.
@@ -47,12 +73,19 @@ fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
     assert!(aggregate["histograms"]["latency"].as_str().unwrap().len() > 10);
     let mut sum = 0.0;
     for node in ["driver-1", "driver-2", "driver-3"] {
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(folder.join(format!("node-{node}.json"))).unwrap()).unwrap();
+        let report: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(folder.join(format!("node-{node}.json"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(report["node_id"], node);
         assert_eq!(report["config"]["delay_ms"], 10.0);
         sum += num(&report, "/stats/requests_sent");
-        let per_second: f64 = report["series"].as_array().unwrap().iter().map(|p| num(p, "/requests")).sum();
+        let per_second: f64 = report["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| num(p, "/requests"))
+            .sum();
         assert_eq!(per_second, 300.0, "{node}: the per-second series adds up");
     }
     assert_eq!(sum, 900.0);
@@ -68,10 +101,24 @@ fn stalls_are_measured_from_the_intended_send_time() {
     let reports = tempfile::tempdir().unwrap();
     let url = format!("{}/ping", target.base);
     let (test, output) = run_json(
-        &[&url, "--drivers", "1", "--type", "tsunami", "--rate", "500", "--duration", "10s"],
+        &[
+            &url,
+            "--drivers",
+            "1",
+            "--type",
+            "tsunami",
+            "--rate",
+            "500",
+            "--duration",
+            "10s",
+        ],
         reports.path(),
     );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // Ground truth from the schedule: a send at t (ms) inside [k s, k s + 200 ms) waits until
     // the window ends. Uniform arrivals over whole cycles make the phase irrelevant.
@@ -86,9 +133,15 @@ fn stalls_are_measured_from_the_intended_send_time() {
     assert!((truth_p99 - 190.0).abs() < 1.0);
 
     let p99 = num(&test, "/aggregate/latency/p99");
-    assert!((p99 - truth_p99).abs() <= truth_p99 * 0.10, "reported p99 {p99} ms, truth {truth_p99} ms");
+    assert!(
+        (p99 - truth_p99).abs() <= truth_p99 * 0.10,
+        "reported p99 {p99} ms, truth {truth_p99} ms"
+    );
     let p90 = num(&test, "/aggregate/latency/p90");
-    assert!((p90 - 100.0).abs() <= 10.0, "reported p90 {p90} ms, truth 100 ms");
+    assert!(
+        (p90 - 100.0).abs() <= 10.0,
+        "reported p90 {p90} ms, truth 100 ms"
+    );
     // The service-time view (from the actual send) is there too, and the late sends counted.
     assert!(num(&test, "/aggregate/service_time/count") >= 4_990.0);
     assert!(test["aggregate"]["late_sends"].as_u64().is_some());
@@ -101,8 +154,22 @@ fn text_summary_has_the_familiar_lines() {
     let target = TargetProcess::start(&[]);
     let reports = tempfile::tempdir().unwrap();
     let output = onslaught()
-        .args(["run", &format!("{}/ping", target.base), "--drivers", "2", "--type", "tsunami"])
-        .args(["--rate", "200", "--requests", "20", "--quiet", "--report-dir"])
+        .args([
+            "run",
+            &format!("{}/ping", target.base),
+            "--drivers",
+            "2",
+            "--type",
+            "tsunami",
+        ])
+        .args([
+            "--rate",
+            "200",
+            "--requests",
+            "20",
+            "--quiet",
+            "--report-dir",
+        ])
         .arg(reports.path())
         .output()
         .unwrap();
@@ -131,7 +198,15 @@ fn exit_codes_tell_bad_config_from_failed_tests() {
     let reports = tempfile::tempdir().unwrap();
     // A tsunami without a delay or rate is a configuration error (exit 2), naming the field.
     let bad = onslaught()
-        .args(["run", "http://127.0.0.1:9/", "--type", "tsunami", "--requests", "5", "--report-dir"])
+        .args([
+            "run",
+            "http://127.0.0.1:9/",
+            "--type",
+            "tsunami",
+            "--requests",
+            "5",
+            "--report-dir",
+        ])
         .arg(reports.path())
         .output()
         .unwrap();
@@ -143,7 +218,15 @@ fn exit_codes_tell_bad_config_from_failed_tests() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let (test, output) = run_json(
-        &[&format!("http://127.0.0.1:{port}/"), "--drivers", "2", "--requests", "10", "-c", "2"],
+        &[
+            &format!("http://127.0.0.1:{port}/"),
+            "--drivers",
+            "2",
+            "--requests",
+            "10",
+            "-c",
+            "2",
+        ],
         reports.path(),
     );
     assert_eq!(output.status.code(), Some(1));

@@ -29,7 +29,9 @@ impl TargetProcess {
             .spawn()
             .expect("start the target");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let base = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -42,7 +44,11 @@ impl TargetProcess {
     pub fn metrics(&self) -> serde_json::Value {
         let addr = self.base.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).unwrap();
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let body = response.split("\r\n\r\n").nth(1).unwrap();
@@ -68,7 +74,10 @@ pub fn run_json(args: &[&str], report_dir: &Path) -> (serde_json::Value, Output)
         .expect("run onslaught");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     (value, output)
 }
