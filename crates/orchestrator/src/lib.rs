@@ -316,6 +316,21 @@ impl Orchestrator {
     pub async fn create_test(&self, request: TestRequest) -> Result<TestView, ControlError> {
         request.validate()?;
         let start = request.start;
+        if start {
+            // Refuse before creating anything, so a test that cannot start leaves nothing behind.
+            let available = self
+                .inner
+                .state
+                .lock()
+                .available_drivers(&self.inner.config)
+                .len();
+            let wanted = request.drivers.map_or(1, |n| n as usize);
+            if available == 0 || available < wanted {
+                return Err(ControlError::Conflict(format!(
+                    "cannot start: {wanted} driver(s) needed, {available} live and idle"
+                )));
+            }
+        }
         let id = format!("t-{}", uuid::Uuid::new_v4().simple());
         self.inner.state.lock().create(&id, request);
         self.notify();

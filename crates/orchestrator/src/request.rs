@@ -170,7 +170,7 @@ impl TestRequest {
             return Err(invalid("body", "must be at most 1 MiB"));
         }
         if let Some(delay) = self.delay_ms
-            && (!delay.is_finite() || delay < 0.0 || delay > 3_600_000.0)
+            && (!delay.is_finite() || !(0.0..=3_600_000.0).contains(&delay))
         {
             return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
         }
@@ -305,7 +305,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut TestRequest)>)> = vec![
+        type Change = Box<dyn Fn(&mut TestRequest)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("test_type", Box::new(|r| r.test_type = "blizzard".into())),
             ("url", Box::new(|r| r.url = "ftp://x".into())),
             ("url", Box::new(|r| r.url = "http://".into())),
