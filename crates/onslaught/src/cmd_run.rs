@@ -12,10 +12,11 @@ use orchestrator::{
 use protocol::Header;
 use target::{Target, TargetConfig};
 use tokio_util::sync::CancellationToken;
-use transport::{InProcess, Transport};
+use transport::Transport;
 
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
+use crate::nodes::{TransportChoice, dashboard_dir};
 use crate::progress::Progress;
 use crate::summary;
 
@@ -62,12 +63,31 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         return Ok(exit::BAD_CONFIG);
     }
 
-    let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
+    let transport: Arc<dyn Transport> = TransportChoice::InProcess.connect().await?;
     let orchestrator = Orchestrator::new(
         OrchestratorConfig::new(&args.report_dir),
         Arc::clone(&transport),
     );
     let orchestrator_task = orchestrator.spawn(shutdown.clone())?;
+    let dashboard = if args.dashboard {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} for the dashboard", args.listen))?;
+        let addr = listener.local_addr()?;
+        let options = api::ApiOptions {
+            api_token: None,
+            dashboard_dir: dashboard_dir(None),
+            allowed_origin: None,
+        };
+        let router = api::router(orchestrator.clone(), options);
+        let stop = shutdown.clone();
+        eprintln!("dashboard: http://{addr}/");
+        Some(tokio::spawn(api::serve(listener, router, async move {
+            stop.cancelled().await
+        })))
+    } else {
+        None
+    };
     let mut drivers = Vec::new();
     for i in 1..=args.drivers {
         let config = DriverConfig::new(format!("driver-{i}"), "in-process");
@@ -116,16 +136,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     if let Some(progress) = progress {
         progress.finish().await;
     }
-    shutdown.cancel();
-    for task in drivers {
-        let _ = task.await;
-    }
-    let _ = orchestrator_task.await;
-
     match args.output {
         Output::Text => print!("{}", summary::text(&finished)),
         Output::Json => println!("{}", summary::json(&finished)?),
     }
+    if dashboard.is_some() {
+        eprintln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    shutdown.cancel();
+    if let Some(server) = dashboard {
+        let _ = server.await;
+    }
+    for task in drivers {
+        let _ = task.await;
+    }
+    let _ = orchestrator_task.await;
     Ok(exit_code(&finished))
 }
 

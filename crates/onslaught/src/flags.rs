@@ -26,6 +26,89 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the built-in target: GET /ping answers {"message":"pong"}, GET /metrics counts.
     Target(TargetArgs),
+    /// Run the orchestrator over Kafka, with the REST API and the dashboard.
+    Orchestrator(OrchestratorArgs),
+    /// Run a driver node over Kafka.
+    Driver(DriverArgs),
+}
+
+/// How to reach Kafka (shared by the orchestrator and the driver).
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].
+    #[arg(short, long, env = "ONSLAUGHT_BROKERS")]
+    pub brokers: String,
+
+    /// Prefix for the topic names, for clusters shared with other systems.
+    #[arg(long, default_value = "", env = "ONSLAUGHT_TOPIC_PREFIX")]
+    pub topic_prefix: String,
+
+    /// librdkafka setting passed straight through, KEY=VALUE (repeatable), e.g.
+    /// security.protocol=SASL_SSL.
+    #[arg(long = "kafka-config", value_parser = parse::key_value)]
+    pub kafka_config: Vec<(String, String)>,
+}
+
+/// `onslaught orchestrator`.
+#[derive(Debug, Args)]
+pub struct OrchestratorArgs {
+    /// Kafka.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// Address for the REST API and the dashboard.
+    #[arg(
+        short,
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "ONSLAUGHT_LISTEN"
+    )]
+    pub listen: SocketAddr,
+
+    /// Folder for the JSON reports (and the test history reloaded at start).
+    #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
+    pub report_dir: PathBuf,
+
+    /// Require `Authorization: Bearer TOKEN` on mutating API routes.
+    #[arg(long, env = "ONSLAUGHT_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Origin allowed to call the API from a browser (CORS); none by default.
+    #[arg(long, env = "ONSLAUGHT_ALLOWED_ORIGIN")]
+    pub allowed_origin: Option<String>,
+
+    /// Folder of the built dashboard (default: found next to the binary or in the source tree).
+    #[arg(long, env = "ONSLAUGHT_DASHBOARD_DIR")]
+    pub dashboard_dir: Option<PathBuf>,
+
+    /// A driver silent this long is shown as missing.
+    #[arg(long, value_parser = parse::duration, default_value = "3s", env = "ONSLAUGHT_MISSING_AFTER")]
+    pub missing_after: Duration,
+
+    /// A driver silent this long is dead; a running test stops waiting for it.
+    #[arg(long, value_parser = parse::duration, default_value = "10s", env = "ONSLAUGHT_DEAD_AFTER")]
+    pub dead_after: Duration,
+}
+
+/// `onslaught driver`.
+#[derive(Debug, Args)]
+pub struct DriverArgs {
+    /// Kafka.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// The orchestrator's URL (coordination goes through Kafka; this is checked and logged).
+    #[arg(long, env = "ONSLAUGHT_ORCHESTRATOR")]
+    pub orchestrator: String,
+
+    /// This driver's unique id (default: hostname plus a random suffix).
+    #[arg(long, env = "ONSLAUGHT_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// The address announced in `register` as node_IP (default: this machine's IP toward the
+    /// brokers).
+    #[arg(long, env = "ONSLAUGHT_ADVERTISE")]
+    pub advertise: Option<String>,
 }
 
 /// The kind of load test.
@@ -121,6 +204,15 @@ pub struct RunArgs {
     /// Hide the live progress display.
     #[arg(long, env = "ONSLAUGHT_QUIET")]
     pub quiet: bool,
+
+    /// Also serve the dashboard and REST API (on --listen) and keep serving after the test
+    /// until Ctrl-C.
+    #[arg(long, env = "ONSLAUGHT_DASHBOARD")]
+    pub dashboard: bool,
+
+    /// Address for --dashboard.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "ONSLAUGHT_LISTEN")]
+    pub listen: SocketAddr,
 }
 
 /// `onslaught target`.

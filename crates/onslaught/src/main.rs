@@ -1,10 +1,13 @@
 //! The `onslaught` command: parses flags, runs a subcommand, and maps the outcome to an exit
 //! code. Everything else lives in the library crates.
 
+mod cmd_driver;
+mod cmd_orchestrator;
 mod cmd_run;
 mod cmd_target;
 mod flags;
 mod memory;
+mod nodes;
 mod parse;
 mod progress;
 mod summary;
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => cmd_run::run(*args).await,
             Command::Target(args) => cmd_target::run(args).await,
+            Command::Orchestrator(args) => cmd_orchestrator::run(args).await,
+            Command::Driver(args) => cmd_driver::run(args).await,
         }
     });
     match outcome {
@@ -61,7 +66,7 @@ fn main() -> ExitCode {
 fn init_logging(cli: &Cli) {
     let default = match cli.command {
         Command::Run(_) => "warn",
-        Command::Target(_) => "info",
+        Command::Target(_) | Command::Orchestrator(_) | Command::Driver(_) => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONSLAUGHT_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())

@@ -39,6 +39,14 @@ pub fn header(s: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.trim().to_owned()))
 }
 
+/// A `KEY=VALUE` pair.
+pub fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("`{s}` must look like key=value")),
+    }
+}
+
 /// A ratio between 0 and 1.
 pub fn ratio(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {

@@ -1,0 +1,147 @@
+//! The orchestrator's HTTP surface: REST routes to create, start, stop and read tests, a live
+//! event stream, Prometheus metrics, an OpenAPI document, and the dashboard's static files.
+//!
+//! [`router`] builds an [`axum::Router`] around an [`Orchestrator`]; [`serve`] runs it on a
+//! listener until a shutdown future completes. Tests call the router without a socket.
+//!
+//! ```no_run
+//! # async fn run(orchestrator: orchestrator::Orchestrator) -> std::io::Result<()> {
+//! let app = api::router(orchestrator, api::ApiOptions::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! api::serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`routes`]: [`Endpoint`], the table of API routes, and their handlers.
+//! - `body`: the JSON request body (content type, size limit, the field a decoding error names).
+//! - `error`: [`ApiError`], every refusal as a status and a JSON body.
+//! - `auth`: bearer-token check on mutating requests, and CORS for one allowed origin.
+//! - `events`: the Server-Sent Events stream of nodes and active tests.
+//! - `metrics`: the Prometheus text exposition.
+//! - [`openapi`]: the OpenAPI 3.1 document of [`Endpoint`]'s routes.
+//! - `dashboard`: the built dashboard's files, or a page saying how to build it.
+//!
+//! `api` holds no state of its own beyond the options: everything shown comes from the
+//! [`Orchestrator`], so any number of routers may share one.
+
+mod auth;
+mod body;
+mod dashboard;
+mod error;
+mod events;
+mod metrics;
+pub mod openapi;
+pub mod routes;
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use orchestrator::Orchestrator;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use routes::Endpoint;
+
+/// Largest request body accepted (1 MiB); larger ones get a 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How long [`serve`] lets requests in flight finish after shutdown before it returns.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How the API behaves.
+#[derive(Clone, Default)]
+pub struct ApiOptions {
+    /// When set (and not empty), every mutating request needs `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// The built dashboard (`dashboard/dist`), served at `/`. Checked once, when the router
+    /// is built: without an `index.html` there, `/` says how to build it.
+    pub dashboard_dir: Option<PathBuf>,
+    /// The one browser origin that gets CORS headers (`https://host:port`). `*` or a value
+    /// that is not a valid header is refused (logged, and no origin gets CORS headers).
+    pub allowed_origin: Option<String>,
+}
+
+impl fmt::Debug for ApiOptions {
+    /// Shows whether a token is set, never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("dashboard_dir", &self.dashboard_dir)
+            .field("allowed_origin", &self.allowed_origin)
+            .finish()
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// Where every answer comes from.
+    orchestrator: Orchestrator,
+    /// The bearer token mutating requests need, if any.
+    token: Option<Arc<str>>,
+}
+
+/// Set by [`serve`] on every request so endless responses (the event stream) end on shutdown.
+#[derive(Clone)]
+pub(crate) struct ServeShutdown(CancellationToken);
+
+/// The whole HTTP surface over `orchestrator`.
+pub fn router(orchestrator: Orchestrator, options: ApiOptions) -> Router {
+    let state = AppState {
+        orchestrator,
+        token: options
+            .api_token
+            .filter(|t| !t.is_empty())
+            .map(|t| Arc::from(t.as_str())),
+    };
+    let api = Endpoint::ALL
+        .iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.path(), endpoint.method_router())
+        })
+        .route("/api", axum::routing::any(routes::no_such_route))
+        .route("/api/", axum::routing::any(routes::no_such_route))
+        .route("/api/{*rest}", axum::routing::any(routes::no_such_route))
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let app = dashboard::attach(api, options.dashboard_dir.as_deref())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state);
+    match options.allowed_origin.as_deref().and_then(auth::cors) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish
+/// (event streams end at once) for at most a few seconds.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let stop = CancellationToken::new();
+    let app = router.layer(axum::Extension(ServeShutdown(stop.clone())));
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown => stop.cancel(),
+    }
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!("API connections still open after {SHUTDOWN_GRACE:?}; leaving them");
+            Ok(())
+        }
+    }
+}

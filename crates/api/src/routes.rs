@@ -1,0 +1,385 @@
+//! [`Endpoint`]: the table of API routes the router is built from (and the OpenAPI document is
+//! checked against), and the handlers of the REST routes.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use orchestrator::{Liveness, NodeView, Orchestrator, TestRequest, TestStatus, TestView};
+use protocol::NodeState;
+use serde::Serialize;
+
+use crate::body::JsonBody;
+use crate::{ApiError, AppState, events, metrics, openapi};
+
+/// Tests listed when the query gives no `limit`.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Most tests one list answer holds.
+pub const MAX_LIMIT: usize = 100;
+
+/// One route of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/tests`
+    ListTests,
+    /// `POST /api/tests`
+    CreateTest,
+    /// `GET /api/tests/{id}`
+    GetTest,
+    /// `POST /api/tests/{id}/start`
+    StartTest,
+    /// `POST /api/tests/{id}/stop`
+    StopTest,
+    /// `GET /api/tests/{id}/report`
+    Report,
+    /// `GET /api/nodes`
+    Nodes,
+    /// `GET /api/events`
+    Events,
+    /// `GET /api/openapi.json`
+    OpenApi,
+    /// `GET /metrics`
+    Metrics,
+}
+
+impl Endpoint {
+    /// Every route, in the order the OpenAPI document lists them.
+    pub const ALL: [Endpoint; 10] = [
+        Endpoint::ListTests,
+        Endpoint::CreateTest,
+        Endpoint::GetTest,
+        Endpoint::StartTest,
+        Endpoint::StopTest,
+        Endpoint::Report,
+        Endpoint::Nodes,
+        Endpoint::Events,
+        Endpoint::OpenApi,
+        Endpoint::Metrics,
+    ];
+
+    /// The HTTP method.
+    pub fn method(self) -> Method {
+        match self {
+            Endpoint::CreateTest | Endpoint::StartTest | Endpoint::StopTest => Method::POST,
+            _ => Method::GET,
+        }
+    }
+
+    /// The path, with `{id}` for the test id.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::ListTests | Endpoint::CreateTest => "/api/tests",
+            Endpoint::GetTest => "/api/tests/{id}",
+            Endpoint::StartTest => "/api/tests/{id}/start",
+            Endpoint::StopTest => "/api/tests/{id}/stop",
+            Endpoint::Report => "/api/tests/{id}/report",
+            Endpoint::Nodes => "/api/nodes",
+            Endpoint::Events => "/api/events",
+            Endpoint::OpenApi => "/api/openapi.json",
+            Endpoint::Metrics => "/metrics",
+        }
+    }
+
+    /// The handler, for the router.
+    pub(crate) fn method_router(self) -> MethodRouter<AppState> {
+        match self {
+            Endpoint::ListTests => get(list_tests),
+            Endpoint::CreateTest => post(create_test),
+            Endpoint::GetTest => get(get_test),
+            Endpoint::StartTest => post(start_test),
+            Endpoint::StopTest => post(stop_test),
+            Endpoint::Report => get(report),
+            Endpoint::Nodes => get(nodes),
+            Endpoint::Events => get(events::stream),
+            Endpoint::OpenApi => get(openapi_document),
+            Endpoint::Metrics => get(metrics_text),
+        }
+    }
+}
+
+/// The answer of `GET /api/tests`.
+#[derive(Serialize)]
+struct TestList {
+    /// Newest first, without `series` (the detail route has it).
+    tests: Vec<serde_json::Value>,
+    /// Tests known in all.
+    total: usize,
+}
+
+/// The answer of `GET /api/nodes` (and the `nodes` event).
+#[derive(Serialize)]
+pub(crate) struct NodeList {
+    /// Every known driver.
+    pub(crate) nodes: Vec<NodeView>,
+}
+
+async fn list_tests(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TestList>, ApiError> {
+    let (offset, limit) = page(query.as_deref().unwrap_or_default())?;
+    let (views, total) = state.orchestrator.tests(offset, limit);
+    let tests = views
+        .iter()
+        .map(|view| {
+            let mut value = serde_json::to_value(view)
+                .map_err(|e| ApiError::Internal(format!("cannot encode test {}: {e}", view.id)))?;
+            if let Some(object) = value.as_object_mut() {
+                object.remove("series");
+            }
+            Ok(value)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(TestList { tests, total }))
+}
+
+/// `offset` and `limit` from a query string; other parameters are ignored.
+fn page(query: &str) -> Result<(usize, usize), ApiError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|e| ApiError::BadRequest {
+            message: format!("invalid query string: {e}"),
+            field: None,
+        })?;
+    let mut offset = 0;
+    let mut limit = DEFAULT_LIMIT;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "limit" => {
+                limit = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            "limit",
+                            format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                        )
+                    })?;
+            }
+            "offset" => {
+                offset = value.trim().parse().map_err(|_| {
+                    ApiError::field("offset", "offset must be a non-negative integer")
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((offset, limit))
+}
+
+/// Creates a test (201); with `"start": true` starts it too, and creates nothing when it is
+/// plain that it cannot start (no live drivers, or fewer than it asks for).
+async fn create_test(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<TestRequest>,
+) -> Result<(StatusCode, Json<TestView>), ApiError> {
+    let orchestrator = &state.orchestrator;
+    request
+        .validate()
+        .map_err(orchestrator::ControlError::from)?;
+    if !request.start {
+        let view = orchestrator.create_test(request).await?;
+        tracing::info!(test_id = view.id, "test created");
+        return Ok((StatusCode::CREATED, Json(view)));
+    }
+    check_drivers(orchestrator, request.drivers)?;
+    // Created unstarted and started here, so that the id is known if the start fails.
+    let view = orchestrator
+        .create_test(TestRequest {
+            start: false,
+            ..request
+        })
+        .await?;
+    tracing::info!(test_id = view.id, "test created; starting it");
+    match orchestrator.start_test(&view.id).await {
+        Ok(view) => Ok((StatusCode::CREATED, Json(view))),
+        Err(e) => {
+            let error = ApiError::from(e);
+            let never_began = orchestrator
+                .test(&view.id)
+                .is_some_and(|t| t.status == TestStatus::Created);
+            match error {
+                // The drivers went away between the check and the start.
+                ApiError::Conflict(message) if never_began => Err(ApiError::Conflict(format!(
+                    "{message}; test {} was created but not started",
+                    view.id
+                ))),
+                other => Err(other),
+            }
+        }
+    }
+}
+
+/// 409 when fewer drivers are live and idle than the test needs (the orchestrator's rule).
+fn check_drivers(orchestrator: &Orchestrator, wanted: Option<u32>) -> Result<(), ApiError> {
+    let available = orchestrator
+        .nodes()
+        .iter()
+        .filter(|n| {
+            n.liveness == Liveness::Alive
+                && !matches!(n.state, NodeState::Configured | NodeState::Running)
+        })
+        .count();
+    if available == 0 {
+        return Err(ApiError::Conflict(
+            "no live drivers are available to run the test".to_owned(),
+        ));
+    }
+    if let Some(wanted) = wanted
+        && wanted as usize > available
+    {
+        return Err(ApiError::Conflict(format!(
+            "the test asks for {wanted} drivers but {available} are live and idle"
+        )));
+    }
+    Ok(())
+}
+
+/// The `{id}` of a path, or a JSON 400.
+fn test_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id).map_err(|e| ApiError::BadRequest {
+        message: format!("invalid test id: {}", e.body_text()),
+        field: Some("id".to_owned()),
+    })
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no test with id `{id}`"))
+}
+
+async fn get_test(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TestView>, ApiError> {
+    let id = test_id(path)?;
+    state
+        .orchestrator
+        .test(&id)
+        .map(Json)
+        .ok_or_else(|| not_found(&id))
+}
+
+async fn start_test(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TestView>, ApiError> {
+    let id = test_id(path)?;
+    let view = state.orchestrator.start_test(&id).await?;
+    tracing::info!(test_id = id, "test started");
+    Ok(Json(view))
+}
+
+async fn stop_test(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TestView>, ApiError> {
+    let id = test_id(path)?;
+    let view = state.orchestrator.stop_test(&id).await?;
+    tracing::info!(test_id = id, "test stop requested");
+    Ok(Json(view))
+}
+
+/// The aggregate report file as an attachment.
+async fn report(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = test_id(path)?;
+    let view = state.orchestrator.test(&id).ok_or_else(|| not_found(&id))?;
+    let Some(file) = state.orchestrator.report_path(&id) else {
+        return Err(ApiError::NotFound(format!(
+            "test {id} has no report yet: it is {}; reports are written when a test ends",
+            status_name(view.status)
+        )));
+    };
+    let bytes = tokio::fs::read(&file).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ApiError::NotFound(format!("the report of test {id} is no longer on disk"))
+        } else {
+            ApiError::Internal(format!("cannot read the report of test {id}: {e}"))
+        }
+    })?;
+    let file_name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"onslaught-{file_name}.json\""
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A status as the JSON shows it (`running`).
+fn status_name(status: TestStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{status:?}").to_lowercase())
+}
+
+async fn nodes(State(state): State<AppState>) -> Json<NodeList> {
+    Json(NodeList {
+        nodes: state.orchestrator.nodes(),
+    })
+}
+
+async fn openapi_document() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics::render(&state.orchestrator),
+    )
+}
+
+/// A JSON 404 for paths under `/api` that no route serves.
+pub(crate) async fn no_such_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no API route `{}`", uri.path()))
+}
+
+/// A JSON 405 for a known path with another method.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("`{}` does not accept {method}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_validated() {
+        assert_eq!(page("").unwrap(), (0, DEFAULT_LIMIT));
+        assert_eq!(page("limit=5&offset=10&x=1").unwrap(), (10, 5));
+        for bad in ["limit=0", "limit=101", "limit=x", "limit=-1", "limit="] {
+            assert!(
+                matches!(page(bad), Err(ApiError::BadRequest { field: Some(f), .. }) if f == "limit"),
+                "{bad}"
+            );
+        }
+        assert!(
+            matches!(page("offset=-1"), Err(ApiError::BadRequest { field: Some(f), .. }) if f == "offset")
+        );
+    }
+}

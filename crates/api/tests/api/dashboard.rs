@@ -1,0 +1,72 @@
+//! The dashboard's files at `/`, or a page saying how to build it.
+
+use api::ApiOptions;
+use axum::http::{StatusCode, header};
+
+use crate::support::Harness;
+
+#[tokio::test]
+async fn a_built_dashboard_is_served_with_index_html_for_unknown_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<title>onslaught dashboard</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let options = ApiOptions {
+        dashboard_dir: Some(dir.path().to_owned()),
+        ..ApiOptions::default()
+    };
+    let h = Harness::start(0, options).await;
+
+    for path in ["/", "/index.html", "/tests/t-1"] {
+        let page = h.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.text().contains("onslaught dashboard"), "{path}");
+        assert!(
+            page.header(header::CONTENT_TYPE)
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+    let script = h.get("/assets/app.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.text(), "console.log(1)");
+    assert!(
+        script
+            .header(header::CONTENT_TYPE)
+            .unwrap()
+            .contains("javascript")
+    );
+    // The API is not shadowed by the page.
+    h.get("/api/nope").await.error(StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.get("/api/nodes").await.json()["nodes"],
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn without_a_build_the_root_says_how_to_make_one() {
+    let empty = tempfile::tempdir().unwrap();
+    for dir in [None, Some(empty.path().to_owned())] {
+        let options = ApiOptions {
+            dashboard_dir: dir,
+            ..ApiOptions::default()
+        };
+        let h = Harness::start(0, options).await;
+        let page = h.get("/").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.header(header::CONTENT_TYPE)
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let text = page.text();
+        assert!(text.contains("not built"), "{text}");
+        assert!(text.contains("cd dashboard &amp;&amp; npm ci &amp;&amp; npm run build"));
+        h.get("/assets/app.js").await.error(StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,15 @@
+//! The API over a real orchestrator, real drivers and the real built-in target: every route,
+//! every refusal, auth and CORS, the event stream over a socket, metrics, and the OpenAPI
+//! document against the router.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod dashboard;
+mod errors;
+mod events;
+mod flow;
+mod metrics;
+mod openapi;
+mod schema;
+mod support;

@@ -1,0 +1,327 @@
+//! The OpenAPI document against the router (the same routes, each one served) and against the
+//! Rust types (each schema's `required` and `properties` are what the types read and write).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use api::{ApiOptions, Endpoint};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use orchestrator::{
+    Liveness, NodeView, StatsView, SummaryView, TestRequest, TestStatus, TestView,
+    views::{NodeFacts, SeriesPoint},
+};
+use protocol::{Header, NodeState};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::schema::assert_valid;
+use crate::support::Harness;
+
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_routes_the_router_serves() {
+    let doc = api::openapi::document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let table: BTreeSet<(String, String)> = Endpoint::ALL
+        .iter()
+        .map(|e| (e.method().to_string(), e.path().to_owned()))
+        .collect();
+    assert_eq!(documented_routes(&doc), table);
+
+    let h = Harness::start(0, ApiOptions::default()).await;
+    let served = h.get("/api/openapi.json").await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.json(), doc);
+
+    // Every documented route is served by its own handler: not the JSON 404 for unknown API
+    // paths, not the dashboard fallback, not a 405.
+    for (method, path) in documented_routes(&doc) {
+        let uri = path.replace("{id}", "t-none");
+        let mut request = Request::builder().method(method.as_str()).uri(&uri);
+        let body = if path == "/api/tests" && method == "POST" {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(
+                json!({"test_type": "avalanche", "url": h.target, "duration_ms": 10}).to_string(),
+            )
+        } else {
+            Body::empty()
+        };
+        let response = h
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let operation = &doc["paths"][&path][method.to_ascii_lowercase()];
+        assert!(
+            operation["responses"][status.as_str()].is_object(),
+            "{method} {path} answered {status}, which the document does not list"
+        );
+        if path == "/api/events" {
+            continue; // endless body
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("no API route"), "{method} {path}: {text}");
+        assert!(!text.contains("no such path"), "{method} {path}: {text}");
+    }
+
+    // Every `$ref` resolves, and every `operationId` is unique.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 20);
+    for reference in refs {
+        assert!(
+            doc.pointer(reference.trim_start_matches('#')).is_some(),
+            "dangling {reference}"
+        );
+    }
+    let ids: Vec<&str> = documented_routes(&doc)
+        .iter()
+        .map(|(m, p)| {
+            doc["paths"][p][m.to_ascii_lowercase()]["operationId"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len());
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(item, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_refs(i, out)),
+        _ => {}
+    }
+}
+
+fn names(value: &Value, key: &str) -> BTreeSet<String> {
+    match &value[key] {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect(),
+        Value::Object(map) => map.keys().cloned().collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+/// For a type the API writes: `required` is what its smallest value always writes,
+/// `properties` is what its fullest value writes, and both decode back.
+fn check_written<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+    doc: &Value,
+    name: &str,
+    smallest: &T,
+    fullest: &T,
+) {
+    let schema = &doc["components"]["schemas"][name];
+    let small = serde_json::to_value(smallest).unwrap();
+    let full = serde_json::to_value(fullest).unwrap();
+    assert_eq!(names(schema, "required"), keys(&small), "{name}: required");
+    assert_eq!(
+        names(schema, "properties"),
+        keys(&full),
+        "{name}: properties"
+    );
+    assert_eq!(
+        &serde_json::from_value::<T>(small.clone()).unwrap(),
+        smallest
+    );
+    assert_eq!(&serde_json::from_value::<T>(full.clone()).unwrap(), fullest);
+    assert_valid(doc, name, &small);
+    assert_valid(doc, name, &full);
+}
+
+fn summary(x: f64) -> SummaryView {
+    SummaryView {
+        count: 3,
+        min: x,
+        max: x,
+        mean: x,
+        stdev: 0.0,
+        median: x,
+        mode: x,
+        p90: x,
+        p95: x,
+        p99: x,
+        p999: x,
+    }
+}
+
+fn full_stats() -> StatsView {
+    StatsView {
+        requests_sent: 3,
+        responses_received: 3,
+        errors: BTreeMap::from([("timeout".to_owned(), 1)]),
+        status_codes: BTreeMap::from([("200".to_owned(), 2)]),
+        bytes_sent: 10,
+        bytes_received: 20,
+        late_sends: 0,
+        rps: 1.5,
+        success_ratio: 0.5,
+        latency: summary(1.0),
+        service_time: summary(0.5),
+        send_gap: Some(summary(10.0)),
+    }
+}
+
+fn full_request() -> TestRequest {
+    let mut r = TestRequest::new("tsunami", "http://127.0.0.1:9/ping");
+    r.method = "POST".into();
+    r.headers = vec![Header {
+        name: "x-a".into(),
+        value: "1".into(),
+    }];
+    r.body = Some("{}".into());
+    r.delay_ms = Some(1.0);
+    r.rate = Some(10.0);
+    r.requests_per_driver = Some(10);
+    r.duration_ms = Some(1000);
+    r.insecure = true;
+    r.drivers = Some(1);
+    r.start = true;
+    r
+}
+
+fn test_view(full: bool) -> TestView {
+    let some = |v| full.then_some(v);
+    TestView {
+        id: "t-1".into(),
+        status: TestStatus::Completed,
+        config: full_request(),
+        drivers: vec!["driver-1".into()],
+        created_at_ms: 1,
+        started_at_ms: some(2),
+        ended_at_ms: some(3),
+        message: full.then(|| "news".to_owned()),
+        aggregate: full_stats(),
+        nodes: BTreeMap::from([("driver-1".to_owned(), full_stats())]),
+        node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
+        series: vec![SeriesPoint::default()],
+        report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
+    }
+}
+
+fn node_view(reason: Option<&str>) -> NodeView {
+    NodeView {
+        node_id: "driver-1".into(),
+        address: "in-process".into(),
+        state: NodeState::Rejected,
+        test_id: reason.map(|_| "t-1".to_owned()),
+        liveness: Liveness::Alive,
+        last_heartbeat_ms: 1,
+        registered_at_ms: 1,
+        requests_sent: 0,
+        reason: reason.map(str::to_owned),
+    }
+}
+
+#[test]
+fn schemas_match_what_the_types_write() {
+    let doc = api::openapi::document();
+    check_written(&doc, "Summary", &SummaryView::default(), &summary(2.0));
+    let mut small_stats = full_stats();
+    small_stats.send_gap = None;
+    check_written(&doc, "StatsView", &small_stats, &full_stats());
+    let point = SeriesPoint {
+        nodes: BTreeMap::from([("driver-1".to_owned(), 5)]),
+        ..SeriesPoint::default()
+    };
+    check_written(&doc, "SeriesPoint", &SeriesPoint::default(), &point);
+    check_written(
+        &doc,
+        "NodeFacts",
+        &NodeFacts::default(),
+        &NodeFacts::default(),
+    );
+    check_written(
+        &doc,
+        "NodeView",
+        &node_view(None),
+        &node_view(Some("bad url")),
+    );
+    check_written(&doc, "TestView", &test_view(false), &test_view(true));
+    let header = Header {
+        name: "a".into(),
+        value: "b".into(),
+    };
+    check_written(&doc, "Header", &header, &header);
+
+    // The list item is a TestView without `series`.
+    let item = &doc["components"]["schemas"]["TestListItem"];
+    let mut expected = names(&doc["components"]["schemas"]["TestView"], "required");
+    expected.remove("series");
+    assert_eq!(names(item, "required"), expected);
+}
+
+#[test]
+fn the_request_schema_requires_what_decoding_requires() {
+    let doc = api::openapi::document();
+    let schema = &doc["components"]["schemas"]["TestRequest"];
+    let required = names(schema, "required");
+    let full = serde_json::to_value(full_request()).unwrap();
+    assert_eq!(names(schema, "properties"), keys(&full));
+    assert_valid(&doc, "TestRequest", &full);
+
+    // Only the required fields decode; without any one of them it does not.
+    let smallest: serde_json::Map<String, Value> = full
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| required.contains(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let decoded: TestRequest = serde_json::from_value(Value::Object(smallest.clone())).unwrap();
+    assert_eq!(
+        decoded,
+        TestRequest::new("tsunami", "http://127.0.0.1:9/ping")
+    );
+    for field in &required {
+        let mut without = smallest.clone();
+        without.remove(field);
+        assert!(
+            serde_json::from_value::<TestRequest>(Value::Object(without)).is_err(),
+            "decodes without {field}"
+        );
+    }
+    // Every optional field may be left out, and each documented default is the type's.
+    for (field, property) in schema["properties"].as_object().unwrap() {
+        if let Some(default) = property.get("default") {
+            assert_eq!(
+                &serde_json::to_value(&decoded).unwrap()[field],
+                default,
+                "{field}"
+            );
+        }
+    }
+    // Fields the schema does not list are refused, as the schema says.
+    assert_eq!(schema["additionalProperties"], false);
+    let mut extra = full.clone();
+    extra["extra"] = json!(1);
+    assert!(serde_json::from_value::<TestRequest>(extra).is_err());
+}

@@ -1,0 +1,120 @@
+//! A small JSON Schema checker for the OpenAPI document's component schemas: `$ref`, `type`
+//! (one or a list), `enum`, `required`, `properties`, `additionalProperties`, `items`,
+//! `minimum`, `maximum`, `exclusiveMinimum`, `maxLength`. Enough to hold real answers to the
+//! document.
+
+use serde_json::Value;
+
+/// The problems of `value` against component schema `name` of `document` (empty when valid).
+pub fn check(document: &Value, name: &str, value: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    walk(document, &schema, value, name, &mut problems);
+    problems
+}
+
+/// Panics with every problem of `value` against schema `name`.
+pub fn assert_valid(document: &Value, name: &str, value: &Value) {
+    let problems = check(document, name, value);
+    assert!(
+        problems.is_empty(),
+        "not a valid {name}: {problems:#?}\n{value:#}"
+    );
+}
+
+fn resolve<'a>(document: &'a Value, reference: &str) -> &'a Value {
+    let pointer = reference.strip_prefix('#').expect("local $ref");
+    document
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("dangling $ref {reference}"))
+}
+
+fn type_matches(kind: &str, value: &Value) -> bool {
+    match kind {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "number" => value.is_number(),
+        other => panic!("unknown type {other}"),
+    }
+}
+
+fn walk(document: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        return walk(document, resolve(document, reference), value, at, problems);
+    }
+    if let Some(kind) = schema.get("type") {
+        let kinds: Vec<&str> = match kind {
+            Value::String(k) => vec![k.as_str()],
+            Value::Array(ks) => ks.iter().map(|k| k.as_str().unwrap()).collect(),
+            _ => panic!("bad type at {at}"),
+        };
+        if !kinds.iter().any(|k| type_matches(k, value)) {
+            problems.push(format!("{at}: {value} is not {kinds:?}"));
+            return;
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        problems.push(format!("{at}: {value} is not one of {options:?}"));
+    }
+    if let Some(n) = value.as_f64() {
+        let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
+        if bound("minimum").is_some_and(|m| n < m)
+            || bound("maximum").is_some_and(|m| n > m)
+            || bound("exclusiveMinimum").is_some_and(|m| n <= m)
+        {
+            problems.push(format!("{at}: {n} is out of range"));
+        }
+    }
+    if let (Some(s), Some(max)) = (
+        value.as_str(),
+        schema.get("maxLength").and_then(Value::as_u64),
+    ) && s.chars().count() as u64 > max
+    {
+        problems.push(format!("{at}: longer than {max}"));
+    }
+    if let Some(object) = value.as_object() {
+        for field in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = field.as_str().unwrap();
+            if !object.contains_key(field) {
+                problems.push(format!("{at}: `{field}` is missing"));
+            }
+        }
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in object {
+            let here = format!("{at}.{key}");
+            match (
+                properties.and_then(|p| p.get(key)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(property), _) => walk(document, property, item, &here, problems),
+                (None, Some(Value::Bool(false))) => {
+                    problems.push(format!("{here}: not allowed"));
+                }
+                (None, Some(additional @ Value::Object(_))) => {
+                    walk(document, additional, item, &here, problems);
+                }
+                // Objects with documented properties must not carry undocumented ones.
+                (None, _) if properties.is_some() => {
+                    problems.push(format!("{here}: not documented"));
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            walk(document, items, item, &format!("{at}[{i}]"), problems);
+        }
+    }
+}

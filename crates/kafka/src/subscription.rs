@@ -1,0 +1,167 @@
+//! One subscription: a consumer of its own, positioned at the end of every partition before
+//! `subscribe` returns, and a task that forwards its messages to the [`Subscription`].
+//!
+//! Why not `subscribe()` with `auto.offset.reset=latest`: the group join and the lookup of the
+//! end offsets happen later, in the background, and whatever is published meanwhile is lost
+//! (a driver could miss the trigger that follows its registration). Instead the end offset of
+//! each partition (its high watermark) is read synchronously and the partitions are assigned
+//! at exactly those offsets: a message acknowledged before is not seen, one published after
+//! `subscribe` returned is. The group is never joined, so every subscription sees every
+//! message (fan-out).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch};
+use transport::{Subscription, TransportError};
+
+use crate::KafkaConfig;
+use crate::context::{Context, is_fatal};
+
+/// First pause after a consumer error; it doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Subscribes to the full topic name `topic`: blocks until the consumer is positioned (at most
+/// about `config.connect_timeout`), then forwards from a task on `runtime` until the
+/// subscription is dropped, `shutdown`'s sender is dropped, or the consumer fails fatally.
+pub(crate) fn subscribe(
+    config: &KafkaConfig,
+    topic: &str,
+    runtime: &Handle,
+    shutdown: watch::Receiver<()>,
+) -> Result<Subscription, TransportError> {
+    let group_id = format!(
+        "{}-{topic}-{}",
+        config.group_id_prefix,
+        uuid::Uuid::new_v4()
+    );
+    let consumer: StreamConsumer<Context> = config
+        .consumer(&group_id)
+        .create_with_context(Context)
+        .map_err(|error| broker_error(topic, "creating a consumer", &error))?;
+    let positions = end_offsets(&consumer, topic, config.connect_timeout)?;
+    consumer
+        .assign(&positions)
+        .map_err(|error| broker_error(topic, "assigning partitions", &error))?;
+    tracing::debug!(
+        topic,
+        group_id,
+        partitions = positions.count(),
+        "subscribed"
+    );
+
+    let (tx, subscription) = Subscription::channel();
+    runtime.spawn(forward(consumer, tx, shutdown, topic.to_owned()));
+    Ok(subscription)
+}
+
+/// Every partition of `topic` at its current high watermark. Retries until `timeout` (a topic
+/// created a moment ago may not have a leader everywhere yet).
+fn end_offsets(
+    consumer: &StreamConsumer<Context>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<TopicPartitionList, TransportError> {
+    let deadline = Instant::now() + timeout;
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match try_end_offsets(consumer, topic, left.max(Duration::from_millis(100))) {
+            Ok(positions) => return Ok(positions),
+            Err(reason) if left.is_zero() => {
+                return Err(TransportError::Broker(format!(
+                    "subscribing to {topic}: {reason}"
+                )));
+            }
+            Err(reason) => {
+                tracing::debug!(topic, reason, "positioning a subscription, retrying");
+                std::thread::sleep(backoff.min(left));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// One attempt of [`end_offsets`].
+fn try_end_offsets(
+    consumer: &StreamConsumer<Context>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<TopicPartitionList, String> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|error| error.to_string())?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Err("topic missing from the metadata".to_owned());
+    };
+    if let Some(error) = found.error() {
+        return Err(format!("topic error {error:?}"));
+    }
+    if found.partitions().is_empty() {
+        return Err("topic has no partitions".to_owned());
+    }
+    let mut positions = TopicPartitionList::with_capacity(found.partitions().len());
+    for partition in found.partitions() {
+        let (_low, high) = consumer
+            .fetch_watermarks(topic, partition.id(), timeout)
+            .map_err(|error| format!("partition {}: {error}", partition.id()))?;
+        positions
+            .add_partition_offset(topic, partition.id(), Offset::Offset(high))
+            .map_err(|error| error.to_string())?;
+    }
+    Ok(positions)
+}
+
+/// Forwards payloads until the subscription or the transport is dropped. Errors are logged and
+/// followed by a growing pause (librdkafka reconnects by itself); a fatal one ends the
+/// subscription.
+async fn forward(
+    consumer: StreamConsumer<Context>,
+    tx: mpsc::UnboundedSender<Bytes>,
+    mut shutdown: watch::Receiver<()>,
+    topic: String,
+) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let received = tokio::select! {
+            () = tx.closed() => break,
+            _ = shutdown.changed() => break,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => {
+                backoff = MIN_BACKOFF;
+                let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
+                if tx.send(payload).is_err() {
+                    break;
+                }
+            }
+            Err(error) if is_fatal(&error) => {
+                tracing::error!(topic, %error, "Kafka consumer failed; subscription ends");
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(topic, %error, retry_in = ?backoff, "Kafka consumer error");
+                tokio::select! {
+                    () = tx.closed() => break,
+                    _ = shutdown.changed() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    // Closing a consumer waits on librdkafka's threads: not on an async worker.
+    tokio::task::spawn_blocking(move || drop(consumer));
+}
+
+/// A [`TransportError`] for a failed step of subscribing to `topic`.
+fn broker_error(topic: &str, doing: &str, error: &RdKafkaError) -> TransportError {
+    TransportError::Broker(format!("subscribing to {topic}: {doing}: {error}"))
+}

@@ -1,0 +1,235 @@
+//! `KafkaTransport` against a real Apache Kafka broker (started by `scripts/kafka-broker.sh`;
+//! needs Java 17, and Maven once to fetch the jars).
+//!
+//! The tests share one broker; each uses its own topic prefix, so they run in parallel.
+#![allow(clippy::unwrap_used)] // a failed set-up step should fail the test loudly
+
+mod support;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::try_join_all;
+use kafka::{KafkaConfig, KafkaError, KafkaTransport, topics};
+use protocol::Topic;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use support::Broker;
+use transport::{Subscription, Transport};
+
+/// A config for `bootstrap` with a prefix of its own.
+fn config(bootstrap: &str) -> KafkaConfig {
+    support::init_tracing();
+    let mut config = KafkaConfig::new(bootstrap);
+    config.topic_prefix = format!("t{}.", uuid::Uuid::new_v4().simple());
+    config.connect_timeout = Duration::from_secs(20);
+    config
+}
+
+async fn connect() -> KafkaTransport {
+    KafkaTransport::connect(config(&Broker::shared().bootstrap))
+        .await
+        .unwrap()
+}
+
+/// The next payload, failing the test after 10 s.
+async fn recv(subscription: &mut Subscription) -> Bytes {
+    tokio::time::timeout(Duration::from_secs(10), subscription.recv())
+        .await
+        .expect("no message within 10 s")
+        .expect("subscription closed")
+}
+
+/// Nothing more arrives within `wait`.
+async fn assert_quiet(subscription: &mut Subscription, wait: Duration) {
+    if let Ok(extra) = tokio::time::timeout(wait, subscription.recv()).await {
+        panic!("unexpected message {extra:?}");
+    }
+}
+
+async fn publish(transport: &KafkaTransport, topic: Topic, key: &str, payload: &str) {
+    transport
+        .publish(topic, key, Bytes::from(payload.to_owned()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_the_five_topics_with_their_partition_counts() {
+    let broker = Broker::shared();
+    let config = config(&broker.bootstrap);
+    let transport = KafkaTransport::connect(config.clone()).await.unwrap();
+    // A second node finds them in place.
+    let again = KafkaTransport::connect(config.clone()).await.unwrap();
+    drop(again);
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .unwrap();
+    for topic in Topic::ALL {
+        let name = transport.topic_name(topic);
+        assert_eq!(name, format!("{}{}", config.topic_prefix, topic.name()));
+        let found = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == name)
+            .unwrap_or_else(|| panic!("topic {name} missing"));
+        assert_eq!(
+            found.partitions().len() as i32,
+            topics::partitions(topic),
+            "{name}"
+        );
+    }
+}
+
+/// On a single-threaded runtime too (`subscribe` blocks while it positions the consumer).
+#[tokio::test]
+async fn a_published_message_reaches_a_subscription() {
+    let transport = connect().await;
+    let mut subscription = transport.subscribe(Topic::Register).unwrap();
+    publish(&transport, Topic::Register, "driver-1", "hello").await;
+    assert_eq!(recv(&mut subscription).await, "hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscription_gets_every_message_in_key_order() {
+    let transport = connect().await;
+    let mut a = transport.subscribe(Topic::Metrics).unwrap();
+    let mut b = transport.subscribe(Topic::Metrics).unwrap();
+    let mut other_topic = transport.subscribe(Topic::Heartbeat).unwrap();
+    let keys = ["node-a", "node-b", "node-c", "node-d"];
+    for i in 0..60 {
+        let key = keys[i % keys.len()];
+        publish(&transport, Topic::Metrics, key, &format!("{key}/{i}")).await;
+    }
+    for subscription in [&mut a, &mut b] {
+        let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+        for _ in 0..60 {
+            let payload = String::from_utf8(recv(subscription).await.to_vec()).unwrap();
+            let (key, i) = payload.split_once('/').unwrap();
+            seen.entry(key.to_owned())
+                .or_default()
+                .push(i.parse().unwrap());
+        }
+        for (k, key) in keys.iter().enumerate() {
+            let expected: Vec<usize> = (0..60).filter(|i| i % keys.len() == k).collect();
+            assert_eq!(seen[*key], expected, "{key}");
+        }
+    }
+    assert_quiet(&mut a, Duration::from_millis(300)).await;
+    assert_quiet(&mut other_topic, Duration::from_millis(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_subscription_does_not_see_earlier_messages() {
+    let transport = connect().await;
+    let mut early = transport.subscribe(Topic::Trigger).unwrap();
+    publish(&transport, Topic::Trigger, "test-1", "old trigger").await;
+    assert_eq!(recv(&mut early).await, "old trigger");
+
+    // A driver (re)starting now must not act on the old trigger.
+    let mut late = transport.subscribe(Topic::Trigger).unwrap();
+    publish(&transport, Topic::Trigger, "test-1", "new trigger").await;
+    assert_eq!(recv(&mut late).await, "new trigger");
+    assert_eq!(recv(&mut early).await, "new trigger");
+    assert_quiet(&mut late, Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_published_right_after_subscribe_is_received() {
+    let transport = connect().await;
+    for (round, topic) in Topic::ALL.into_iter().enumerate() {
+        let mut subscription = transport.subscribe(topic).unwrap();
+        let payload = format!("right away {round}");
+        publish(&transport, topic, "k", &payload).await;
+        assert_eq!(recv(&mut subscription).await, payload, "{topic}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_messages_from_ten_nodes_arrive_once_in_order_per_node() {
+    let transport = connect().await;
+    let mut subscription = transport.subscribe(Topic::Metrics).unwrap();
+    let started = Instant::now();
+    // Handed to librdkafka one after another, acknowledged together.
+    let mut deliveries = Vec::new();
+    for seq in 0..100 {
+        for node in 0..10 {
+            let payload = Bytes::from(format!("node-{node}/{seq}"));
+            deliveries.push(transport.publish(Topic::Metrics, &format!("node-{node}"), payload));
+        }
+    }
+    try_join_all(deliveries).await.unwrap();
+    let published = started.elapsed();
+
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for _ in 0..1000 {
+        let payload = String::from_utf8(recv(&mut subscription).await.to_vec()).unwrap();
+        let (node, seq) = payload.split_once('/').unwrap();
+        let expected = next.entry(node.to_owned()).or_default();
+        assert_eq!(seq.parse::<usize>().unwrap(), *expected, "{node}");
+        *expected += 1;
+    }
+    eprintln!(
+        "1000 messages: published in {published:?}, received in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(next.len(), 10);
+    assert!(next.values().all(|&n| n == 100));
+    assert_quiet(&mut subscription, Duration::from_millis(500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_transport_closes_its_subscriptions() {
+    let transport = connect().await;
+    let mut subscription = transport.subscribe(Topic::Heartbeat).unwrap();
+    drop(transport);
+    let end = tokio::time::timeout(Duration::from_secs(5), subscription.recv()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_to_a_stopped_broker_fails_within_the_message_timeout() {
+    let broker = Broker::start();
+    let mut config = config(&broker.bootstrap);
+    config
+        .extra
+        .push(("message.timeout.ms".to_owned(), "2000".to_owned()));
+    let transport = KafkaTransport::connect(config).await.unwrap();
+    publish(&transport, Topic::Heartbeat, "node-1", "alive").await;
+
+    broker.stop();
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(15),
+        transport.publish(Topic::Heartbeat, "node-1", Bytes::from_static(b"anyone?")),
+    )
+    .await
+    .expect("publish hangs");
+    let took = started.elapsed();
+    assert!(result.is_err(), "{result:?}");
+    assert!(took < Duration::from_secs(5), "failed only after {took:?}");
+    eprintln!("publish failed after {took:?}: {}", result.unwrap_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_reports_an_unreachable_broker() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = config(&format!("127.0.0.1:{port}"));
+    config.connect_timeout = Duration::from_millis(1500);
+    let started = Instant::now();
+    let error = KafkaTransport::connect(config).await.unwrap_err();
+    assert!(matches!(error, KafkaError::Unreachable { .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    eprintln!("{error}");
+}

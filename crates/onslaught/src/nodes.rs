@@ -1,0 +1,120 @@
+//! What `onslaught orchestrator` and `onslaught driver` share: the transport choice, Kafka flags,
+//! shutdown on Ctrl-C/SIGTERM, and where the dashboard's files are.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kafka::{KafkaConfig, KafkaTransport};
+use tokio_util::sync::CancellationToken;
+use transport::{InProcess, Transport};
+
+use crate::flags::KafkaArgs;
+
+/// The transports a node can run over: a closed set, picked by the command.
+pub enum TransportChoice {
+    /// Everything in one process (`onslaught run`).
+    InProcess,
+    /// A Kafka cluster.
+    Kafka(KafkaConfig),
+}
+
+impl TransportChoice {
+    /// Kafka from flags; `client_id` names this node in the broker's logs.
+    pub fn kafka(args: &KafkaArgs, client_id: &str) -> Self {
+        let mut config = KafkaConfig::new(args.brokers.clone());
+        config.topic_prefix.clone_from(&args.topic_prefix);
+        config.client_id = client_id.to_owned();
+        config.group_id_prefix = format!("onslaught-{client_id}");
+        config.extra.clone_from(&args.kafka_config);
+        TransportChoice::Kafka(config)
+    }
+
+    /// Connects (for Kafka: waits for the broker and creates missing topics).
+    pub async fn connect(self) -> anyhow::Result<Arc<dyn Transport>> {
+        Ok(match self {
+            TransportChoice::InProcess => Arc::new(InProcess::new()),
+            TransportChoice::Kafka(config) => {
+                let brokers = config.brokers.clone();
+                let transport = KafkaTransport::connect(config)
+                    .await
+                    .with_context(|| format!("cannot use the Kafka cluster at {brokers}"))?;
+                Arc::new(transport)
+            }
+        })
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    trigger.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    token
+}
+
+/// Where the built dashboard is: `--dashboard-dir`/`ONSLAUGHT_DASHBOARD_DIR`, else next to the
+/// installed binary (`../share/onslaught/dashboard`), else the source tree's `dashboard/dist`.
+pub fn dashboard_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    if flag.is_some() {
+        return flag;
+    }
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|p| p.join("../share/onslaught/dashboard")));
+    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dashboard/dist"));
+    [installed, Some(source)]
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("index.html").is_file())
+}
+
+/// This machine's name, for generated node ids.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "driver".to_owned())
+}
+
+/// The local address this machine uses to reach `brokers` (no packet is sent).
+pub fn reachable_ip(brokers: &str) -> Option<std::net::IpAddr> {
+    use std::net::ToSocketAddrs;
+    let first = brokers.split(',').next()?.trim();
+    let remote = first.to_socket_addrs().ok()?.next()?;
+    let bind = if remote.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = std::net::UdpSocket::bind(bind).ok()?;
+    socket.connect(remote).ok()?;
+    Some(socket.local_addr().ok()?.ip())
+}
+
+/// How long a node waits for its tasks after shutdown before giving up on them.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
