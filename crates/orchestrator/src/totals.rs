@@ -185,7 +185,11 @@ mod tests {
         totals.add(&data(1, 100_000));
         let view = totals.view(1.0);
         assert_eq!(view.latency.p99, 1.0);
-        assert!((view.latency.max - 100.0).abs() < 0.1, "max {}", view.latency.max);
+        assert!(
+            (view.latency.max - 100.0).abs() < 0.1,
+            "max {}",
+            view.latency.max
+        );
         assert_eq!(view.requests_sent, 100);
     }
 

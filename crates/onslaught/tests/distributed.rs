@@ -1,0 +1,278 @@
+//! Distributed mode end to end: a real Kafka broker, a real orchestrator process, real driver
+//! processes and the built-in target, controlled through the orchestrator's REST API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{TargetProcess, onslaught};
+use testkit::{Broker, Child, http};
+
+const STARTUP: Duration = Duration::from_secs(30);
+
+fn orchestrator(broker: &Broker, reports: &Path, logs: &Path) -> Child {
+    let mut command = onslaught();
+    command
+        .args([
+            "orchestrator",
+            "--brokers",
+            &broker.bootstrap,
+            "--listen",
+            "127.0.0.1:0",
+            "--report-dir",
+        ])
+        .arg(reports);
+    Child::spawn(
+        command,
+        "orchestrator ready",
+        STARTUP,
+        Some(&logs.join("orchestrator.log")),
+    )
+}
+
+fn driver(broker: &Broker, orchestrator: &str, id: &str, logs: &Path) -> Child {
+    let mut command = onslaught();
+    command.args([
+        "driver",
+        "--brokers",
+        &broker.bootstrap,
+        "--orchestrator",
+        orchestrator,
+        "--node-id",
+        id,
+    ]);
+    Child::spawn(
+        command,
+        "ready",
+        STARTUP,
+        Some(&logs.join(format!("{id}.log"))),
+    )
+}
+
+/// Waits until the orchestrator lists exactly `alive` as the live drivers.
+fn wait_for_live_drivers(api: &str, alive: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let nodes = http::get(&format!("{api}/api/nodes")).json;
+        let live: Vec<String> = nodes["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["liveness"] == "alive")
+            .map(|n| n["node_id"].as_str().unwrap().to_owned())
+            .collect();
+        if live == alive {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "live drivers {live:?}, expected {alive:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Creates a test through the API, starts it, and waits for its end.
+fn run_test(api: &str, url: &str, requests_per_driver: u64) -> Value {
+    let created = http::post(
+        &format!("{api}/api/tests"),
+        &json!({
+            "test_type": "AVALANCHE",
+            "url": url,
+            "requests_per_driver": requests_per_driver,
+            "concurrency": 8,
+            "timeout_ms": 5000
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json["status"], "created");
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let started = http::post(&format!("{api}/api/tests/{id}/start"), &json!({}));
+    assert_eq!(started.status, 200, "{}", started.body);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let test = http::get(&format!("{api}/api/tests/{id}")).json;
+        if test["report_path"].is_string() {
+            return test;
+        }
+        assert!(Instant::now() < deadline, "the test did not finish: {test}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pings(target: &TargetProcess) -> u64 {
+    target.metrics()["routes"]["/ping"]["requests_received"]
+        .as_u64()
+        .unwrap()
+}
+
+fn per_node(test: &Value) -> BTreeMap<String, u64> {
+    test["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, stats)| (id.clone(), stats["requests_sent"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn orchestrator_and_driver_processes_run_tests_over_kafka() {
+    let broker = Broker::start();
+    let work = tempfile::tempdir().unwrap();
+    let reports = work.path().join("reports");
+    let target = TargetProcess::start(&[]);
+    let url = format!("{}/ping", target.base);
+
+    let orchestrator = orchestrator(&broker, &reports, work.path());
+    let api = orchestrator.url();
+    let _d1 = driver(&broker, &api, "d1", work.path());
+    let _d2 = driver(&broker, &api, "d2", work.path());
+    let mut d3 = driver(&broker, &api, "d3", work.path());
+    wait_for_live_drivers(&api, &["d1", "d2", "d3"]);
+    let nodes = http::get(&format!("{api}/api/nodes")).json;
+    for node in nodes["nodes"].as_array().unwrap() {
+        assert!(
+            node["address"].as_str().unwrap().contains(':'),
+            "register carries the address: {node}"
+        );
+    }
+
+    // First test: three drivers; what each reports equals what the target counted.
+    let before = pings(&target);
+    let first = run_test(&api, &url, 2_000);
+    assert_eq!(first["status"], "completed", "{first}");
+    let sent = per_node(&first);
+    assert_eq!(
+        sent,
+        BTreeMap::from([
+            ("d1".into(), 2_000),
+            ("d2".into(), 2_000),
+            ("d3".into(), 2_000)
+        ])
+    );
+    assert_eq!(pings(&target) - before, 6_000);
+    assert_eq!(first["aggregate"]["responses_received"], 6_000);
+    let folder = reports.join(first["id"].as_str().unwrap());
+    for file in ["test.json", "node-d1.json", "node-d2.json", "node-d3.json"] {
+        assert!(folder.join(file).is_file(), "missing report {file}");
+    }
+
+    // The driver count changes between tests: one driver leaves, two join.
+    assert!(
+        d3.terminate(Duration::from_secs(15)),
+        "d3 did not stop on SIGTERM"
+    );
+    let _d4 = driver(&broker, &api, "d4", work.path());
+    let _d5 = driver(&broker, &api, "d5", work.path());
+    wait_for_live_drivers(&api, &["d1", "d2", "d4", "d5"]);
+    let before = pings(&target);
+    let second = run_test(&api, &url, 1_500);
+    assert_eq!(second["status"], "completed", "{second}");
+    let sent = per_node(&second);
+    assert_eq!(
+        sent,
+        BTreeMap::from([
+            ("d1".into(), 1_500),
+            ("d2".into(), 1_500),
+            ("d4".into(), 1_500),
+            ("d5".into(), 1_500)
+        ])
+    );
+    assert_eq!(pings(&target) - before, 6_000);
+
+    // kcat, Debian's Kafka client, sees the five topics carrying the documented JSON.
+    check_topics_with_kcat(&broker);
+}
+
+/// Reads every topic from the beginning with kcat and checks the assignment's fields.
+fn check_topics_with_kcat(broker: &Broker) {
+    let required: [(&str, &[&str]); 5] = [
+        ("register", &["node_id", "node_IP", "message_type"]),
+        (
+            "test_config",
+            &[
+                "test_id",
+                "test_type",
+                "test_message_delay",
+                "message_count_per_driver",
+            ],
+        ),
+        ("trigger", &["test_id", "trigger"]),
+        ("metrics", &["node_id", "test_id", "report_id", "metrics"]),
+        ("heartbeat", &["node_id", "heartbeat", "timestamp"]),
+    ];
+    let mut report_ids = std::collections::HashSet::new();
+    for (topic, fields) in required {
+        let output = Command::new("kcat")
+            .args([
+                "-b",
+                &broker.bootstrap,
+                "-C",
+                "-t",
+                topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%s\\n",
+            ])
+            .output()
+            .expect("kcat is installed (scripts/setup.sh)");
+        assert!(
+            output.status.success(),
+            "kcat failed on {topic}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let messages: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(!messages.is_empty(), "no message on {topic}");
+        for message in &messages {
+            for field in fields {
+                assert!(
+                    message.get(*field).is_some(),
+                    "{topic} message without `{field}`: {message}"
+                );
+            }
+            assert_eq!(message["protocol_version"], 1);
+        }
+        match topic {
+            "register" => assert!(
+                messages
+                    .iter()
+                    .all(|m| m["message_type"] == "DRIVER_NODE_REGISTER")
+            ),
+            "test_config" => assert!(messages.iter().all(|m| m["test_type"] == "AVALANCHE")),
+            "trigger" => assert!(messages.iter().all(|m| m["trigger"] == "YES")),
+            "metrics" => {
+                for m in &messages {
+                    for key in [
+                        "mean_latency",
+                        "median_latency",
+                        "min_latency",
+                        "max_latency",
+                    ] {
+                        assert!(
+                            m["metrics"][key].is_number(),
+                            "metrics.{key} is a number: {m}"
+                        );
+                    }
+                    assert!(
+                        report_ids.insert(m["report_id"].as_str().unwrap().to_owned()),
+                        "report_id repeats"
+                    );
+                }
+            }
+            _ => assert!(messages.iter().all(|m| m["heartbeat"] == "YES")),
+        }
+    }
+}

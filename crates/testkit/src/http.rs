@@ -1,0 +1,90 @@
+//! A minimal HTTP/1.1 client for tests against JSON APIs on loopback (one request per
+//! connection). Real clients are not needed to talk to our own servers, and this keeps test
+//! dependencies small.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// A response: status code, and the body parsed as JSON (`Null` when it is not JSON).
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// The body parsed as JSON.
+    pub json: serde_json::Value,
+    /// The raw body.
+    pub body: String,
+}
+
+/// Sends `method url` with an optional JSON body and reads the whole response.
+pub fn request(method: &str, url: &str, body: Option<&serde_json::Value>) -> Response {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut stream = TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("set a timeout");
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    if body.is_some() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            payload.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write");
+    stream.write_all(payload.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Response {
+        status,
+        json: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        body,
+    }
+}
+
+/// GET `url` and parse JSON.
+pub fn get(url: &str) -> Response {
+    request("GET", url, None)
+}
+
+/// POST JSON to `url`.
+pub fn post(url: &str, body: &serde_json::Value) -> Response {
+    request("POST", url, Some(body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
