@@ -253,7 +253,8 @@ fn schemas() -> Value {
         "nodes": { "type": "object", "additionalProperties": schema("StatsView") },
         "node_facts": { "type": "object", "additionalProperties": schema("NodeFacts") },
         "series": { "type": "array", "items": schema("SeriesPoint") },
-        "report_path": { "type": nullable("string") }
+        "report_path": { "type": nullable("string") },
+        "last_metrics_sent_at_ms": { "type": nullable("integer"), "minimum": 0 }
     });
     let test_view_required = [
         "id",
@@ -269,6 +270,7 @@ fn schemas() -> Value {
         "node_facts",
         "series",
         "report_path",
+        "last_metrics_sent_at_ms",
     ];
     let list_item_required: Vec<&str> = test_view_required
         .iter()

@@ -75,6 +75,7 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         is_final: at.is_final,
         interval_start_ms: at.start_ms,
         interval_end_ms: at.end_ms.max(at.start_ms),
+        sent_at_ms: protocol::now_ms(),
         metrics: interval.latency.summary().into(),
         histogram: encode_histogram(&interval.latency),
         service_histogram: encode_histogram(&interval.service),

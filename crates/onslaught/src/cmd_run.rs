@@ -1,27 +1,17 @@
 //! `onslaught run`: orchestrator, N drivers and (by default) the built-in target in one process,
 //! over the in-process transport. The same orchestrator and driver code runs distributed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use driver::{DriverConfig, DriverStats};
-use orchestrator::{
-    ControlError, Orchestrator, OrchestratorConfig, TestRequest, TestStatus, TestView,
-};
+use orchestrator::{ControlError, TestRequest, TestStatus, TestView};
 use protocol::Header;
-use target::{Target, TargetConfig};
-use tokio_util::sync::CancellationToken;
-use transport::Transport;
 
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
-use crate::nodes::{TransportChoice, dashboard_dir};
+use crate::local::Local;
 use crate::progress::Progress;
 use crate::summary;
-
-/// How long drivers have to come up.
-const DRIVERS_READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Duration used when neither --requests nor --duration is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -32,92 +22,51 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         eprintln!("error: --drivers must be at least 1");
         return Ok(exit::BAD_CONFIG);
     }
-    let shutdown = CancellationToken::new();
+    let mut local = match Local::start(args.drivers, &args.report_dir).await {
+        Ok(local) => local,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(exit::COULD_NOT_RUN);
+        }
+    };
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .context("cannot start the built-in target")?;
-            let addr = listener.local_addr()?;
-            let stop = shutdown.clone();
-            tokio::spawn(
-                Target::new(TargetConfig::default())
-                    .serve(listener, async move { stop.cancelled().await }),
-            );
+            let base = local.start_target().await?;
             if args.output == Output::Text {
-                eprintln!("built-in target on http://{addr} (no URL given)");
+                eprintln!("built-in target on {base} (no URL given)");
             }
-            format!("http://{addr}/ping")
+            format!("{base}/ping")
         }
     };
-    let request = match test_request(&args, &url) {
+    let request = match test_request(&args, &url).and_then(|r| {
+        r.validate()
+            .map_err(|e| format!("invalid {}: {}", e.field, e.message))?;
+        Ok(r)
+    }) {
         Ok(r) => r,
         Err(message) => {
             eprintln!("error: {message}");
+            local.shutdown().await;
             return Ok(exit::BAD_CONFIG);
         }
     };
-    if let Err(e) = request.validate() {
-        eprintln!("error: invalid {}: {}", e.field, e.message);
-        return Ok(exit::BAD_CONFIG);
-    }
-
-    let transport: Arc<dyn Transport> = TransportChoice::InProcess.connect().await?;
-    let orchestrator = Orchestrator::new(
-        OrchestratorConfig::new(&args.report_dir),
-        Arc::clone(&transport),
-    );
-    let orchestrator_task = orchestrator.spawn(shutdown.clone())?;
-    let dashboard = if args.dashboard {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} for the dashboard", args.listen))?;
-        let addr = listener.local_addr()?;
-        let options = api::ApiOptions {
-            api_token: None,
-            dashboard_dir: dashboard_dir(None),
-            allowed_origin: None,
-        };
-        let router = api::router(orchestrator.clone(), options);
-        let stop = shutdown.clone();
+    let dashboard = args.dashboard;
+    if dashboard {
+        let addr = local.start_dashboard(args.listen).await?;
         eprintln!("dashboard: http://{addr}/");
-        Some(tokio::spawn(api::serve(listener, router, async move {
-            stop.cancelled().await
-        })))
-    } else {
-        None
-    };
-    let mut drivers = Vec::new();
-    for i in 1..=args.drivers {
-        let config = DriverConfig::new(format!("driver-{i}"), "in-process");
-        let task = driver::run(
-            config,
-            Arc::clone(&transport),
-            Arc::new(DriverStats::default()),
-            shutdown.clone(),
-        );
-        drivers.push(tokio::spawn(task));
     }
-    let ready = orchestrator
-        .wait_for_drivers(args.drivers as usize, DRIVERS_READY_TIMEOUT)
-        .await;
-    if ready < args.drivers as usize {
-        eprintln!("error: only {ready} of {} drivers came up", args.drivers);
-        shutdown.cancel();
-        return Ok(exit::COULD_NOT_RUN);
-    }
-
+    let orchestrator = local.orchestrator.clone();
     let test = match orchestrator.create_test(request).await {
         Ok(test) => test,
         Err(ControlError::Invalid(e)) => {
             eprintln!("error: invalid {}: {}", e.field, e.message);
-            shutdown.cancel();
+            local.shutdown().await;
             return Ok(exit::BAD_CONFIG);
         }
         Err(e) => {
             eprintln!("error: the test could not start: {e}");
-            shutdown.cancel();
+            local.shutdown().await;
             return Ok(exit::COULD_NOT_RUN);
         }
     };
@@ -140,18 +89,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         Output::Text => print!("{}", summary::text(&finished)),
         Output::Json => println!("{}", summary::json(&finished)?),
     }
-    if dashboard.is_some() {
+    if dashboard {
         eprintln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
         let _ = tokio::signal::ctrl_c().await;
     }
-    shutdown.cancel();
-    if let Some(server) = dashboard {
-        let _ = server.await;
-    }
-    for task in drivers {
-        let _ = task.await;
-    }
-    let _ = orchestrator_task.await;
+    local.shutdown().await;
     Ok(exit_code(&finished))
 }
 

@@ -26,10 +26,34 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the built-in target: GET /ping answers {"message":"pong"}, GET /metrics counts.
     Target(TargetArgs),
+    /// Serve the dashboard with N in-process drivers and the built-in target, and wait for tests
+    /// to be started from the dashboard or the API.
+    Serve(ServeArgs),
     /// Run the orchestrator over Kafka, with the REST API and the dashboard.
     Orchestrator(OrchestratorArgs),
     /// Run a driver node over Kafka.
     Driver(DriverArgs),
+}
+
+/// `onslaught serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Number of drivers.
+    #[arg(short = 'w', long, default_value_t = 3, env = "ONSLAUGHT_DRIVERS")]
+    pub drivers: u32,
+
+    /// Address for the dashboard and REST API.
+    #[arg(
+        short,
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "ONSLAUGHT_LISTEN"
+    )]
+    pub listen: SocketAddr,
+
+    /// Folder for the JSON reports.
+    #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
+    pub report_dir: PathBuf,
 }
 
 /// How to reach Kafka (shared by the orchestrator and the driver).

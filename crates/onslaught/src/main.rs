@@ -4,8 +4,10 @@
 mod cmd_driver;
 mod cmd_orchestrator;
 mod cmd_run;
+mod cmd_serve;
 mod cmd_target;
 mod flags;
+mod local;
 mod memory;
 mod nodes;
 mod parse;
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => cmd_run::run(*args).await,
             Command::Target(args) => cmd_target::run(args).await,
+            Command::Serve(args) => cmd_serve::run(args).await,
             Command::Orchestrator(args) => cmd_orchestrator::run(args).await,
             Command::Driver(args) => cmd_driver::run(args).await,
         }
@@ -66,7 +69,9 @@ fn main() -> ExitCode {
 fn init_logging(cli: &Cli) {
     let default = match cli.command {
         Command::Run(_) => "warn",
-        Command::Target(_) | Command::Orchestrator(_) | Command::Driver(_) => "info",
+        Command::Target(_) | Command::Serve(_) | Command::Orchestrator(_) | Command::Driver(_) => {
+            "info"
+        }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONSLAUGHT_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())

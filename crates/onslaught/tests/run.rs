@@ -11,6 +11,7 @@ use support::{TargetProcess, num, onslaught, run_json};
 /// The acceptance run: 3 drivers, tsunami, 10 ms apart, 300 requests each.
 #[test]
 fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
+    let _serial = support::serial();
     let target = TargetProcess::start(&[]);
     let reports = tempfile::tempdir().unwrap();
     let url = format!("{}/ping", target.base);
@@ -97,6 +98,7 @@ fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
 /// reported p99 must match the p99 computed from the schedule within 10%.
 #[test]
 fn stalls_are_measured_from_the_intended_send_time() {
+    let _serial = support::serial();
     let target = TargetProcess::start(&["--stall-every", "1s", "--stall-for", "200ms"]);
     let reports = tempfile::tempdir().unwrap();
     let url = format!("{}/ping", target.base);
@@ -236,6 +238,7 @@ fn exit_codes_tell_bad_config_from_failed_tests() {
 /// The README's first command: no URL, the built-in target, several drivers.
 #[test]
 fn runs_against_the_built_in_target_by_default() {
+    let _serial = support::serial();
     let reports = tempfile::tempdir().unwrap();
     let (test, output) = run_json(&["--drivers", "3", "--requests", "500"], reports.path());
     assert!(output.status.success());

@@ -74,6 +74,8 @@ struct Test {
     /// `report_id`s already merged (de-duplication).
     seen: HashSet<String>,
     stop_requested: bool,
+    /// Send time of the newest metrics message merged.
+    last_metrics_sent_at_ms: Option<u64>,
     /// A test loaded from a report written by an earlier run: shown as it was.
     past: Option<Box<TestView>>,
 }
@@ -96,6 +98,7 @@ impl Test {
             report_path: None,
             seen: HashSet::new(),
             stop_requested: false,
+            last_metrics_sent_at_ms: None,
             past: None,
         }
     }
@@ -139,6 +142,7 @@ impl Test {
                 .collect(),
             series: self.series.points(),
             report_path: self.report_path.as_ref().map(|p| p.display().to_string()),
+            last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
         }
     }
 
@@ -307,6 +311,9 @@ impl State {
             node.finished = true;
         }
         test.aggregate.add(&data);
+        if m.sent_at_ms > 0 {
+            test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
+        }
         test.series.add(&m.node_id, m.interval_end_ms, &data);
         let second = m.interval_end_ms.saturating_sub(1) / 1000;
         *test

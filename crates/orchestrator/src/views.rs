@@ -223,6 +223,10 @@ pub struct TestView {
     pub series: Vec<SeriesPoint>,
     /// Where the aggregate report was written.
     pub report_path: Option<String>,
+    /// When the newest metrics message merged into this view was sent by its driver, ms since
+    /// the Unix epoch (for measuring how fresh a live view is).
+    #[serde(default)]
+    pub last_metrics_sent_at_ms: Option<u64>,
 }
 
 /// Whether a node is heard from.

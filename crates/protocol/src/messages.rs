@@ -314,6 +314,10 @@ pub struct Metrics {
     pub interval_start_ms: u64,
     /// Interval end, ms since the test started on this driver.
     pub interval_end_ms: u64,
+    /// Wall-clock time the driver sent this message, ms since the Unix epoch (0: unknown). Used
+    /// to measure how stale the orchestrator's and dashboard's view is.
+    #[serde(default)]
+    pub sent_at_ms: u64,
     /// Latency summary of the interval in ms (from the intended send time).
     pub metrics: LatencyMetrics,
     /// The interval's latency histogram (µs), HdrHistogram V2 deflate, base64.

@@ -224,6 +224,7 @@ fn test_view(full: bool) -> TestView {
         node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
         series: vec![SeriesPoint::default()],
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
+        last_metrics_sent_at_ms: some(4),
     }
 }
 

@@ -1,0 +1,25 @@
+//! `onslaught serve`: the orchestrator, N drivers, the built-in target and the dashboard in one
+//! process, waiting for tests to be started from the dashboard or the API (like Locust's web UI,
+//! but every driver is a real driver over the in-process transport).
+
+use crate::exit;
+use crate::flags::ServeArgs;
+use crate::local::Local;
+use crate::nodes::shutdown_on_signal;
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    let shutdown = shutdown_on_signal();
+    let mut local = Local::start(args.drivers, &args.report_dir).await?;
+    let target = local.start_target().await?;
+    let addr = local.start_dashboard(args.listen).await?;
+    println!("dashboard: http://{addr}/");
+    println!("target: {target}/ping");
+    println!(
+        "{} drivers ready; start tests from the dashboard or POST /api/tests; Ctrl-C to exit",
+        args.drivers
+    );
+    shutdown.cancelled().await;
+    local.shutdown().await;
+    Ok(exit::OK)
+}

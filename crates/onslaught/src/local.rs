@@ -1,0 +1,117 @@
+//! A whole system in one process: the orchestrator, N drivers over the in-process transport, and
+//! optionally the built-in target and the dashboard. Used by `onslaught run` and `onslaught serve`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use driver::{DriverConfig, DriverStats};
+use orchestrator::{Orchestrator, OrchestratorConfig};
+use target::{Target, TargetConfig};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use transport::Transport;
+
+use crate::nodes::{TransportChoice, dashboard_dir};
+
+/// How long drivers have to come up.
+const DRIVERS_READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The running pieces; [`Local::shutdown`] stops them all.
+pub struct Local {
+    /// The orchestrator.
+    pub orchestrator: Orchestrator,
+    /// Cancelled to stop everything.
+    pub stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Local {
+    /// Starts the orchestrator and `drivers` drivers (`driver-1`...), and waits until every
+    /// driver is registered and idle.
+    pub async fn start(drivers: u32, report_dir: &Path) -> anyhow::Result<Local> {
+        let stop = CancellationToken::new();
+        let transport: Arc<dyn Transport> = TransportChoice::InProcess.connect().await?;
+        let orchestrator =
+            Orchestrator::new(OrchestratorConfig::new(report_dir), Arc::clone(&transport));
+        let mut tasks = vec![orchestrator.spawn(stop.clone())?];
+        for i in 1..=drivers {
+            let config = DriverConfig::new(format!("driver-{i}"), "in-process");
+            let run = driver::run(
+                config,
+                Arc::clone(&transport),
+                Arc::new(DriverStats::default()),
+                stop.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = run.await {
+                    tracing::error!("driver stopped: {e}");
+                }
+            }));
+        }
+        let local = Local {
+            orchestrator,
+            stop,
+            tasks,
+        };
+        let ready = local
+            .orchestrator
+            .wait_for_drivers(drivers as usize, DRIVERS_READY_TIMEOUT)
+            .await;
+        if ready < drivers as usize {
+            local.shutdown().await;
+            anyhow::bail!("only {ready} of {drivers} drivers came up");
+        }
+        Ok(local)
+    }
+
+    /// Starts the built-in target on a free loopback port; returns its base URL.
+    pub async fn start_target(&mut self) -> anyhow::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot start the built-in target")?;
+        let addr = listener.local_addr()?;
+        let stop = self.stop.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let serve = Target::new(TargetConfig::default())
+                .serve(listener, async move { stop.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!("the built-in target stopped: {e}");
+            }
+        }));
+        Ok(format!("http://{addr}"))
+    }
+
+    /// Serves the REST API and the dashboard on `listen`; returns the address bound.
+    pub async fn start_dashboard(&mut self, listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} for the dashboard"))?;
+        let addr = listener.local_addr()?;
+        let options = api::ApiOptions {
+            api_token: None,
+            dashboard_dir: dashboard_dir(None),
+            allowed_origin: None,
+        };
+        let router = api::router(self.orchestrator.clone(), options);
+        let stop = self.stop.clone();
+        self.tasks.push(tokio::spawn(async move {
+            if let Err(e) =
+                api::serve(listener, router, async move { stop.cancelled().await }).await
+            {
+                tracing::error!("the API server stopped: {e}");
+            }
+        }));
+        Ok(addr)
+    }
+
+    /// Stops everything and waits for it (running tests are interrupted and reported).
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
