@@ -430,7 +430,8 @@ fn schemas() -> Value {
                 "lost": { "type": "boolean" },
                 "messages": uint,
                 "missing_messages": uint,
-                "elapsed_ms": uint
+                "elapsed_ms": uint,
+                "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." }
             }
         },
         "TestView": {
@@ -472,7 +473,8 @@ fn schemas() -> Value {
                 "last_heartbeat_ms": uint,
                 "registered_at_ms": uint,
                 "requests_sent": uint,
-                "reason": { "type": "string", "description": "Why it rejected its last config." }
+                "reason": { "type": "string", "description": "Why it rejected its last config." },
+                "counters": { "type": "object", "additionalProperties": uint, "description": "The driver's own counters (refused messages, refused targets, retries)." }
             }
         },
         "NodeList": {

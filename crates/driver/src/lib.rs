@@ -9,7 +9,9 @@
 //! - [`test_run`]: one test on this driver: wait for the start time, run the engine, publish.
 //! - [`convert`]: protocol `TestConfig` → engine `LoadSpec`, engine `Interval` → `Metrics`.
 //! - [`publish`]: publishing with retries, so a broker hiccup loses no message.
+//! - [`allow`]: the target allowlist.
 
+pub mod allow;
 pub mod convert;
 pub mod node;
 pub mod publish;
@@ -31,6 +33,12 @@ pub struct DriverConfig {
     pub heartbeat_every: Duration,
     /// Gap between metrics messages during a test (at most one second).
     pub metrics_every: Duration,
+    /// A running test stops by itself when no orchestrator heartbeat arrived for this long.
+    pub orchestrator_timeout: Duration,
+    /// When set, only control messages signed with this secret are obeyed.
+    pub secret: Option<protocol::Signer>,
+    /// When not empty, only targets matching one of these are load-tested.
+    pub allow_targets: Vec<allow::TargetPattern>,
 }
 
 impl DriverConfig {
@@ -41,6 +49,9 @@ impl DriverConfig {
             address: address.into(),
             heartbeat_every: Duration::from_secs(1),
             metrics_every: Duration::from_millis(500),
+            orchestrator_timeout: Duration::from_secs(5),
+            secret: None,
+            allow_targets: Vec::new(),
         }
     }
 }
@@ -54,6 +65,33 @@ pub struct DriverStats {
     pub ignored_triggers: AtomicU64,
     /// Publishes that had to be retried.
     pub publish_retries: AtomicU64,
+    /// Control messages ignored for lacking a signature.
+    pub unsigned_messages: AtomicU64,
+    /// Control messages ignored for a bad signature.
+    pub forged_messages: AtomicU64,
+    /// Configs ignored as replays (an old or already-run test).
+    pub replayed_configs: AtomicU64,
+    /// Configs refused because the target is not allowed.
+    pub refused_targets: AtomicU64,
+    /// Tests stopped because the orchestrator went silent.
+    pub orphaned_tests: AtomicU64,
+}
+
+impl DriverStats {
+    /// Every counter by name, for heartbeats and logs.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        vec![
+            ("malformed_messages", self.malformed_messages.load(Relaxed)),
+            ("ignored_triggers", self.ignored_triggers.load(Relaxed)),
+            ("publish_retries", self.publish_retries.load(Relaxed)),
+            ("unsigned_messages", self.unsigned_messages.load(Relaxed)),
+            ("forged_messages", self.forged_messages.load(Relaxed)),
+            ("replayed_configs", self.replayed_configs.load(Relaxed)),
+            ("refused_targets", self.refused_targets.load(Relaxed)),
+            ("orphaned_tests", self.orphaned_tests.load(Relaxed)),
+        ]
+    }
 }
 
 /// Why the driver stopped with an error.

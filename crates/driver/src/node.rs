@@ -1,12 +1,18 @@
 //! The driver's event loop: configs and triggers in; register, heartbeats and test runs out.
+//!
+//! Control messages are checked before anything runs: the signature (when a secret is set), the
+//! participant list, replays (a test already run, or a config older than [`MAX_CONFIG_AGE`]),
+//! and the target allowlist. A running test stops by itself when the orchestrator's heartbeats
+//! stop for `orchestrator_timeout`: no runaway load when the orchestrator dies.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use protocol::{
-    DecodeError, Heartbeat, HeartbeatState, Message, NodeState, Register, Role, TestConfig, Topic,
-    Trigger, TriggerAction, decode,
+    Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, TestConfig, Topic,
+    Trigger, TriggerAction, decode, now_ms,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,10 +21,16 @@ use transport::Transport;
 use crate::convert::load_spec;
 use crate::publish::publish;
 use crate::test_run::{Context, Outcome, run_test};
-use crate::{DriverConfig, DriverError, DriverStats};
+use crate::{DriverConfig, DriverError, DriverStats, allow};
 
 /// Re-send `register` this often, so an orchestrator started after the driver learns its address.
 const REGISTER_EVERY: Duration = Duration::from_secs(10);
+
+/// A config issued longer ago than this (by the orchestrator's clock) is a replay.
+pub const MAX_CONFIG_AGE: Duration = Duration::from_secs(300);
+
+/// Test ids remembered as already run, to refuse replays.
+const REMEMBERED_TESTS: usize = 1024;
 
 /// The test this driver holds, from configuration to its end.
 struct Current {
@@ -26,7 +38,7 @@ struct Current {
     config: TestConfig,
     /// What the driver is doing with it.
     state: NodeState,
-    /// Why it was rejected, if it was.
+    /// Why it was rejected or stopped, if it was.
     reason: Option<String>,
     /// Stops the run.
     cancel: CancellationToken,
@@ -34,6 +46,17 @@ struct Current {
     sent: Arc<AtomicU64>,
     /// The run, once triggered.
     task: Option<JoinHandle<Outcome>>,
+}
+
+/// The driver's state between events.
+struct Node {
+    ctx: Context,
+    config: DriverConfig,
+    current: Option<Current>,
+    /// Tests already configured here (replays of their configs are refused).
+    seen_tests: VecDeque<String>,
+    /// Last heartbeat heard from an orchestrator.
+    orchestrator_seen: Instant,
 }
 
 /// Runs a driver until `shutdown` fires. A running test is stopped and its final metrics are
@@ -47,6 +70,7 @@ pub async fn run(
     // Subscribe before registering, so no config sent in reply to the registration is missed.
     let mut configs = transport.subscribe(Topic::TestConfig)?;
     let mut triggers = transport.subscribe(Topic::Trigger)?;
+    let mut heartbeats = transport.subscribe(Topic::Heartbeat)?;
     let node_id = config.node_id.clone();
     let register = Register::new(&node_id, &config.address);
     publish(&transport, &node_id, &register, &stats, &shutdown).await;
@@ -58,49 +82,51 @@ pub async fn run(
         shutdown: shutdown.clone(),
         metrics_every: config.metrics_every.min(Duration::from_secs(1)),
     };
-    let mut current: Option<Current> = None;
     let mut heartbeat = tokio::time::interval(config.heartbeat_every);
     let mut reregister = tokio::time::interval(REGISTER_EVERY);
     reregister.tick().await;
+    let mut watchdog = tokio::time::interval(Duration::from_millis(250));
+    let mut node = Node {
+        ctx,
+        config,
+        current: None,
+        seen_tests: VecDeque::new(),
+        orchestrator_seen: Instant::now(),
+    };
     tracing::info!(node_id, "driver ready");
 
     loop {
         let finished = async {
-            match current.as_mut().and_then(|c| c.task.as_mut()) {
+            match node.current.as_mut().and_then(|c| c.task.as_mut()) {
                 Some(task) => task.await.ok(),
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             () = shutdown.cancelled() => break,
-            _ = heartbeat.tick() => send_heartbeat(&ctx, current.as_ref()).await,
+            _ = heartbeat.tick() => node.send_heartbeat().await,
             _ = reregister.tick() => { publish(&transport, &node_id, &register, &stats, &shutdown).await; }
+            _ = watchdog.tick() => node.check_orchestrator(),
             payload = configs.recv() => {
                 let Some(payload) = payload else { break };
-                if let Some(test) = next::<TestConfig>(&payload, &stats) {
-                    on_config(&ctx, &mut current, test).await;
+                if let Some(test) = node.control::<TestConfig>(&payload) {
+                    node.on_config(test).await;
                 }
             }
             payload = triggers.recv() => {
                 let Some(payload) = payload else { break };
-                if let Some(trigger) = next::<Trigger>(&payload, &stats) {
-                    on_trigger(&ctx, &mut current, trigger).await;
+                if let Some(trigger) = node.control::<Trigger>(&payload) {
+                    node.on_trigger(trigger).await;
                 }
             }
-            outcome = finished => {
-                if let Some(c) = current.as_mut() {
-                    c.task = None;
-                    c.state = NodeState::Finished;
-                    if let Some(outcome) = outcome {
-                        c.reason = outcome.error;
-                        tracing::info!(node_id, test_id = outcome.test_id, sent = outcome.requests_sent, "test finished");
-                    }
-                }
-                send_heartbeat(&ctx, current.as_ref()).await;
+            payload = heartbeats.recv() => {
+                let Some(payload) = payload else { break };
+                node.on_heartbeat(&payload);
             }
+            outcome = finished => node.on_finished(outcome).await,
         }
     }
-    if let Some(mut c) = current.take() {
+    if let Some(mut c) = node.current.take() {
         c.cancel.cancel();
         if let Some(task) = c.task.take() {
             let _ = task.await;
@@ -109,110 +135,238 @@ pub async fn run(
     Ok(())
 }
 
-/// Decodes a message, logging and counting it when malformed.
-fn next<M: Message>(payload: &[u8], stats: &DriverStats) -> Option<M> {
-    match decode::<M>(payload) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            log_rejected(M::TOPIC, &e);
-            stats.malformed_messages.fetch_add(1, Ordering::Relaxed);
-            None
+impl Node {
+    /// Decodes a message, logging and counting it when malformed.
+    fn decode<M: Message>(&self, payload: &[u8]) -> Option<M> {
+        match decode::<M>(payload) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(topic = %M::TOPIC, kind = e.kind(), "skipping message: {e}");
+                self.ctx
+                    .stats
+                    .malformed_messages
+                    .fetch_add(1, Ordering::Relaxed);
+                None
+            }
         }
     }
-}
 
-fn log_rejected(topic: Topic, error: &DecodeError) {
-    tracing::warn!(%topic, kind = error.kind(), "skipping message: {error}");
-}
-
-async fn on_config(ctx: &Context, current: &mut Option<Current>, config: TestConfig) {
-    if !config.drivers.iter().any(|d| d == &ctx.node_id) {
-        return;
+    /// Decodes a control message and checks its signature when a secret is set.
+    fn control<M: Signed>(&self, payload: &[u8]) -> Option<M> {
+        let message = self.decode::<M>(payload)?;
+        if let Some(signer) = &self.config.secret
+            && let Err(e) = signer.verify(&message)
+        {
+            tracing::warn!(topic = %M::TOPIC, "ignoring control message: {e}");
+            let counter = match e {
+                protocol::SignatureError::Unsigned => &self.ctx.stats.unsigned_messages,
+                protocol::SignatureError::Forged => &self.ctx.stats.forged_messages,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(message)
     }
-    if let Some(c) = current.as_ref()
-        && c.task.is_some()
-    {
-        tracing::warn!(
-            test_id = config.test_id,
-            running = c.config.test_id,
-            "busy: ignoring a new config"
-        );
-        return;
-    }
-    let (state, reason) = match load_spec(&config) {
-        Ok(_) => (NodeState::Configured, None),
-        Err(reason) => (NodeState::Rejected, Some(reason)),
-    };
-    tracing::info!(test_id = config.test_id, ?state, "test configured");
-    *current = Some(Current {
-        config,
-        state,
-        reason,
-        cancel: CancellationToken::new(),
-        sent: Arc::new(AtomicU64::new(0)),
-        task: None,
-    });
-    // The heartbeat with state `configured` is the acknowledgement the orchestrator waits for.
-    send_heartbeat(ctx, current.as_ref()).await;
-}
 
-async fn on_trigger(ctx: &Context, current: &mut Option<Current>, trigger: Trigger) {
-    let Some(c) = current
-        .as_mut()
-        .filter(|c| c.config.test_id == trigger.test_id)
-    else {
-        ctx.stats.ignored_triggers.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
-    match trigger.trigger {
-        TriggerAction::Stop => {
-            tracing::info!(test_id = trigger.test_id, "stop requested");
+    fn on_heartbeat(&mut self, payload: &[u8]) {
+        // Heartbeats are not signed; a forged orchestrator heartbeat can only keep a test that
+        // the real orchestrator started running to its own bounds.
+        if let Ok(heartbeat) = decode::<Heartbeat>(payload)
+            && heartbeat.role == Role::Orchestrator
+        {
+            self.orchestrator_seen = Instant::now();
+        }
+    }
+
+    /// Stops a running test when the orchestrator has been silent too long.
+    fn check_orchestrator(&mut self) {
+        let silent = self.orchestrator_seen.elapsed();
+        if silent < self.config.orchestrator_timeout {
+            return;
+        }
+        if let Some(c) = self.current.as_mut()
+            && c.task.is_some()
+            && !c.cancel.is_cancelled()
+        {
+            tracing::warn!(
+                test_id = c.config.test_id,
+                "no orchestrator heartbeat for {silent:?}: stopping the test"
+            );
+            self.ctx
+                .stats
+                .orphaned_tests
+                .fetch_add(1, Ordering::Relaxed);
+            c.reason = Some(format!(
+                "stopped: no orchestrator heartbeat for {}s",
+                silent.as_secs()
+            ));
             c.cancel.cancel();
         }
-        TriggerAction::Start => {
-            // Only a configured, never-started test starts; a replayed trigger is ignored.
-            if c.state != NodeState::Configured || trigger.issued_at_ms < c.config.issued_at_ms {
-                ctx.stats.ignored_triggers.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            let Ok(spec) = load_spec(&c.config) else {
-                return;
+    }
+
+    async fn on_config(&mut self, config: TestConfig) {
+        if !config.drivers.iter().any(|d| d == &self.ctx.node_id) {
+            return;
+        }
+        if let Some(c) = self.current.as_ref()
+            && c.task.is_some()
+        {
+            tracing::warn!(
+                test_id = config.test_id,
+                running = c.config.test_id,
+                "busy: ignoring a new config"
+            );
+            return;
+        }
+        let age = Duration::from_millis(now_ms().saturating_sub(config.issued_at_ms));
+        if self.seen_tests.contains(&config.test_id) || age > MAX_CONFIG_AGE {
+            tracing::warn!(
+                test_id = config.test_id,
+                ?age,
+                "ignoring a replayed or stale config"
+            );
+            self.ctx
+                .stats
+                .replayed_configs
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.seen_tests.push_back(config.test_id.clone());
+        if self.seen_tests.len() > REMEMBERED_TESTS {
+            self.seen_tests.pop_front();
+        }
+        self.orchestrator_seen = Instant::now();
+        let verdict = match load_spec(&config) {
+            Ok(spec) => self.check_target(&spec.request.uri).await,
+            Err(reason) => Err(reason),
+        };
+        let (state, reason) = match verdict {
+            Ok(()) => (NodeState::Configured, None),
+            Err(reason) => (NodeState::Rejected, Some(reason)),
+        };
+        tracing::info!(test_id = config.test_id, ?state, reason, "test configured");
+        self.current = Some(Current {
+            config,
+            state,
+            reason,
+            cancel: CancellationToken::new(),
+            sent: Arc::new(AtomicU64::new(0)),
+            task: None,
+        });
+        // The heartbeat with state `configured` is the acknowledgement the orchestrator waits for.
+        self.send_heartbeat().await;
+    }
+
+    async fn check_target(&self, uri: &http::Uri) -> Result<(), String> {
+        if self.config.allow_targets.is_empty() {
+            return Ok(());
+        }
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let resolved: Vec<std::net::IpAddr> =
+            match tokio::net::lookup_host((host.trim_matches(['[', ']']), port)).await {
+                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+                Err(_) => Vec::new(),
             };
-            c.state = NodeState::Running;
-            c.task = Some(tokio::spawn(run_test(
-                ctx.clone(),
-                c.config.test_id.clone(),
-                spec,
-                trigger.start_at_ms,
-                c.cancel.clone(),
-                Arc::clone(&c.sent),
-            )));
-            send_heartbeat(ctx, current.as_ref()).await;
+        allow::check(&self.config.allow_targets, &host, &resolved).inspect_err(|reason| {
+            tracing::warn!("refusing the test: {reason}");
+            self.ctx
+                .stats
+                .refused_targets
+                .fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    async fn on_trigger(&mut self, trigger: Trigger) {
+        let Some(c) = self
+            .current
+            .as_mut()
+            .filter(|c| c.config.test_id == trigger.test_id)
+        else {
+            self.ctx
+                .stats
+                .ignored_triggers
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        match trigger.trigger {
+            TriggerAction::Stop => {
+                tracing::info!(test_id = trigger.test_id, "stop requested");
+                c.cancel.cancel();
+            }
+            TriggerAction::Start => {
+                // Only a configured, never-started test starts; a replayed trigger is ignored.
+                if c.state != NodeState::Configured || trigger.issued_at_ms < c.config.issued_at_ms
+                {
+                    self.ctx
+                        .stats
+                        .ignored_triggers
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let Ok(spec) = load_spec(&c.config) else {
+                    return;
+                };
+                c.state = NodeState::Running;
+                self.orchestrator_seen = Instant::now();
+                c.task = Some(tokio::spawn(run_test(
+                    self.ctx.clone(),
+                    c.config.test_id.clone(),
+                    spec,
+                    trigger.start_at_ms,
+                    c.cancel.clone(),
+                    Arc::clone(&c.sent),
+                )));
+                self.send_heartbeat().await;
+            }
         }
     }
-}
 
-async fn send_heartbeat(ctx: &Context, current: Option<&Current>) {
-    let state = match current {
-        None => HeartbeatState::idle(),
-        Some(c) => HeartbeatState {
-            state: c.state,
-            test_id: Some(c.config.test_id.clone()),
-            reason: c.reason.clone(),
-        },
-    };
-    let mut heartbeat = Heartbeat::new(&ctx.node_id, Role::Driver, state);
-    if let Some(c) = current {
-        heartbeat
-            .info
-            .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
+    async fn on_finished(&mut self, outcome: Option<Outcome>) {
+        if let Some(c) = self.current.as_mut() {
+            c.task = None;
+            c.state = NodeState::Finished;
+            if let Some(outcome) = outcome {
+                if outcome.error.is_some() {
+                    c.reason = outcome.error;
+                }
+                tracing::info!(
+                    test_id = outcome.test_id,
+                    sent = outcome.requests_sent,
+                    "test finished"
+                );
+            }
+        }
+        self.send_heartbeat().await;
     }
-    publish(
-        &ctx.transport,
-        &ctx.node_id,
-        &heartbeat,
-        &ctx.stats,
-        &ctx.shutdown,
-    )
-    .await;
+
+    async fn send_heartbeat(&self) {
+        let state = match &self.current {
+            None => HeartbeatState::idle(),
+            Some(c) => HeartbeatState {
+                state: c.state,
+                test_id: Some(c.config.test_id.clone()),
+                reason: c.reason.clone(),
+            },
+        };
+        let mut heartbeat = Heartbeat::new(&self.ctx.node_id, Role::Driver, state);
+        if let Some(c) = &self.current {
+            heartbeat
+                .info
+                .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
+        }
+        for (name, value) in self.ctx.stats.snapshot() {
+            if value > 0 {
+                heartbeat.info.insert(name.to_owned(), value);
+            }
+        }
+        publish(
+            &self.ctx.transport,
+            &self.ctx.node_id,
+            &heartbeat,
+            &self.ctx.stats,
+            &self.ctx.shutdown,
+        )
+        .await;
+    }
 }

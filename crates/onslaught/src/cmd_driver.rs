@@ -27,7 +27,10 @@ pub async fn run(args: DriverArgs) -> anyhow::Result<u8> {
         "driver {node_id} ({address}) ready; Kafka {}, orchestrator {}",
         args.kafka.brokers, args.orchestrator
     );
-    let config = DriverConfig::new(node_id, address);
+    let mut config = DriverConfig::new(node_id, address);
+    config.secret = args.secret.as_deref().map(protocol::Signer::new);
+    config.allow_targets.clone_from(&args.allow_targets);
+    config.orchestrator_timeout = args.orchestrator_timeout;
     let task = tokio::spawn(driver::run(
         config,
         transport,

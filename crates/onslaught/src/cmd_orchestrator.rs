@@ -13,6 +13,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
     let mut config = OrchestratorConfig::new(&args.report_dir);
     config.missing_after = args.missing_after;
     config.dead_after = args.dead_after;
+    config.secret = args.secret.as_deref().map(protocol::Signer::new);
     let transport = TransportChoice::kafka(&args.kafka, &config.node_id)
         .connect()
         .await?;

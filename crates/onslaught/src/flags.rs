@@ -105,6 +105,11 @@ pub struct OrchestratorArgs {
     #[arg(long, env = "ONSLAUGHT_DASHBOARD_DIR")]
     pub dashboard_dir: Option<PathBuf>,
 
+    /// Shared secret: sign test_config and trigger messages (HMAC-SHA256) so drivers started
+    /// with the same secret obey only this orchestrator.
+    #[arg(long, env = "ONSLAUGHT_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
     /// A driver silent this long is shown as missing.
     #[arg(long, value_parser = parse::duration, default_value = "3s", env = "ONSLAUGHT_MISSING_AFTER")]
     pub missing_after: Duration,
@@ -133,6 +138,20 @@ pub struct DriverArgs {
     /// brokers).
     #[arg(long, env = "ONSLAUGHT_ADVERTISE")]
     pub advertise: Option<String>,
+
+    /// Shared secret: obey only test_config and trigger messages signed with it (unsigned and
+    /// forged ones are ignored and counted).
+    #[arg(long, env = "ONSLAUGHT_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Only load-test targets matching these patterns: host, *.domain, IP or CIDR (repeatable,
+    /// or comma-separated in ONSLAUGHT_ALLOW_TARGET). Others are refused with a reason.
+    #[arg(long = "allow-target", env = "ONSLAUGHT_ALLOW_TARGET", value_delimiter = ',', value_parser = parse::target_pattern)]
+    pub allow_targets: Vec<driver::allow::TargetPattern>,
+
+    /// Stop a running test when the orchestrator has been silent this long.
+    #[arg(long, value_parser = parse::duration, default_value = "5s", env = "ONSLAUGHT_ORCHESTRATOR_TIMEOUT")]
+    pub orchestrator_timeout: Duration,
 }
 
 /// The kind of load test.

@@ -47,6 +47,11 @@ pub fn key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A target allowlist pattern.
+pub fn target_pattern(s: &str) -> Result<driver::allow::TargetPattern, String> {
+    driver::allow::TargetPattern::parse(s)
+}
+
 /// A ratio between 0 and 1.
 pub fn ratio(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {

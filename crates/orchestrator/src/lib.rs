@@ -61,6 +61,11 @@ pub struct OrchestratorConfig {
     pub start_delay: Duration,
     /// Gap between the orchestrator's own heartbeats.
     pub heartbeat_every: Duration,
+    /// When set, `test_config` and `trigger` messages are signed with this shared secret.
+    pub secret: Option<protocol::Signer>,
+    /// How often a running test's report is checkpointed to disk (so an orchestrator that dies
+    /// mid-test leaves what was measured, and its restart shows the test as interrupted).
+    pub checkpoint_every: Duration,
 }
 
 impl OrchestratorConfig {
@@ -77,6 +82,8 @@ impl OrchestratorConfig {
             dead_after: Duration::from_secs(10),
             start_delay: Duration::from_millis(250),
             heartbeat_every: Duration::from_secs(1),
+            secret: None,
+            checkpoint_every: Duration::from_secs(2),
         }
     }
 }
@@ -187,6 +194,7 @@ impl Orchestrator {
         Ok(tokio::spawn(async move {
             let mut beat = tokio::time::interval(this.inner.config.heartbeat_every);
             let mut liveness = tokio::time::interval(Duration::from_millis(250));
+            let mut checkpoint = tokio::time::interval(this.inner.config.checkpoint_every);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -195,6 +203,7 @@ impl Orchestrator {
                     Some(p) = metrics.recv() => this.on_metrics(&p),
                     _ = beat.tick() => this.send_heartbeat().await,
                     _ = liveness.tick() => this.check_liveness(),
+                    _ = checkpoint.tick() => this.checkpoint(),
                     else => break,
                 }
             }
@@ -215,10 +224,16 @@ impl Orchestrator {
 
     fn on_register(&self, payload: &[u8]) {
         if let Some(register) = self.decode::<Register>(payload) {
-            self.inner
+            let duplicate = self
+                .inner
                 .state
                 .lock()
                 .register(&register, &self.inner.config);
+            if duplicate {
+                self.inner
+                    .stats
+                    .reject(Topic::Register, "duplicate_node_id");
+            }
             self.notify();
         }
     }
@@ -268,6 +283,20 @@ impl Orchestrator {
         self.notify();
     }
 
+    /// Writes the report of every running test as it stands (status `running`), so an
+    /// orchestrator that dies mid-test leaves what was measured on disk.
+    fn checkpoint(&self) {
+        let running = self.inner.state.lock().running_tests();
+        for id in running {
+            let Some((report, nodes)) = self.inner.state.lock().reports(&id) else {
+                continue;
+            };
+            if let Err(e) = report::write(&self.inner.config.report_dir, report, nodes) {
+                tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
+            }
+        }
+    }
+
     /// Writes the reports of a test that just ended.
     fn finish(&self, test_id: String) {
         let reports = self.inner.state.lock().reports(&test_id);
@@ -312,6 +341,18 @@ impl Orchestrator {
             .await
     }
 
+    /// Publishes a control message, signed when a secret is configured.
+    async fn publish_control<M: protocol::Signed>(
+        &self,
+        key: &str,
+        mut message: M,
+    ) -> Result<(), TransportError> {
+        if let Some(signer) = &self.inner.config.secret {
+            signer.sign(&mut message);
+        }
+        self.publish(key, &message).await
+    }
+
     /// Validates and records a new test; starts it too if it asks to be started.
     pub async fn create_test(&self, request: TestRequest) -> Result<TestView, ControlError> {
         request.validate()?;
@@ -353,7 +394,7 @@ impl Orchestrator {
             .stats
             .tests_started
             .fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.publish(id, &config).await {
+        if let Err(e) = self.publish_control(id, config).await {
             self.inner
                 .state
                 .lock()
@@ -375,10 +416,11 @@ impl Orchestrator {
             trigger: TriggerAction::Start,
             start_at_ms,
             issued_at_ms: now_ms(),
+            signature: None,
         };
         self.inner.state.lock().set_running(id, start_at_ms);
         self.notify();
-        if let Err(e) = self.publish(id, &trigger).await {
+        if let Err(e) = self.publish_control(id, trigger).await {
             self.inner
                 .state
                 .lock()
@@ -425,8 +467,9 @@ impl Orchestrator {
                 trigger: TriggerAction::Stop,
                 start_at_ms: 0,
                 issued_at_ms: now_ms(),
+                signature: None,
             };
-            self.publish(id, &trigger).await?;
+            self.publish_control(id, trigger).await?;
         } else {
             self.finish(id.to_owned());
         }

@@ -263,6 +263,7 @@ impl TestRequest {
             insecure: self.insecure,
             drivers,
             issued_at_ms: protocol::now_ms(),
+            signature: None,
         })
     }
 }

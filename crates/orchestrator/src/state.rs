@@ -23,6 +23,8 @@ pub struct Node {
     last_seen: Instant,
     state: HeartbeatState,
     requests_sent: u64,
+    /// The driver's own counters from its heartbeat (refused messages and the like).
+    counters: BTreeMap<String, u64>,
 }
 
 impl Node {
@@ -35,6 +37,7 @@ impl Node {
             last_seen: Instant::now(),
             state: HeartbeatState::idle(),
             requests_sent: 0,
+            counters: BTreeMap::new(),
         }
     }
 
@@ -136,6 +139,7 @@ impl Test {
                         messages: n.received,
                         missing_messages: n.missing_messages(),
                         elapsed_ms: n.elapsed_ms,
+                        lost_at_ms: n.lost_at_ms,
                     };
                     (id.clone(), facts)
                 })
@@ -242,8 +246,9 @@ impl State {
         self.tests.get(*self.index.get(id)?)
     }
 
-    /// A driver registered.
-    pub fn register(&mut self, register: &Register, _config: &OrchestratorConfig) {
+    /// A driver registered. Returns true when another live node already uses this id from a
+    /// different address (the registration is then ignored).
+    pub fn register(&mut self, register: &Register, config: &OrchestratorConfig) -> bool {
         let node = self
             .nodes
             .entry(register.node_id.clone())
@@ -255,8 +260,28 @@ impl State {
                 );
                 Node::new(&register.node_id)
             });
+        let known = node.address != "unknown" && node.address != register.node_ip;
+        if known && node.liveness(config) == Liveness::Alive {
+            tracing::warn!(
+                node_id = register.node_id,
+                address = register.node_ip,
+                existing = node.address,
+                "duplicate node id: a live driver already uses it; ignoring this registration"
+            );
+            return true;
+        }
         node.address.clone_from(&register.node_ip);
         node.last_seen = Instant::now();
+        false
+    }
+
+    /// Ids of running tests.
+    pub fn running_tests(&self) -> Vec<String> {
+        self.tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Running && t.past.is_none())
+            .map(|t| t.id.clone())
+            .collect()
     }
 
     /// A driver's heartbeat.
@@ -269,6 +294,12 @@ impl State {
         node.last_heartbeat_ms = heartbeat.timestamp.parse().unwrap_or_else(|_| now_ms());
         node.state = heartbeat.state.clone();
         node.requests_sent = heartbeat.info.get("requests_sent").copied().unwrap_or(0);
+        node.counters = heartbeat
+            .info
+            .iter()
+            .filter(|(k, _)| k.as_str() != "requests_sent")
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
     }
 
     /// Merges a metrics message. Returns the id of a test that just completed, or why the
@@ -348,6 +379,7 @@ impl State {
                         "driver declared dead during the test"
                     );
                     node.lost = true;
+                    node.lost_at_ms = Some(now_ms());
                 }
             }
             if test.complete_if_done() {
@@ -577,6 +609,7 @@ impl State {
                 registered_at_ms: n.registered_at_ms,
                 requests_sent: n.requests_sent,
                 reason: n.state.reason.clone(),
+                counters: n.counters.clone(),
             })
             .collect()
     }

@@ -62,6 +62,8 @@ pub struct NodeTotals {
     pub finished: bool,
     /// The node was declared dead before finishing.
     pub lost: bool,
+    /// When it was declared dead, ms since the Unix epoch.
+    pub lost_at_ms: Option<u64>,
     /// End of the latest interval, ms since the node's start.
     pub elapsed_ms: u64,
 }

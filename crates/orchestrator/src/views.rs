@@ -192,6 +192,10 @@ pub struct NodeFacts {
     pub missing_messages: u64,
     /// Time the node measured, ms.
     pub elapsed_ms: u64,
+    /// When the node was declared dead (silent past the dead threshold), ms since the Unix
+    /// epoch; its data up to its last metrics message is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at_ms: Option<u64>,
 }
 
 /// A test as the API shows it.
@@ -263,4 +267,9 @@ pub struct NodeView {
     /// Why it rejected its last config, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The driver's own counters from its heartbeat: refused messages (malformed, unsigned,
+    /// forged, replayed), refused targets, publish retries, tests stopped for lack of an
+    /// orchestrator.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }

@@ -10,11 +10,13 @@
 //! - [`codec`]: [`encode`], [`decode`], size limit and validation.
 //! - [`messages`]: `Register`, `TestConfig`, `Trigger`, `Metrics`, `Heartbeat` and their parts.
 //! - [`wire_stats`]: how histograms, summaries and counters from `stats` travel on the wire.
+//! - [`signing`]: HMAC signatures on control messages (`test_config`, `trigger`).
 //!
 //! `protocol` depends on nothing async and knows nothing of Kafka.
 
 pub mod codec;
 pub mod messages;
+pub mod signing;
 pub mod topic;
 pub mod wire_stats;
 
@@ -23,6 +25,7 @@ pub use messages::{
     Header, Heartbeat, HeartbeatState, Metrics, NodeState, Register, RequestSpec, Role, TestConfig,
     TestType, Trigger, TriggerAction,
 };
+pub use signing::{SignatureError, Signed, Signer};
 pub use topic::Topic;
 pub use wire_stats::{LatencyMetrics, WireCounters};
 

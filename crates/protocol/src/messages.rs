@@ -180,6 +180,9 @@ pub struct TestConfig {
     /// Wall-clock time the orchestrator issued the config, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
+    /// HMAC-SHA256 of the message under the shared secret, base64 (see `signing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Largest number of connections per driver accepted on the wire.
@@ -277,6 +280,9 @@ pub struct Trigger {
     /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
+    /// HMAC-SHA256 of the message under the shared secret, base64 (see `signing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl Message for Trigger {

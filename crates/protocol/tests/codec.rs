@@ -55,6 +55,7 @@ fn test_config() -> impl Strategy<Value = TestConfig> {
                 insecure: false,
                 drivers,
                 issued_at_ms: 1,
+                signature: None,
             },
         )
 }
@@ -71,6 +72,7 @@ fn trigger() -> impl Strategy<Value = Trigger> {
             trigger,
             start_at_ms: at,
             issued_at_ms: at,
+            signature: Some("c2ln".into()),
         })
 }
 

@@ -239,6 +239,9 @@ fn node_view(reason: Option<&str>) -> NodeView {
         registered_at_ms: 1,
         requests_sent: 0,
         reason: reason.map(str::to_owned),
+        counters: reason
+            .map(|_| BTreeMap::from([("forged_messages".to_owned(), 1)]))
+            .unwrap_or_default(),
     }
 }
 
@@ -254,12 +257,12 @@ fn schemas_match_what_the_types_write() {
         ..SeriesPoint::default()
     };
     check_written(&doc, "SeriesPoint", &SeriesPoint::default(), &point);
-    check_written(
-        &doc,
-        "NodeFacts",
-        &NodeFacts::default(),
-        &NodeFacts::default(),
-    );
+    let lost = NodeFacts {
+        lost: true,
+        lost_at_ms: Some(7),
+        ..NodeFacts::default()
+    };
+    check_written(&doc, "NodeFacts", &NodeFacts::default(), &lost);
     check_written(
         &doc,
         "NodeView",
