@@ -35,5 +35,7 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 python3 -c 'import yaml, pytest' 2>/dev/null || python3 -m pip install -q pyyaml pytest
+[ "$(schemathesis --version 2>/dev/null)" = "schemathesis, version 4.32.5" ] \
+  || python3 -m pip install -q schemathesis==4.32.5
 
 scripts/kafka-broker.sh fetch >&2

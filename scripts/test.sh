@@ -28,3 +28,6 @@ python3 -m pytest -q tests/deploy
 
 step "cargo test (unit, integration, Kafka end-to-end)"
 cargo test --workspace --locked
+
+step "schemathesis against the OpenAPI document"
+scripts/schemathesis.sh target/debug/onslaught

@@ -3,12 +3,17 @@
 //! each schema's `required` list is what the Rust types demand and always write.
 
 use orchestrator::request::{
-    DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_CONCURRENCY, MAX_DURATION_MS, MAX_RATE,
-    MAX_REQUESTS,
+    DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DRIVERS,
+    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS,
 };
 use serde_json::{Value, json};
 
-use crate::routes::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::routes::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
+
+/// Spellings of `test_type` the schema lists (the API accepts any case).
+const TSUNAMI: [&str; 3] = ["tsunami", "TSUNAMI", "Tsunami"];
+/// See [`TSUNAMI`].
+const AVALANCHE: [&str; 3] = ["avalanche", "AVALANCHE", "Avalanche"];
 
 /// A `$ref` to a component schema.
 fn schema(name: &str) -> Value {
@@ -89,7 +94,10 @@ pub fn document() -> Value {
                         },
                         {
                             "name": "offset", "in": "query", "required": false,
-                            "schema": { "type": "integer", "minimum": 0, "default": 0 }
+                            "schema": {
+                                "type": "integer", "minimum": 0,
+                                "maximum": MAX_OFFSET, "default": 0
+                            }
                         }
                     ],
                     "responses": {
@@ -319,8 +327,8 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["name", "value"],
             "properties": {
-                "name": { "type": "string" },
-                "value": { "type": "string" }
+                "name": { "type": "string", "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" },
+                "value": { "type": "string", "pattern": "^[^\\r\\n\\u0000]*$" }
             }
         },
         "TestRequest": {
@@ -328,16 +336,48 @@ fn schemas() -> Value {
             "description": "A test. Counts, rates and concurrency are per driver.",
             "required": ["test_type", "url"],
             "additionalProperties": false,
+            "allOf": [
+                {
+                    "description": "A request count, a duration, or both.",
+                    "anyOf": [
+                        { "required": ["requests_per_driver"],
+                          "properties": { "requests_per_driver": { "type": "integer" } } },
+                        { "required": ["duration_ms"],
+                          "properties": { "duration_ms": { "type": "integer" } } }
+                    ]
+                },
+                {
+                    "description": "A tsunami test needs a delay > 0 or a rate.",
+                    "if": { "properties": { "test_type": { "enum": TSUNAMI } } },
+                    "then": {
+                        "anyOf": [
+                            { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
+                            { "required": ["delay_ms"],
+                              "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }
+                        ]
+                    }
+                },
+                {
+                    "description": "An avalanche test has no rate.",
+                    "if": { "properties": { "test_type": { "enum": AVALANCHE } } },
+                    "then": { "properties": { "rate": { "type": "null" } } }
+                }
+            ],
             "properties": {
                 "test_type": {
                     "type": "string",
+                    "enum": ["avalanche", "tsunami", "AVALANCHE", "TSUNAMI", "Avalanche", "Tsunami"],
                     "description": "`avalanche` (as fast as possible) or `tsunami` (a fixed \
-                        delay or rate), any case."
+                        delay or rate); any case is accepted."
                 },
-                "url": { "type": "string", "description": "Absolute http:// or https:// URL." },
-                "method": { "type": "string", "default": "GET", "maxLength": 32 },
+                "url": {
+                    "type": "string",
+                    "pattern": orchestrator::request::URL_PATTERN,
+                    "description": "Absolute http:// or https:// URL."
+                },
+                "method": { "type": "string", "default": "GET", "pattern": "^[A-Za-z]{1,32}$" },
                 "headers": { "type": "array", "items": schema("Header"), "default": [] },
-                "body": { "type": nullable("string"), "maxLength": 1 << 20 },
+                "body": { "type": nullable("string"), "maxLength": MAX_BODY_CHARS },
                 "delay_ms": {
                     "type": nullable("number"), "minimum": 0, "maximum": 3_600_000,
                     "description": "Tsunami: gap between sends on each driver (ms). A tsunami \
@@ -364,7 +404,7 @@ fn schemas() -> Value {
                 },
                 "insecure": { "type": "boolean", "default": false },
                 "drivers": {
-                    "type": nullable("integer"), "minimum": 1,
+                    "type": nullable("integer"), "minimum": 1, "maximum": MAX_DRIVERS,
                     "description": "How many live drivers take part (all when null)."
                 },
                 "start": { "type": "boolean", "default": false }

@@ -135,6 +135,9 @@ async fn list_tests(
     Ok(Json(TestList { tests, total }))
 }
 
+/// Largest `offset` (the largest integer JSON numbers carry exactly).
+pub const MAX_OFFSET: u64 = (1 << 53) - 1;
+
 /// `offset` and `limit` from a query string; other parameters are ignored.
 fn page(query: &str) -> Result<(usize, usize), ApiError> {
     let pairs: Vec<(String, String)> =
@@ -160,9 +163,15 @@ fn page(query: &str) -> Result<(usize, usize), ApiError> {
                     })?;
             }
             "offset" => {
-                offset = value.trim().parse().map_err(|_| {
-                    ApiError::field("offset", "offset must be a non-negative integer")
-                })?;
+                offset = value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= MAX_OFFSET)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ApiError::field("offset", "offset must be an integer from 0 to 2^53 - 1")
+                    })?;
             }
             _ => {}
         }

@@ -53,7 +53,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     let dashboard = args.dashboard;
     if dashboard {
-        let addr = local.start_dashboard(args.listen).await?;
+        let addr = local.start_dashboard(args.listen, None).await?;
         eprintln!("dashboard: http://{addr}/");
     }
     let orchestrator = local.orchestrator.clone();

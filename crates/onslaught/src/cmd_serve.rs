@@ -12,7 +12,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let shutdown = shutdown_on_signal();
     let mut local = Local::start(args.drivers, &args.report_dir).await?;
     let target = local.start_target().await?;
-    let addr = local.start_dashboard(args.listen).await?;
+    let addr = local
+        .start_dashboard(args.listen, args.api_token.clone())
+        .await?;
     println!("dashboard: http://{addr}/");
     println!("target: {target}/ping");
     println!(

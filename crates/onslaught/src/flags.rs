@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Folder for the JSON reports.
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
     pub report_dir: PathBuf,
+
+    /// Require `Authorization: Bearer TOKEN` on mutating API routes.
+    #[arg(long, env = "ONSLAUGHT_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
 }
 
 /// How to reach Kafka (shared by the orchestrator and the driver).

@@ -85,13 +85,17 @@ impl Local {
     }
 
     /// Serves the REST API and the dashboard on `listen`; returns the address bound.
-    pub async fn start_dashboard(&mut self, listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    pub async fn start_dashboard(
+        &mut self,
+        listen: SocketAddr,
+        api_token: Option<String>,
+    ) -> anyhow::Result<SocketAddr> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} for the dashboard"))?;
         let addr = listener.local_addr()?;
         let options = api::ApiOptions {
-            api_token: None,
+            api_token,
             dashboard_dir: dashboard_dir(None),
             allowed_origin: None,
         };

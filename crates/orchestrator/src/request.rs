@@ -27,22 +27,22 @@ pub struct TestRequest {
     #[serde(default)]
     pub rate: Option<f64>,
     /// Requests each driver sends.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub requests_per_driver: Option<u64>,
     /// Time bound per driver, in ms.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub duration_ms: Option<u64>,
     /// Connections per driver.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "default_concurrency", deserialize_with = "whole::number")]
     pub concurrency: u32,
     /// Per-request timeout in ms.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "default_timeout_ms", deserialize_with = "whole::number")]
     pub timeout_ms: u64,
     /// Skip TLS certificate verification.
     #[serde(default)]
     pub insecure: bool,
     /// How many live drivers take part (all when absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub drivers: Option<u32>,
     /// Start right after creating.
     #[serde(default)]
@@ -67,6 +67,12 @@ fn default_timeout_ms() -> u64 {
     DEFAULT_TIMEOUT_MS
 }
 
+/// Most drivers a test can ask for.
+pub const MAX_DRIVERS: u32 = 100_000;
+
+/// Longest request body accepted, in characters.
+pub const MAX_BODY_CHARS: usize = 65_536;
+
 /// Largest request count per driver accepted.
 pub const MAX_REQUESTS: u64 = 10_000_000_000;
 /// Longest test accepted (one week).
@@ -75,6 +81,46 @@ pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
 pub const MAX_CONCURRENCY: u32 = 100_000;
 /// Highest rate per driver accepted.
 pub const MAX_RATE: f64 = 10_000_000.0;
+
+/// The URLs accepted, as a regular expression for the OpenAPI document. [`valid_url`] checks the
+/// same grammar by hand: scheme `http` or `https` (any case), a host name or IPv4 address of
+/// `[A-Za-z0-9.-]` (IPv6 literals are not accepted: use a host name), an optional port up to
+/// 65535, then an optional path and query of URL characters.
+pub const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp]([Ss])?://[A-Za-z0-9.-]+(:(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$";
+
+/// Whether `url` matches [`URL_PATTERN`] and its port, if any, is at most 65535.
+pub fn valid_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return false;
+    }
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(split);
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return false;
+    }
+    if let Some(port) = port
+        && !(port == "0"
+            || (port.len() <= 5
+                && !port.starts_with('0')
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u32>().is_ok_and(|p| p <= 65_535)))
+    {
+        return false;
+    }
+    tail.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@%/?-".contains(&b))
+}
 
 /// A field of a request that is not acceptable, and why.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -123,16 +169,11 @@ impl TestRequest {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let test_type = self.test_type()?;
-        let url = self.url.trim();
-        let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.len() < 8 {
+        if !valid_url(&self.url) {
             return Err(invalid(
                 "url",
-                "must be an absolute http:// or https:// URL",
+                "must be an absolute http:// or https:// URL (host[:port][/path][?query])",
             ));
-        }
-        if url.parse::<http_uri::Uri>().is_err() {
-            return Err(invalid("url", "is not a valid URL"));
         }
         if self.method.is_empty()
             || self.method.len() > 32
@@ -166,8 +207,15 @@ impl TestRequest {
                 ));
             }
         }
-        if self.body.as_ref().is_some_and(|b| b.len() > 1 << 20) {
-            return Err(invalid("body", "must be at most 1 MiB"));
+        if self
+            .body
+            .as_ref()
+            .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
+        {
+            return Err(invalid(
+                "body",
+                format!("must be at most {MAX_BODY_CHARS} characters"),
+            ));
         }
         if let Some(delay) = self.delay_ms
             && (!delay.is_finite() || !(0.0..=3_600_000.0).contains(&delay))
@@ -228,8 +276,11 @@ impl TestRequest {
         if self.timeout_ms == 0 || self.timeout_ms > 3_600_000 {
             return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
         }
-        if self.drivers == Some(0) {
-            return Err(invalid("drivers", "must be at least 1"));
+        if self.drivers.is_some_and(|n| n == 0 || n > MAX_DRIVERS) {
+            return Err(invalid(
+                "drivers",
+                format!("must be between 1 and {MAX_DRIVERS}"),
+            ));
         }
         Ok(())
     }
@@ -255,7 +306,7 @@ impl TestRequest {
             concurrency: self.concurrency,
             timeout_ms: self.timeout_ms,
             request: RequestSpec {
-                url: self.url.trim().to_owned(),
+                url: self.url.clone(),
                 method: self.method.to_ascii_uppercase(),
                 headers: self.headers.clone(),
                 body: self.body.clone(),
@@ -268,18 +319,45 @@ impl TestRequest {
     }
 }
 
-/// A tiny URL check without pulling in an HTTP stack: scheme, authority, no spaces.
-mod http_uri {
-    pub(super) struct Uri;
+/// Whole-number fields that also accept a JSON number with a zero fraction (`2000.0`), since JSON
+/// (and JSON Schema's `integer`) does not tell them apart.
+mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
 
-    impl std::str::FromStr for Uri {
-        type Err = ();
-        fn from_str(s: &str) -> Result<Self, ()> {
-            let rest = s.split_once("://").map(|(_, rest)| rest).ok_or(())?;
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            let host_ok = !authority.is_empty() && !authority.starts_with(':');
-            let clean = !s.chars().any(|c| c.is_whitespace() || c.is_control());
-            if host_ok && clean { Ok(Uri) } else { Err(()) }
+    fn to_whole<T: TryFrom<u64>, E: Error>(value: f64) -> Result<T, E> {
+        if value.fract() != 0.0 || !(0.0..=u64::MAX as f64).contains(&value) {
+            return Err(E::custom(format!(
+                "expected a whole number >= 0, got {value}"
+            )));
+        }
+        T::try_from(value as u64).map_err(|_| E::custom(format!("{value} is out of range")))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+
+    pub(super) fn number<'de, D: Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<T, D::Error> {
+        match Number::deserialize(d)? {
+            Number::Whole(n) => {
+                T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+            }
+            Number::Float(f) => to_whole(f),
+        }
+    }
+
+    pub(super) fn option<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(Number::Whole(n)) => T::try_from(n)
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("{n} is out of range"))),
+            Some(Number::Float(f)) => to_whole(f).map(Some),
         }
     }
 }
@@ -305,6 +383,46 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let json =
+            r#"{"test_type":"avalanche","url":"http://h/","duration_ms":2000.0,"concurrency":5.0}"#;
+        let r: TestRequest = serde_json::from_str(json).unwrap();
+        assert_eq!((r.duration_ms, r.concurrency), (Some(2000), 5));
+        for bad in [
+            r#""concurrency":2.5"#,
+            r#""concurrency":-1"#,
+            r#""concurrency":"5""#,
+            r#""duration_ms":1e30"#,
+        ] {
+            let json = format!(r#"{{"test_type":"avalanche","url":"http://h/",{bad}}}"#);
+            assert!(serde_json::from_str::<TestRequest>(&json).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_follow_the_documented_grammar() {
+        for ok in [
+            "http://127.0.0.1:8080/ping",
+            "HTTPS://example.com",
+            "http://localhost:9000/x?y=1&z=%20",
+            "http://h?q",
+        ] {
+            assert!(valid_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://",
+            "ftp://x",
+            "http://[::1",
+            "http://h:/",
+            "http://h:1x/",
+            "http://h/\u{0}",
+            "http://h:080/",
+        ] {
+            assert!(!valid_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn each_bad_field_is_named() {
         type Change = Box<dyn Fn(&mut TestRequest)>;
         let cases: Vec<(&str, Change)> = vec![
@@ -312,6 +430,9 @@ mod tests {
             ("url", Box::new(|r| r.url = "ftp://x".into())),
             ("url", Box::new(|r| r.url = "http://".into())),
             ("url", Box::new(|r| r.url = "http://a b/".into())),
+            ("url", Box::new(|r| r.url = "http://host:65536/".into())),
+            ("url", Box::new(|r| r.url = "http://:80/".into())),
+            ("url", Box::new(|r| r.url = "http://h/ü".into())),
             ("method", Box::new(|r| r.method = "GE T".into())),
             (
                 "headers",

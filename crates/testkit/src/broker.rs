@@ -64,6 +64,52 @@ impl Broker {
     pub fn stop(&self) {
         script_stop(&self.dir, false);
     }
+
+    /// Starts a stopped broker again with its data, on the same client port (so clients that
+    /// know `bootstrap` reconnect by themselves). Panics if it cannot start or the port was
+    /// taken meanwhile. A running broker is left alone.
+    pub fn restart(&self) {
+        let started = Instant::now();
+        let pid = std::process::id();
+        let output = Command::new("bash")
+            .arg(SCRIPT)
+            .arg("start")
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--port", &self.port().to_string()])
+            .args(["--owner-pid", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/kafka-broker.sh");
+        assert!(
+            output.status.success(),
+            "kafka-broker.sh start (again) failed"
+        );
+        let bootstrap = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        assert_eq!(
+            bootstrap, self.bootstrap,
+            "the broker came back on another address"
+        );
+        eprintln!(
+            "kafka broker {bootstrap} started again in {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// The client port.
+    pub fn port(&self) -> u16 {
+        self.bootstrap
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("bootstrap ends with :PORT")
+    }
+
+    /// Its folder (config, data, `broker.log`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 impl Drop for Broker {

@@ -3,7 +3,7 @@
 //! dependencies small.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// A response: status code, and the body parsed as JSON (`Null` when it is not JSON).
@@ -19,15 +19,31 @@ pub struct Response {
 
 /// Sends `method url` with an optional JSON body and reads the whole response.
 pub fn request(method: &str, url: &str, body: Option<&serde_json::Value>) -> Response {
+    try_request(method, url, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`request`] that says why it failed instead of panicking (for servers that may be down):
+/// connecting is bounded by 2 s, reading by 30 s.
+pub fn try_request(
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<Response, String> {
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let mut stream = TcpStream::connect(authority).expect("connect");
+    let address = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("resolve {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority} resolves to nothing"))?;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
+        .map_err(|e| format!("connect to {authority}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("set a timeout");
+        .map_err(|e| e.to_string())?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
@@ -38,10 +54,14 @@ pub fn request(method: &str, url: &str, body: Option<&serde_json::Value>) -> Res
         ));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write");
-    stream.write_all(payload.as_bytes()).expect("write");
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(payload.as_bytes()))
+        .map_err(|e| format!("write to {authority}: {e}"))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read from {authority}: {e}"))?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -57,16 +77,21 @@ pub fn request(method: &str, url: &str, body: Option<&serde_json::Value>) -> Res
     } else {
         body.to_owned()
     };
-    Response {
+    Ok(Response {
         status,
         json: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
         body,
-    }
+    })
 }
 
 /// GET `url` and parse JSON.
 pub fn get(url: &str) -> Response {
     request("GET", url, None)
+}
+
+/// GET `url` and parse JSON; `None` when the server cannot be reached or the answer is cut.
+pub fn try_get(url: &str) -> Option<Response> {
+    try_request("GET", url, None).ok()
 }
 
 /// POST JSON to `url`.

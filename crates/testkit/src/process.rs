@@ -81,6 +81,32 @@ impl Child {
         false
     }
 
+    /// Sends a signal by name (`STOP`, `CONT`, `TERM`, ...) without waiting; returns whether
+    /// `kill` accepted it.
+    pub fn signal(&self, name: &str) -> bool {
+        Command::new("kill")
+            .args(["-s", name, &self.inner.id().to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Freezes the process (SIGSTOP): it sends and answers nothing until [`Child::resume`], as
+    /// if cut off from the network (its peers see its connections stall, not close).
+    pub fn pause(&self) -> bool {
+        self.signal("STOP")
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) -> bool {
+        self.signal("CONT")
+    }
+
+    /// Whether the process is still running (not exited; a paused process runs).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.inner.try_wait(), Ok(None))
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.inner.kill();

@@ -1,0 +1,208 @@
+//! The fault suite (issue 6): a real Kafka broker, real orchestrator, driver and target
+//! processes, and faults injected into them: a driver killed, the orchestrator killed, the broker
+//! restarted, a driver frozen, the target killed, forged and replayed control messages, a
+//! refused target. Each scenario has an expected outcome, what was observed, and how much
+//! measured data was lost (which must be 0).
+//!
+//! One test runs every scenario (each on its own topics, see `--topic-prefix`), prints the
+//! table and writes it to `target/fault-suite.md`, then fails if any scenario failed. Logs and
+//! reports of the last run stay in `target/fault-suite/`.
+//!
+//! `cargo test -p onslaught --test faults -- --nocapture` shows the table;
+//! `FAULTS=1,3` runs only some scenarios.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "faults/harness.rs"]
+mod harness;
+#[path = "faults/scenarios.rs"]
+mod scenarios;
+
+use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use harness::Checks;
+use scenarios::Env;
+use testkit::Broker;
+
+struct Scenario {
+    number: &'static str,
+    name: &'static str,
+    expected: &'static str,
+    run: fn(&mut Checks, &Env),
+}
+
+fn broker_restarted(c: &mut Checks, env: &Env) {
+    scenarios::broker_restarted(c, env, &[], "");
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        number: "1",
+        name: "kill -9 a driver mid-test",
+        expected: "driver missing 3 s (±1) and dead 10 s (±1.5) after its last message; test degraded, node_facts name it with lost_at_ms; its published metrics all merged",
+        run: scenarios::driver_killed,
+    },
+    Scenario {
+        number: "2",
+        name: "kill -9 the orchestrator mid-test",
+        expected: "drivers stop the load 5 s (±1.5) after; a restarted orchestrator on the same report dir shows the test interrupted with the checkpoint's requests (> 0)",
+        run: scenarios::orchestrator_killed,
+    },
+    Scenario {
+        number: "3",
+        name: "broker stopped mid-test, back 3 s later (same port, same data)",
+        expected: "test completed; each driver sent requests_per_driver; no missing message; aggregate = target count (no duplicate)",
+        run: broker_restarted,
+    },
+    Scenario {
+        number: "4",
+        name: "driver cut off 5 s (SIGSTOP/SIGCONT)",
+        expected: "missing while cut off, never dead, alive again; test completed with all its data",
+        run: scenarios::driver_paused,
+    },
+    Scenario {
+        number: "5",
+        name: "target killed mid-test, back 3 s later on the same port",
+        expected: "errors counted by kind (connect, reset); test completed; sent = responses + errors, per node and in total",
+        run: scenarios::target_restarted,
+    },
+    Scenario {
+        number: "6",
+        name: "forged, unsigned and replayed control messages (--secret)",
+        expected: "drivers ignore them, counting forged/unsigned/replayed; the target gets no request",
+        run: scenarios::forged_and_replayed,
+    },
+    Scenario {
+        number: "7",
+        name: "driver with --allow-target 10.0.0.0/8, local target",
+        expected: "create+start answers 409 naming the driver and --allow-target; test failed; the target gets no request",
+        run: scenarios::allowlist,
+    },
+];
+
+struct Row {
+    scenario: &'static Scenario,
+    checks: Checks,
+    panic: Option<String>,
+    seconds: f64,
+}
+
+impl Row {
+    fn passed(&self) -> bool {
+        self.panic.is_none() && self.checks.failures.is_empty()
+    }
+}
+
+fn target_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn table(rows: &[Row], total: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Fault suite\n");
+    let _ = writeln!(
+        out,
+        "| # | Scenario | Expected | Observed | Data lost | Result | Time |\n|---|---|---|---|---|---|---|"
+    );
+    for row in rows {
+        let mut observed = row.checks.observed.join("; ");
+        if let Some(panic) = &row.panic {
+            let _ = write!(observed, "; COULD NOT RUN: {panic}");
+        }
+        let result = if row.passed() {
+            "PASS".to_owned()
+        } else {
+            format!("FAIL: {}", row.checks.failures.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.0} s |",
+            row.scenario.number,
+            cell(row.scenario.name),
+            cell(row.scenario.expected),
+            cell(&observed),
+            cell(row.checks.data_lost.as_deref().unwrap_or("?")),
+            cell(&result),
+            row.seconds
+        );
+    }
+    let passed = rows.iter().filter(|r| r.passed()).count();
+    let _ = writeln!(
+        out,
+        "\n{passed}/{} scenarios passed in {total:.0} s.",
+        rows.len()
+    );
+    out
+}
+
+#[test]
+fn fault_scenarios() {
+    let started = Instant::now();
+    let only: Option<Vec<String>> = std::env::var("FAULTS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect());
+    let dir = target_dir().join("fault-suite");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = Env {
+        shared: Broker::shared(),
+        dir: dir.clone(),
+    };
+
+    let mut rows = Vec::new();
+    for scenario in SCENARIOS {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == scenario.number))
+        {
+            continue;
+        }
+        eprintln!("fault scenario {}: {}", scenario.number, scenario.name);
+        let begun = Instant::now();
+        let mut checks = Checks::default();
+        let outcome = catch_unwind(AssertUnwindSafe(|| (scenario.run)(&mut checks, &env)));
+        let panic = outcome.err().map(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "panic".to_owned())
+        });
+        let row = Row {
+            scenario,
+            checks,
+            panic,
+            seconds: begun.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "fault scenario {}: {} in {:.1} s",
+            scenario.number,
+            if row.passed() { "passed" } else { "FAILED" },
+            row.seconds
+        );
+        rows.push(row);
+    }
+
+    let text = table(&rows, started.elapsed().as_secs_f64());
+    println!("\n{text}");
+    let file = target_dir().join("fault-suite.md");
+    std::fs::write(&file, &text).unwrap();
+    eprintln!("written to {}; logs in {}", file.display(), dir.display());
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| r.scenario.number)
+        .collect();
+    assert!(failed.is_empty(), "fault scenarios failed: {failed:?}");
+}

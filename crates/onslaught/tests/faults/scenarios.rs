@@ -1,0 +1,749 @@
+//! The seven fault scenarios of issue 6. Each records what it saw in [`Checks`]; a panic means
+//! the scenario could not even run (a process did not start, an API call failed).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testkit::{Broker, http, kcat};
+
+use crate::harness::{
+    Checks, Net, node, nodes, now_ms, pings, poll, port_of, s, secs, sent_in, start, target,
+    topic_vs_merged, tsunami, u, wait_final, wait_live, wait_sent,
+};
+
+/// What the scenarios share.
+pub struct Env {
+    /// The broker of the scenarios that do not restart it.
+    pub shared: &'static Broker,
+    /// Logs and reports, one folder per scenario.
+    pub dir: PathBuf,
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+/// 1. `kill -9` a driver mid-test.
+pub fn driver_killed(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s1-", &env.dir.join("s1"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let orchestrator = net.orchestrator(
+        &net.dir.join("reports"),
+        &["--missing-after", "3s", "--dead-after", "10s"],
+        "orchestrator",
+    );
+    let api = orchestrator.url();
+    let mut drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    wait_live(&api, &["d1", "d2"]);
+
+    let id = start(&api, &tsunami(&url, 100, 1500));
+    wait_sent(&api, &id, "d2", 300);
+    drivers[1].kill();
+    let killed_at = now_ms();
+
+    // Liveness as the API shows it, polled every 50 ms.
+    let (mut missing_at, mut dead_at, mut never_missing) = (None, None, false);
+    let mut last_heartbeat_ms = 0;
+    poll(Duration::from_secs(25), 50 * MS, || {
+        let n = node(&api, "d2")?;
+        let at = now_ms();
+        last_heartbeat_ms = u(&n, "/last_heartbeat_ms");
+        match s(&n, "/liveness") {
+            "missing" => {
+                missing_at.get_or_insert(at);
+            }
+            "dead" => {
+                never_missing = missing_at.is_none();
+                dead_at = Some(at);
+                return Some(());
+            }
+            _ => {}
+        }
+        None
+    });
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+
+    // The driver's last message of any kind: liveness counts from there.
+    let by_node = net.metrics_of(&id);
+    let last_metrics = by_node
+        .get("d2")
+        .and_then(|m| m.iter().map(|m| u(m, "/sent_at_ms")).max())
+        .unwrap_or(0);
+    let last_heartbeat = net
+        .records("heartbeat")
+        .iter()
+        .map(kcat::Record::json)
+        .filter(|h| h["node_id"] == "d2")
+        .filter_map(|h| s(&h, "/timestamp").parse::<u64>().ok())
+        .max()
+        .unwrap_or(last_heartbeat_ms);
+    let last_message = last_metrics.max(last_heartbeat);
+    c.saw(format!(
+        "killed {} after its last message",
+        secs(last_message, killed_at)
+    ));
+
+    match missing_at {
+        Some(at) => {
+            let delta = at as i64 - last_message as i64;
+            c.saw(format!(
+                "missing {} after last message ({} after last heartbeat)",
+                secs(last_message, at),
+                secs(last_heartbeat, at)
+            ));
+            c.check(
+                (2000..=4000).contains(&delta),
+                format!("missing {delta} ms after the last message, expected 3000 ± 1000"),
+            );
+        }
+        None => {
+            c.check(
+                false,
+                format!("never shown missing (dead first: {never_missing})"),
+            );
+        }
+    }
+    match dead_at {
+        Some(at) => {
+            let delta = at as i64 - last_message as i64;
+            c.saw(format!(
+                "dead {} ({} after last heartbeat)",
+                secs(last_message, at),
+                secs(last_heartbeat, at)
+            ));
+            c.check(
+                (8500..=11_500).contains(&delta),
+                format!("dead {delta} ms after the last message, expected 10000 ± 1500"),
+            );
+        }
+        None => {
+            c.check(false, "never shown dead within 25 s");
+        }
+    }
+
+    let status = s(&test, "/status");
+    c.saw(format!("test {status}"));
+    c.check(ended, format!("the test did not end within 40 s: {status}"));
+    c.check(
+        status == "degraded",
+        format!("status {status}, expected degraded"),
+    );
+    c.check(
+        s(&test, "/message").contains("d2"),
+        format!("the test's message names d2: {:?}", s(&test, "/message")),
+    );
+    let lost = test["node_facts"]["d2"]["lost"] == true;
+    let lost_at = u(&test, "/node_facts/d2/lost_at_ms");
+    c.check(lost, "node_facts.d2.lost is true");
+    if lost_at > 0 {
+        let delta = lost_at as i64 - last_message as i64;
+        c.saw(format!("lost_at_ms {}", secs(last_message, lost_at)));
+        c.check(
+            (8500..=11_500).contains(&delta),
+            format!("lost_at_ms {delta} ms after the last message, expected 10000 ± 1500"),
+        );
+    } else {
+        c.check(false, "node_facts.d2.lost_at_ms is set");
+    }
+    c.check(
+        test["node_facts"]["d1"]["finished"] == true && test["node_facts"]["d1"]["lost"] == false,
+        "d1 finished and not lost",
+    );
+    c.check(
+        u(&test, "/nodes/d1/requests_sent") == 1500,
+        format!("d1 sent {} of 1500", u(&test, "/nodes/d1/requests_sent")),
+    );
+    let merged = topic_vs_merged(&by_node, &test);
+    let unreported = pings(&target.url())
+        .unwrap_or(0)
+        .saturating_sub(u(&test, "/aggregate/requests_sent"));
+    c.saw(format!(
+        "d2 sent {} before dying; {unreported} requests of its last < 0.5 s never reported (by design)",
+        u(&test, "/nodes/d2/requests_sent")
+    ));
+    merged.record(c);
+}
+
+/// 2. `kill -9` the orchestrator mid-test.
+pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s2-", &env.dir.join("s2"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let reports = net.dir.join("reports");
+    let mut orchestrator = net.orchestrator(&reports, &[], "orchestrator");
+    let api = orchestrator.url();
+    let _drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    wait_live(&api, &["d1", "d2"]);
+
+    let mut body = tsunami(&url, 100, 0);
+    body["requests_per_driver"] = Value::Null;
+    body["duration_ms"] = json!(30_000);
+    let id = start(&api, &body);
+
+    // The checkpoint on disk has measurements before the kill.
+    let checkpoint = reports.join(&id).join("test.json");
+    let written = poll(Duration::from_secs(15), 100 * MS, || {
+        let text = std::fs::read_to_string(&checkpoint).ok()?;
+        let report: Value = serde_json::from_str(&text).ok()?;
+        (u(&report, "/aggregate/requests_sent") >= 200).then_some(())
+    });
+    c.check(written.is_some(), "no checkpoint with requests within 15 s");
+    orchestrator.kill();
+    let killed_at = now_ms();
+
+    // The drivers stop by themselves: the target's count stops growing.
+    let mut last = pings(&target.url()).unwrap_or(0);
+    let mut changed_at = killed_at;
+    let stopped = poll(Duration::from_secs(15), 100 * MS, || {
+        let now = pings(&target.url())?;
+        let at = now_ms();
+        if now != last {
+            last = now;
+            changed_at = at;
+        }
+        (at - changed_at >= 1500).then_some(())
+    });
+    let delta = changed_at as i64 - killed_at as i64;
+    c.saw(format!(
+        "load stopped {} after the kill",
+        secs(killed_at, changed_at)
+    ));
+    c.check(
+        stopped.is_some(),
+        "the target's count never stopped growing",
+    );
+    c.check(
+        (3500..=6500).contains(&delta),
+        format!("load stopped {delta} ms after the kill, expected 5000 ± 1500"),
+    );
+
+    // A new orchestrator on the same report folder shows the test as interrupted.
+    let again = net.orchestrator(&reports, &[], "orchestrator-2");
+    let api = again.url();
+    let tests = http::get(&format!("{api}/api/tests")).json;
+    let test = tests["tests"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let status = s(&test, "/status");
+    let reported = u(&test, "/aggregate/requests_sent");
+    c.saw(format!(
+        "after restart: {status}, {reported} requests in the checkpoint"
+    ));
+    c.check(
+        status == "interrupted",
+        format!("status {status:?}, expected interrupted"),
+    );
+    c.check(reported > 0, "the interrupted test keeps requests_sent > 0");
+    let fresh = u(&test, "/last_metrics_sent_at_ms");
+    c.check(
+        fresh + 3000 >= killed_at,
+        format!(
+            "the checkpoint's newest metrics are {} older than the kill (checkpoint every 2 s)",
+            secs(fresh, killed_at)
+        ),
+    );
+
+    // The drivers say why they stopped (their heartbeats reach the new orchestrator).
+    let orphaned = poll(Duration::from_secs(10), 200 * MS, || {
+        let nodes = nodes(&api)?;
+        let n = nodes
+            .iter()
+            .filter(|n| u(n, "/counters/orphaned_tests") == 1)
+            .count();
+        (n == 2).then_some(())
+    });
+    c.check(
+        orphaned.is_some(),
+        "both drivers report orphaned_tests = 1 to the new orchestrator",
+    );
+
+    // Data: what the drivers measured is all on the topic; the report has the checkpoint's part.
+    let by_node = net.metrics_of(&id);
+    let mut inconsistent = 0i64;
+    for (node_id, messages) in &by_node {
+        let merged = u(&test, &format!("/node_facts/{node_id}/messages"));
+        let prefix: u64 = messages
+            .iter()
+            .filter(|m| u(m, "/seq") <= merged)
+            .map(|m| u(m, "/counters/requests_sent"))
+            .sum();
+        inconsistent += prefix as i64 - u(&test, &format!("/nodes/{node_id}/requests_sent")) as i64;
+    }
+    let on_topic: u64 = by_node.values().map(|m| sent_in(m)).sum();
+    let aborted: u64 = by_node
+        .values()
+        .flatten()
+        .map(|m| u(m, "/counters/errors/aborted"))
+        .sum();
+    let received = last;
+    c.check(
+        inconsistent == 0,
+        format!(
+            "the checkpoint differs from the first messages on the topic by {inconsistent} requests"
+        ),
+    );
+    c.check(
+        received <= on_topic && on_topic <= received + aborted,
+        format!(
+            "target received {received}, drivers published {on_topic} sent ({aborted} aborted)"
+        ),
+    );
+    c.saw(format!(
+        "target got {received}; metrics topic has {on_topic} (all, incl. finals); the interrupted report has {reported}: {} measured after the last checkpoint are only on the topic",
+        on_topic - reported.min(on_topic)
+    ));
+    let lost = received as i64 - on_topic as i64;
+    c.lost(
+        lost.max(0),
+        &format!(
+            "target count - requests on the metrics topic; {} after the last checkpoint not in the report, see findings",
+            on_topic - reported.min(on_topic)
+        ),
+    );
+}
+
+/// 3. Stop the broker mid-test and start it again on the same port and folder.
+pub fn broker_restarted(c: &mut Checks, env: &Env, driver_extra: &[&str], label: &str) {
+    let broker = Broker::start();
+    let net = Net::new(&broker, "s3-", &env.dir.join(format!("s3{label}")));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
+    let api = orchestrator.url();
+    let _drivers = net.drivers(&api, &["d1", "d2"], driver_extra);
+    wait_live(&api, &["d1", "d2"]);
+
+    let id = start(&api, &tsunami(&url, 100, 1200));
+    wait_sent(&api, &id, "d1", 200);
+    let stopping = Instant::now();
+    broker.stop();
+    let stopped_in = stopping.elapsed();
+    std::thread::sleep(Duration::from_secs(3)); // the outage itself, not a check
+    let restarting = Instant::now();
+    broker.restart();
+    c.saw(format!(
+        "broker stopped in {:.1} s, down 3 s, back in {:.1} s",
+        stopped_in.as_secs_f64(),
+        restarting.elapsed().as_secs_f64()
+    ));
+
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(60));
+    let status = s(&test, "/status");
+    c.saw(format!("test {status}"));
+    c.check(ended, format!("the test did not end within 60 s: {status}"));
+    c.check(
+        status == "completed",
+        format!(
+            "status {status}, expected completed ({})",
+            s(&test, "/message")
+        ),
+    );
+    let received = pings(&target.url()).unwrap_or(0);
+    let mut sent_total = 0;
+    for d in ["d1", "d2"] {
+        let sent = u(&test, &format!("/nodes/{d}/requests_sent"));
+        sent_total += sent;
+        c.check(sent == 1200, format!("{d} sent {sent} of 1200"));
+        let missing = u(&test, &format!("/node_facts/{d}/missing_messages"));
+        c.check(missing == 0, format!("{d}: {missing} missing messages"));
+    }
+    let aggregate = u(&test, "/aggregate/requests_sent");
+    c.check(
+        aggregate == received && aggregate == sent_total,
+        format!(
+            "aggregate {aggregate}, per node {sent_total}, target {received}: no duplicate, no loss"
+        ),
+    );
+    let reasons: Vec<String> = nodes(&api)
+        .unwrap_or_default()
+        .iter()
+        .filter(|n| u(n, "/counters/orphaned_tests") > 0)
+        .map(|n| format!("{}: {}", s(n, "/node_id"), s(n, "/reason")))
+        .collect();
+    if !reasons.is_empty() {
+        c.saw(format!(
+            "drivers stopped their test: {}",
+            reasons.join("; ")
+        ));
+    }
+    let by_node = net.metrics_of(&id);
+    let merged = topic_vs_merged(&by_node, &test);
+    let duplicates = http::get(&format!("{api}/metrics"))
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("onslaught_duplicate_metrics_messages_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    c.saw(format!(
+        "aggregate {aggregate} = target {received}; {} re-sent records on the topic, {duplicates} duplicates dropped",
+        merged.resent
+    ));
+    merged.record(c);
+}
+
+/// 4. A driver cut off for 5 s (SIGSTOP, then SIGCONT).
+pub fn driver_paused(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s4-", &env.dir.join("s4"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
+    let api = orchestrator.url();
+    let drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    wait_live(&api, &["d1", "d2"]);
+
+    let id = start(&api, &tsunami(&url, 100, 1200));
+    wait_sent(&api, &id, "d2", 200);
+    c.check(drivers[1].pause(), "SIGSTOP d2");
+    let paused = Instant::now();
+    let paused_at = now_ms();
+    let (mut missing_at, mut dead) = (None, false);
+    while paused.elapsed() < Duration::from_secs(5) {
+        if let Some(n) = node(&api, "d2") {
+            match s(&n, "/liveness") {
+                "missing" => {
+                    missing_at.get_or_insert(now_ms());
+                }
+                "dead" => dead = true,
+                _ => {}
+            }
+        }
+        std::thread::sleep(50 * MS);
+    }
+    c.check(drivers[1].resume(), "SIGCONT d2");
+    let resumed_at = now_ms();
+    let alive_at = poll(Duration::from_secs(5), 50 * MS, || {
+        let n = node(&api, "d2")?;
+        (n["liveness"] == "alive").then(now_ms)
+    });
+    match missing_at {
+        Some(at) => c.saw(format!("missing {} after SIGSTOP", secs(paused_at, at))),
+        None => {
+            c.check(false, "d2 was never shown missing while stopped");
+        }
+    }
+    c.check(!dead, "d2 was shown dead after only 5 s");
+    match alive_at {
+        Some(at) => c.saw(format!(
+            "alive again {} after SIGCONT",
+            secs(resumed_at, at)
+        )),
+        None => {
+            c.check(false, "d2 not alive again within 5 s of SIGCONT");
+        }
+    }
+
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+    let status = s(&test, "/status");
+    c.saw(format!("test {status}"));
+    c.check(ended, format!("the test did not end within 40 s: {status}"));
+    c.check(
+        status == "completed",
+        format!("status {status}, expected completed"),
+    );
+    let d2 = node(&api, "d2").unwrap_or(Value::Null);
+    let d2_sent = u(&test, "/nodes/d2/requests_sent");
+    let orphaned = u(&d2, "/counters/orphaned_tests");
+    c.saw(format!(
+        "d1 sent {}, d2 sent {d2_sent} of 1200{}",
+        u(&test, "/nodes/d1/requests_sent"),
+        if orphaned > 0 {
+            format!(" (d2 stopped its test itself: {:?})", s(&d2, "/reason"))
+        } else {
+            String::new()
+        }
+    ));
+    c.check(
+        u(&test, "/nodes/d1/requests_sent") == 1200,
+        "d1 sent all 1200",
+    );
+    c.check(
+        d2_sent == 1200,
+        format!(
+            "d2 sent {d2_sent} of 1200 although the test is `{status}` (see findings: cut off >= --orchestrator-timeout, d2 stopped its own test and nothing says so in the test)"
+        ),
+    );
+    let received = pings(&target.url()).unwrap_or(0);
+    let aggregate = u(&test, "/aggregate/requests_sent");
+    c.check(
+        received == aggregate,
+        format!("target received {received}, aggregate says {aggregate}"),
+    );
+    topic_vs_merged(&net.metrics_of(&id), &test).record(c);
+}
+
+/// 5. The target dies mid-test and comes back on the same port.
+pub fn target_restarted(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s5-", &env.dir.join("s5"));
+    // 50 ms per answer keeps about 5 requests in flight per driver when the target dies.
+    let mut first = target(&net.dir, 0, &["--latency", "50ms"], "target");
+    let base = first.url();
+    let url = format!("{base}/ping");
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
+    let api = orchestrator.url();
+    let _drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    wait_live(&api, &["d1", "d2"]);
+
+    let id = start(&api, &tsunami(&url, 100, 1000));
+    wait_sent(&api, &id, "d1", 200);
+    let before = pings(&base).unwrap_or(0);
+    first.kill();
+    std::thread::sleep(Duration::from_secs(3)); // the outage itself, not a check
+    let second = target(&net.dir, port_of(&base), &["--latency", "50ms"], "target-2");
+    c.saw(format!(
+        "target killed after >= {before} requests, back on the same port 3 s later"
+    ));
+
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+    let status = s(&test, "/status");
+    c.saw(format!("test {status}"));
+    c.check(ended, format!("the test did not end within 40 s: {status}"));
+    c.check(
+        status == "completed",
+        format!("status {status}, expected completed"),
+    );
+    for scope in ["aggregate", "nodes/d1", "nodes/d2"] {
+        let v = test
+            .pointer(&format!("/{scope}"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let sent = u(&v, "/requests_sent");
+        let responses = u(&v, "/responses_received");
+        let errors: u64 = v["errors"]
+            .as_object()
+            .map(|e| e.values().filter_map(Value::as_u64).sum())
+            .unwrap_or(0);
+        c.check(
+            sent == responses + errors,
+            format!("{scope}: sent {sent} != responses {responses} + errors {errors}"),
+        );
+    }
+    for d in ["d1", "d2"] {
+        let sent = u(&test, &format!("/nodes/{d}/requests_sent"));
+        c.check(sent == 1000, format!("{d} sent {sent} of 1000"));
+    }
+    let errors = test["aggregate"]["errors"].clone();
+    let connect = u(&errors, "/connect");
+    let reset = u(&errors, "/reset");
+    c.saw(format!(
+        "sent {} = responses {} + errors {}",
+        u(&test, "/aggregate/requests_sent"),
+        u(&test, "/aggregate/responses_received"),
+        errors
+    ));
+    c.check(
+        connect > 0,
+        "connect errors counted while the target was down",
+    );
+    c.check(
+        reset > 0,
+        "reset errors counted for requests in flight when it died",
+    );
+    let again = pings(&second.url()).unwrap_or(0);
+    c.check(
+        again > 0,
+        "the restarted target received the rest of the load",
+    );
+    topic_vs_merged(&net.metrics_of(&id), &test).record(c);
+}
+
+/// 6. Forged, unsigned and replayed control messages under `--secret`.
+pub fn forged_and_replayed(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s6-", &env.dir.join("s6"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let secret = ["--secret", "fault-suite-secret"];
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &secret, "orchestrator");
+    let api = orchestrator.url();
+    let _drivers = net.drivers(&api, &["d1", "d2"], &secret);
+    wait_live(&api, &["d1", "d2"]);
+
+    // A normal signed test.
+    let id = start(
+        &api,
+        &json!({"test_type": "avalanche", "url": url, "requests_per_driver": 200,
+                "concurrency": 4, "timeout_ms": 5000, "start": true}),
+    );
+    let (test, _) = wait_final(&api, &id, Duration::from_secs(30));
+    let baseline = pings(&target.url()).unwrap_or(0);
+    c.check(
+        test["status"] == "completed" && baseline == 400,
+        format!(
+            "the signed test: {} with {baseline} requests (expected completed, 400)",
+            test["status"]
+        ),
+    );
+    let config = net
+        .records("test_config")
+        .into_iter()
+        .find(|r| r.json()["test_id"] == id.as_str());
+    let trigger = net
+        .records("trigger")
+        .into_iter()
+        .find(|r| r.json()["test_id"] == id.as_str());
+    let (Some(config), Some(trigger)) = (config, trigger) else {
+        c.check(false, "the signed config and trigger are on their topics");
+        return;
+    };
+    c.check(
+        config.json()["signature"].is_string() && trigger.json()["signature"].is_string(),
+        "the orchestrator signs test_config and trigger",
+    );
+
+    // (a) Forged (wrong signature) and unsigned control messages for a new test.
+    let bootstrap = &net.broker.bootstrap;
+    for (n, signature) in [
+        (1, Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
+        (2, None),
+    ] {
+        let fake_id = format!("t-forged{n}");
+        let mut fake = config.json();
+        fake["test_id"] = json!(fake_id);
+        fake["issued_at_ms"] = json!(now_ms());
+        let mut fire = trigger.json();
+        fire["test_id"] = json!(fake_id);
+        fire["issued_at_ms"] = json!(now_ms());
+        fire["start_at_ms"] = json!(now_ms() + 200);
+        for message in [&mut fake, &mut fire] {
+            match signature {
+                Some(sig) => message["signature"] = json!(sig),
+                None => {
+                    message.as_object_mut().map(|m| m.remove("signature"));
+                }
+            }
+        }
+        kcat::produce(
+            bootstrap,
+            &net.topic("test_config"),
+            &fake_id,
+            &fake.to_string(),
+        );
+        kcat::produce(
+            bootstrap,
+            &net.topic("trigger"),
+            &fake_id,
+            &fire.to_string(),
+        );
+    }
+    let counted = poll(Duration::from_secs(10), 200 * MS, || {
+        let nodes = nodes(&api)?;
+        let ok = nodes.iter().filter(|n| {
+            u(n, "/counters/forged_messages") == 2 && u(n, "/counters/unsigned_messages") == 2
+        });
+        (ok.count() == 2).then_some(())
+    });
+    c.check(
+        counted.is_some(),
+        format!(
+            "both drivers count forged_messages = 2 and unsigned_messages = 2: {}",
+            counters(&api)
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(1500)); // a window for load that must not come
+    let after_forged = pings(&target.url()).unwrap_or(0);
+    c.check(
+        after_forged == baseline,
+        format!(
+            "forged/unsigned messages caused {} requests",
+            after_forged - baseline
+        ),
+    );
+
+    // (b) The exact signed config and trigger of the finished test, replayed.
+    kcat::produce(
+        bootstrap,
+        &net.topic("test_config"),
+        &config.key,
+        &config.payload,
+    );
+    kcat::produce(
+        bootstrap,
+        &net.topic("trigger"),
+        &trigger.key,
+        &trigger.payload,
+    );
+    let refused = poll(Duration::from_secs(10), 200 * MS, || {
+        let nodes = nodes(&api)?;
+        let ok = nodes.iter().filter(|n| {
+            u(n, "/counters/replayed_configs") == 1 && u(n, "/counters/ignored_triggers") >= 1
+        });
+        (ok.count() == 2).then_some(())
+    });
+    c.check(
+        refused.is_some(),
+        format!(
+            "both drivers count replayed_configs = 1 and the replayed trigger as ignored: {}",
+            counters(&api)
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(1500)); // a window for load that must not come
+    let after_replay = pings(&target.url()).unwrap_or(0);
+    c.check(
+        after_replay == after_forged,
+        format!("the replay caused {} requests", after_replay - after_forged),
+    );
+    c.saw(format!("driver counters: {}", counters(&api)));
+    c.saw(format!(
+        "target: {baseline} from the signed test, +{} after forged/unsigned, +{} after the replay",
+        after_forged - baseline,
+        after_replay - after_forged
+    ));
+    c.data_lost = Some("n/a (0)".to_owned());
+}
+
+fn counters(api: &str) -> String {
+    nodes(api)
+        .unwrap_or_default()
+        .iter()
+        .map(|n| format!("{} {}", s(n, "/node_id"), n["counters"]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 7. A driver whose allowlist excludes the target refuses the test.
+pub fn allowlist(c: &mut Checks, env: &Env) {
+    let net = Net::new(env.shared, "s7-", &env.dir.join("s7"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
+    let api = orchestrator.url();
+    let _driver = net.driver(&api, "d1", &["--allow-target", "10.0.0.0/8"]);
+    wait_live(&api, &["d1"]);
+
+    let answer = http::post(
+        &format!("{api}/api/tests"),
+        &json!({"test_type": "avalanche", "url": url, "requests_per_driver": 100,
+                "concurrency": 2, "start": true}),
+    );
+    let error = s(&answer.json, "/error").to_owned();
+    c.saw(format!("POST /api/tests: {} {error:?}", answer.status));
+    c.check(
+        answer.status == 409,
+        format!("status {}, expected 409", answer.status),
+    );
+    c.check(
+        error.contains("allow-target") && error.contains("d1"),
+        "the answer names the driver and --allow-target",
+    );
+    let tests = http::get(&format!("{api}/api/tests")).json;
+    let statuses: Vec<String> = tests["tests"]
+        .as_array()
+        .map(|t| t.iter().map(|t| s(t, "/status").to_owned()).collect())
+        .unwrap_or_default();
+    c.check(
+        statuses == ["failed"],
+        format!("the test is listed as failed: {statuses:?}"),
+    );
+    let refused = poll(Duration::from_secs(5), 100 * MS, || {
+        (u(&node(&api, "d1")?, "/counters/refused_targets") == 1).then_some(())
+    });
+    c.check(refused.is_some(), "d1 counts refused_targets = 1");
+    let received = pings(&target.url()).unwrap_or(u64::MAX);
+    c.saw(format!("target received {received} requests"));
+    c.check(
+        received == 0,
+        format!("the target received {received} requests"),
+    );
+    c.data_lost = Some("n/a (0)".to_owned());
+}
