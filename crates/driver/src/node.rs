@@ -27,7 +27,10 @@ use crate::{DriverConfig, DriverError, DriverStats, allow};
 const REGISTER_EVERY: Duration = Duration::from_secs(10);
 
 /// A config issued longer ago than this (by the orchestrator's clock) is a replay.
-pub const MAX_CONFIG_AGE: Duration = Duration::from_secs(300);
+pub const MAX_CONFIG_AGE: Duration = Duration::from_secs(60);
+
+/// Clock difference tolerated between the orchestrator and a driver.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(2);
 
 /// Test ids remembered as already run, to refuse replays.
 const REMEMBERED_TESTS: usize = 1024;
@@ -57,6 +60,9 @@ struct Node {
     seen_tests: VecDeque<String>,
     /// Last heartbeat heard from an orchestrator.
     orchestrator_seen: Instant,
+    /// When this driver started, ms since the Unix epoch: a config issued before it is a replay
+    /// (the memory of tests already run does not survive a restart).
+    started_ms: u64,
 }
 
 /// Runs a driver until `shutdown` fires. A running test is stopped and its final metrics are
@@ -92,6 +98,7 @@ pub async fn run(
         current: None,
         seen_tests: VecDeque::new(),
         orchestrator_seen: Instant::now(),
+        started_ms: now_ms(),
     };
     tracing::info!(node_id, "driver ready");
 
@@ -219,7 +226,11 @@ impl Node {
             return;
         }
         let age = Duration::from_millis(now_ms().saturating_sub(config.issued_at_ms));
-        if self.seen_tests.contains(&config.test_id) || age > MAX_CONFIG_AGE {
+        let before_start = config
+            .issued_at_ms
+            .saturating_add(CLOCK_SKEW.as_millis() as u64)
+            < self.started_ms;
+        if self.seen_tests.contains(&config.test_id) || age > MAX_CONFIG_AGE || before_start {
             tracing::warn!(
                 test_id = config.test_id,
                 ?age,
