@@ -29,5 +29,8 @@ python3 -m pytest -q tests/deploy
 step "cargo test (unit, integration, Kafka end-to-end)"
 cargo test --workspace --locked
 
+step "dashboard in headless Chromium (playwright-core) against a real orchestrator and drivers"
+(cd dashboard && ONSLAUGHT_BIN="$PWD/../target/debug/onslaught" npm run e2e)
+
 step "schemathesis against the OpenAPI document"
 scripts/schemathesis.sh target/debug/onslaught

@@ -18,6 +18,16 @@ export function orderedPoints(points: readonly SeriesPoint[] | undefined): Serie
   return [...bySecond.values()].sort((a, b) => a.second - b.second);
 }
 
+/**
+ * The points worth drawing: while a test runs, its newest second is still filling (drivers report
+ * every 500 ms), so it is left out rather than drawn as a dip at the right edge.
+ */
+export function settledPoints(points: readonly SeriesPoint[] | undefined, active: boolean): readonly SeriesPoint[] | undefined {
+  if (!active || !points || points.length < 2) return points;
+  const newest = Math.max(...points.map((p) => p.second));
+  return points.filter((p) => p.second !== newest);
+}
+
 /** Every second from the first to the last point, with the point for it (or undefined). */
 function perSecond(points: readonly SeriesPoint[] | undefined): { x: number[]; at: (SeriesPoint | undefined)[] } {
   const ordered = orderedPoints(points);

@@ -47,9 +47,16 @@ export type Action =
   | { type: 'history-limit'; limit: number }
   | { type: 'test-missing'; id: string };
 
-/** Merges a newer view of a test over an older one, keeping fields the newer one omits. */
+/**
+ * Merges a newer view of a test over an older one, keeping fields the newer one omits.
+ * A view whose metrics are older than the ones already shown (a list answer that was in flight
+ * while a fresher event arrived) is dropped, so counts never step back.
+ */
 export function mergeTest(old: TestView | undefined, next: TestView): TestView {
   if (!old) return next;
+  const oldAt = old.last_metrics_sent_at_ms;
+  const nextAt = next.last_metrics_sent_at_ms;
+  if (typeof oldAt === 'number' && typeof nextAt === 'number' && nextAt < oldAt) return old;
   const merged: TestView = { ...old, ...next };
   if (next.series === undefined && old.series !== undefined) merged.series = old.series;
   return merged;

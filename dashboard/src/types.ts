@@ -125,6 +125,12 @@ export interface TestView {
   /** May be absent from list responses; the detail route and events carry it. */
   series?: SeriesPoint[];
   report_path: string | null;
+  /**
+   * When the driver sent the newest metrics message merged into this view, ms since the Unix
+   * epoch (null before the first; absent from older orchestrators). Only grows, so of two views
+   * of one test the one with the larger value is the newer.
+   */
+  last_metrics_sent_at_ms?: number | null;
 }
 
 export interface TestList {

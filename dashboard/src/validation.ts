@@ -61,11 +61,25 @@ export interface FormErrors {
 export function formErrorsFrom(error: unknown): FormErrors {
   if (error instanceof ApiError) {
     const field = error.status === 400 ? formFieldFor(error.field) : null;
-    if (field) return { fields: { [field]: error.message }, general: null };
+    if (field) return { fields: { [field]: fieldMessage(error.message, error.field) }, general: null };
     return { fields: {}, general: generalMessage(error) };
   }
   const text = error instanceof Error ? error.message : String(error);
   return { fields: {}, general: text || 'Something went wrong.' };
+}
+
+/**
+ * A field's message without the "field: " the API puts in front (the message is shown beside
+ * the field already): "concurrency: must be between 1 and 100000" → "Must be between 1 and 100000".
+ */
+function fieldMessage(message: string, apiField: string | null): string {
+  if (!apiField) return message;
+  const prefix = `${apiField}: `;
+  if (message.length <= prefix.length || message.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) {
+    return message;
+  }
+  const rest = message.slice(prefix.length);
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
 }
 
 function generalMessage(error: ApiError): string {

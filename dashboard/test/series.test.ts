@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latencyData, nodeIdsOf, orderedPoints, throughputData } from '../src/series';
+import { latencyData, nodeIdsOf, orderedPoints, settledPoints, throughputData } from '../src/series';
 import { point, stats, test } from './fixtures';
 
 describe('orderedPoints', () => {
@@ -10,6 +10,16 @@ describe('orderedPoints', () => {
       [2, 5],
     ]);
     expect(orderedPoints(undefined)).toEqual([]);
+  });
+});
+
+describe('settledPoints', () => {
+  it('leaves out the newest (still filling) second while the test runs', () => {
+    const pts = [point(0), point(2), point(1)];
+    expect(settledPoints(pts, true)?.map((p) => p.second)).toEqual([0, 1]);
+    expect(settledPoints(pts, false)).toBe(pts);
+    expect(settledPoints([point(0)], true)?.map((p) => p.second)).toEqual([0]);
+    expect(settledPoints(undefined, true)).toBe(undefined);
   });
 });
 

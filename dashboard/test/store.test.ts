@@ -138,6 +138,23 @@ describe('mergeTest', () => {
     expect(merged.message).toBe('y');
     expect(merged.series).toEqual([]);
   });
+
+  it('drops a view whose metrics are older than the shown ones', () => {
+    const fresh = test('a', { status: 'running', last_metrics_sent_at_ms: 2000, message: 'fresh' });
+    const stale = test('a', { status: 'running', last_metrics_sent_at_ms: 1500, message: 'stale' });
+    expect(mergeTest(fresh, stale)).toBe(fresh);
+    const ended = test('a', { status: 'completed', last_metrics_sent_at_ms: 2000, report_path: 'r' });
+    expect(mergeTest(fresh, ended).status).toBe('completed');
+    expect(mergeTest(fresh, test('a', { message: 'no stamp' })).message).toBe('no stamp');
+  });
+
+  it('keeps counts from stepping back when a list answer was in flight', () => {
+    const s = run(
+      { type: 'test-updated', test: test('a', { status: 'running', last_metrics_sent_at_ms: 2000, message: 'event' }) },
+      { type: 'tests-loaded', tests: [test('a', { status: 'running', last_metrics_sent_at_ms: 1000, message: 'list' })], total: 1 },
+    );
+    expect(s.tests.a?.message).toBe('event');
+  });
 });
 
 describe('createStore', () => {

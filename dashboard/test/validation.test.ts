@@ -31,6 +31,14 @@ describe('formErrorsFrom', () => {
     const e = new ApiError(400, 'concurrency must be at most 10000', 'concurrency');
     expect(formErrorsFrom(e)).toEqual({ fields: { concurrency: 'concurrency must be at most 10000' }, general: null });
   });
+  it('drops the "field: " the API puts before a field message', () => {
+    const e = new ApiError(400, 'concurrency: must be between 1 and 100000', 'concurrency');
+    expect(formErrorsFrom(e).fields).toEqual({ concurrency: 'Must be between 1 and 100000' });
+    const h = new ApiError(400, 'headers[0].name: invalid header name `a b`', 'headers[0].name');
+    expect(formErrorsFrom(h).fields).toEqual({ headers: 'Invalid header name `a b`' });
+    const other = new ApiError(400, 'url: ', 'url');
+    expect(formErrorsFrom(other).fields).toEqual({ url: 'url: ' });
+  });
   it('shows a 400 without a known field as a general message', () => {
     expect(formErrorsFrom(new ApiError(400, 'bad json'))).toEqual({ fields: {}, general: 'bad json' });
     expect(formErrorsFrom(new ApiError(400, 'odd', 'whatever'))).toEqual({ fields: {}, general: 'odd' });

@@ -345,8 +345,9 @@ impl State {
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
         }
-        test.series.add(&m.node_id, m.interval_end_ms, &data);
-        let second = m.interval_end_ms.saturating_sub(1) / 1000;
+        test.series
+            .add(&m.node_id, m.interval_start_ms, m.interval_end_ms, &data);
+        let second = crate::totals::second_of(m.interval_start_ms, m.interval_end_ms);
         *test
             .node_series
             .entry(m.node_id.clone())

@@ -92,13 +92,20 @@ pub struct Series {
     closed: BTreeMap<u64, SeriesPoint>,
 }
 
+/// The second (since the node's start) that an interval belongs to: the one holding its midpoint.
+pub fn second_of(start_ms: u64, end_ms: u64) -> u64 {
+    (start_ms + end_ms.max(start_ms)) / 2 / 1000
+}
+
 /// Seconds behind the newest one that stay open.
 const OPEN_SECONDS: u64 = 3;
 
 impl Series {
-    /// Adds a node's interval that ended `end_ms` after the node's start.
-    pub fn add(&mut self, node_id: &str, end_ms: u64, data: &IntervalData) {
-        let second = end_ms.saturating_sub(1) / 1000;
+    /// Adds a node's interval that ran from `start_ms` to `end_ms` after the node's start. It
+    /// counts in the second holding its midpoint: metrics intervals end on second boundaries,
+    /// give or take a millisecond, so bucketing by the end would make seconds alternate.
+    pub fn add(&mut self, node_id: &str, start_ms: u64, end_ms: u64, data: &IntervalData) {
+        let second = second_of(start_ms, end_ms);
         if let Some(point) = self.closed.get_mut(&second) {
             // Too late for the percentiles of its second; its counts still count.
             point.requests += data.counters.requests_sent;
@@ -198,14 +205,14 @@ mod tests {
     #[test]
     fn series_buckets_by_second_and_closes_old_seconds() {
         let mut series = Series::default();
-        series.add("a", 1000, &data(10, 2_000));
-        series.add("b", 1000, &data(5, 4_000));
-        series.add("a", 2000, &data(7, 2_000));
+        series.add("a", 0, 1000, &data(10, 2_000));
+        series.add("b", 500, 1001, &data(5, 4_000));
+        series.add("a", 1001, 2000, &data(7, 2_000));
         for s in 3..10 {
-            series.add("a", s * 1000, &data(1, 1_000));
+            series.add("a", s * 1000 - 1000, s * 1000, &data(1, 1_000));
         }
         assert!(series.open.len() <= 4);
-        series.add("b", 1000, &data(3, 1_000)); // late for second 0
+        series.add("b", 0, 999, &data(3, 1_000)); // late for second 0
         let points = series.points();
         assert_eq!(points[0].second, 0);
         assert_eq!(points[0].requests, 18);

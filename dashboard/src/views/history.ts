@@ -44,7 +44,7 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
   });
 
   function create(t: TestView): HTMLTableRowElement {
-    const view = h('button', { type: 'button', class: 'link', 'aria-label': `Show test ${t.id}` }, t.id);
+    const view = h('button', { type: 'button', class: 'link', 'aria-label': `Show test ${t.id}`, title: t.id }, t.id);
     view.addEventListener('click', (e) => {
       e.stopPropagation();
       deps.select(t.id);

@@ -15,7 +15,7 @@ import {
   fmtPercent,
   fmtRate,
 } from '../format';
-import { latencyData, nodeIdsOf, throughputData } from '../series';
+import { latencyData, nodeIdsOf, settledPoints, throughputData } from '../series';
 import {
   describeConfig,
   driverStanding,
@@ -64,9 +64,35 @@ interface Shown {
   errors: DataTable;
   statuses: DataTable;
   extra: HTMLElement;
+  freshness: HTMLElement;
+  fresh: Freshness;
   /** A start or stop request is in flight. */
   busy: boolean;
 }
+
+/**
+ * How fresh the shown data is: at each render of a test update that carries newer metrics, the
+ * time since the driver sent them (`Date.now() - last_metrics_sent_at_ms`). Exact when the
+ * drivers and this browser share a clock (one machine); otherwise it includes the clock offset.
+ */
+interface Freshness {
+  /** `last_metrics_sent_at_ms` of the last update measured. */
+  sentAt: number | null;
+  /** Updates measured since this test was first shown. */
+  samples: number;
+  /** Lag of the latest update, ms. */
+  latest: number | null;
+  /**
+   * Worst lag, ms, leaving out the first update (on load it may be a snapshot fetched while the
+   * page was starting, which says nothing about how fast updates arrive).
+   */
+  max: number | null;
+  /** Date.now() of the latest update measured. */
+  at: number;
+}
+
+/** Past this age without newer metrics, a running test's data is called out as stale. */
+const STALE_AFTER_MS = 2_000;
 
 export function mountLive(root: HTMLElement, deps: LiveDeps): void {
   const section = h('section', { class: 'card live', 'data-testid': 'live-view', 'aria-labelledby': 'live-title' });
@@ -83,6 +109,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     setAttr(section, 'data-test-id', test ? test.id : null);
     setAttr(section, 'data-status', test ? test.status : null);
     if (!test) {
+      showFreshness(null);
       shown?.throughput.destroy();
       shown?.latency.destroy();
       shown = null;
@@ -111,8 +138,49 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       shown?.throughput.destroy();
       shown?.latency.destroy();
       shown = build(test.id);
+      showFreshness(null);
     }
     update(shown, test, state);
+  }
+
+  /** Puts the freshness figures on the live view element, for scripts and browser tests. */
+  function showFreshness(f: Freshness | null): void {
+    setAttr(section, 'data-freshness-ms', f?.latest == null ? null : String(f.latest));
+    setAttr(section, 'data-freshness-max-ms', f?.max == null ? null : String(f.max));
+    setAttr(section, 'data-freshness-samples', f ? String(f.samples) : null);
+  }
+
+  /** Measures an update that carries newer metrics than the last one shown. */
+  function measure(s: Shown, test: TestView, now: number): void {
+    const sentAt = test.last_metrics_sent_at_ms;
+    if (typeof sentAt !== 'number' || sentAt === s.fresh.sentAt) return;
+    const lag = now - sentAt;
+    const f = s.fresh;
+    f.sentAt = sentAt;
+    f.samples += 1;
+    f.latest = lag;
+    f.at = now;
+    if (f.samples > 1) f.max = Math.max(f.max ?? lag, lag);
+    showFreshness(f);
+  }
+
+  /** "lag 120 ms" while updates flow, "updated 5 s ago" when they stall; only while active. */
+  function freshnessText(s: Shown, test: TestView, now: number): void {
+    const f = s.fresh;
+    const show = isActive(test.status) && f.sentAt !== null && f.latest !== null;
+    s.freshness.hidden = !show;
+    if (!show) return;
+    const age = now - f.sentAt!;
+    setText(
+      s.freshness,
+      now - f.at > STALE_AFTER_MS ? `updated ${fmtDuration(Math.max(0, age))} ago` : `lag ${Math.max(0, f.latest!)} ms`,
+    );
+    setAttr(
+      s.freshness,
+      'title',
+      'Time from a driver sending its newest statistics to this page showing them' +
+        (f.max === null ? '' : ` (worst so far ${Math.max(0, f.max)} ms)`),
+    );
   }
 
   function build(id: string): Shown {
@@ -164,6 +232,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       errors: new DataTable('Errors by kind', { 'data-testid': 'error-table' }),
       statuses: new DataTable('Status codes', { 'data-testid': 'status-table' }),
       extra: h('p', { class: 'hint', 'data-testid': 'live-extra' }),
+      freshness: h('span', { class: 'freshness', 'data-testid': 'live-freshness', hidden: true }),
+      fresh: { sentAt: null, samples: 0, latest: null, max: null, at: 0 },
       busy: false,
     };
 
@@ -189,7 +259,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       h(
         'header',
         { class: 'live-head' },
-        h('div', { class: 'live-title' }, s.title, s.status),
+        h('div', { class: 'live-title' }, s.title, s.status, s.freshness),
         h('div', { class: 'actions' }, s.followBtn, s.startBtn, s.stopBtn, s.report),
       ),
       s.subtitle,
@@ -273,6 +343,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
 
   function update(s: Shown, test: TestView, state: State): void {
     const now = Date.now();
+    measure(s, test, now);
+    freshnessText(s, test, now);
     const cfg = test.config;
     const active = isActive(test.status);
     const drivers = nodeIdsOf(test);
@@ -344,8 +416,9 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       s.driverCache,
     );
 
-    s.throughput.update(throughputData(test.series, drivers));
-    s.latency.update(latencyData(test.series));
+    const points = settledPoints(test.series, active);
+    s.throughput.update(throughputData(points, drivers));
+    s.latency.update(latencyData(points));
 
     const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
     const aggregateRows: Row[] = [
@@ -405,4 +478,9 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
 
   render(deps.store.get());
   deps.store.subscribe((state) => render(state));
+  // Keeps "updated … ago" current when no update arrives.
+  setInterval(() => {
+    const test = shown ? shownTest(deps.store.get()) : null;
+    if (shown && test && test.id === shown.id) freshnessText(shown, test, Date.now());
+  }, 1_000);
 }
