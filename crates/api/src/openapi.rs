@@ -471,7 +471,8 @@ fn schemas() -> Value {
                 "messages": uint,
                 "missing_messages": uint,
                 "elapsed_ms": uint,
-                "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." }
+                "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." },
+                "stopped": { "type": "string", "description": "Why the driver ended its run early." }
             }
         },
         "TestView": {

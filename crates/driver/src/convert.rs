@@ -61,6 +61,8 @@ pub struct Position<'a> {
     pub start_ms: u64,
     /// End of the interval.
     pub end_ms: u64,
+    /// Why the run ended early, on a final message.
+    pub stopped: Option<&'a str>,
 }
 
 /// Builds the metrics message for one interval. `report_id` is derived from test, node and
@@ -81,5 +83,6 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         service_histogram: encode_histogram(&interval.service),
         send_gap_histogram: interval.send_gaps.as_ref().map(encode_histogram),
         counters: (&interval.counters).into(),
+        stopped: at.stopped.map(str::to_owned),
     }
 }

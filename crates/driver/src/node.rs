@@ -20,7 +20,7 @@ use transport::Transport;
 
 use crate::convert::load_spec;
 use crate::publish::publish;
-use crate::test_run::{Context, Outcome, run_test};
+use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
 
 /// Re-send `register` this often, so an orchestrator started after the driver learns its address.
@@ -43,8 +43,8 @@ struct Current {
     state: NodeState,
     /// Why it was rejected or stopped, if it was.
     reason: Option<String>,
-    /// Stops the run.
-    cancel: CancellationToken,
+    /// Stops the run, with a reason.
+    stop: StopSignal,
     /// Requests sent so far, for heartbeats.
     sent: Arc<AtomicU64>,
     /// The run, once triggered.
@@ -134,7 +134,7 @@ pub async fn run(
         }
     }
     if let Some(mut c) = node.current.take() {
-        c.cancel.cancel();
+        c.stop.stop("the driver is shutting down");
         if let Some(task) = c.task.take() {
             let _ = task.await;
         }
@@ -193,7 +193,7 @@ impl Node {
         }
         if let Some(c) = self.current.as_mut()
             && c.task.is_some()
-            && !c.cancel.is_cancelled()
+            && !c.stop.is_stopped()
         {
             tracing::warn!(
                 test_id = c.config.test_id,
@@ -203,11 +203,12 @@ impl Node {
                 .stats
                 .orphaned_tests
                 .fetch_add(1, Ordering::Relaxed);
-            c.reason = Some(format!(
+            let reason = format!(
                 "stopped: no orchestrator heartbeat for {}s",
                 silent.as_secs()
-            ));
-            c.cancel.cancel();
+            );
+            c.stop.stop(reason.clone());
+            c.reason = Some(reason);
         }
     }
 
@@ -260,7 +261,7 @@ impl Node {
             config,
             state,
             reason,
-            cancel: CancellationToken::new(),
+            stop: StopSignal::default(),
             sent: Arc::new(AtomicU64::new(0)),
             task: None,
         });
@@ -303,7 +304,7 @@ impl Node {
         match trigger.trigger {
             TriggerAction::Stop => {
                 tracing::info!(test_id = trigger.test_id, "stop requested");
-                c.cancel.cancel();
+                c.stop.stop("stopped by the orchestrator");
             }
             TriggerAction::Start => {
                 // Only a configured, never-started test starts; a replayed trigger is ignored.
@@ -325,7 +326,7 @@ impl Node {
                     c.config.test_id.clone(),
                     spec,
                     trigger.start_at_ms,
-                    c.cancel.clone(),
+                    c.stop.clone(),
                     Arc::clone(&c.sent),
                 )));
                 self.send_heartbeat().await;

@@ -29,6 +29,39 @@ pub struct Context {
     pub metrics_every: Duration,
 }
 
+/// Stops a run and remembers why (the first reason wins), so the final metrics message can say.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal {
+    token: CancellationToken,
+    reason: Arc<parking_lot::Mutex<Option<String>>>,
+}
+
+impl StopSignal {
+    /// Stops the run for `reason` (ignored if it was already stopped).
+    pub fn stop(&self, reason: impl Into<String>) {
+        let mut current = self.reason.lock();
+        if current.is_none() {
+            *current = Some(reason.into());
+        }
+        self.token.cancel();
+    }
+
+    /// Whether the run was asked to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Why it was stopped, if it was.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().clone()
+    }
+
+    /// The token the engine watches.
+    pub fn token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+}
+
 /// How a test run ended.
 #[derive(Debug)]
 pub struct Outcome {
@@ -47,9 +80,10 @@ pub async fn run_test(
     test_id: String,
     spec: LoadSpec,
     start_at_ms: u64,
-    cancel: CancellationToken,
+    stop: StopSignal,
     sent: Arc<AtomicU64>,
 ) -> Outcome {
+    let cancel = stop.token();
     let wait = Duration::from_millis(start_at_ms.saturating_sub(now_ms()));
     tokio::select! {
         () = cancel.cancelled() => {}
@@ -65,7 +99,9 @@ pub async fn run_test(
         Ok(handle) => handle,
         Err(e) => {
             tracing::error!(test_id, "cannot start the test: {e}");
-            publisher.send(&Interval::default(), 0, true).await;
+            publisher
+                .send(&Interval::default(), 0, Some(&e.to_string()))
+                .await;
             return Outcome {
                 test_id: test_id.clone(),
                 requests_sent: 0,
@@ -89,14 +125,20 @@ pub async fn run_test(
             _ = ticker.tick() => {
                 recorder.take_into(&mut interval);
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
-                publisher.send(&interval, elapsed_ms(started), false).await;
+                publisher.send(&interval, elapsed_ms(started), None).await;
             }
         }
     }
     recorder.take_into(&mut interval);
     let requests_sent = recorder.requests_sent();
     sent.store(requests_sent, Ordering::Relaxed);
-    publisher.send(&interval, elapsed_ms(started), true).await;
+    publisher
+        .send(
+            &interval,
+            elapsed_ms(started),
+            Some(stop.reason().as_deref().unwrap_or("")),
+        )
+        .await;
     Outcome {
         test_id,
         requests_sent,
@@ -119,7 +161,11 @@ struct Publisher<'a> {
 }
 
 impl Publisher<'_> {
-    async fn send(&mut self, interval: &Interval, end_ms: u64, is_final: bool) {
+    /// Sends one interval; `last` is `Some(reason)` on the final message (an empty reason: the
+    /// run ended by itself).
+    async fn send(&mut self, interval: &Interval, end_ms: u64, last: Option<&str>) {
+        let is_final = last.is_some();
+        let stopped = last.filter(|reason| !reason.is_empty());
         self.seq += 1;
         let message = metrics(
             interval,
@@ -130,6 +176,7 @@ impl Publisher<'_> {
                 is_final,
                 start_ms: self.last_end_ms,
                 end_ms,
+                stopped,
             },
         );
         self.last_end_ms = end_ms.max(self.last_end_ms);

@@ -23,7 +23,7 @@ use transport::{Subscription, TransportError};
 use crate::KafkaConfig;
 use crate::context::{Context, is_fatal};
 
-/// First pause after a consumer error; it doubles up to [`MAX_BACKOFF`].
+/// First pause when positioning a subscription fails; it doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -118,16 +118,19 @@ fn try_end_offsets(
     Ok(positions)
 }
 
-/// Forwards payloads until the subscription or the transport is dropped. Errors are logged and
-/// followed by a growing pause (librdkafka reconnects by itself); a fatal one ends the
-/// subscription.
+/// Forwards payloads until the subscription or the transport is dropped. Transient errors are
+/// logged (at most one line per [`ERROR_LOG_EVERY`]) and skipped without pausing: librdkafka
+/// reconnects with its own backoff and queues one error event per failed attempt, in line with
+/// the messages, so pausing per event would leave the subscription deaf long after the broker is
+/// back (the fault suite saw 15-30 s). A fatal error ends the subscription.
 async fn forward(
     consumer: StreamConsumer<Context>,
     tx: mpsc::UnboundedSender<Bytes>,
     mut shutdown: watch::Receiver<()>,
     topic: String,
 ) {
-    let mut backoff = MIN_BACKOFF;
+    let mut last_logged: Option<Instant> = None;
+    let mut suppressed = 0u64;
     loop {
         let received = tokio::select! {
             () = tx.closed() => break,
@@ -136,7 +139,6 @@ async fn forward(
         };
         match received {
             Ok(message) => {
-                backoff = MIN_BACKOFF;
                 let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
                 if tx.send(payload).is_err() {
                     break;
@@ -147,19 +149,22 @@ async fn forward(
                 break;
             }
             Err(error) => {
-                tracing::warn!(topic, %error, retry_in = ?backoff, "Kafka consumer error");
-                tokio::select! {
-                    () = tx.closed() => break,
-                    _ = shutdown.changed() => break,
-                    () = tokio::time::sleep(backoff) => {}
+                if last_logged.is_none_or(|t| t.elapsed() >= ERROR_LOG_EVERY) {
+                    tracing::warn!(topic, %error, suppressed, "Kafka consumer error (librdkafka reconnects by itself)");
+                    last_logged = Some(Instant::now());
+                    suppressed = 0;
+                } else {
+                    suppressed += 1;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
     // Closing a consumer waits on librdkafka's threads: not on an async worker.
     tokio::task::spawn_blocking(move || drop(consumer));
 }
+
+/// At most one consumer-error log line this often per subscription.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// A [`TransportError`] for a failed step of subscribing to `topic`.
 fn broker_error(topic: &str, doing: &str, error: &RdKafkaError) -> TransportError {

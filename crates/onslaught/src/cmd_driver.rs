@@ -17,7 +17,9 @@ pub async fn run(args: DriverArgs) -> anyhow::Result<u8> {
     });
     let address = args.advertise.clone().unwrap_or_else(|| {
         let ip = reachable_ip(&args.kafka.brokers).map_or_else(hostname, |ip| ip.to_string());
-        format!("{ip}:{}", std::process::id())
+        // Drivers listen on no port; a stable address lets a driver restarted under the same id
+        // re-register at once instead of looking like a duplicate.
+        format!("{ip}:0")
     });
     check_orchestrator(&args.orchestrator).await;
     let transport = TransportChoice::kafka(&args.kafka, &node_id)

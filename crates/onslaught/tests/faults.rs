@@ -34,8 +34,18 @@ struct Scenario {
     run: fn(&mut Checks, &Env),
 }
 
+/// Drivers wait 30 s for the orchestrator, so that the broker's outage (about 5 s, longer than
+/// the default 5 s `--orchestrator-timeout`) tests the data path and not that timeout.
 fn broker_restarted(c: &mut Checks, env: &Env) {
-    scenarios::broker_restarted(c, env, &[], "");
+    scenarios::broker_restarted(c, env, &["--orchestrator-timeout", "30s"], "");
+}
+
+/// A frozen process cannot tell time passing: on SIGCONT the driver sees 5+ s without
+/// orchestrator heartbeats and, depending on whether its watchdog or the queued heartbeats are
+/// handled first, stops its test or not. 30 s keeps this scenario about liveness and data;
+/// 4b covers a driver stopping its test.
+fn driver_paused(c: &mut Checks, env: &Env) {
+    scenarios::driver_paused(c, env, &["--orchestrator-timeout", "30s"]);
 }
 
 const SCENARIOS: &[Scenario] = &[
@@ -53,15 +63,21 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         number: "3",
-        name: "broker stopped mid-test, back 3 s later (same port, same data)",
+        name: "broker stopped mid-test, back 3 s later (same port, same data; drivers --orchestrator-timeout 30s)",
         expected: "test completed; each driver sent requests_per_driver; no missing message; aggregate = target count (no duplicate)",
         run: broker_restarted,
     },
     Scenario {
         number: "4",
-        name: "driver cut off 5 s (SIGSTOP/SIGCONT)",
+        name: "driver cut off 5 s (SIGSTOP/SIGCONT; drivers --orchestrator-timeout 30s)",
         expected: "missing while cut off, never dead, alive again; test completed with all its data",
-        run: scenarios::driver_paused,
+        run: driver_paused,
+    },
+    Scenario {
+        number: "4b",
+        name: "orchestrator frozen 6 s (SIGSTOP/SIGCONT), default --orchestrator-timeout 5s",
+        expected: "drivers stop their test after 5 s without orchestrator heartbeat (by design); the test then says so (not a plain `completed`); all data merged",
+        run: scenarios::orchestrator_paused,
     },
     Scenario {
         number: "5",
@@ -72,7 +88,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         number: "6",
         name: "forged, unsigned and replayed control messages (--secret)",
-        expected: "drivers ignore them, counting forged/unsigned/replayed; the target gets no request",
+        expected: "drivers ignore them, counting forged/unsigned/replayed, also (c) a driver restarted since; the target gets no request",
         run: scenarios::forged_and_replayed,
     },
     Scenario {
@@ -124,7 +140,10 @@ fn table(rows: &[Row], total: f64) -> String {
         let result = if row.passed() {
             "PASS".to_owned()
         } else {
-            format!("FAIL: {}", row.checks.failures.join("; "))
+            format!(
+                "**FAIL** ({})",
+                row.checks.failures.len() + usize::from(row.panic.is_some())
+            )
         };
         let _ = writeln!(
             out,
@@ -137,6 +156,27 @@ fn table(rows: &[Row], total: f64) -> String {
             cell(&result),
             row.seconds
         );
+    }
+    if rows.iter().any(|r| !r.passed()) {
+        let _ = writeln!(out, "\n## Failed checks\n");
+        for row in rows.iter().filter(|r| !r.passed()) {
+            for failure in &row.checks.failures {
+                let _ = writeln!(
+                    out,
+                    "- {}: {}",
+                    row.scenario.number,
+                    failure.replace('\n', " ")
+                );
+            }
+            if let Some(panic) = &row.panic {
+                let _ = writeln!(
+                    out,
+                    "- {}: could not run: {}",
+                    row.scenario.number,
+                    panic.replace('\n', " ")
+                );
+            }
+        }
     }
     let passed = rows.iter().filter(|r| r.passed()).count();
     let _ = writeln!(

@@ -140,6 +140,7 @@ impl Test {
                         missing_messages: n.missing_messages(),
                         elapsed_ms: n.elapsed_ms,
                         lost_at_ms: n.lost_at_ms,
+                        stopped: n.stopped.clone(),
                     };
                     (id.clone(), facts)
                 })
@@ -164,10 +165,18 @@ impl Test {
             .filter(|(_, n)| n.lost)
             .map(|(id, _)| id.as_str())
             .collect();
+        // Runs that ended early for another reason than this test's stop request.
+        let cut_short: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|(id, n)| n.stopped.as_ref().map(|why| (id, why)))
+            .filter(|_| !self.stop_requested)
+            .map(|(id, why)| format!("{id} ({why})"))
+            .collect();
         let missing: u64 = self.nodes.values().map(NodeTotals::missing_messages).sum();
         self.status = if self.stop_requested {
             TestStatus::Aborted
-        } else if !lost.is_empty() || missing > 0 {
+        } else if !lost.is_empty() || missing > 0 || !cut_short.is_empty() {
             TestStatus::Degraded
         } else {
             TestStatus::Completed
@@ -181,6 +190,12 @@ impl Test {
         }
         if missing > 0 {
             news.push(format!("{missing} metrics messages never arrived"));
+        }
+        if !cut_short.is_empty() {
+            news.push(format!(
+                "drivers ended their run early: {}",
+                cut_short.join(", ")
+            ));
         }
         if self.stop_requested {
             news.push("stopped by request".to_owned());
@@ -340,6 +355,7 @@ impl State {
         node.elapsed_ms = node.elapsed_ms.max(m.interval_end_ms);
         if m.is_final {
             node.finished = true;
+            node.stopped.clone_from(&m.stopped);
         }
         test.aggregate.add(&data);
         if m.sent_at_ms > 0 {

@@ -64,6 +64,8 @@ pub struct NodeTotals {
     pub lost: bool,
     /// When it was declared dead, ms since the Unix epoch.
     pub lost_at_ms: Option<u64>,
+    /// Why the node ended its run early, from its final message.
+    pub stopped: Option<String>,
     /// End of the latest interval, ms since the node's start.
     pub elapsed_ms: u64,
 }

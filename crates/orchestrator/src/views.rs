@@ -196,6 +196,10 @@ pub struct NodeFacts {
     /// epoch; its data up to its last metrics message is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_at_ms: Option<u64>,
+    /// Why the node ended its run early (its own final message says so): stopped by request,
+    /// no orchestrator heartbeat, shutting down, or a start failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// A test as the API shows it.

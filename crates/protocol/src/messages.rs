@@ -335,6 +335,10 @@ pub struct Metrics {
     pub send_gap_histogram: Option<String>,
     /// Counters of the interval.
     pub counters: WireCounters,
+    /// On the final message of a run that ended early: why (stopped by the orchestrator, no
+    /// orchestrator heartbeat, the driver shutting down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Message for Metrics {
@@ -356,6 +360,9 @@ impl Message for Metrics {
             ));
         }
         self.counters.validate()?;
+        if self.stopped.as_ref().is_some_and(|s| s.len() > 1024) {
+            return Err(DecodeError::invalid("stopped", "longer than 1024 bytes"));
+        }
         decode_histogram("histogram", &self.histogram)?;
         decode_histogram("service_histogram", &self.service_histogram)?;
         if let Some(gaps) = &self.send_gap_histogram {

@@ -2,7 +2,9 @@
 //!
 //! [`Broker::shared`] is one broker per test binary, started on first use and stopped by the
 //! script's watchdog when the test process exits (statics are never dropped). [`Broker::start`]
-//! is a broker of one's own, stopped and deleted on drop. Broker folders live under the system
+//! is a broker of one's own, stopped and deleted on drop; [`Broker::stop`] and
+//! [`Broker::restart`] take it down and bring it back on the same port with its data (fault
+//! tests). Broker folders live under the system
 //! temp folder in `onslaught-kafka-brokers/PID-N`; folders left by earlier, dead test processes
 //! are removed on the next start.
 

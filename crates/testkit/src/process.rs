@@ -1,5 +1,6 @@
 //! Child processes for end-to-end tests: killed on drop, and their announced addresses read from
-//! their first lines of output.
+//! their first lines of output. Fault tests also kill them (SIGKILL), stop them (SIGTERM) or
+//! freeze them (SIGSTOP/SIGCONT).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -260,6 +260,7 @@ fn schemas_match_what_the_types_write() {
     let lost = NodeFacts {
         lost: true,
         lost_at_ms: Some(7),
+        stopped: Some("stopped by the orchestrator".to_owned()),
         ..NodeFacts::default()
     };
     check_written(&doc, "NodeFacts", &NodeFacts::default(), &lost);
