@@ -13,15 +13,18 @@
 #       class-data archive there (both make every later start faster).
 #       Does nothing when the cache is already complete.
 #
-#   scripts/kafka-broker.sh start [--dir DIR] [--port PORT] [--owner-pid PID]
+#   scripts/kafka-broker.sh start [--dir DIR] [--port PORT] [--host IPV4] [--owner-pid PID]
 #                                 [--timeout SECS]
 #       Fetch if needed, write DIR/server.properties, format DIR/data, start
 #       the broker in the background and wait until it answers a Metadata
 #       request listing itself. Prints exactly one line on stdout, the
-#       bootstrap address `127.0.0.1:PORT` (also written to DIR/bootstrap);
+#       bootstrap address `HOST:PORT` (also written to DIR/bootstrap);
 #       everything else goes to stderr. Without --dir a fresh mktemp folder is
 #       used (its path is printed on stderr). Without --port, free ports are
-#       picked for the client and the controller listener. --owner-pid PID
+#       picked for the client and the controller listener. --host binds and
+#       advertises the client listener on that IPv4 address instead of
+#       127.0.0.1 (for tests with hosts in network namespaces; the controller
+#       stays on 127.0.0.1). --owner-pid PID
 #       stops the broker as soon as process PID is gone (for test processes
 #       that may die without cleaning up, e.g. a broker shared through a
 #       static). Starting a DIR whose broker already runs just prints its
@@ -128,9 +131,13 @@ broker_pid() {
   printf '%s\n' "$pid"
 }
 
-# port_free PORT: nothing accepts connections on 127.0.0.1:PORT.
+# The address the client listener binds and advertises (`start --host`; default 127.0.0.1).
+# The controller listener always stays on 127.0.0.1.
+HOST=127.0.0.1
+
+# port_free PORT [HOST]: nothing accepts connections on HOST:PORT (default 127.0.0.1).
 port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  ! (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 # pick_port [EXCLUDE]: a port that is currently free.
@@ -150,16 +157,16 @@ pick_port() {
 metadata_ok() {
   local port=$1
   (
-    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    exec 3<>"/dev/tcp/$HOST/$port" || exit 1
     # size=20 | api_key=3 (Metadata) | version=4 | correlation_id=7
     # | client_id="probe" | topics=null (all) | allow_auto_topic_creation=false
     printf '\x00\x00\x00\x14\x00\x03\x00\x04\x00\x00\x00\x07\x00\x05probe\xff\xff\xff\xff\x00' >&3
     len=$(timeout 2 head -c 4 <&3 | od -An -tu4 --endian=big | tr -d ' \n')
     [[ "$len" =~ ^[0-9]+$ && "$len" -gt 0 && "$len" -lt 10000000 ]] || exit 1
     body=$(timeout 2 head -c "$len" <&3 | od -An -v -tx1 | tr -d ' \n')
-    # correlation_id 7, then a broker entry: host "127.0.0.1" (length 9), port.
+    # correlation_id 7, then a broker entry: host "$HOST" (length-prefixed), port.
     [[ "$body" == 00000007* ]] || exit 1
-    [[ "$body" == *"0009$(printf '127.0.0.1' | od -An -tx1 | tr -d ' \n')$(printf '%08x' "$port")"* ]]
+    [[ "$body" == *"$(printf '%04x' "${#HOST}")$(printf '%s' "$HOST" | od -An -tx1 | tr -d ' \n')$(printf '%08x' "$port")"* ]]
   ) 2>/dev/null
 }
 
@@ -197,8 +204,8 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://$HOST:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://$HOST:$port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -419,6 +426,7 @@ cmd_start() {
       --dir) dir=${2:?--dir needs a value}; shift 2 ;;
       --port) port=${2:?--port needs a value}; shift 2 ;;
       --owner-pid) owner=${2:?--owner-pid needs a value}; shift 2 ;;
+      --host) HOST=${2:?--host needs a value}; shift 2 ;;
       --timeout) timeout=${2:?--timeout needs a value}; shift 2 ;;
       -h|--help) usage 0 ;;
       *) usage ;;
@@ -445,8 +453,9 @@ cmd_start() {
     cat "$dir/bootstrap"
     return 0
   fi
-  if [[ -n "$port" ]] && ! port_free "$port"; then
-    die "port $port on 127.0.0.1 is already in use"
+  [[ "$HOST" =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "bad --host: $HOST (an IPv4 address)"
+  if [[ -n "$port" ]] && ! port_free "$port" "$HOST"; then
+    die "port $port on $HOST is already in use"
   fi
 
   local attempt t0 cport p offset rc attempt_log
@@ -467,7 +476,7 @@ cmd_start() {
     wait_ready "$pid" "$p" "$timeout" || rc=$?
     case $rc in
       0)
-        printf '127.0.0.1:%s\n' "$p" >"$dir/bootstrap"
+        printf '%s:%s\n' "$HOST" "$p" >"$dir/bootstrap"
         [[ -z "$owner" ]] || start_watchdog "$dir" "$owner" "$pid"
         log "ready in $(($(now_ms) - t0)) ms; stop with: $SELF stop --dir $dir"
         cat "$dir/bootstrap"

@@ -276,3 +276,123 @@ fn check_topics_with_kcat(broker: &Broker) {
         }
     }
 }
+
+/// Secrets given to the orchestrator and drivers (the control-message secret and the API token)
+/// never appear in their logs (at debug level), the reports, the API, the metrics, or the
+/// messages on the topics; the token is enforced.
+#[test]
+fn secrets_never_leak() {
+    const SECRET: &str = "s3cret-hmac-7f1e2d";
+    const TOKEN: &str = "t0ken-api-9a8b7c";
+    let broker = Broker::start();
+    let work = tempfile::tempdir().unwrap();
+    let reports = work.path().join("reports");
+    let target = TargetProcess::start(&[]);
+
+    let mut command = onslaught();
+    command
+        .env("ONSLAUGHT_LOG", "debug")
+        .env("ONSLAUGHT_API_TOKEN", TOKEN)
+        .args([
+            "orchestrator",
+            "--brokers",
+            &broker.bootstrap,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--secret", SECRET, "--report-dir"])
+        .arg(&reports);
+    let orchestrator = Child::spawn(
+        command,
+        "orchestrator ready",
+        STARTUP,
+        Some(&work.path().join("orchestrator.log")),
+    );
+    let api = orchestrator.url();
+    let mut command = onslaught();
+    command
+        .env("ONSLAUGHT_LOG", "debug")
+        .env("ONSLAUGHT_SECRET", SECRET)
+        .args([
+            "driver",
+            "--brokers",
+            &broker.bootstrap,
+            "--orchestrator",
+            &api,
+            "--node-id",
+            "s1",
+        ]);
+    let _driver = Child::spawn(command, "ready", STARTUP, Some(&work.path().join("s1.log")));
+    wait_for_live_drivers(&api, &["s1"]);
+
+    let body = json!({"test_type": "avalanche", "url": format!("{}/ping", target.base),
+                      "requests_per_driver": 200, "concurrency": 4, "start": true});
+    assert_eq!(
+        http::post(&format!("{api}/api/tests"), &body).status,
+        401,
+        "the token is enforced"
+    );
+    let created = http::post_authorized(&format!("{api}/api/tests"), &body, TOKEN);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http::get(&format!("{api}/api/tests/{id}")).json["report_path"].is_string() {
+        assert!(Instant::now() < deadline, "the signed test did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(pings(&target), 200, "the signed test ran");
+
+    let mut seen = String::new();
+    for path in [
+        "/api/tests",
+        &format!("/api/tests/{id}"),
+        &format!("/api/tests/{id}/report"),
+        "/api/nodes",
+        "/metrics",
+        "/api/openapi.json",
+        "/",
+    ] {
+        seen.push_str(&http::get(&format!("{api}{path}")).body);
+    }
+    for entry in walk(work.path()) {
+        seen.push_str(&String::from_utf8_lossy(&std::fs::read(entry).unwrap()));
+    }
+    for topic in ["register", "test_config", "trigger", "metrics", "heartbeat"] {
+        let output = Command::new("kcat")
+            .args([
+                "-b",
+                &broker.bootstrap,
+                "-C",
+                "-t",
+                topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+            ])
+            .output()
+            .expect("kcat");
+        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+    }
+    assert!(
+        seen.contains("\"signature\""),
+        "control messages are signed"
+    );
+    assert!(seen.len() > 10_000, "looked at {} bytes only", seen.len());
+    for secret in [SECRET, TOKEN] {
+        assert!(!seen.contains(secret), "`{secret}` leaked");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

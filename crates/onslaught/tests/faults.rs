@@ -74,6 +74,12 @@ const SCENARIOS: &[Scenario] = &[
         run: driver_paused,
     },
     Scenario {
+        number: "4n",
+        name: "network partition: a driver on a test host in its own network namespace, its link to the broker cut 4 s, then healed (--orchestrator-timeout 30s)",
+        expected: "missing while cut off, never dead, alive again after the heal; test completed with all its data",
+        run: scenarios::driver_partitioned,
+    },
+    Scenario {
         number: "4b",
         name: "orchestrator frozen 6 s (SIGSTOP/SIGCONT), default --orchestrator-timeout 5s",
         expected: "drivers stop their test after 5 s without orchestrator heartbeat (by design); the test then says so (not a plain `completed`); all data merged",

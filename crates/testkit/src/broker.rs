@@ -35,6 +35,12 @@ impl Broker {
 
     /// A broker of one's own.
     pub fn start() -> Broker {
+        Broker::start_on("127.0.0.1")
+    }
+
+    /// A broker of one's own whose client listener binds and advertises `host` (an address of
+    /// this machine, e.g. the host side of a test's veth pair).
+    pub fn start_on(host: &str) -> Broker {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let root = std::env::temp_dir().join("onslaught-kafka-brokers");
         std::fs::create_dir_all(&root).unwrap();
@@ -47,6 +53,7 @@ impl Broker {
             .arg("start")
             .arg("--dir")
             .arg(&dir)
+            .args(["--host", host])
             .args(["--owner-pid", &pid.to_string()])
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
@@ -55,7 +62,7 @@ impl Broker {
         assert!(output.status.success(), "kafka-broker.sh start failed");
         let bootstrap = String::from_utf8(output.stdout).unwrap().trim().to_owned();
         assert!(
-            bootstrap.starts_with("127.0.0.1:"),
+            bootstrap.starts_with(&format!("{host}:")),
             "odd address {bootstrap:?}"
         );
         eprintln!("kafka broker {bootstrap} ready in {:?}", started.elapsed());

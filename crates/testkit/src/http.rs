@@ -29,6 +29,26 @@ pub fn try_request(
     url: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<Response, String> {
+    send(method, url, body, &[])
+}
+
+/// POST JSON to `url` with `Authorization: Bearer token`.
+pub fn post_authorized(url: &str, body: &serde_json::Value, token: &str) -> Response {
+    send(
+        "POST",
+        url,
+        Some(body),
+        &[("Authorization", &format!("Bearer {token}"))],
+    )
+    .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+}
+
+fn send(
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<Response, String> {
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -47,6 +67,9 @@ pub fn try_request(
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if body.is_some() {
         head.push_str(&format!(
             "Content-Type: application/json\r\nContent-Length: {}\r\n",

@@ -1,15 +1,16 @@
-//! The seven fault scenarios of issue 6. Each records what it saw in [`Checks`]; a panic means
+//! The fault scenarios of issue 6. Each records what it saw in [`Checks`]; a panic means
 //! the scenario could not even run (a process did not start, an API call failed).
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use testkit::{Broker, http, kcat};
+use testkit::{Broker, Child, http, kcat};
 
 use crate::harness::{
-    Checks, Net, node, nodes, now_ms, pings, poll, port_of, s, secs, sent_in, start, target,
-    topic_vs_merged, tsunami, u, wait_final, wait_live, wait_sent,
+    Checks, Net, STARTUP, node, nodes, now_ms, pings, poll, port_of, s, secs, sent_in, start,
+    target, topic_vs_merged, tsunami, u, wait_final, wait_live, wait_sent,
 };
 
 /// What the scenarios share.
@@ -911,4 +912,200 @@ pub fn allowlist(c: &mut Checks, env: &Env) {
         format!("the target received {received} requests"),
     );
     c.data_lost = Some("n/a (0)".to_owned());
+}
+
+/// A test host in a network namespace of its own, joined to this one by a veth pair: the host
+/// side is `10.231.N.1/30` (the broker listens there), the namespace side `10.231.N.2/30`.
+/// Deleted (with its veth pair) on drop.
+struct NetNs {
+    name: String,
+    host_link: String,
+    host_ip: String,
+}
+
+impl NetNs {
+    fn create() -> Result<NetNs, String> {
+        let n = std::process::id() % 250 + 1;
+        let name = format!("onsl-{}", std::process::id());
+        let host_link = format!("onslh{n}");
+        let ns_link = format!("onsln{n}");
+        let host_ip = format!("10.231.{n}.1");
+        let ns_ip = format!("10.231.{n}.2");
+        let _ = ip(&["netns", "del", &name]);
+        let _ = ip(&["link", "del", &host_link]);
+        ip(&["netns", "add", &name])?;
+        let ns = NetNs {
+            name: name.clone(),
+            host_link: host_link.clone(),
+            host_ip: host_ip.clone(),
+        };
+        ip(&[
+            "link", "add", &host_link, "type", "veth", "peer", "name", &ns_link,
+        ])?;
+        ip(&["link", "set", &ns_link, "netns", &name])?;
+        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_link])?;
+        ip(&["link", "set", &host_link, "up"])?;
+        ip(&[
+            "netns",
+            "exec",
+            &name,
+            "ip",
+            "addr",
+            "add",
+            &format!("{ns_ip}/30"),
+            "dev",
+            &ns_link,
+        ])?;
+        ip(&["netns", "exec", &name, "ip", "link", "set", &ns_link, "up"])?;
+        ip(&["netns", "exec", &name, "ip", "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// `onslaught ARGS` run inside the namespace.
+    fn onslaught(&self) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_onslaught")]);
+        command
+    }
+
+    /// Cuts (`false`) or heals (`true`) the link between the namespace and this host.
+    fn link(&self, up: bool) -> Result<(), String> {
+        ip(&[
+            "link",
+            "set",
+            &self.host_link,
+            if up { "up" } else { "down" },
+        ])
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+        let _ = ip(&["link", "del", &self.host_link]);
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let output = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// 4n. A real network partition: the driver runs on a test host in its own network namespace
+/// (its target on that host's loopback, so load never leaves it); the link to the broker is
+/// cut for 4 s, then healed.
+pub fn driver_partitioned(c: &mut Checks, env: &Env) {
+    let ns = match NetNs::create() {
+        Ok(ns) => ns,
+        Err(e) => {
+            c.check(
+                false,
+                format!("cannot create the test host (network namespace): {e}"),
+            );
+            return;
+        }
+    };
+    let broker = Broker::start_on(&ns.host_ip);
+    let net = Net::new(&broker, "s4n-", &env.dir.join("s4n"));
+    let mut command = ns.onslaught();
+    command.args(["target", "--listen", "127.0.0.1:0"]);
+    let target = Child::spawn(
+        command,
+        "http://",
+        Duration::from_secs(10),
+        Some(&net.dir.join("target.log")),
+    );
+    let url = format!("{}/ping", target.url());
+    let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
+    let api = orchestrator.url();
+    let mut command = ns.onslaught();
+    command
+        .env("RUST_LOG", "info")
+        .args([
+            "driver",
+            "--brokers",
+            &broker.bootstrap,
+            "--topic-prefix",
+            &net.prefix,
+        ])
+        .args([
+            "--orchestrator",
+            &api,
+            "--node-id",
+            "d1",
+            "--orchestrator-timeout",
+            "30s",
+        ]);
+    let _driver = Child::spawn(command, "ready", STARTUP, Some(&net.dir.join("d1.log")));
+    wait_live(&api, &["d1"]);
+
+    let id = start(&api, &tsunami(&url, 100, 1200));
+    wait_sent(&api, &id, "d1", 200);
+    c.check(ns.link(false).is_ok(), "cut the link to the test host");
+    let cut = Instant::now();
+    let cut_at = now_ms();
+    let (mut missing_at, mut dead) = (None, false);
+    while cut.elapsed() < Duration::from_secs(4) {
+        if let Some(n) = node(&api, "d1") {
+            match s(&n, "/liveness") {
+                "missing" => {
+                    missing_at.get_or_insert(now_ms());
+                }
+                "dead" => dead = true,
+                _ => {}
+            }
+        }
+        std::thread::sleep(50 * MS);
+    }
+    c.check(ns.link(true).is_ok(), "heal the link");
+    let healed_at = now_ms();
+    let alive_at = poll(Duration::from_secs(8), 50 * MS, || {
+        let n = node(&api, "d1")?;
+        (n["liveness"] == "alive").then(now_ms)
+    });
+    match missing_at {
+        Some(at) => c.saw(format!(
+            "cut 4 s: missing {} after the cut",
+            secs(cut_at, at)
+        )),
+        None => {
+            c.check(false, "d1 was never shown missing while cut off");
+        }
+    }
+    c.check(!dead, "d1 was shown dead after a 4 s cut");
+    match alive_at {
+        Some(at) => c.saw(format!(
+            "alive again {} after the link healed",
+            secs(healed_at, at)
+        )),
+        None => {
+            c.check(false, "d1 not alive again within 8 s of the heal");
+        }
+    }
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+    let status = s(&test, "/status");
+    c.saw(format!(
+        "test {status}, d1 sent {} of 1200",
+        u(&test, "/nodes/d1/requests_sent")
+    ));
+    c.check(
+        ended && status == "completed",
+        format!("status {status}, expected completed"),
+    );
+    c.check(
+        u(&test, "/nodes/d1/requests_sent") == 1200,
+        "d1 sent all 1200",
+    );
+    topic_vs_merged(&net.metrics_of(&id), &test).record(c);
 }
