@@ -34,3 +34,6 @@ step "dashboard in headless Chromium (playwright-core) against a real orchestrat
 
 step "schemathesis against the OpenAPI document"
 scripts/schemathesis.sh target/debug/onslaught
+
+step "benchmark harness (smoke: a few seconds per installed tool)"
+bench/run.sh --smoke
