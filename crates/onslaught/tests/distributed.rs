@@ -7,12 +7,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{TargetProcess, onslaught};
-use testkit::{Broker, Child, http};
+use testkit::{Broker, Child, http, kcat};
 
 const STARTUP: Duration = Duration::from_secs(30);
 
@@ -209,32 +208,15 @@ fn check_topics_with_kcat(broker: &Broker) {
     ];
     let mut report_ids = std::collections::HashSet::new();
     for (topic, fields) in required {
-        let output = Command::new("kcat")
-            .args([
-                "-b",
-                &broker.bootstrap,
-                "-C",
-                "-t",
-                topic,
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-                "-f",
-                "%s\\n",
-            ])
-            .output()
-            .expect("kcat is installed (scripts/setup.sh)");
-        assert!(
-            output.status.success(),
-            "kcat failed on {topic}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let text = String::from_utf8(output.stdout).unwrap();
-        let messages: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+        // kcat, Debian's Kafka client, reads the topic from the beginning.
+        let messages: Vec<Value> = kcat::consume(&broker.bootstrap, topic)
+            .iter()
+            .map(kcat::Record::json)
             .collect();
+        assert!(
+            messages.iter().all(|m| !m.is_null()),
+            "a {topic} message is not JSON"
+        );
         assert!(!messages.is_empty(), "no message on {topic}");
         for message in &messages {
             for field in fields {
@@ -358,21 +340,10 @@ fn secrets_never_leak() {
         seen.push_str(&String::from_utf8_lossy(&std::fs::read(entry).unwrap()));
     }
     for topic in ["register", "test_config", "trigger", "metrics", "heartbeat"] {
-        let output = Command::new("kcat")
-            .args([
-                "-b",
-                &broker.bootstrap,
-                "-C",
-                "-t",
-                topic,
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-            ])
-            .output()
-            .expect("kcat");
-        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+        for record in kcat::consume(&broker.bootstrap, topic) {
+            seen.push_str(&record.key);
+            seen.push_str(&record.payload);
+        }
     }
     assert!(
         seen.contains("\"signature\""),
