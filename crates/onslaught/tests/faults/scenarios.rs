@@ -448,19 +448,7 @@ pub fn driver_paused(c: &mut Checks, env: &Env, driver_extra: &[&str]) {
     c.check(drivers[1].pause(), "SIGSTOP d2");
     let paused = Instant::now();
     let paused_at = now_ms();
-    let (mut missing_at, mut dead) = (None, false);
-    while paused.elapsed() < Duration::from_secs(5) {
-        if let Some(n) = node(&api, "d2") {
-            match s(&n, "/liveness") {
-                "missing" => {
-                    missing_at.get_or_insert(now_ms());
-                }
-                "dead" => dead = true,
-                _ => {}
-            }
-        }
-        std::thread::sleep(50 * MS);
-    }
+    let (missing_at, dead) = watch_liveness(&api, "d2", paused, Duration::from_secs(5));
     c.check(drivers[1].resume(), "SIGCONT d2");
     let resumed_at = now_ms();
     let alive_at = poll(Duration::from_secs(5), 50 * MS, || {
@@ -1055,19 +1043,7 @@ pub fn driver_partitioned(c: &mut Checks, env: &Env) {
     c.check(ns.link(false).is_ok(), "cut the link to the test host");
     let cut = Instant::now();
     let cut_at = now_ms();
-    let (mut missing_at, mut dead) = (None, false);
-    while cut.elapsed() < Duration::from_secs(4) {
-        if let Some(n) = node(&api, "d1") {
-            match s(&n, "/liveness") {
-                "missing" => {
-                    missing_at.get_or_insert(now_ms());
-                }
-                "dead" => dead = true,
-                _ => {}
-            }
-        }
-        std::thread::sleep(50 * MS);
-    }
+    let (missing_at, dead) = watch_liveness(&api, "d1", cut, Duration::from_secs(4));
     c.check(ns.link(true).is_ok(), "heal the link");
     let healed_at = now_ms();
     let alive_at = poll(Duration::from_secs(8), 50 * MS, || {
@@ -1108,4 +1084,28 @@ pub fn driver_partitioned(c: &mut Checks, env: &Env) {
         "d1 sent all 1200",
     );
     topic_vs_merged(&net.metrics_of(&id), &test).record(c);
+}
+
+/// Watches `node`'s liveness until `for_how_long` after `since`: when it was first shown
+/// missing (ms since the Unix epoch), and whether it was ever shown dead.
+fn watch_liveness(
+    api: &str,
+    node_id: &str,
+    since: Instant,
+    for_how_long: Duration,
+) -> (Option<u64>, bool) {
+    let (mut missing_at, mut dead) = (None, false);
+    while since.elapsed() < for_how_long {
+        if let Some(n) = node(api, node_id) {
+            match s(&n, "/liveness") {
+                "missing" => {
+                    missing_at.get_or_insert(now_ms());
+                }
+                "dead" => dead = true,
+                _ => {}
+            }
+        }
+        std::thread::sleep(50 * MS);
+    }
+    (missing_at, dead)
 }
