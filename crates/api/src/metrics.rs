@@ -44,6 +44,17 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
     );
 
     out.family(
+        "onslaught_triggers_resent_total",
+        "counter",
+        "Start triggers sent again because a driver had not started the test 2 s after the first.",
+    );
+    out.sample(
+        "onslaught_triggers_resent_total",
+        &[],
+        load(&stats.triggers_resent),
+    );
+
+    out.family(
         "onslaught_tests",
         "gauge",
         "Tests known to the orchestrator, by status.",

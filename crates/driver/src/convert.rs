@@ -40,6 +40,7 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
         concurrency: config.concurrency,
         timeout: Duration::from_millis(config.timeout_ms),
         insecure: config.insecure,
+        threads: None,
         request,
     };
     spec.validate().map_err(|e| e.to_string())?;

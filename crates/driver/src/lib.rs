@@ -39,6 +39,8 @@ pub struct DriverConfig {
     pub secret: Option<protocol::Signer>,
     /// When not empty, only targets matching one of these are load-tested.
     pub allow_targets: Vec<allow::TargetPattern>,
+    /// Engine threads for a test (`None`: one per core this process may use).
+    pub engine_threads: Option<usize>,
 }
 
 impl DriverConfig {
@@ -52,6 +54,7 @@ impl DriverConfig {
             orchestrator_timeout: Duration::from_secs(5),
             secret: None,
             allow_targets: Vec::new(),
+            engine_threads: None,
         }
     }
 }

@@ -316,9 +316,15 @@ impl Node {
                         .fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let Ok(spec) = load_spec(&c.config) else {
+                let Ok(mut spec) = load_spec(&c.config) else {
                     return;
                 };
+                spec.threads = self.config.engine_threads;
+                tracing::info!(
+                    test_id = trigger.test_id,
+                    start_at_ms = trigger.start_at_ms,
+                    "test triggered"
+                );
                 c.state = NodeState::Running;
                 self.orchestrator_seen = Instant::now();
                 c.task = Some(tokio::spawn(run_test(

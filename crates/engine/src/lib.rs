@@ -2,7 +2,7 @@
 //!
 //! A run has a [`LoadSpec`]: a mode, bounds (request count and/or duration), a number of
 //! keep-alive connections, a per-request timeout and a request template. [`start`] spawns one
-//! worker task per connection on the current tokio runtime and returns a [`RunHandle`]; the
+//! worker task per connection on engine threads of its own and returns a [`RunHandle`]; the
 //! caller drains interval statistics from the handle's [`Recorder`] as often as it likes and
 //! awaits the run's end.
 //!
@@ -53,8 +53,8 @@ pub enum EngineError {
         /// Resolver error.
         reason: String,
     },
-    /// The pacer thread could not start.
-    #[error("cannot start the pacer thread: {0}")]
+    /// The pacer or an engine thread could not start.
+    #[error("cannot start an engine thread: {0}")]
     Thread(std::io::Error),
     /// TLS could not be set up.
     #[error("TLS setup failed: {0}")]
@@ -67,8 +67,8 @@ pub struct RunHandle {
     pub recorder: Arc<Recorder>,
     /// When the run started (the schedule's origin).
     pub started: Instant,
-    /// Worker tasks (and the pacer's join task).
-    tasks: JoinSet<()>,
+    /// The engine threads and the pacer.
+    threads: Vec<std::thread::JoinHandle<()>>,
     /// Stops the run early.
     cancel: CancellationToken,
 }
@@ -85,20 +85,42 @@ impl RunHandle {
     }
 
     /// Waits until every request has a response, an error, or was aborted.
-    pub async fn finished(mut self) -> Duration {
-        while self.tasks.join_next().await.is_some() {}
+    pub async fn finished(self) -> Duration {
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+        self.recorder.abort_in_flight();
         self.started.elapsed()
     }
 }
 
-/// Starts a run on the current tokio runtime. `cancel` stops it early.
+/// Engine threads when the spec leaves it open: one per core this process may run on, at most
+/// one per connection.
+fn thread_count(spec: &LoadSpec) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let wanted = spec.threads.unwrap_or(cores).max(1);
+    wanted.min(
+        usize::try_from(spec.concurrency)
+            .unwrap_or(usize::MAX)
+            .max(1),
+    )
+}
+
+/// Starts a run. Its connections live on engine threads of their own (each a single-threaded
+/// tokio runtime, as wrk runs one event loop per thread), so nothing else the process does can
+/// delay a send; a scheduled run adds the pacer thread. `cancel` stops the run early.
 pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandle, EngineError> {
     let connector = connection::Connector::new(&spec).await?;
-    let recorder = Arc::new(Recorder::new(matches!(spec.mode, Mode::Scheduled { .. })));
+    let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
+    let recorder = Arc::new(Recorder::new(scheduled));
     let started = Instant::now();
     let deadline = spec.duration.map(|d| started + d);
     let spec = Arc::new(spec);
-    let mut tasks = JoinSet::new();
+    let mut threads = Vec::new();
 
     let jobs = match spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
@@ -110,30 +132,80 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 count: spec.requests,
                 deadline,
             };
-            let pacer =
-                schedule::spawn_pacer(plan, tx, cancel.clone()).map_err(EngineError::Thread)?;
-            tasks.spawn_blocking(move || {
-                let _ = pacer.join();
-            });
+            threads.push(
+                schedule::spawn_pacer(plan, tx, cancel.clone()).map_err(EngineError::Thread)?,
+            );
             worker::Jobs::scheduled(rx)
         }
     };
 
-    let worker_shared = Arc::new(worker::Shared {
+    let shared = Arc::new(worker::Shared {
         spec: Arc::clone(&spec),
         connector,
         recorder: Arc::clone(&recorder),
         jobs,
-        cancel: cancel.clone(),
         next_connection: std::sync::atomic::AtomicUsize::new(0),
     });
-    for _ in 0..spec.concurrency {
-        tasks.spawn(worker::run(Arc::clone(&worker_shared)));
+    let count = thread_count(&spec);
+    let concurrency = usize::try_from(spec.concurrency).unwrap_or(usize::MAX);
+    for index in 0..count {
+        let connections = concurrency / count + usize::from(index < concurrency % count);
+        let thread = std::thread::Builder::new()
+            .name(format!("onslaught-engine-{index}"))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                let cancel = cancel.clone();
+                move || engine_thread(&shared, connections, &cancel, scheduled)
+            });
+        match thread {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                cancel.cancel();
+                return Err(EngineError::Thread(e));
+            }
+        }
     }
     Ok(RunHandle {
         recorder,
         started,
-        tasks,
+        threads,
         cancel,
     })
+}
+
+/// One engine thread: `connections` workers on a single-threaded runtime, until they run out of
+/// work or `cancel` fires (then in-flight requests are dropped; [`RunHandle::finished`] counts
+/// them as aborted).
+fn engine_thread(
+    shared: &Arc<worker::Shared>,
+    connections: usize,
+    cancel: &CancellationToken,
+    scheduled: bool,
+) {
+    if scheduled {
+        // Sends on a schedule should not wait behind other work on a busy machine.
+        schedule::raise_priority(false);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!("cannot start an engine thread's runtime: {e}");
+            cancel.cancel();
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let mut workers = JoinSet::new();
+        for _ in 0..connections {
+            workers.spawn(worker::run(Arc::clone(shared)));
+        }
+        tokio::select! {
+            () = cancel.cancelled() => workers.abort_all(),
+            () = async { while workers.join_next().await.is_some() {} } => {}
+        }
+        while workers.join_next().await.is_some() {}
+    });
 }

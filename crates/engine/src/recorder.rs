@@ -166,6 +166,23 @@ impl Recorder {
         self.finished_total.fetch_add(1, Ordering::Relaxed);
         self.current.lock().counters.error(kind);
     }
+
+    /// Counts every request that was sent but never finished as aborted (after a stop).
+    pub(crate) fn abort_in_flight(&self) {
+        let finished = self.finished_total.load(Ordering::Relaxed);
+        let in_flight = self.requests_sent().saturating_sub(finished);
+        if in_flight == 0 {
+            return;
+        }
+        self.finished_total.fetch_add(in_flight, Ordering::Relaxed);
+        *self
+            .current
+            .lock()
+            .counters
+            .errors
+            .entry(ErrorKind::Aborted)
+            .or_default() += in_flight;
+    }
 }
 
 #[cfg(test)]

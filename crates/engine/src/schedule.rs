@@ -64,6 +64,36 @@ pub fn sleep_until(deadline: Instant, cancel: &CancellationToken) -> bool {
     }
 }
 
+/// The pacer asks for real-time scheduling only at gaps of at least this (it then spins at most
+/// [`SPIN_WINDOW`] in each gap, 12% of a core).
+pub const REALTIME_MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Asks the OS to run the calling thread ahead of ordinary work, so a schedule holds on a busy
+/// machine: `realtime` asks for SCHED_FIFO (a waking thread preempts ordinary ones at once),
+/// otherwise, or when that is refused, nice -10. Both need CAP_SYS_NICE (root has it); without
+/// it nothing changes and this returns false.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn raise_priority(realtime: bool) -> bool {
+    let fifo = libc::sched_param { sched_priority: 1 };
+    // SAFETY: these calls only change the calling thread's own scheduling (pid 0 and the
+    // thread's own id mean this thread on Linux); `fifo` outlives the call; failures are
+    // reported through the return values.
+    unsafe {
+        if realtime && libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const fifo) == 0 {
+            return true;
+        }
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid.cast_unsigned(), -10) == 0
+    }
+}
+
+/// Other platforms keep the default priority.
+#[cfg(not(target_os = "linux"))]
+pub fn raise_priority(_realtime: bool) -> bool {
+    false
+}
+
 /// Starts the pacer thread. It sends each intended time into `queue` at that time, and ends
 /// when the plan is exhausted, `cancel` fires, or the workers are gone.
 pub fn spawn_pacer(
@@ -73,7 +103,12 @@ pub fn spawn_pacer(
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("onslaught-pacer".to_owned())
-        .spawn(move || pace(plan, &queue, &cancel))
+        .spawn(move || {
+            // Real-time only while the pacer mostly sleeps: at shorter gaps it spins, and a
+            // spinning real-time thread would starve the rest of the machine.
+            raise_priority(plan.interval >= REALTIME_MIN_INTERVAL);
+            pace(plan, &queue, &cancel);
+        })
 }
 
 fn pace(plan: Plan, queue: &async_channel::Sender<Instant>, cancel: &CancellationToken) {

@@ -106,6 +106,9 @@ pub struct LoadSpec {
     pub timeout: Duration,
     /// Skip TLS certificate verification.
     pub insecure: bool,
+    /// Engine threads (each a single-threaded runtime with its share of the connections);
+    /// `None`: one per core the process may use. Never more than `concurrency`.
+    pub threads: Option<usize>,
     /// The request to send.
     pub request: RequestTemplate,
 }

@@ -8,7 +8,6 @@ use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use stats::ErrorKind;
-use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connector, Sender};
 use crate::{LoadSpec, Recorder};
@@ -40,10 +39,7 @@ impl Jobs {
 
     /// The next request to send: `Some(intended time)` (None inside for unscheduled), or `None`
     /// when the run is over for this worker.
-    async fn next(&self, cancel: &CancellationToken) -> Option<Option<Instant>> {
-        if cancel.is_cancelled() {
-            return None;
-        }
+    async fn next(&self) -> Option<Option<Instant>> {
         match self {
             Jobs::Permits {
                 remaining,
@@ -61,11 +57,7 @@ impl Jobs {
                     .ok()
                     .map(|_| None)
             }
-            Jobs::Scheduled(rx) => tokio::select! {
-                biased;
-                () = cancel.cancelled() => None,
-                job = rx.recv() => job.ok().map(Some),
-            },
+            Jobs::Scheduled(rx) => rx.recv().await.ok().map(Some),
         }
     }
 }
@@ -76,7 +68,6 @@ pub(crate) struct Shared {
     pub(crate) connector: Connector,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) jobs: Jobs,
-    pub(crate) cancel: CancellationToken,
     /// Numbers connections, to spread them over the target's addresses.
     pub(crate) next_connection: AtomicUsize,
 }
@@ -116,22 +107,21 @@ fn prepare(spec: &LoadSpec) -> Prepared {
     }
 }
 
-/// Sends requests over one keep-alive connection until the jobs run out.
+/// Sends requests over one keep-alive connection until the jobs run out. A stop aborts the
+/// task (see `engine_thread`).
 pub(crate) async fn run(shared: Arc<Shared>) {
     let number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let prepared = prepare(&shared.spec);
     let mut sender: Option<Sender> = None;
-    while let Some(intended) = shared.jobs.next(&shared.cancel).await {
+    while let Some(intended) = shared.jobs.next().await {
         let started = Instant::now();
         shared.recorder.sent(started, intended, prepared.wire_bytes);
-        let outcome = tokio::select! {
-            biased;
-            () = shared.cancel.cancelled() => Err(ErrorKind::Aborted),
-            result = tokio::time::timeout(
-                shared.spec.timeout,
-                exchange(&shared, &prepared, &mut sender, number),
-            ) => result.unwrap_or(Err(ErrorKind::Timeout)),
-        };
+        let outcome = tokio::time::timeout(
+            shared.spec.timeout,
+            exchange(&shared, &prepared, &mut sender, number),
+        )
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout));
         match outcome {
             Ok((status, bytes)) => {
                 let end = Instant::now();

@@ -25,6 +25,7 @@ fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> LoadS
         concurrency,
         timeout: Duration::from_secs(5),
         insecure: false,
+        threads: None,
         request: RequestTemplate::new("GET", url, &[], None).unwrap(),
     }
 }

@@ -33,6 +33,7 @@ pub async fn run(args: DriverArgs) -> anyhow::Result<u8> {
     config.secret = args.secret.as_deref().map(protocol::Signer::new);
     config.allow_targets.clone_from(&args.allow_targets);
     config.orchestrator_timeout = args.orchestrator_timeout;
+    config.engine_threads = args.threads.map(usize::from);
     let task = tokio::spawn(driver::run(
         config,
         transport,

@@ -156,6 +156,11 @@ pub struct DriverArgs {
     /// Stop a running test when the orchestrator has been silent this long.
     #[arg(long, value_parser = parse::duration, default_value = "5s", env = "ONSLAUGHT_ORCHESTRATOR_TIMEOUT")]
     pub orchestrator_timeout: Duration,
+
+    /// Engine threads that send the load, each with its share of the connections (like wrk's
+    /// -t). Default: one per core this process may run on.
+    #[arg(long, env = "ONSLAUGHT_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// The kind of load test.

@@ -37,8 +37,12 @@ impl Local {
         let orchestrator =
             Orchestrator::new(OrchestratorConfig::new(report_dir), Arc::clone(&transport));
         let mut tasks = vec![orchestrator.spawn(stop.clone())?];
+        // The drivers share this machine's cores: give each its share of engine threads.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads = (cores / usize::try_from(drivers.max(1)).unwrap_or(1)).max(1);
         for i in 1..=drivers {
-            let config = DriverConfig::new(format!("driver-{i}"), "in-process");
+            let mut config = DriverConfig::new(format!("driver-{i}"), "in-process");
+            config.engine_threads = Some(threads);
             let run = driver::run(
                 config,
                 Arc::clone(&transport),

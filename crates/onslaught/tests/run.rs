@@ -153,6 +153,7 @@ fn stalls_are_measured_from_the_intended_send_time() {
 /// The text summary shows what vegeta/oha users look for, and the per-driver totals.
 #[test]
 fn text_summary_has_the_familiar_lines() {
+    let _serial = support::serial();
     let target = TargetProcess::start(&[]);
     let reports = tempfile::tempdir().unwrap();
     let output = onslaught()
@@ -197,6 +198,7 @@ fn text_summary_has_the_familiar_lines() {
 
 #[test]
 fn exit_codes_tell_bad_config_from_failed_tests() {
+    let _serial = support::serial();
     let reports = tempfile::tempdir().unwrap();
     // A tsunami without a delay or rate is a configuration error (exit 2), naming the field.
     let bad = onslaught()

@@ -116,6 +116,8 @@ pub struct OrchestratorStats {
     pub metrics_messages: AtomicU64,
     /// Tests started.
     pub tests_started: AtomicU64,
+    /// Start triggers sent again because a driver had not started a while after the first.
+    pub triggers_resent: AtomicU64,
 }
 
 impl OrchestratorStats {
@@ -127,6 +129,10 @@ impl OrchestratorStats {
             .or_default() += 1;
     }
 }
+
+/// A start trigger goes out again when a driver still reports the test as configured in a
+/// heartbeat sent this long after the trigger.
+const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
 /// The orchestrator. Cheap to clone; every clone shares the same state.
 #[derive(Clone)]
@@ -202,7 +208,7 @@ impl Orchestrator {
                     Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
                     Some(p) = metrics.recv() => this.on_metrics(&p),
                     _ = beat.tick() => this.send_heartbeat().await,
-                    _ = liveness.tick() => this.check_liveness(),
+                    _ = liveness.tick() => this.check_liveness().await,
                     _ = checkpoint.tick() => this.checkpoint(),
                     else => break,
                 }
@@ -275,12 +281,37 @@ impl Orchestrator {
         self.notify();
     }
 
-    fn check_liveness(&self) {
+    async fn check_liveness(&self) {
         let done = self.inner.state.lock().check_liveness(&self.inner.config);
         for test_id in done {
             self.finish(test_id);
         }
         self.notify();
+        // A driver that acknowledged the config but reports no start a while after the trigger
+        // lost it (a consumer reconnecting after a broker restart, say): send it again. Drivers
+        // start a test once; one already running ignores the copy.
+        let lost = self.inner.state.lock().lost_triggers(LOST_TRIGGER_AFTER_MS);
+        for (test_id, start_at_ms) in lost {
+            tracing::warn!(
+                test_id,
+                "a driver did not start the test: sending its trigger again"
+            );
+            self.inner
+                .stats
+                .triggers_resent
+                .fetch_add(1, Ordering::Relaxed);
+            let trigger = Trigger {
+                protocol_version: protocol::PROTOCOL_VERSION,
+                test_id: test_id.clone(),
+                trigger: TriggerAction::Start,
+                start_at_ms,
+                issued_at_ms: now_ms(),
+                signature: None,
+            };
+            if let Err(e) = self.publish_control(&test_id, trigger).await {
+                tracing::warn!(test_id, "cannot send the trigger again: {e}");
+            }
+        }
     }
 
     /// Writes the report of every running test as it stands (status `running`), so an

@@ -81,6 +81,8 @@ struct Test {
     last_metrics_sent_at_ms: Option<u64>,
     /// A test loaded from a report written by an earlier run: shown as it was.
     past: Option<Box<TestView>>,
+    /// When the start trigger last went out (ms since the epoch).
+    triggered_at_ms: u64,
 }
 
 impl Test {
@@ -103,6 +105,7 @@ impl Test {
             stop_requested: false,
             last_metrics_sent_at_ms: None,
             past: None,
+            triggered_at_ms: 0,
         }
     }
 
@@ -500,7 +503,40 @@ impl State {
         if let Some(test) = self.test_mut(id) {
             test.status = TestStatus::Running;
             test.started_at_ms = Some(start_at_ms);
+            test.triggered_at_ms = now_ms();
         }
+    }
+
+    /// Running tests whose start trigger some driver never got: the driver still reports the
+    /// test as configured in a heartbeat sent more than `after_ms` after the trigger went out
+    /// (a driver answers a trigger with a heartbeat at once). Returns each such test's id and
+    /// start time, and counts the trigger as sent again now.
+    pub fn lost_triggers(&mut self, after_ms: u64) -> Vec<(String, u64)> {
+        let now = now_ms();
+        let nodes = &self.nodes;
+        let mut lost = Vec::new();
+        for test in self.tests.iter_mut().filter(|t| {
+            t.status == TestStatus::Running && !t.stop_requested && t.triggered_at_ms > 0
+        }) {
+            let Some(start_at_ms) = test.started_at_ms else {
+                continue;
+            };
+            let due = test.triggered_at_ms.saturating_add(after_ms);
+            let waiting = test.nodes.iter().any(|(id, totals)| {
+                !totals.finished
+                    && !totals.lost
+                    && nodes.get(id).is_some_and(|n| {
+                        n.state.state == NodeState::Configured
+                            && n.state.test_id.as_deref() == Some(test.id.as_str())
+                            && n.last_heartbeat_ms > due
+                    })
+            });
+            if waiting && now > due {
+                test.triggered_at_ms = now;
+                lost.push((test.id.clone(), start_at_ms));
+            }
+        }
+        lost
     }
 
     /// A stop was requested; returns whether drivers must be told (the test is configuring or
@@ -645,4 +681,74 @@ fn node_series(seconds: Option<&BTreeMap<u64, u64>>, node_id: &str) -> Vec<Serie
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use protocol::Role;
+
+    use super::*;
+
+    fn beat(state: &mut State, node: &str, node_state: NodeState, test_id: &str, at_ms: u64) {
+        let mut heartbeat = Heartbeat::new(node, Role::Driver, HeartbeatState::idle());
+        if node_state != NodeState::Idle {
+            heartbeat.state = HeartbeatState::for_test(node_state, test_id);
+        }
+        heartbeat.timestamp = at_ms.to_string();
+        state.heartbeat(&heartbeat);
+    }
+
+    /// A running test with two drivers, triggered `ago_ms` ago.
+    fn running(ago_ms: u64) -> State {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = State::default();
+        for node in ["d1", "d2"] {
+            beat(&mut state, node, NodeState::Idle, "", now_ms());
+        }
+        let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+        request.requests_per_driver = Some(10);
+        state.create("t", request);
+        state.begin_configuring("t", &config).unwrap();
+        state.set_running("t", now_ms());
+        state.test_mut("t").unwrap().triggered_at_ms = now_ms() - ago_ms;
+        state
+    }
+
+    #[test]
+    fn a_driver_still_configured_after_the_trigger_gets_it_again_once_per_wait() {
+        let mut state = running(5_000);
+        beat(&mut state, "d1", NodeState::Running, "t", now_ms());
+        beat(&mut state, "d2", NodeState::Configured, "t", now_ms());
+        let lost = state.lost_triggers(2_000);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].0, "t");
+        // Sent again just now: not again until another wait has passed.
+        assert!(state.lost_triggers(2_000).is_empty());
+    }
+
+    #[test]
+    fn no_trigger_is_resent_while_drivers_could_still_be_starting_or_have_started() {
+        // A heartbeat from before the wait says nothing: the trigger may still be on its way.
+        let mut state = running(5_000);
+        beat(
+            &mut state,
+            "d2",
+            NodeState::Configured,
+            "t",
+            now_ms() - 4_000,
+        );
+        assert!(state.lost_triggers(2_000).is_empty());
+        // Every driver started.
+        let mut state = running(5_000);
+        for node in ["d1", "d2"] {
+            beat(&mut state, node, NodeState::Running, "t", now_ms());
+        }
+        assert!(state.lost_triggers(2_000).is_empty());
+        // Too early.
+        let mut state = running(500);
+        beat(&mut state, "d2", NodeState::Configured, "t", now_ms());
+        assert!(state.lost_triggers(2_000).is_empty());
+    }
 }

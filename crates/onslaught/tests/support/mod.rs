@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-/// Tests that measure time hold this lock, so the load of one test does not skew another's
-/// clock on a 2-core machine.
+/// Every test that starts `onslaught run` holds this lock, so the load of one test does not skew
+/// another's clock on a 2-core machine.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock()
