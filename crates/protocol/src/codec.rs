@@ -74,6 +74,14 @@ pub fn encode<M: Message>(message: &M) -> Vec<u8> {
 
 /// Decodes and validates a message, rejecting anything oversized, malformed, invalid or newer.
 pub fn decode<M: Message>(bytes: &[u8]) -> Result<M, DecodeError> {
+    let message: M = parse(bytes)?;
+    message.validate()?;
+    Ok(message)
+}
+
+/// Parses a message, rejecting anything oversized, malformed or newer, without
+/// [`Message::validate`].
+pub(crate) fn parse<M: Message>(bytes: &[u8]) -> Result<M, DecodeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(DecodeError::TooLarge {
             size: bytes.len(),
@@ -86,7 +94,6 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<M, DecodeError> {
     if version == 0 || version > PROTOCOL_VERSION {
         return Err(DecodeError::UnsupportedVersion(version));
     }
-    message.validate()?;
     Ok(message)
 }
 

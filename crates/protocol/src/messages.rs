@@ -347,6 +347,25 @@ impl Message for Metrics {
         self.protocol_version
     }
     fn validate(&self) -> Result<(), DecodeError> {
+        self.validate_fields()?;
+        self.histograms().map(drop)
+    }
+}
+
+/// The histograms of one metrics message, decoded.
+#[derive(Clone, Debug)]
+pub struct MetricsHistograms {
+    /// Latency (from the intended send time), µs.
+    pub latency: stats::Histogram,
+    /// Service time (from the actual send), µs.
+    pub service: stats::Histogram,
+    /// Gaps between consecutive sends, for scheduled tests.
+    pub send_gaps: Option<stats::Histogram>,
+}
+
+impl Metrics {
+    /// Everything [`Message::validate`] checks except the histograms.
+    fn validate_fields(&self) -> Result<(), DecodeError> {
         check_id("node_id", &self.node_id)?;
         check_id("test_id", &self.test_id)?;
         check_id("report_id", &self.report_id)?;
@@ -363,16 +382,18 @@ impl Message for Metrics {
         if self.stopped.as_ref().is_some_and(|s| s.len() > 1024) {
             return Err(DecodeError::invalid("stopped", "longer than 1024 bytes"));
         }
-        decode_histogram("histogram", &self.histogram)?;
-        decode_histogram("service_histogram", &self.service_histogram)?;
-        if let Some(gaps) = &self.send_gap_histogram {
-            decode_histogram("send_gap_histogram", gaps)?;
-        }
         Ok(())
     }
-}
 
-impl Metrics {
+    /// Decodes the interval's histograms (each is base64 of deflated HdrHistogram V2).
+    pub fn histograms(&self) -> Result<MetricsHistograms, DecodeError> {
+        Ok(MetricsHistograms {
+            latency: self.latency()?,
+            service: self.service()?,
+            send_gaps: self.send_gaps()?,
+        })
+    }
+
     /// The interval's latency histogram.
     pub fn latency(&self) -> Result<stats::Histogram, DecodeError> {
         decode_histogram("histogram", &self.histogram)
@@ -390,6 +411,15 @@ impl Metrics {
             .map(|h| decode_histogram("send_gap_histogram", h))
             .transpose()
     }
+}
+
+/// Decodes and validates a metrics message like [`crate::decode`], and returns the histograms
+/// that validation decoded, so a receiver that merges them does not decode them again.
+pub fn decode_metrics(bytes: &[u8]) -> Result<(Metrics, MetricsHistograms), DecodeError> {
+    let message: Metrics = crate::codec::parse(bytes)?;
+    message.validate_fields()?;
+    let histograms = message.histograms()?;
+    Ok((message, histograms))
 }
 
 /// Who sent a heartbeat.

@@ -171,7 +171,35 @@ fn survives_damage<M: Message>(m: &M, flip: usize) {
     let _ = decode::<M>(&damaged);
 }
 
+/// `decode_metrics` accepts exactly what `decode` accepts, and its histograms are the message's.
+fn metrics_decoders_agree(bytes: &[u8]) {
+    match (decode::<Metrics>(bytes), decode_metrics(bytes)) {
+        (Ok(plain), Ok((message, histograms))) => {
+            assert_eq!(plain, message);
+            let again = plain.histograms().unwrap();
+            assert_eq!(histograms.latency.encode(), again.latency.encode());
+            assert_eq!(histograms.service.encode(), again.service.encode());
+            assert_eq!(
+                histograms.send_gaps.map(|h| h.encode()),
+                again.send_gaps.map(|h| h.encode())
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("decode: {:?}, decode_metrics: {:?}", a.err(), b.err()),
+    }
+}
+
 proptest! {
+    #[test]
+    fn metrics_decode_once_agrees(m in metrics(), f in any::<usize>()) {
+        let bytes = encode(&m);
+        metrics_decoders_agree(&bytes);
+        let mut damaged = bytes.clone();
+        let at = f % damaged.len();
+        damaged[at] ^= 0x5a;
+        metrics_decoders_agree(&damaged);
+        metrics_decoders_agree(&bytes[..bytes.len() / 2]);
+    }
     #[test] fn register_round_trips(m in register(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
     #[test] fn test_config_round_trips(m in test_config(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
     #[test] fn trigger_round_trips(m in trigger(), f in any::<usize>()) { round_trips(&m); survives_damage(&m, f); }
@@ -310,6 +338,7 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
             ..
         })
     ));
+    metrics_decoders_agree(&encode(&m));
     let mut bad_code = m.clone();
     bad_code.histogram = encode_histogram(&h);
     bad_code.counters.status_codes.insert("abc".into(), 1);
@@ -324,4 +353,8 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
     ok.counters.status_codes.clear();
     let back: Metrics = decode(&encode(&ok)).unwrap();
     assert_eq!(back.latency().unwrap().len(), 1);
+    metrics_decoders_agree(&encode(&bad_code));
+    metrics_decoders_agree(&encode(&ok));
+    let (_, histograms) = decode_metrics(&encode(&ok)).unwrap();
+    assert_eq!(histograms.latency.len(), 1);
 }
