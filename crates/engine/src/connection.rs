@@ -1,6 +1,8 @@
 //! Opening connections: TCP (with TLS for https), then an HTTP/1.1 handshake.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,6 +18,21 @@ use crate::{EngineError, LoadSpec};
 
 /// The request sender of one open HTTP/1.1 connection.
 pub(crate) type Sender = SendRequest<Full<Bytes>>;
+
+/// The future that does a connection's reading and writing. The worker that owns the
+/// connection polls it beside its request (no task of its own, so no wake-ups between tasks on
+/// every request); it completes when the connection ends.
+pub(crate) type Io = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// One open HTTP/1.1 connection.
+pub(crate) struct Open {
+    /// Hands requests to the connection.
+    pub(crate) sender: Sender,
+    /// Drives the connection.
+    pub(crate) io: Io,
+    /// `io` has completed (and must not be polled again).
+    pub(crate) ended: bool,
+}
 
 /// Opens connections to the run's target.
 pub(crate) struct Connector {
@@ -64,7 +81,7 @@ impl Connector {
     }
 
     /// Opens connection number `n` (used to spread connections over the resolved addresses).
-    pub(crate) async fn connect(&self, n: usize) -> Result<Sender, ErrorKind> {
+    pub(crate) async fn connect(&self, n: usize) -> Result<Open, ErrorKind> {
         let addr = self.addrs[n % self.addrs.len()];
         let tcp = TcpStream::connect(addr)
             .await
@@ -83,7 +100,7 @@ impl Connector {
     }
 }
 
-async fn handshake<S>(stream: S) -> Result<Sender, ErrorKind>
+async fn handshake<S>(stream: S) -> Result<Open, ErrorKind>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -91,12 +108,11 @@ where
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|_| ErrorKind::Connect)?;
-    tokio::spawn(async move {
-        // The connection ends when the server closes it or the sender is dropped; errors surface
-        // on the request that was in flight.
-        let _ = connection.await;
-    });
-    Ok(sender)
+    Ok(Open {
+        sender,
+        io: Box::pin(connection),
+        ended: false,
+    })
 }
 
 fn tls_config(insecure: bool) -> rustls::ClientConfig {

@@ -117,11 +117,41 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let connector = connection::Connector::new(&spec).await?;
     let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
     let recorder = Arc::new(Recorder::new(scheduled));
-    let started = Instant::now();
-    let deadline = spec.duration.map(|d| started + d);
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
 
+    // The engine threads first: the clock starts once every one of them is ready to send.
+    let count = thread_count(&spec);
+    let concurrency = usize::try_from(spec.concurrency).unwrap_or(usize::MAX);
+    let mut ready = Vec::with_capacity(count);
+    let mut go = Vec::with_capacity(count);
+    for index in 0..count {
+        let connections = concurrency / count + usize::from(index < concurrency % count);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<Arc<worker::Shared>>();
+        let thread = std::thread::Builder::new()
+            .name(format!("onslaught-engine-{index}"))
+            .spawn({
+                let cancel = cancel.clone();
+                move || engine_thread(ready_tx, go_rx, connections, &cancel, scheduled)
+            });
+        match thread {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                cancel.cancel();
+                return Err(EngineError::Thread(e));
+            }
+        }
+        ready.push(ready_rx);
+        go.push(go_tx);
+    }
+    for thread in ready {
+        // An error means the thread could not build its runtime; it has cancelled the run.
+        let _ = thread.await;
+    }
+
+    let started = Instant::now();
+    let deadline = spec.duration.map(|d| started + d);
     let jobs = match spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
         Mode::Scheduled { interval } => {
@@ -132,13 +162,16 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 count: spec.requests,
                 deadline,
             };
-            threads.push(
-                schedule::spawn_pacer(plan, tx, cancel.clone()).map_err(EngineError::Thread)?,
-            );
+            match schedule::spawn_pacer(plan, tx, cancel.clone()) {
+                Ok(pacer) => threads.push(pacer),
+                Err(e) => {
+                    cancel.cancel();
+                    return Err(EngineError::Thread(e));
+                }
+            }
             worker::Jobs::scheduled(rx)
         }
     };
-
     let shared = Arc::new(worker::Shared {
         spec: Arc::clone(&spec),
         connector,
@@ -146,24 +179,8 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         jobs,
         next_connection: std::sync::atomic::AtomicUsize::new(0),
     });
-    let count = thread_count(&spec);
-    let concurrency = usize::try_from(spec.concurrency).unwrap_or(usize::MAX);
-    for index in 0..count {
-        let connections = concurrency / count + usize::from(index < concurrency % count);
-        let thread = std::thread::Builder::new()
-            .name(format!("onslaught-engine-{index}"))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                let cancel = cancel.clone();
-                move || engine_thread(&shared, connections, &cancel, scheduled)
-            });
-        match thread {
-            Ok(thread) => threads.push(thread),
-            Err(e) => {
-                cancel.cancel();
-                return Err(EngineError::Thread(e));
-            }
-        }
+    for thread in go {
+        let _ = thread.send(Arc::clone(&shared));
     }
     Ok(RunHandle {
         recorder,
@@ -177,7 +194,8 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
 /// work or `cancel` fires (then in-flight requests are dropped; [`RunHandle::finished`] counts
 /// them as aborted).
 fn engine_thread(
-    shared: &Arc<worker::Shared>,
+    ready: tokio::sync::oneshot::Sender<()>,
+    go: tokio::sync::oneshot::Receiver<Arc<worker::Shared>>,
     connections: usize,
     cancel: &CancellationToken,
     scheduled: bool,
@@ -197,10 +215,14 @@ fn engine_thread(
             return;
         }
     };
+    let _ = ready.send(());
     runtime.block_on(async {
+        let Ok(shared) = go.await else {
+            return; // The run never started.
+        };
         let mut workers = JoinSet::new();
         for _ in 0..connections {
-            workers.spawn(worker::run(Arc::clone(shared)));
+            workers.spawn(worker::run(Arc::clone(&shared)));
         }
         tokio::select! {
             () = cancel.cancelled() => workers.abort_all(),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Instant;
 
 use http::header::HOST;
@@ -9,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use stats::ErrorKind;
 
-use crate::connection::{Connector, Sender};
+use crate::connection::{Connector, Open};
 use crate::{LoadSpec, Recorder};
 
 /// Where workers get their next request from.
@@ -112,13 +113,13 @@ fn prepare(spec: &LoadSpec) -> Prepared {
 pub(crate) async fn run(shared: Arc<Shared>) {
     let number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
     let prepared = prepare(&shared.spec);
-    let mut sender: Option<Sender> = None;
+    let mut connection: Option<Open> = None;
     while let Some(intended) = shared.jobs.next().await {
         let started = Instant::now();
         shared.recorder.sent(started, intended, prepared.wire_bytes);
         let outcome = tokio::time::timeout(
             shared.spec.timeout,
-            exchange(&shared, &prepared, &mut sender, number),
+            exchange(&shared, &prepared, &mut connection, number),
         )
         .await
         .unwrap_or(Err(ErrorKind::Timeout));
@@ -132,7 +133,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             Err(kind) => {
                 // The connection's state is unknown after a failure: start afresh.
-                sender = None;
+                connection = None;
                 shared.recorder.failure(kind);
             }
         }
@@ -143,36 +144,66 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 async fn exchange(
     shared: &Shared,
     prepared: &Prepared,
-    sender: &mut Option<Sender>,
+    connection: &mut Option<Open>,
     number: usize,
 ) -> Result<(u16, u64), ErrorKind> {
-    if let Some(open) = sender.as_mut()
-        && open.ready().await.is_err()
+    if let Some(open) = connection.as_mut()
+        && closed_while_idle(open).await
     {
         // The server closed the idle connection (keep-alive ended): reconnect, nothing was sent.
-        *sender = None;
+        *connection = None;
     }
-    if sender.is_none() {
-        *sender = Some(shared.connector.connect(number).await?);
+    if connection.is_none() {
+        *connection = Some(shared.connector.connect(number).await?);
     }
-    let Some(open) = sender.as_mut() else {
+    let Some(Open { sender, io, ended }) = connection.as_mut() else {
         return Err(ErrorKind::Other);
     };
     let mut request = Request::new(Full::new(shared.spec.request.body.clone()));
     *request.method_mut() = shared.spec.request.method.clone();
     *request.uri_mut() = prepared.uri.clone();
     *request.headers_mut() = prepared.headers.clone();
-    let response = open.send_request(request).await.map_err(|e| classify(&e))?;
-    let status = response.status().as_u16();
-    let mut body = response.into_body();
-    let mut bytes = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| classify(&e))?;
-        if let Some(data) = frame.data_ref() {
-            bytes += data.len() as u64;
+    let exchange = async {
+        sender.ready().await.map_err(|e| classify(&e))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| classify(&e))?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        let mut bytes = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| classify(&e))?;
+            if let Some(data) = frame.data_ref() {
+                bytes += data.len() as u64;
+            }
+        }
+        Ok((status, bytes))
+    };
+    let mut exchange = std::pin::pin!(exchange);
+    tokio::select! {
+        biased;
+        result = &mut exchange => return result,
+        outcome = io.as_mut() => {
+            *ended = true;
+            if let Err(e) = outcome {
+                return Err(classify(&e));
+            }
         }
     }
-    Ok((status, bytes))
+    // The connection finished its last message (the server said `Connection: close`): what it
+    // read is already handed over, or the request fails by itself.
+    exchange.await
+}
+
+/// Lets the connection take in what happened while it was idle; true when it has ended (the
+/// server closed it).
+async fn closed_while_idle(open: &mut Open) -> bool {
+    if !open.ended {
+        open.ended =
+            std::future::poll_fn(|cx| Poll::Ready(open.io.as_mut().poll(cx).is_ready())).await;
+    }
+    open.ended
 }
 
 /// Maps a hyper failure to the kind users see.

@@ -144,6 +144,33 @@ impl Histogram {
         best.map_or(0, |(value, _)| self.inner.median_equivalent(value))
     }
 
+    /// Mean, standard deviation and mode in microseconds, in one pass over the recorded
+    /// buckets (each alone walks them all; a summary needs all three). Same definitions as
+    /// [`Histogram::mean_micros`], [`Histogram::stdev_micros`] and [`Histogram::mode_micros`].
+    pub(crate) fn moments_and_mode(&self) -> (f64, f64, u64) {
+        if self.is_empty() {
+            return (0.0, 0.0, 0);
+        }
+        // Weighted Welford: stable in one pass.
+        let (mut weight, mut mean, mut m2) = (0.0_f64, 0.0_f64, 0.0_f64);
+        let mut best: Option<(u64, u64)> = None;
+        for bucket in self.inner.iter_recorded() {
+            let count = bucket.count_at_value();
+            let value = self.inner.median_equivalent(bucket.value_iterated_to()) as f64;
+            let w = count as f64;
+            weight += w;
+            let delta = value - mean;
+            mean += delta * w / weight;
+            m2 += w * delta * (value - mean);
+            if best.is_none_or(|(_, c)| count > c) {
+                best = Some((bucket.value_iterated_to(), count));
+            }
+        }
+        let stdev = (m2 / weight).max(0.0).sqrt();
+        let mode = best.map_or(0, |(value, _)| self.inner.median_equivalent(value));
+        (mean, stdev, mode)
+    }
+
     /// The numbers users read, in milliseconds.
     pub fn summary(&self) -> Summary {
         Summary::of(self)

@@ -39,18 +39,43 @@ fn ms(micros: u64) -> f64 {
 impl Summary {
     /// Summarises `histogram`.
     pub fn of(histogram: &Histogram) -> Self {
+        let (mean, stdev, mode) = histogram.moments_and_mode();
         Self {
             count: histogram.len(),
             min: ms(histogram.min_micros()),
             max: ms(histogram.max_micros()),
-            mean: histogram.mean_micros() / 1000.0,
-            stdev: histogram.stdev_micros() / 1000.0,
+            mean: mean / 1000.0,
+            stdev: stdev / 1000.0,
             median: ms(histogram.quantile_micros(0.5)),
-            mode: ms(histogram.mode_micros()),
+            mode: ms(mode),
             p90: ms(histogram.quantile_micros(0.9)),
             p95: ms(histogram.quantile_micros(0.95)),
             p99: ms(histogram.quantile_micros(0.99)),
             p999: ms(histogram.quantile_micros(0.999)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass summary agrees with the histogram's own mean, stdev and mode.
+    #[test]
+    fn one_pass_moments_match_the_definitions() {
+        let mut h = Histogram::new();
+        for (i, v) in [120_u64, 130, 130, 5_000, 77_777, 1_000_000, 130, 999]
+            .into_iter()
+            .cycle()
+            .take(10_003)
+            .enumerate()
+        {
+            h.record_micros(v + (i as u64 % 7));
+        }
+        let s = Summary::of(&h);
+        assert!((s.mean * 1000.0 - h.mean_micros()).abs() < 1e-6 * h.mean_micros());
+        assert!((s.stdev * 1000.0 - h.stdev_micros()).abs() < 1e-6 * h.stdev_micros());
+        assert_eq!(s.mode, ms(h.mode_micros()));
+        assert_eq!(Summary::of(&Histogram::new()), Summary::default());
     }
 }
