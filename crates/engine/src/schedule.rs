@@ -5,8 +5,12 @@
 //! busy, released requests queue (up to [`QUEUE_CAPACITY`]) and the pacer keeps its schedule;
 //! a request's latency is still measured from its intended time.
 //!
-//! Timing uses a thread of its own because the async runtime's timer has 1 ms granularity: the
-//! pacer sleeps with the OS until just before the intended time, then spins briefly.
+//! Timing uses a thread of its own because the async runtime's timer has 1 ms granularity. At
+//! gaps of 1 ms and more ([`PRECISE_MIN_INTERVAL`]) the pacer is precise: it runs real-time when
+//! allowed, sleeps with the OS until just before the intended time, then spins briefly. At
+//! shorter gaps spinning would take a whole core, so it only sleeps with the OS (tens of
+//! microseconds of wake-up slack) and releases every request that has come due on waking, each
+//! with its own intended time: sends bunch by that slack, the rate and the latencies stay exact.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,9 +48,11 @@ impl Plan {
     }
 }
 
-/// Sleeps until `deadline` precisely (to a few microseconds), unless `cancel` fires first.
-/// Returns false when cancelled.
-pub fn sleep_until(deadline: Instant, cancel: &CancellationToken) -> bool {
+/// Sleeps until `deadline`, unless `cancel` fires first; returns false when cancelled. With
+/// `spin`, precisely (to a few microseconds: the OS sleep ends [`SPIN_WINDOW`] early and the
+/// rest is spun); without, the OS wakes the thread at the deadline or a little after.
+pub fn sleep_until(deadline: Instant, cancel: &CancellationToken, spin: bool) -> bool {
+    let window = if spin { SPIN_WINDOW } else { Duration::ZERO };
     loop {
         if cancel.is_cancelled() {
             return false;
@@ -56,17 +62,17 @@ pub fn sleep_until(deadline: Instant, cancel: &CancellationToken) -> bool {
             return true;
         }
         let remaining = deadline - now;
-        if remaining > SPIN_WINDOW {
-            std::thread::sleep((remaining - SPIN_WINDOW).min(MAX_NAP));
+        if remaining > window {
+            std::thread::sleep((remaining - window).min(MAX_NAP));
         } else {
             std::hint::spin_loop();
         }
     }
 }
 
-/// The pacer asks for real-time scheduling only at gaps of at least this (it then spins at most
-/// [`SPIN_WINDOW`] in each gap, 12% of a core).
-pub const REALTIME_MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// At gaps of at least this the pacer is precise: real-time scheduling when allowed, and a spin
+/// of at most [`SPIN_WINDOW`] before each release (12% of a core at most).
+pub const PRECISE_MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Asks the OS to run the calling thread ahead of ordinary work, so a schedule holds on a busy
 /// machine: `realtime` asks for SCHED_FIFO (a waking thread preempts ordinary ones at once),
@@ -104,21 +110,20 @@ pub fn spawn_pacer(
     std::thread::Builder::new()
         .name("onslaught-pacer".to_owned())
         .spawn(move || {
-            // Real-time only while the pacer mostly sleeps: at shorter gaps it spins, and a
-            // spinning real-time thread would starve the rest of the machine.
-            raise_priority(plan.interval >= REALTIME_MIN_INTERVAL);
+            raise_priority(plan.interval >= PRECISE_MIN_INTERVAL);
             pace(plan, &queue, &cancel);
         })
 }
 
 fn pace(plan: Plan, queue: &async_channel::Sender<Instant>, cancel: &CancellationToken) {
+    let precise = plan.interval >= PRECISE_MIN_INTERVAL;
     let mut i = 0u64;
     while plan.count.is_none_or(|n| i < n) {
         let intended = plan.intended(i);
         if plan.deadline.is_some_and(|d| intended >= d) {
             break;
         }
-        if !sleep_until(intended, cancel) {
+        if !sleep_until(intended, cancel, precise) {
             break;
         }
         if queue.send_blocking(intended).is_err() {
@@ -171,6 +176,31 @@ mod tests {
             "median lag {:?}",
             lags[25]
         );
+    }
+
+    /// Below 1 ms the pacer does not spin: requests come due in bunches, yet each keeps its own
+    /// intended time and none is released early.
+    #[test]
+    fn short_gaps_release_every_request_with_its_own_time_never_early() {
+        let (tx, rx) = async_channel::bounded(QUEUE_CAPACITY);
+        let origin = Instant::now() + Duration::from_millis(2);
+        let plan = Plan {
+            origin,
+            interval: Duration::from_micros(20),
+            count: Some(5_000),
+            deadline: None,
+        };
+        let handle = spawn_pacer(plan, tx, CancellationToken::new()).unwrap();
+        let mut released = Vec::new();
+        while let Ok(intended) = rx.recv_blocking() {
+            released.push((intended, Instant::now()));
+        }
+        handle.join().unwrap();
+        assert_eq!(released.len(), 5_000);
+        for (i, (intended, at)) in released.iter().enumerate() {
+            assert_eq!(*intended, plan.intended(i as u64));
+            assert!(at >= intended, "request {i} released early");
+        }
     }
 
     #[test]
