@@ -83,6 +83,7 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         histogram: encode_histogram(&interval.latency),
         service_histogram: encode_histogram(&interval.service),
         send_gap_histogram: interval.send_gaps.as_ref().map(encode_histogram),
+        send_lag_histogram: interval.send_lag.as_ref().map(encode_histogram),
         counters: (&interval.counters).into(),
         stopped: at.stopped.map(str::to_owned),
     }

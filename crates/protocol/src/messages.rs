@@ -333,6 +333,10 @@ pub struct Metrics {
     /// Scheduled tests: the interval's histogram of gaps between consecutive sends (µs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_gap_histogram: Option<String>,
+    /// Scheduled tests: the interval's histogram of send lags, how late each request went out
+    /// after its intended send time (µs), same encoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_histogram: Option<String>,
     /// Counters of the interval.
     pub counters: WireCounters,
     /// On the final message of a run that ended early: why (stopped by the orchestrator, no
@@ -361,6 +365,8 @@ pub struct MetricsHistograms {
     pub service: stats::Histogram,
     /// Gaps between consecutive sends, for scheduled tests.
     pub send_gaps: Option<stats::Histogram>,
+    /// Lag of each send after its intended time, for scheduled tests.
+    pub send_lag: Option<stats::Histogram>,
 }
 
 impl Metrics {
@@ -391,6 +397,7 @@ impl Metrics {
             latency: self.latency()?,
             service: self.service()?,
             send_gaps: self.send_gaps()?,
+            send_lag: self.send_lag()?,
         })
     }
 
@@ -409,6 +416,14 @@ impl Metrics {
         self.send_gap_histogram
             .as_deref()
             .map(|h| decode_histogram("send_gap_histogram", h))
+            .transpose()
+    }
+
+    /// The interval's send-lag histogram, if the test was scheduled.
+    pub fn send_lag(&self) -> Result<Option<stats::Histogram>, DecodeError> {
+        self.send_lag_histogram
+            .as_deref()
+            .map(|h| decode_histogram("send_lag_histogram", h))
             .transpose()
     }
 }

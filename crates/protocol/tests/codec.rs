@@ -118,6 +118,11 @@ fn metrics() -> impl Strategy<Value = Metrics> {
                     } else {
                         Some(encode_histogram(&h))
                     },
+                    send_lag_histogram: if is_final {
+                        None
+                    } else {
+                        Some(encode_histogram(&h))
+                    },
                     counters: (&c).into(),
                 }
             },
@@ -182,6 +187,10 @@ fn metrics_decoders_agree(bytes: &[u8]) {
             assert_eq!(
                 histograms.send_gaps.map(|h| h.encode()),
                 again.send_gaps.map(|h| h.encode())
+            );
+            assert_eq!(
+                histograms.send_lag.map(|h| h.encode()),
+                again.send_lag.map(|h| h.encode())
             );
         }
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
@@ -329,6 +338,7 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
         histogram: "!!not base64!!".into(),
         service_histogram: encode_histogram(&h),
         send_gap_histogram: None,
+        send_lag_histogram: None,
         counters: WireCounters::default(),
     };
     assert!(matches!(
