@@ -26,14 +26,14 @@ pub mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use protocol::{
-    Heartbeat, HeartbeatState, Message, Metrics, Register, Role, Topic, Trigger, TriggerAction,
-    decode, encode, now_ms,
+    Heartbeat, HeartbeatState, Message, Register, Role, Topic, Trigger, TriggerAction, decode,
+    encode, now_ms,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +43,7 @@ pub use request::{TestRequest, ValidationError};
 pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
 
 use state::State;
+use totals::IntervalData;
 
 /// How the orchestrator behaves.
 #[derive(Clone, Debug)]
@@ -147,6 +148,10 @@ struct Inner {
     /// Bumped on every change; the API's live stream and waiters watch it.
     changed: watch::Sender<u64>,
     stats: OrchestratorStats,
+    /// Writes reports: final ones on the event loop, checkpoints off it.
+    writer: report::Writer,
+    /// A checkpoint is being built and written (one at a time).
+    checkpointing: AtomicBool,
 }
 
 impl Orchestrator {
@@ -162,6 +167,8 @@ impl Orchestrator {
                 state: Mutex::new(state),
                 changed,
                 stats: OrchestratorStats::default(),
+                writer: report::Writer::default(),
+                checkpointing: AtomicBool::new(false),
             }),
         }
     }
@@ -262,10 +269,26 @@ impl Orchestrator {
     }
 
     fn on_metrics(&self, payload: &[u8]) {
-        let Some(metrics) = self.decode::<Metrics>(payload) else {
-            return;
+        // Validation decodes the histograms; they are merged as decoded there.
+        let (metrics, histograms) = match protocol::decode_metrics(payload) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
+                self.inner.stats.reject(Topic::Metrics, e.kind());
+                return;
+            }
         };
-        let outcome = self.inner.state.lock().metrics(&metrics, &self.inner.stats);
+        let data = IntervalData {
+            latency: histograms.latency,
+            service: histograms.service,
+            send_gaps: histograms.send_gaps,
+            counters: metrics.counters.to_counters(),
+        };
+        let outcome = self
+            .inner
+            .state
+            .lock()
+            .metrics(&metrics, &data, &self.inner.stats);
         match outcome {
             Ok(Some(done)) => self.finish(done),
             Ok(None) => {}
@@ -282,11 +305,13 @@ impl Orchestrator {
     }
 
     async fn check_liveness(&self) {
-        let done = self.inner.state.lock().check_liveness(&self.inner.config);
+        let (done, changed) = self.inner.state.lock().check_liveness(&self.inner.config);
         for test_id in done {
             self.finish(test_id);
         }
-        self.notify();
+        if changed {
+            self.notify();
+        }
         // A driver that acknowledged the config but reports no start a while after the trigger
         // lost it (a consumer reconnecting after a broker restart, say): send it again. Drivers
         // start a test once; one already running ignores the copy.
@@ -314,18 +339,32 @@ impl Orchestrator {
         }
     }
 
-    /// Writes the report of every running test as it stands (status `running`), so an
-    /// orchestrator that dies mid-test leaves what was measured on disk.
+    /// Writes the report of every running test that changed since its last checkpoint as it
+    /// stands (status `running`), so an orchestrator that dies mid-test leaves what was measured
+    /// on disk. Only a snapshot is taken here; summarising, encoding and writing happen on a
+    /// blocking thread, so the event loop goes on merging meanwhile. One checkpoint at a time: a
+    /// tick that finds the previous one still writing leaves its work to the next tick.
     fn checkpoint(&self) {
-        let running = self.inner.state.lock().running_tests();
-        for id in running {
-            let Some((report, nodes)) = self.inner.state.lock().reports(&id) else {
-                continue;
-            };
-            if let Err(e) = report::write(&self.inner.config.report_dir, report, nodes) {
-                tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
-            }
+        if self.inner.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let parts = self.inner.state.lock().checkpoint_parts();
+        if parts.is_empty() {
+            self.inner.checkpointing.store(false, Ordering::Release);
+            return;
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = &this.inner.config.report_dir;
+            for part in parts {
+                let id = part.id().to_owned();
+                let (report, nodes) = part.build();
+                if let Err(e) = this.inner.writer.checkpoint(dir, report, nodes) {
+                    tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
+                }
+            }
+            this.inner.checkpointing.store(false, Ordering::Release);
+        });
     }
 
     /// Writes the reports of a test that just ended.
@@ -335,7 +374,7 @@ impl Orchestrator {
             return;
         };
         let dir = self.inner.config.report_dir.clone();
-        match report::write(&dir, report, nodes) {
+        match self.inner.writer.finish(&dir, report, nodes) {
             Ok(path) => {
                 tracing::info!(test_id, path = %path.display(), "report written");
                 self.inner.state.lock().set_report_path(&test_id, path);

@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms};
 
-use crate::report::{Histograms, NodeReport, TestReport};
-use crate::totals::{IntervalData, NodeTotals, Series, Totals};
-use crate::views::{Liveness, NodeFacts, NodeView, SeriesPoint, TestStatus, TestView};
+use crate::report::{NodeParts, NodeReport, ReportParts, TestReport};
+use crate::totals::{IntervalData, Measured, NodeTotals, Series};
+use crate::views::{Liveness, NodeFacts, NodeView, SeriesPoint, StatsView, TestStatus, TestView};
 use crate::{ControlError, OrchestratorConfig, OrchestratorStats, TestRequest};
 
 /// A driver as the orchestrator knows it.
@@ -25,6 +25,8 @@ pub struct Node {
     requests_sent: u64,
     /// The driver's own counters from its heartbeat (refused messages and the like).
     counters: BTreeMap<String, u64>,
+    /// Its liveness when last checked, so that only a change is news.
+    liveness_seen: Liveness,
 }
 
 impl Node {
@@ -38,6 +40,7 @@ impl Node {
             state: HeartbeatState::idle(),
             requests_sent: 0,
             counters: BTreeMap::new(),
+            liveness_seen: Liveness::Alive,
         }
     }
 
@@ -68,7 +71,7 @@ struct Test {
     ended_at_ms: Option<u64>,
     drivers: Vec<String>,
     nodes: BTreeMap<String, NodeTotals>,
-    aggregate: Totals,
+    aggregate: Measured,
     series: Series,
     /// Requests per second per node, for node reports.
     node_series: BTreeMap<String, BTreeMap<u64, u64>>,
@@ -83,6 +86,8 @@ struct Test {
     past: Option<Box<TestView>>,
     /// When the start trigger last went out (ms since the epoch).
     triggered_at_ms: u64,
+    /// Something changed since the last checkpoint of the test was taken.
+    checkpoint_due: bool,
 }
 
 impl Test {
@@ -96,7 +101,7 @@ impl Test {
             ended_at_ms: None,
             drivers: Vec::new(),
             nodes: BTreeMap::new(),
-            aggregate: Totals::default(),
+            aggregate: Measured::default(),
             series: Series::default(),
             node_series: BTreeMap::new(),
             message: None,
@@ -106,17 +111,26 @@ impl Test {
             last_metrics_sent_at_ms: None,
             past: None,
             triggered_at_ms: 0,
+            checkpoint_due: false,
         }
-    }
-
-    fn elapsed_seconds(&self) -> f64 {
-        self.nodes.values().map(|n| n.elapsed_ms).max().unwrap_or(0) as f64 / 1000.0
     }
 
     fn view(&self) -> TestView {
         if let Some(past) = &self.past {
             return (**past).clone();
         }
+        let mut view = self.view_without_stats();
+        view.aggregate = self.aggregate.stats().clone();
+        view.nodes = self
+            .nodes
+            .iter()
+            .map(|(id, n)| (id.clone(), n.measured.stats().clone()))
+            .collect();
+        view
+    }
+
+    /// The view with empty statistics: everything that costs nothing to copy.
+    fn view_without_stats(&self) -> TestView {
         TestView {
             id: self.id.clone(),
             status: self.status,
@@ -126,12 +140,8 @@ impl Test {
             started_at_ms: self.started_at_ms,
             ended_at_ms: self.ended_at_ms,
             message: self.message.clone(),
-            aggregate: self.aggregate.view(self.elapsed_seconds()),
-            nodes: self
-                .nodes
-                .iter()
-                .map(|(id, n)| (id.clone(), n.totals.view(n.elapsed_ms as f64 / 1000.0)))
-                .collect(),
+            aggregate: StatsView::default(),
+            nodes: BTreeMap::new(),
             node_facts: self
                 .nodes
                 .iter()
@@ -141,7 +151,7 @@ impl Test {
                         lost: n.lost,
                         messages: n.received,
                         missing_messages: n.missing_messages(),
-                        elapsed_ms: n.elapsed_ms,
+                        elapsed_ms: n.measured.elapsed_ms(),
                         lost_at_ms: n.lost_at_ms,
                         stopped: n.stopped.clone(),
                     };
@@ -293,15 +303,6 @@ impl State {
         false
     }
 
-    /// Ids of running tests.
-    pub fn running_tests(&self) -> Vec<String> {
-        self.tests
-            .iter()
-            .filter(|t| t.status == TestStatus::Running && t.past.is_none())
-            .map(|t| t.id.clone())
-            .collect()
-    }
-
     /// A driver's heartbeat.
     pub fn heartbeat(&mut self, heartbeat: &Heartbeat) {
         let node = self
@@ -325,6 +326,7 @@ impl State {
     pub fn metrics(
         &mut self,
         m: &Metrics,
+        data: &IntervalData,
         stats: &OrchestratorStats,
     ) -> Result<Option<String>, &'static str> {
         if let Some(node) = self.nodes.get_mut(&m.node_id) {
@@ -343,29 +345,21 @@ impl State {
         let Some(node) = test.nodes.get_mut(&m.node_id) else {
             return Err("unknown_node");
         };
-        let data = IntervalData {
-            latency: m.latency().map_err(|_| "bad_histogram")?,
-            service: m.service().map_err(|_| "bad_histogram")?,
-            send_gaps: m.send_gaps().map_err(|_| "bad_histogram")?,
-            counters: m.counters.to_counters(),
-        };
         stats
             .metrics_messages
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        node.totals.add(&data);
-        node.received += 1;
-        node.max_seq = node.max_seq.max(m.seq);
-        node.elapsed_ms = node.elapsed_ms.max(m.interval_end_ms);
+        node.add(data, m.seq, m.interval_end_ms);
         if m.is_final {
             node.finished = true;
             node.stopped.clone_from(&m.stopped);
         }
-        test.aggregate.add(&data);
+        test.aggregate.add(data, m.interval_end_ms);
+        test.checkpoint_due = true;
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
         }
         test.series
-            .add(&m.node_id, m.interval_start_ms, m.interval_end_ms, &data);
+            .add(&m.node_id, m.interval_start_ms, m.interval_end_ms, data);
         let second = crate::totals::second_of(m.interval_start_ms, m.interval_end_ms);
         *test
             .node_series
@@ -377,12 +371,21 @@ impl State {
     }
 
     /// Marks drivers dead past the threshold as lost in their running tests. Returns the tests
-    /// that completed because of it.
-    pub fn check_liveness(&mut self, config: &OrchestratorConfig) -> Vec<String> {
+    /// that completed because of it, and whether anything users see changed (a driver's
+    /// liveness, a driver lost).
+    pub fn check_liveness(&mut self, config: &OrchestratorConfig) -> (Vec<String>, bool) {
+        let mut changed = false;
+        for node in self.nodes.values_mut() {
+            let liveness = node.liveness(config);
+            if liveness != node.liveness_seen {
+                node.liveness_seen = liveness;
+                changed = true;
+            }
+        }
         let dead: HashSet<&str> = self
             .nodes
             .values()
-            .filter(|n| n.liveness(config) == Liveness::Dead)
+            .filter(|n| n.liveness_seen == Liveness::Dead)
             .map(|n| n.node_id.as_str())
             .collect();
         let mut done = Vec::new();
@@ -400,13 +403,15 @@ impl State {
                     );
                     node.lost = true;
                     node.lost_at_ms = Some(now_ms());
+                    test.checkpoint_due = true;
+                    changed = true;
                 }
             }
             if test.complete_if_done() {
                 done.push(test.id.clone());
             }
         }
-        done
+        (done, changed)
     }
 
     /// Records a new test.
@@ -504,6 +509,7 @@ impl State {
             test.status = TestStatus::Running;
             test.started_at_ms = Some(start_at_ms);
             test.triggered_at_ms = now_ms();
+            test.checkpoint_due = true;
         }
     }
 
@@ -582,35 +588,46 @@ impl State {
 
     /// The reports of a test.
     pub fn reports(&self, id: &str) -> Option<(TestReport, Vec<NodeReport>)> {
+        self.report_parts(id).map(ReportParts::build)
+    }
+
+    /// What the reports of a test are made of, to build elsewhere (not for a past test).
+    pub fn report_parts(&self, id: &str) -> Option<ReportParts> {
         let test = self.test(id)?;
         if test.past.is_some() {
             return None;
         }
-        let view = test.view();
+        let mut view = test.view_without_stats();
         let nodes = test
             .nodes
             .iter()
-            .map(|(node_id, n)| NodeReport {
-                report_version: 1,
-                test_id: test.id.clone(),
+            .map(|(node_id, n)| NodeParts {
                 node_id: node_id.clone(),
-                config: test.request.clone(),
-                status: test.status,
-                started_at_ms: test.started_at_ms,
-                ended_at_ms: test.ended_at_ms,
-                stats: view.nodes.get(node_id).cloned().unwrap_or_default(),
-                facts: view.node_facts.get(node_id).cloned().unwrap_or_default(),
+                measured: n.measured.clone(),
+                facts: view.node_facts.remove(node_id).unwrap_or_default(),
                 series: node_series(test.node_series.get(node_id), node_id),
-                histograms: Histograms::of(&n.totals),
             })
             .collect();
-        let report = TestReport {
-            report_version: 1,
-            histograms: Histograms::of(&test.aggregate),
-            node_reports: BTreeMap::new(),
+        Some(ReportParts {
             test: view,
-        };
-        Some((report, nodes))
+            aggregate: test.aggregate.clone(),
+            nodes,
+        })
+    }
+
+    /// The parts of the reports of every running test that changed since its last checkpoint
+    /// (the first checkpoint of a test is due when it starts running).
+    pub fn checkpoint_parts(&mut self) -> Vec<ReportParts> {
+        let due: Vec<String> = self
+            .tests
+            .iter_mut()
+            .filter(|t| t.status == TestStatus::Running && t.past.is_none() && t.checkpoint_due)
+            .map(|t| {
+                t.checkpoint_due = false;
+                t.id.clone()
+            })
+            .collect();
+        due.iter().filter_map(|id| self.report_parts(id)).collect()
     }
 
     /// The aggregate report is on disk at `path`.
@@ -714,6 +731,75 @@ mod tests {
         state.set_running("t", now_ms());
         state.test_mut("t").unwrap().triggered_at_ms = now_ms() - ago_ms;
         state
+    }
+
+    /// An interval of `requests` requests at 1 ms from `node`, message number `seq`.
+    fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<String> {
+        let mut latency = stats::Histogram::new();
+        latency.record_micros(1_000);
+        let mut counters = stats::Counters::default();
+        counters.requests_sent = requests;
+        let data = IntervalData {
+            service: latency.clone(),
+            latency,
+            send_gaps: None,
+            counters,
+        };
+        let m: Metrics = serde_json::from_value(serde_json::json!({
+            "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
+            "interval_start_ms": (seq - 1) * 1000, "interval_end_ms": seq * 1000,
+            "metrics": protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+                "requests_sent": requests, "responses_received": 0 }
+        }))
+        .unwrap();
+        state
+            .metrics(&m, &data, &OrchestratorStats::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn only_tests_that_changed_are_checkpointed() {
+        let mut state = running(0);
+        // Due once it runs, so a restart finds it even before any metrics.
+        assert_eq!(state.checkpoint_parts().len(), 1);
+        assert!(state.checkpoint_parts().is_empty());
+        merge(&mut state, "d1", 1, 7);
+        let parts = state.checkpoint_parts();
+        assert_eq!(parts.len(), 1);
+        let (report, nodes) = parts.into_iter().next().unwrap().build();
+        assert_eq!(report.test.status, TestStatus::Running);
+        assert_eq!(report.test.aggregate.requests_sent, 7);
+        assert_eq!(report.test.nodes["d1"].requests_sent, 7);
+        assert_eq!(report.test.node_facts["d1"].messages, 1);
+        assert_eq!(nodes.len(), 2);
+        assert!(state.checkpoint_parts().is_empty());
+        // The view agrees with the report and sees the next change.
+        merge(&mut state, "d2", 1, 5);
+        let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+        assert_eq!(view.aggregate.requests_sent, 12);
+        assert_eq!(view.nodes["d1"], report.test.nodes["d1"]);
+        assert_eq!(view.nodes["d2"].requests_sent, 5);
+        assert_eq!(state.checkpoint_parts().len(), 1);
+    }
+
+    #[test]
+    fn liveness_is_news_only_when_it_changes() {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = running(0);
+        state.checkpoint_parts();
+        assert_eq!(state.check_liveness(&config), (Vec::new(), false));
+        let silent_for = |d: std::time::Duration| Instant::now().checked_sub(d).unwrap();
+        // d2 goes missing: news once, and nothing to checkpoint.
+        state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.missing_after);
+        assert_eq!(state.check_liveness(&config), (Vec::new(), true));
+        assert_eq!(state.check_liveness(&config), (Vec::new(), false));
+        assert!(state.checkpoint_parts().is_empty());
+        // d2 is dead: lost in the running test, which must be checkpointed.
+        state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
+        assert_eq!(state.check_liveness(&config), (Vec::new(), true));
+        assert!(state.test("t").unwrap().nodes["d2"].lost);
+        assert_eq!(state.checkpoint_parts().len(), 1);
+        assert_eq!(state.check_liveness(&config), (Vec::new(), false));
     }
 
     #[test]

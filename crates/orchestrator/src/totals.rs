@@ -1,9 +1,11 @@
 //! Exact accumulation of interval metrics: per node, per test, and per second.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use stats::{Counters, Histogram};
 
+use crate::report::Histograms;
 use crate::views::{SeriesPoint, StatsView};
 
 /// Everything measured so far, merged exactly (histogram addition, counter sums).
@@ -49,11 +51,56 @@ impl Totals {
     }
 }
 
+/// Totals as of their latest change, with what users read of them (the summaries, the encoded
+/// histograms) computed at most once per change.
+///
+/// Cloning is cheap (three `Arc`s) and gives a consistent snapshot: a later [`Measured::add`]
+/// copies the totals only if a snapshot still holds them, and starts fresh caches, so a snapshot
+/// can be summarised and encoded on another thread (a checkpoint) while merging goes on; what it
+/// computes lands in the caches of the state it was taken from, if nothing changed since.
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    /// Everything measured, merged.
+    totals: Arc<Totals>,
+    /// End of the latest interval merged, ms since the node's start (the span of the rate).
+    elapsed_ms: u64,
+    /// The view of `totals`, once computed.
+    stats: Arc<OnceLock<StatsView>>,
+    /// The encoded histograms of `totals`, once computed.
+    histograms: Arc<OnceLock<Histograms>>,
+}
+
+impl Measured {
+    /// Adds one interval that ended `end_ms` after the node's start.
+    pub fn add(&mut self, data: &IntervalData, end_ms: u64) {
+        Arc::make_mut(&mut self.totals).add(data);
+        self.elapsed_ms = self.elapsed_ms.max(end_ms);
+        self.stats = Arc::default();
+        self.histograms = Arc::default();
+    }
+
+    /// End of the latest interval merged, ms since the node's start.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.elapsed_ms
+    }
+
+    /// What users read: counters, rate over the time measured, summaries.
+    pub fn stats(&self) -> &StatsView {
+        self.stats
+            .get_or_init(|| self.totals.view(self.elapsed_ms as f64 / 1000.0))
+    }
+
+    /// The exact histograms, encoded for a report.
+    pub fn histograms(&self) -> &Histograms {
+        self.histograms.get_or_init(|| Histograms::of(&self.totals))
+    }
+}
+
 /// Per-node bookkeeping inside a test.
 #[derive(Clone, Debug, Default)]
 pub struct NodeTotals {
     /// What the node measured.
-    pub totals: Totals,
+    pub measured: Measured,
     /// Highest sequence number received.
     pub max_seq: u64,
     /// Messages received (distinct).
@@ -66,11 +113,16 @@ pub struct NodeTotals {
     pub lost_at_ms: Option<u64>,
     /// Why the node ended its run early, from its final message.
     pub stopped: Option<String>,
-    /// End of the latest interval, ms since the node's start.
-    pub elapsed_ms: u64,
 }
 
 impl NodeTotals {
+    /// Merges the node's message number `seq`, an interval that ended `end_ms` after its start.
+    pub fn add(&mut self, data: &IntervalData, seq: u64, end_ms: u64) {
+        self.measured.add(data, end_ms);
+        self.received += 1;
+        self.max_seq = self.max_seq.max(seq);
+    }
+
     /// Messages missing from the sequence (sent but never received).
     pub fn missing_messages(&self) -> u64 {
         self.max_seq.saturating_sub(self.received)
@@ -202,6 +254,33 @@ mod tests {
             view.latency.max
         );
         assert_eq!(view.requests_sent, 100);
+    }
+
+    #[test]
+    fn measured_caches_follow_every_change_and_snapshots_keep_theirs() {
+        let mut node = NodeTotals::default();
+        node.add(&data(10, 1_000), 1, 1_000);
+        let snapshot = node.measured.clone();
+        assert_eq!(snapshot.stats().requests_sent, 10);
+        assert_eq!(snapshot.stats().rps, 10.0);
+        let first = node.measured.histograms().clone();
+        // The snapshot's computation filled the node's cache: same change, same cells.
+        assert!(std::ptr::eq(node.measured.stats(), snapshot.stats()));
+        node.add(&data(30, 9_000), 2, 2_000);
+        let stats = node.measured.stats();
+        assert_eq!(stats.requests_sent, 40);
+        assert_eq!(stats.rps, 20.0);
+        assert!(
+            (stats.latency.max - 9.0).abs() < 0.01,
+            "{}",
+            stats.latency.max
+        );
+        assert_ne!(node.measured.histograms(), &first);
+        // The snapshot still shows the totals as they were when it was taken.
+        assert_eq!(snapshot.stats().requests_sent, 10);
+        assert_eq!(snapshot.histograms(), &first);
+        assert_eq!(snapshot.elapsed_ms(), 1_000);
+        assert_eq!((node.received, node.max_seq), (2, 2));
     }
 
     #[test]
