@@ -135,6 +135,15 @@ impl OrchestratorStats {
 /// heartbeat sent this long after the trigger.
 const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
+/// Marks a checkpoint as under way; dropped (even by a panic) when it is done.
+struct CheckpointBusy(Orchestrator);
+
+impl Drop for CheckpointBusy {
+    fn drop(&mut self) {
+        self.0.inner.checkpointing.store(false, Ordering::Release);
+    }
+}
+
 /// The orchestrator. Cheap to clone; every clone shares the same state.
 #[derive(Clone)]
 pub struct Orchestrator {
@@ -353,17 +362,19 @@ impl Orchestrator {
             self.inner.checkpointing.store(false, Ordering::Release);
             return;
         }
-        let this = self.clone();
+        let busy = CheckpointBusy(self.clone());
         tokio::task::spawn_blocking(move || {
-            let dir = &this.inner.config.report_dir;
+            let inner = &busy.0.inner;
             for part in parts {
                 let id = part.id().to_owned();
                 let (report, nodes) = part.build();
-                if let Err(e) = this.inner.writer.checkpoint(dir, report, nodes) {
+                if let Err(e) = inner
+                    .writer
+                    .checkpoint(&inner.config.report_dir, report, nodes)
+                {
                     tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
                 }
             }
-            this.inner.checkpointing.store(false, Ordering::Release);
         });
     }
 
