@@ -229,7 +229,6 @@ fn be_u64(bytes: &[u8], at: usize) -> Option<u64> {
 
 /// The uncompressed V2 bytes of an encoding, inflated with a size cap.
 fn inflate(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DecodeError> {
-    use std::io::Read;
     let cookie = be_u32(bytes, 0).ok_or_else(|| DecodeError::Invalid("truncated".into()))?;
     match cookie & 0xffff_ff0f {
         V2_COOKIE => Ok(std::borrow::Cow::Borrowed(bytes)),
@@ -239,18 +238,52 @@ fn inflate(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DecodeError> {
             let compressed = bytes
                 .get(8..8usize.saturating_add(len))
                 .ok_or_else(|| DecodeError::Invalid("truncated compressed payload".into()))?;
-            let mut raw = Vec::new();
-            flate2::read::ZlibDecoder::new(compressed)
-                .take(MAX_DECODED_BYTES + 1)
-                .read_to_end(&mut raw)
-                .map_err(|e| DecodeError::Invalid(format!("bad compression: {e}")))?;
-            if raw.len() as u64 > MAX_DECODED_BYTES {
-                return Err(DecodeError::Range);
-            }
-            Ok(std::borrow::Cow::Owned(raw))
+            inflate_capped(compressed).map(std::borrow::Cow::Owned)
         }
         _ => Err(DecodeError::Invalid(format!("unknown cookie {cookie:#x}"))),
     }
+}
+
+/// Inflates a zlib stream into at most [`MAX_DECODED_BYTES`]. One decompressor per thread is
+/// reset and reused: a fresh one allocates and clears tens of kilobytes, more than inflating a
+/// histogram costs (an orchestrator decodes two per metrics message).
+fn inflate_capped(compressed: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Decompress> =
+            std::cell::RefCell::new(Decompress::new(true));
+    }
+    INFLATER.with(|cell| {
+        let mut inflater = cell.borrow_mut();
+        inflater.reset(true);
+        let mut raw: Vec<u8> = Vec::with_capacity(compressed.len().saturating_mul(4).max(4096));
+        loop {
+            if raw.len() == raw.capacity() {
+                if raw.len() as u64 > MAX_DECODED_BYTES {
+                    return Err(DecodeError::Range);
+                }
+                raw.reserve(raw.len());
+            }
+            let (read, written) = (inflater.total_in(), inflater.total_out());
+            let rest = usize::try_from(read)
+                .ok()
+                .and_then(|at| compressed.get(at..))
+                .unwrap_or_default();
+            let status = inflater
+                .decompress_vec(rest, &mut raw, FlushDecompress::None)
+                .map_err(|e| DecodeError::Invalid(format!("bad compression: {e}")))?;
+            if status == Status::StreamEnd {
+                if raw.len() as u64 > MAX_DECODED_BYTES {
+                    return Err(DecodeError::Range);
+                }
+                return Ok(raw);
+            }
+            let stuck = inflater.total_in() == read && inflater.total_out() == written;
+            if stuck && raw.len() < raw.capacity() {
+                return Err(DecodeError::Invalid("truncated compressed payload".into()));
+            }
+        }
+    })
 }
 
 /// Refuses headers whose histogram would be larger than ours.
@@ -331,6 +364,27 @@ mod tests {
         bomb.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
         bomb.extend_from_slice(&compressed);
         assert!(matches!(Histogram::decode(&bomb), Err(DecodeError::Range)));
+    }
+
+    #[test]
+    fn a_cut_stream_is_refused_and_the_thread_decodes_the_next_one() {
+        let mut h = Histogram::new();
+        for v in 1..5_000 {
+            h.record_micros(v * 7);
+        }
+        let good = h.encode();
+        let len = be_u32(&good, 4).unwrap() as usize;
+        for keep in [0, 1, len / 2, len - 1] {
+            // The length field agrees with the bytes present, but the zlib stream has no end.
+            let mut cut = good[..4].to_vec();
+            cut.extend_from_slice(&(keep as u32).to_be_bytes());
+            cut.extend_from_slice(&good[8..8 + keep]);
+            assert!(Histogram::decode(&cut).is_err(), "kept {keep} of {len}");
+            // The per-thread decompressor starts afresh for the next histogram.
+            let back = Histogram::decode(&good).unwrap();
+            assert_eq!(back.len(), h.len());
+            assert_eq!(back.quantile_micros(0.99), h.quantile_micros(0.99));
+        }
     }
 
     #[test]
