@@ -78,8 +78,8 @@ pub struct NodeReport {
 pub struct ReportParts {
     /// The test's view, with empty statistics.
     pub test: TestView,
-    /// All nodes merged.
-    pub aggregate: Measured,
+    /// All nodes merged, if already computed since the last change (else `build` sums them).
+    pub aggregate: Option<Measured>,
     /// Per node: what it measured, its bookkeeping and its requests per second.
     pub nodes: Vec<NodeParts>,
 }
@@ -107,7 +107,10 @@ impl ReportParts {
     /// since the nodes' last change are reused, and the ones computed here are kept for later.
     pub fn build(self) -> (TestReport, Vec<NodeReport>) {
         let mut test = self.test;
-        test.aggregate = self.aggregate.stats().clone();
+        let aggregate = self
+            .aggregate
+            .unwrap_or_else(|| Measured::sum(self.nodes.iter().map(|n| &n.measured)));
+        test.aggregate = aggregate.stats().clone();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in self.nodes {
             let stats = node.measured.stats().clone();
@@ -130,7 +133,7 @@ impl ReportParts {
         }
         let report = TestReport {
             report_version: 1,
-            histograms: self.aggregate.histograms().clone(),
+            histograms: aggregate.histograms().clone(),
             node_reports: BTreeMap::new(),
             test,
         };

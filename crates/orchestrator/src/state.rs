@@ -1,6 +1,7 @@
 //! The orchestrator's memory: drivers it has heard of, tests it knows, and how each incoming
 //! message changes them. Everything here is synchronous and guarded by one lock in `lib.rs`.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -71,7 +72,9 @@ struct Test {
     ended_at_ms: Option<u64>,
     drivers: Vec<String>,
     nodes: BTreeMap<String, NodeTotals>,
-    aggregate: Measured,
+    /// All nodes merged, summed from `nodes` when first needed after a change (a view, the
+    /// reports): adding every message into it too would double the merging work.
+    aggregate: OnceCell<Measured>,
     series: Series,
     /// Requests per second per node, for node reports.
     node_series: BTreeMap<String, BTreeMap<u64, u64>>,
@@ -101,7 +104,7 @@ impl Test {
             ended_at_ms: None,
             drivers: Vec::new(),
             nodes: BTreeMap::new(),
-            aggregate: Measured::default(),
+            aggregate: OnceCell::new(),
             series: Series::default(),
             node_series: BTreeMap::new(),
             message: None,
@@ -120,13 +123,19 @@ impl Test {
             return (**past).clone();
         }
         let mut view = self.view_without_stats();
-        view.aggregate = self.aggregate.stats().clone();
+        view.aggregate = self.aggregate().stats().clone();
         view.nodes = self
             .nodes
             .iter()
             .map(|(id, n)| (id.clone(), n.measured.stats().clone()))
             .collect();
         view
+    }
+
+    /// All nodes merged.
+    fn aggregate(&self) -> &Measured {
+        self.aggregate
+            .get_or_init(|| Measured::sum(self.nodes.values().map(|n| &n.measured)))
     }
 
     /// The view with empty statistics: everything that costs nothing to copy.
@@ -353,7 +362,7 @@ impl State {
             node.finished = true;
             node.stopped.clone_from(&m.stopped);
         }
-        test.aggregate.add(data, m.interval_end_ms);
+        test.aggregate = OnceCell::new();
         test.checkpoint_due = true;
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
@@ -610,7 +619,7 @@ impl State {
             .collect();
         Some(ReportParts {
             test: view,
-            aggregate: test.aggregate.clone(),
+            aggregate: test.aggregate.get().cloned(),
             nodes,
         })
     }
@@ -777,6 +786,9 @@ mod tests {
         merge(&mut state, "d2", 1, 5);
         let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
         assert_eq!(view.aggregate.requests_sent, 12);
+        assert_eq!(view.aggregate.latency.count, 2);
+        assert_eq!(view.aggregate.service_time.count, 2);
+        assert_eq!(view.aggregate.rps, 12.0);
         assert_eq!(view.nodes["d1"], report.test.nodes["d1"]);
         assert_eq!(view.nodes["d2"].requests_sent, 5);
         assert_eq!(state.checkpoint_parts().len(), 1);

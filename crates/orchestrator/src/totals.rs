@@ -45,6 +45,16 @@ impl Totals {
         self.counters.add(&data.counters);
     }
 
+    /// Adds other totals.
+    pub fn add_totals(&mut self, other: &Totals) {
+        self.latency.add(&other.latency);
+        self.service.add(&other.service);
+        if let Some(gaps) = &other.send_gaps {
+            self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
+        }
+        self.counters.add(&other.counters);
+    }
+
     /// The view users read; `seconds` is the time the totals span (for the rate).
     pub fn view(&self, seconds: f64) -> StatsView {
         StatsView::of(self, seconds)
@@ -77,6 +87,21 @@ impl Measured {
         self.elapsed_ms = self.elapsed_ms.max(end_ms);
         self.stats = Arc::default();
         self.histograms = Arc::default();
+    }
+
+    /// The merge of `all` (the aggregate of a test's nodes), spanning the longest of them.
+    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Measured>) -> Self {
+        let mut totals = Totals::default();
+        let mut elapsed_ms = 0;
+        for m in all {
+            totals.add_totals(&m.totals);
+            elapsed_ms = elapsed_ms.max(m.elapsed_ms);
+        }
+        Self {
+            totals: Arc::new(totals),
+            elapsed_ms,
+            ..Self::default()
+        }
     }
 
     /// End of the latest interval merged, ms since the node's start.
