@@ -7,8 +7,9 @@
 //!   publish a metrics message every `--every-ms` with realistic histograms, then a final one)
 //!   against a real orchestrator; prints the orchestrator's CPU while merging. In process (the
 //!   orchestrator on a thread of its own, whose CPU time is read from
-//!   /proc/self/task/TID/schedstat) or, with `--brokers`, over a real Kafka broker with the real
-//!   `onslaught orchestrator` process (CPU from /proc/PID/stat).
+//!   /proc/self/task/TID/schedstat; `orchestrator_all_threads_core_percent` adds the blocking
+//!   threads its runtime spawns, where checkpoints are written) or, with `--brokers`, over a
+//!   real Kafka broker with the real `onslaught orchestrator` process (CPU from /proc/PID/stat).
 //! - `recv-target`: a minimal HTTP/1.1 server that answers `{"message":"pong"}` and records the
 //!   arrival time of every request (ns, little-endian u64) into `--out` when it gets SIGTERM or
 //!   after `--seconds`: the receiver's view of a scheduled run's send times.
@@ -440,6 +441,24 @@ fn thread_cpu(tid: &str) -> Res<f64> {
     Ok(ns as f64 / 1e9)
 }
 
+/// CPU time of every thread of this process named `orchestrator`, in seconds: the
+/// orchestrator's event loop and the blocking threads its runtime spawns (they inherit the name),
+/// where checkpoints are summarised, encoded and written.
+fn orchestrator_threads_cpu() -> Res<f64> {
+    let mut total = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").map_err(|e| e.to_string())? {
+        let tid = task.map_err(|e| e.to_string())?.file_name();
+        let tid = tid.to_string_lossy();
+        let comm =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+        if comm.trim_end() == "orchestrator" {
+            // A thread may end between listing and reading: it then counts as 0.
+            total += thread_cpu(&tid).unwrap_or(0.0);
+        }
+    }
+    Ok(total)
+}
+
 /// user+sys CPU time of a whole process, in seconds.
 fn process_cpu(pid: u32) -> Res<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
@@ -510,7 +529,12 @@ fn merge_in_process(
                 .map(|s| s.to_string_lossy().into_owned())
                 .ok_or("no tid")?;
             let _ = tid_tx.send(tid);
-            let rt = runtime(0)?;
+            // Its blocking threads (checkpoints) carry the name too, so they are counted.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .thread_name("orchestrator")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
             rt.block_on(async move {
                 let orchestrator =
                     Orchestrator::new(OrchestratorConfig::new(&orch_reports), orch_transport);
@@ -564,9 +588,11 @@ fn merge_in_process(
         let window = seconds - warmup - 1;
         let m1 = orchestrator.stats().metrics_messages.load(Ordering::Relaxed);
         let c1 = thread_cpu(&tid)?;
+        let all1 = orchestrator_threads_cpu()?;
         let t1 = Instant::now();
         tokio::time::sleep(Duration::from_secs(window)).await;
         let c2 = thread_cpu(&tid)?;
+        let all2 = orchestrator_threads_cpu()?;
         let m2 = orchestrator.stats().metrics_messages.load(Ordering::Relaxed);
         let wall = t1.elapsed().as_secs_f64();
         // What one look at the test costs (the API, the dashboard's stream and `wait_test` build
@@ -603,6 +629,7 @@ fn merge_in_process(
             "window_seconds": wall,
             "orchestrator_cpu_seconds": busy,
             "orchestrator_core_percent": busy / wall * 100.0,
+            "orchestrator_all_threads_core_percent": (all2 - all1) / wall * 100.0,
             "messages_in_window": window_messages,
             "cpu_us_per_metrics_message": if window_messages > 0 { busy / window_messages as f64 * 1e6 } else { 0.0 },
             "idle_heartbeats_core_percent": idle_cpu / idle_seconds as f64 * 100.0,
