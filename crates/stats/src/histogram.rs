@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 
 use crate::Summary;
 
@@ -182,6 +182,27 @@ impl Histogram {
         let mut bytes = Vec::new();
         // Writing into a Vec cannot fail for a histogram with valid bounds.
         let _ = V2DeflateSerializer::new().serialize(&self.inner, &mut bytes);
+        bytes
+    }
+
+    /// The same encoding as [`Histogram::encode`] (and read by the same decoders), compressed
+    /// for speed: deflate level 1 instead of 6, about four times faster for a few percent more
+    /// bytes. For reports, where every checkpoint encodes every node's histograms.
+    pub fn encode_fast(&self) -> Vec<u8> {
+        use std::io::Write;
+        let mut raw = Vec::new();
+        // Writing into a Vec cannot fail for a histogram with valid bounds.
+        let _ = V2Serializer::new().serialize(&self.inner, &mut raw);
+        let mut header = Vec::with_capacity(raw.len() / 2 + 8);
+        header.extend_from_slice(&(V2_DEFLATE_COOKIE | 0x10).to_be_bytes());
+        header.extend_from_slice(&[0; 4]); // the compressed length, filled in below
+        let mut zlib = flate2::write::ZlibEncoder::new(header, flate2::Compression::fast());
+        let compressed = zlib.write_all(&raw).and_then(|()| zlib.finish());
+        let Ok(mut bytes) = compressed else {
+            return self.encode();
+        };
+        let len = u32::try_from(bytes.len() - 8).unwrap_or(u32::MAX);
+        bytes[4..8].copy_from_slice(&len.to_be_bytes());
         bytes
     }
 
@@ -385,6 +406,35 @@ mod tests {
             assert_eq!(back.len(), h.len());
             assert_eq!(back.quantile_micros(0.99), h.quantile_micros(0.99));
         }
+    }
+
+    #[test]
+    fn the_fast_encoding_is_the_same_histogram_in_the_same_format() {
+        let mut h = Histogram::new();
+        for v in 1..20_000 {
+            h.record_micros(v * 3 + v % 17);
+        }
+        h.record_micros(MAX_MICROS);
+        let fast = h.encode_fast();
+        assert_eq!(&fast[..4], &h.encode()[..4]);
+        assert_eq!(be_u32(&fast, 4).unwrap() as usize, fast.len() - 8);
+        let back = Histogram::decode(&fast).unwrap();
+        assert_eq!(back.len(), h.len());
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(back.quantile_micros(q), h.quantile_micros(q));
+        }
+        assert_eq!(back.encode(), h.encode());
+        // HdrHistogram's own reader takes it too.
+        let mut cursor: &[u8] = &fast;
+        let theirs: hdrhistogram::Histogram<u64> =
+            Deserializer::new().deserialize(&mut cursor).unwrap();
+        assert_eq!(theirs.len(), h.len());
+        assert_eq!(
+            Histogram::decode(&Histogram::new().encode_fast())
+                .unwrap()
+                .len(),
+            0
+        );
     }
 
     #[test]
