@@ -86,6 +86,7 @@ export interface StatsView {
   service_time: Summary;
   /** Gaps between consecutive sends, for scheduled (tsunami) tests. */
   send_gap?: Summary | null;
+  send_lag?: Summary | null;
 }
 
 /** Per-driver bookkeeping of a test. */

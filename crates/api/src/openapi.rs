@@ -442,7 +442,8 @@ fn schemas() -> Value {
                 "success_ratio": number,
                 "latency": schema("Summary"),
                 "service_time": schema("Summary"),
-                "send_gap": schema("Summary")
+                "send_gap": schema("Summary"),
+                "send_lag": schema("Summary")
             }
         },
         "SeriesPoint": {

@@ -125,6 +125,12 @@ pub fn text(test: &TestView) -> String {
                 format!("{}, {}, {}", ms(gap.median), ms(gap.p99), ms(gap.max)),
             );
         }
+        if let Some(lag) = &a.send_lag {
+            line(
+                "Send lag      [50, 99, max after intended]",
+                format!("{}, {}, {}", ms(lag.median), ms(lag.p99), ms(lag.max)),
+            );
+        }
         line(
             "Late sends    [> 1 ms after intended]",
             a.late_sends.to_string(),

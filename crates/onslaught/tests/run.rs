@@ -64,6 +64,9 @@ fn tsunami_three_drivers_send_exactly_their_share_on_schedule() {
             (gap_p50 - 10.0).abs() <= 0.2,
             "{id}: send gap p50 {gap_p50} ms"
         );
+        // How late sends went out after their intended times, as the driver saw it.
+        let lag_p50 = num(node, "/send_lag/median");
+        assert!(lag_p50 <= 0.2, "{id}: send lag p50 {lag_p50} ms");
     }
 
     // One aggregate report and one per node, whose counts add up.
@@ -184,6 +187,7 @@ fn text_summary_has_the_familiar_lines() {
         "Requests      [total, rate, throughput]",
         "Latencies     [min, mean, 50, 90, 95, 99, 99.9, max]",
         "Service time",
+        "Send lag",
         "Late sends",
         "Status codes  [code:count]",
         "200:40",

@@ -291,6 +291,7 @@ impl Orchestrator {
             latency: histograms.latency,
             service: histograms.service,
             send_gaps: histograms.send_gaps,
+            send_lag: histograms.send_lag,
             counters: metrics.counters.to_counters(),
         };
         let outcome = self
@@ -584,18 +585,19 @@ impl Orchestrator {
     pub async fn wait_test(&self, id: &str) -> Result<TestView, ControlError> {
         let mut changes = self.watch();
         loop {
-            let view = self
-                .test(id)
-                .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
-            if view.status.is_final()
-                && (view.report_path.is_some() || view.status == TestStatus::Failed)
-            {
-                return Ok(view);
+            // Building a view summarises every histogram: only do it once the test is over.
+            let done = self.inner.state.lock().is_done(id);
+            match done {
+                None => return Err(ControlError::NotFound(id.to_owned())),
+                Some(true) => break,
+                Some(false) => {}
             }
             if changes.changed().await.is_err() {
-                return Ok(view);
+                break;
             }
         }
+        self.test(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))
     }
 
     /// One test.

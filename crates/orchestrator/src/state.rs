@@ -651,6 +651,15 @@ impl State {
         self.test(id)?.report_path.clone()
     }
 
+    /// Whether a test is over with its reports written (or failed before it ran): what a waiter
+    /// needs, without building the test's view. `None` for an unknown test.
+    pub fn is_done(&self, id: &str) -> Option<bool> {
+        self.test(id).map(|t| {
+            let status = t.past.as_ref().map_or(t.status, |p| p.status);
+            status.is_final() && (t.report_path.is_some() || status == TestStatus::Failed)
+        })
+    }
+
     /// One test's view.
     pub fn view(&self, id: &str, _config: &OrchestratorConfig) -> Option<TestView> {
         self.test(id).map(Test::view)
@@ -752,6 +761,7 @@ mod tests {
             service: latency.clone(),
             latency,
             send_gaps: None,
+            send_lag: None,
             counters,
         };
         let m: Metrics = serde_json::from_value(serde_json::json!({

@@ -17,6 +17,8 @@ pub struct Totals {
     pub service: Histogram,
     /// Gaps between consecutive sends (scheduled tests).
     pub send_gaps: Option<Histogram>,
+    /// How late each send went out after its intended time (scheduled tests).
+    pub send_lag: Option<Histogram>,
     /// Counters.
     pub counters: Counters,
 }
@@ -30,6 +32,8 @@ pub struct IntervalData {
     pub service: Histogram,
     /// Send-gap histogram, if scheduled.
     pub send_gaps: Option<Histogram>,
+    /// Send-lag histogram, if scheduled.
+    pub send_lag: Option<Histogram>,
     /// Counters.
     pub counters: Counters,
 }
@@ -42,6 +46,9 @@ impl Totals {
         if let Some(gaps) = &data.send_gaps {
             self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
         }
+        if let Some(lag) = &data.send_lag {
+            self.send_lag.get_or_insert_with(Histogram::new).add(lag);
+        }
         self.counters.add(&data.counters);
     }
 
@@ -51,6 +58,9 @@ impl Totals {
         self.service.add(&other.service);
         if let Some(gaps) = &other.send_gaps {
             self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
+        }
+        if let Some(lag) = &other.send_lag {
+            self.send_lag.get_or_insert_with(Histogram::new).add(lag);
         }
         self.counters.add(&other.counters);
     }
@@ -260,6 +270,7 @@ mod tests {
             service: latency.clone(),
             latency,
             send_gaps: None,
+            send_lag: None,
             counters,
         }
     }
@@ -279,6 +290,31 @@ mod tests {
             view.latency.max
         );
         assert_eq!(view.requests_sent, 100);
+    }
+
+    /// Send lags are merged exactly like latencies, into node totals and from them into the
+    /// aggregate; an unscheduled test has none.
+    #[test]
+    fn send_lag_is_merged_per_node_and_into_the_aggregate() {
+        let scheduled = |requests: u64, lag_us: u64| {
+            let mut d = data(requests, 1_000);
+            let mut lag = Histogram::new();
+            for _ in 0..requests {
+                lag.record_micros(lag_us);
+            }
+            d.send_lag = Some(lag);
+            d
+        };
+        let (mut a, mut b) = (Totals::default(), Totals::default());
+        a.add(&scheduled(99, 20));
+        b.add(&scheduled(1, 5_000));
+        let mut aggregate = Totals::default();
+        aggregate.add_totals(&a);
+        aggregate.add_totals(&b);
+        let lag = aggregate.view(1.0).send_lag.unwrap();
+        assert_eq!(lag.p99, 0.02);
+        assert!((lag.max - 5.0).abs() < 0.01, "max {}", lag.max);
+        assert!(Totals::default().view(1.0).send_lag.is_none());
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub struct StatsView {
     /// Gaps between consecutive sends (scheduled tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_gap: Option<SummaryView>,
+    /// How late sends went out after their intended times (scheduled tests): the pacer's and
+    /// engine's own jitter, seen by the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag: Option<SummaryView>,
 }
 
 impl StatsView {
@@ -116,6 +120,7 @@ impl StatsView {
             latency: totals.latency.summary().into(),
             service_time: totals.service.summary().into(),
             send_gap: totals.send_gaps.as_ref().map(|h| h.summary().into()),
+            send_lag: totals.send_lag.as_ref().map(|h| h.summary().into()),
         }
     }
 }

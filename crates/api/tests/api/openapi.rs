@@ -187,6 +187,7 @@ fn full_stats() -> StatsView {
         latency: summary(1.0),
         service_time: summary(0.5),
         send_gap: Some(summary(10.0)),
+        send_lag: Some(summary(0.05)),
     }
 }
 
@@ -251,6 +252,7 @@ fn schemas_match_what_the_types_write() {
     check_written(&doc, "Summary", &SummaryView::default(), &summary(2.0));
     let mut small_stats = full_stats();
     small_stats.send_gap = None;
+    small_stats.send_lag = None;
     check_written(&doc, "StatsView", &small_stats, &full_stats());
     let point = SeriesPoint {
         nodes: BTreeMap::from([("driver-1".to_owned(), 5)]),
