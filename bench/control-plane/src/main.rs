@@ -319,15 +319,14 @@ impl Sim {
                             seq = 0;
                             last_end = 0;
                         }
-                        if let (Some((config, at)), Some(trigger)) = (test.as_mut(), control.trigger) {
-                            if trigger.test_id == config.test_id
-                                && trigger.trigger == TriggerAction::Start
-                                && state.state == NodeState::Configured
-                            {
-                                *at = trigger.start_at_ms;
-                                state = HeartbeatState::for_test(NodeState::Running, &config.test_id);
-                                publish_msg(&self.transport, &id, &Heartbeat::new(&id, Role::Driver, state.clone())).await;
-                            }
+                        if let (Some((config, at)), Some(trigger)) = (test.as_mut(), control.trigger)
+                            && trigger.test_id == config.test_id
+                            && trigger.trigger == TriggerAction::Start
+                            && state.state == NodeState::Configured
+                        {
+                            *at = trigger.start_at_ms;
+                            state = HeartbeatState::for_test(NodeState::Running, &config.test_id);
+                            publish_msg(&self.transport, &id, &Heartbeat::new(&id, Role::Driver, state.clone())).await;
                         }
                     }
                 }
