@@ -900,9 +900,12 @@ def evaluate_goals(res: dict) -> list[dict]:
                       "measured": f"{mem['spread_pct']:.1f}% spread", "met": mem["spread_pct"] <= 10})
     for m in res.get("control", {}).get("merge", []):
         if m.get("drivers") == 1000 and m.get("every_ms") == 1000 and m.get("transport") == "in-process":
+            # Judged on every orchestrator thread: checkpoints run on its blocking threads.
+            allp = m.get("orchestrator_all_threads_core_percent", m["orchestrator_core_percent"])
             goals.append({"area": "control", "goal": "orchestrator merges 1,000 drivers' per-second reports with < 5% of one core",
-                          "measured": f"{m['orchestrator_core_percent']:.2f}% of one core (in process)",
-                          "met": m["orchestrator_core_percent"] < 5})
+                          "measured": f"{allp:.2f}% of one core, all orchestrator threads "
+                                      f"({m['orchestrator_core_percent']:.2f}% its event loop; in process)",
+                          "met": allp < 5})
     return goals
 
 
@@ -1046,17 +1049,20 @@ def render(res: dict) -> str:
         add("Orchestrator CPU while N simulated drivers report (`onslaught-bench merge`): each driver registers, "
             "heartbeats every second, acknowledges the config, then publishes a metrics message (latency and "
             "service histograms of 10,000 samples) every *interval*; the window is the steady state. In process: "
-            "the orchestrator's own thread (scheduler ns). Kafka: the whole `onslaught orchestrator` process "
+            "the orchestrator's event-loop thread, and all its threads (the event loop plus the blocking threads "
+            "that write checkpoints), from scheduler ns. Kafka: the whole `onslaught orchestrator` process "
             "(user+sys), a single local broker.\n")
-        add("| transport | drivers | report every | metrics msg/s | orchestrator core % | µs CPU per metrics msg | idle (heartbeats only) core % | one test view ms | test status |")
-        add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        add("| transport | drivers | report every | metrics msg/s | event loop core % | all threads core % | µs CPU per metrics msg (event loop) | idle (heartbeats only) core % | one test view ms | test status |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for m in cp["merge"]:
             if "error" in m:
-                add(f"| | | | {m['error']} | | | | | |")
+                add(f"| | | | {m['error']} | | | | | | |")
                 continue
             status = str(m["status"]) + (f" ({m['message']})" if m.get("message") else "")
+            allp = m.get("orchestrator_all_threads_core_percent")
             add(f"| {m['transport']} | {m['drivers']:,} | {m['every_ms']} ms | {m['messages_in_window'] / m['window_seconds']:,.0f} | "
-                f"{m['orchestrator_core_percent']:.2f} | {m['cpu_us_per_metrics_message']:.0f} | "
+                f"{(format(m['orchestrator_core_percent'], '.2f') if m['transport'] == 'in-process' else '–')} | "
+                f"{fmt(allp if allp is not None else m['orchestrator_core_percent'], 2)} | {m['cpu_us_per_metrics_message']:.0f} | "
                 f"{m['idle_heartbeats_core_percent']:.2f} | {fmt(m.get('view_ms'), 1)} | {status} |")
         if cp.get("broker_error"):
             add(f"\nBroker runs skipped: {cp['broker_error']}")
