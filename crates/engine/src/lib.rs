@@ -117,6 +117,14 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let connector = connection::Connector::new(&spec).await?;
     let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
     let recorder = Arc::new(Recorder::new(scheduled));
+    // Sends on a schedule should not wait behind other work on a busy machine: engine threads
+    // of a scheduled run ask for nice -10, and for real-time like the pacer when the schedule is
+    // precise (gaps of 1 ms or more: at most 1,000 light requests a second per driver, so a
+    // real-time thread cannot hog a core).
+    let priority = match spec.mode {
+        Mode::Avalanche => None,
+        Mode::Scheduled { interval } => Some(interval >= schedule::PRECISE_MIN_INTERVAL),
+    };
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
 
@@ -133,7 +141,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             .name(format!("onslaught-engine-{index}"))
             .spawn({
                 let cancel = cancel.clone();
-                move || engine_thread(ready_tx, go_rx, connections, &cancel, scheduled)
+                move || engine_thread(ready_tx, go_rx, connections, &cancel, priority)
             });
         match thread {
             Ok(thread) => threads.push(thread),
@@ -198,11 +206,10 @@ fn engine_thread(
     go: tokio::sync::oneshot::Receiver<Arc<worker::Shared>>,
     connections: usize,
     cancel: &CancellationToken,
-    scheduled: bool,
+    priority: Option<bool>,
 ) {
-    if scheduled {
-        // Sends on a schedule should not wait behind other work on a busy machine.
-        schedule::raise_priority(false);
+    if let Some(realtime) = priority {
+        schedule::raise_priority(realtime);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
