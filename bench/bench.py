@@ -836,7 +836,7 @@ def section_profile(t: Tools, cfg, wd: Path, results: dict) -> dict:
                         t.bench_bin, "merge", "--drivers", "1000", "--every-ms", "1000", "--seconds",
                         str(cfg.merge_seconds), "--idle-seconds", "2"], capture_output=True, timeout=600)
         top = perf_top(data, comm="orchestrator")
-        out["merge"] = {"what": "onslaught-bench merge --drivers 1000 --every-ms 1000, the orchestrator thread only",
+        out["merge"] = {"what": "onslaught-bench merge --drivers 1000 --every-ms 1000, the orchestrator's threads (its event loop and the blocking threads that write checkpoints)",
                         "dso": [], "top": top,
                         "callers": perf_callers(data, top[:6], comm="orchestrator")}
     return out
