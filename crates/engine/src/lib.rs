@@ -39,6 +39,9 @@ use tokio_util::sync::CancellationToken;
 pub use recorder::{Interval, Recorder};
 pub use spec::{LoadSpec, Mode, RequestTemplate, SpecError};
 
+/// How far ahead of its start a scheduled run's pacer thread is started.
+const PACER_LEAD: Duration = Duration::from_millis(3);
+
 /// A send that starts more than this after its intended time counts as late.
 pub const LATE_TOLERANCE: Duration = Duration::from_millis(1);
 
@@ -114,7 +117,7 @@ fn thread_count(spec: &LoadSpec) -> usize {
 /// tokio runtime, as wrk runs one event loop per thread), so nothing else the process does can
 /// delay a send; a scheduled run adds the pacer thread. `cancel` stops the run early.
 pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandle, EngineError> {
-    let connector = connection::Connector::new(&spec).await?;
+    let connector = Arc::new(connection::Connector::new(&spec).await?);
     let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
     let recorder = Arc::new(Recorder::new(scheduled));
     // Sends on a schedule should not wait behind other work on a busy machine: engine threads
@@ -128,20 +131,37 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
 
-    // The engine threads first: the clock starts once every one of them is ready to send.
+    // The engine threads first, each opening its connections (as wrk does): the clock starts once
+    // every one of them is ready to send, so opening connections neither delays the first sends
+    // nor holds up the schedule.
     let count = thread_count(&spec);
     let concurrency = usize::try_from(spec.concurrency).unwrap_or(usize::MAX);
     let mut ready = Vec::with_capacity(count);
     let mut go = Vec::with_capacity(count);
+    let mut first = 0;
     for index in 0..count {
         let connections = concurrency / count + usize::from(index < concurrency % count);
+        let numbers = first..first + connections;
+        first += connections;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<Arc<worker::Shared>>();
         let thread = std::thread::Builder::new()
             .name(format!("onslaught-engine-{index}"))
             .spawn({
                 let cancel = cancel.clone();
-                move || engine_thread(ready_tx, go_rx, connections, &cancel, priority)
+                let connector = Arc::clone(&connector);
+                let timeout = spec.timeout;
+                move || {
+                    let setup = ThreadSetup {
+                        ready: ready_tx,
+                        go: go_rx,
+                        connector,
+                        numbers,
+                        timeout,
+                        priority,
+                    };
+                    engine_thread(setup, &cancel);
+                }
             });
         match thread {
             Ok(thread) => threads.push(thread),
@@ -158,7 +178,14 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         let _ = thread.await;
     }
 
-    let started = Instant::now();
+    // A schedule starts a moment ahead, so the pacer thread is up (and has its priority) before
+    // its first release; without it the first request of every scheduled run went out ~1 ms late.
+    let started = Instant::now()
+        + if scheduled {
+            PACER_LEAD
+        } else {
+            Duration::ZERO
+        };
     let deadline = spec.duration.map(|d| started + d);
     let jobs = match spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
@@ -185,7 +212,6 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         connector,
         recorder: Arc::clone(&recorder),
         jobs,
-        next_connection: std::sync::atomic::AtomicUsize::new(0),
     });
     for thread in go {
         let _ = thread.send(Arc::clone(&shared));
@@ -201,13 +227,31 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
 /// One engine thread: `connections` workers on a single-threaded runtime, until they run out of
 /// work or `cancel` fires (then in-flight requests are dropped; [`RunHandle::finished`] counts
 /// them as aborted).
-fn engine_thread(
+/// What an engine thread is started with.
+struct ThreadSetup {
+    /// Told once the thread's connections are open (or failed to).
     ready: tokio::sync::oneshot::Sender<()>,
+    /// Brings what the workers share, when the run starts.
     go: tokio::sync::oneshot::Receiver<Arc<worker::Shared>>,
-    connections: usize,
-    cancel: &CancellationToken,
+    /// Opens the connections.
+    connector: Arc<connection::Connector>,
+    /// The numbers of this thread's connections (one worker each).
+    numbers: std::ops::Range<usize>,
+    /// Per-request timeout, which also bounds opening a connection.
+    timeout: Duration,
+    /// Real-time (`Some(true)`), nice -10 (`Some(false)`) or unchanged.
     priority: Option<bool>,
-) {
+}
+
+fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
+    let ThreadSetup {
+        ready,
+        go,
+        connector,
+        numbers,
+        timeout,
+        priority,
+    } = setup;
     if let Some(realtime) = priority {
         schedule::raise_priority(realtime);
     }
@@ -222,14 +266,30 @@ fn engine_thread(
             return;
         }
     };
-    let _ = ready.send(());
     runtime.block_on(async {
+        // Open every connection before the run starts; one that fails is retried (and its
+        // failure counted) by its worker's first request.
+        let mut opening = JoinSet::new();
+        for number in numbers {
+            let connector = Arc::clone(&connector);
+            opening.spawn(async move {
+                let open = tokio::time::timeout(timeout, connector.connect(number)).await;
+                (number, open.ok().and_then(Result::ok))
+            });
+        }
+        let mut opened = Vec::new();
+        while let Some(result) = opening.join_next().await {
+            if let Ok(connection) = result {
+                opened.push(connection);
+            }
+        }
+        let _ = ready.send(());
         let Ok(shared) = go.await else {
             return; // The run never started.
         };
         let mut workers = JoinSet::new();
-        for _ in 0..connections {
-            workers.spawn(worker::run(Arc::clone(&shared)));
+        for (number, connection) in opened {
+            workers.spawn(worker::run(Arc::clone(&shared), number, connection));
         }
         tokio::select! {
             () = cancel.cancelled() => workers.abort_all(),

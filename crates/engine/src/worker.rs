@@ -1,7 +1,7 @@
 //! One connection's request loop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -66,11 +66,9 @@ impl Jobs {
 /// What every worker of a run shares.
 pub(crate) struct Shared {
     pub(crate) spec: Arc<LoadSpec>,
-    pub(crate) connector: Connector,
+    pub(crate) connector: Arc<Connector>,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) jobs: Jobs,
-    /// Numbers connections, to spread them over the target's addresses.
-    pub(crate) next_connection: AtomicUsize,
 }
 
 /// The parts of the request that are the same for every send.
@@ -110,10 +108,9 @@ fn prepare(spec: &LoadSpec) -> Prepared {
 
 /// Sends requests over one keep-alive connection until the jobs run out. A stop aborts the
 /// task (see `engine_thread`).
-pub(crate) async fn run(shared: Arc<Shared>) {
-    let number = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<Open>) {
     let prepared = prepare(&shared.spec);
-    let mut connection: Option<Open> = None;
+    let mut connection = connection;
     while let Some(intended) = shared.jobs.next().await {
         let started = Instant::now();
         shared.recorder.sent(started, intended, prepared.wire_bytes);
