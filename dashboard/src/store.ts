@@ -1,7 +1,7 @@
 // The page's state: every test and node the API has told us about, which test is shown,
 // and the event stream's health. Changed only through `reduce`, which is pure.
 
-import { isActive, type NodeView, type TestView } from './types';
+import type { NodeView, TestView } from './types';
 
 export type Connection = 'connecting' | 'open' | 'reconnecting';
 
@@ -121,14 +121,18 @@ export function reduce(state: State, action: Action): State {
   }
 }
 
-/** The id of the test the live view shows: the picked one, else the newest active, else the newest. */
+/**
+ * The id of the test the live view shows: the picked one, else the newest test that is running
+ * (or configuring, on its way to run), else the newest test. A test created but never started
+ * is not running: an old one must not hide the tests created after it.
+ */
 export function shownTestId(state: State): string | null {
   if (state.selectedId !== null) return state.selectedId;
-  const active = state.order.find((id) => {
+  const running = state.order.find((id) => {
     const t = state.tests[id];
-    return t !== undefined && isActive(t.status);
+    return t !== undefined && (t.status === 'running' || t.status === 'configuring');
   });
-  return active ?? state.order[0] ?? null;
+  return running ?? state.order[0] ?? null;
 }
 
 export function shownTest(state: State): TestView | null {

@@ -130,6 +130,39 @@ describe('shownTestId', () => {
   it('is null with no tests', () => {
     expect(shownTestId(initialState)).toBe(null);
   });
+  it('shows the newest test, not an older one created but never started', () => {
+    const s = run({
+      type: 'tests-loaded',
+      tests: [
+        test('newest-done', { created_at_ms: 3, status: 'completed' }),
+        test('old-created', { created_at_ms: 1, status: 'created' }),
+      ],
+      total: 2,
+    });
+    expect(shownTestId(s)).toBe('newest-done');
+    // The same when the list comes back in another order.
+    const t = run({
+      type: 'tests-loaded',
+      tests: [test('old-created', { created_at_ms: 1, status: 'created' }), test('newest-done', { created_at_ms: 3, status: 'failed' })],
+      total: 2,
+    });
+    expect(shownTestId(t)).toBe('newest-done');
+  });
+  it('shows a running (or configuring) test before newer ones', () => {
+    const s = run({
+      type: 'tests-loaded',
+      tests: [
+        test('newest-created', { created_at_ms: 4, status: 'created' }),
+        test('newer-done', { created_at_ms: 3, status: 'completed' }),
+        test('configuring', { created_at_ms: 2, status: 'configuring' }),
+        test('old-created', { created_at_ms: 1, status: 'created' }),
+      ],
+      total: 4,
+    });
+    expect(shownTestId(s)).toBe('configuring');
+    const created = reduce(s, { type: 'test-updated', test: test('configuring', { created_at_ms: 2, status: 'aborted' }) });
+    expect(shownTestId(created)).toBe('newest-created');
+  });
 });
 
 describe('mergeTest', () => {
