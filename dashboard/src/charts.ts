@@ -3,9 +3,10 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { h, setText } from './dom';
+import { h, setAttr, setText } from './dom';
 import { fmtSecondsTick } from './format';
 import type { ChartData } from './series';
+import { COUNT_INCREMENTS, tickLabels } from './ticks';
 
 /** Colour-blind-friendly palette (Okabe–Ito, then Tableau) for per-driver lines. */
 const PALETTE = [
@@ -26,8 +27,10 @@ export interface SeriesStyle {
 
 export interface LineChartOptions {
   height: number;
-  /** Formats y values for the axis and legend. */
+  /** Formats y values for the legend (the axis shows plain numbers, its unit in the caption). */
   format: (value: number) => string;
+  /** The values are counts: the y axis ticks whole numbers only. */
+  counts?: boolean;
   /** Fixed styles by series label; others take palette colours in order. */
   styles?: Record<string, SeriesStyle>;
   emptyText: string;
@@ -125,7 +128,16 @@ export class LineChart {
       series,
       axes: [
         { ...axis((_u, splits) => splits.map(fmtSecondsTick)), incrs: SECOND_INCREMENTS },
-        { ...axis((_u, splits) => splits.map((s) => format(s))), size: 64 },
+        {
+          ...axis((_u, splits, _axis, _space, step) => {
+            const labels = tickLabels(splits, step);
+            // What the axis reads, for browser tests (the canvas has no text to query).
+            setAttr(this.host, 'data-y-ticks', JSON.stringify(labels));
+            return labels;
+          }),
+          size: 64,
+          ...(this.options.counts ? { incrs: [...COUNT_INCREMENTS] } : {}),
+        },
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

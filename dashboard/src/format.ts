@@ -25,6 +25,16 @@ export function fmtNum(n: number | null | undefined, decimals = 1): string {
   return sign + grouped + (trimmed ? '.' + trimmed : '');
 }
 
+/** A number with exactly `decimals` decimals, grouped: (1234.5, 2) → "1,234.50". */
+export function fmtFixed(n: number | null | undefined, decimals: number): string {
+  if (!finite(n)) return DASH;
+  const fixed = Math.abs(n).toFixed(decimals);
+  const [whole = '0', frac] = fixed.split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const sign = n < 0 && Number(fixed) !== 0 ? '-' : '';
+  return sign + grouped + (frac ? '.' + frac : '');
+}
+
 /** A latency in milliseconds with a precision that fits its size: "0.42 ms", "12.3 ms", "1.25 s". */
 export function fmtMs(ms: number | null | undefined): string {
   if (!finite(ms)) return DASH;

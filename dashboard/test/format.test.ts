@@ -5,6 +5,7 @@ import {
   fmtBytes,
   fmtDateTime,
   fmtDuration,
+  fmtFixed,
   fmtInt,
   fmtMs,
   fmtNum,
@@ -132,5 +133,17 @@ describe('small helpers', () => {
     expect(fmtTestType('TSUNAMI')).toBe('tsunami');
     expect(fmtTestType('avalanche')).toBe('avalanche');
     expect(fmtTestType(undefined)).toBe(DASH);
+  });
+});
+
+describe('fmtFixed', () => {
+  it('keeps exactly the decimals asked for, grouped', () => {
+    expect(fmtFixed(0, 1)).toBe('0.0');
+    expect(fmtFixed(1, 1)).toBe('1.0');
+    expect(fmtFixed(1234.5, 2)).toBe('1,234.50');
+    expect(fmtFixed(10000, 0)).toBe('10,000');
+    expect(fmtFixed(-0.0001, 2)).toBe('0.00');
+    expect(fmtFixed(-1500, 0)).toBe('-1,500');
+    expect(fmtFixed(null, 1)).toBe(DASH);
   });
 });
