@@ -1,7 +1,7 @@
 // Builds chart data from a test's per-second series: one x value per second (gaps as
 // null so a missing second shows as a break, not a made-up value). Pure.
 
-import type { SeriesPoint, TestView } from './types';
+import { isActive, type SeriesPoint, type TestView } from './types';
 
 export interface ChartData {
   /** Series names, in the order of `columns[1..]`. */
@@ -19,13 +19,31 @@ export function orderedPoints(points: readonly SeriesPoint[] | undefined): Serie
 }
 
 /**
- * The points worth drawing: while a test runs, its newest second is still filling (drivers report
- * every 500 ms), so it is left out rather than drawn as a dip at the right edge.
+ * The points worth drawing. While a test runs, its newest seconds are still filling: drivers
+ * report every 500 ms, each in its own time, so a second is complete only once every driver
+ * still sending has reported a later one (a driver's messages arrive in order). Seconds not yet
+ * complete are left out rather than drawn as a dip at the right edge. Without per-driver data,
+ * the newest second is left out. A finished test's points are all drawn.
  */
-export function settledPoints(points: readonly SeriesPoint[] | undefined, active: boolean): readonly SeriesPoint[] | undefined {
-  if (!active || !points || points.length < 2) return points;
-  const newest = Math.max(...points.map((p) => p.second));
-  return points.filter((p) => p.second !== newest);
+export function settledPoints(test: Pick<TestView, 'status' | 'series' | 'node_facts'>): readonly SeriesPoint[] | undefined {
+  const points = test.series;
+  if (!isActive(test.status) || !points || points.length === 0) return points;
+  // The newest second each driver still sending has reported.
+  const newestOf = new Map<string, number>();
+  for (const p of points) {
+    for (const id of Object.keys(p.nodes ?? {})) {
+      const facts = test.node_facts?.[id];
+      if (facts?.finished || facts?.lost) continue;
+      newestOf.set(id, Math.max(newestOf.get(id) ?? -Infinity, p.second));
+    }
+  }
+  if (newestOf.size === 0) {
+    if (points.length < 2) return points;
+    const newest = Math.max(...points.map((p) => p.second));
+    return points.filter((p) => p.second !== newest);
+  }
+  const complete = Math.min(...newestOf.values());
+  return points.filter((p) => p.second < complete);
 }
 
 /** Every second from the first to the last point, with the point for it (or undefined). */
@@ -52,16 +70,33 @@ export function nodeIdsOf(test: TestView): string[] {
   return [...ids].sort();
 }
 
-/** Requests sent per second: the total, errors, and one column per driver. */
-export function throughputData(points: readonly SeriesPoint[] | undefined, nodeIds: readonly string[]): ChartData {
+/**
+ * Requests sent per second: the total, errors, and one column per driver. Once a test has
+ * `ended`, the seconds after a column's last non-zero value (the tail after the last send, while
+ * the last responses and reports came in) are null, not zero: nothing was sending then, so they
+ * are not drawn as throughput dropping to 0.
+ */
+export function throughputData(
+  points: readonly SeriesPoint[] | undefined,
+  nodeIds: readonly string[],
+  ended = false,
+): ChartData {
   const { x, at } = perSecond(points);
-  const total = at.map((p) => (p ? p.requests : null));
-  const errors = at.map((p) => (p ? p.errors : null));
-  const perNode = nodeIds.map((id) => at.map((p) => (p ? (p.nodes?.[id] ?? 0) : null)));
+  const column = (value: (p: SeriesPoint) => number) => {
+    const values = at.map((p) => (p ? value(p) : null));
+    return ended ? withoutTrailingZeros(values) : values;
+  };
   return {
     labels: ['total', 'errors', ...nodeIds],
-    columns: [x, total, errors, ...perNode],
+    columns: [x, column((p) => p.requests), column((p) => p.errors), ...nodeIds.map((id) => column((p) => p.nodes?.[id] ?? 0))],
   };
+}
+
+/** The values with the run of zeros (and gaps) at their end made null. */
+function withoutTrailingZeros(values: (number | null)[]): (number | null)[] {
+  let end = values.length;
+  while (end > 0 && !values[end - 1]) end -= 1;
+  return values.map((v, i) => (i < end ? v : null));
 }
 
 /** Latency percentiles per second; seconds without responses have no latency (null). */

@@ -1,6 +1,6 @@
 // Table rows and figures derived from a test's statistics. Pure.
 
-import { fmtDuration, fmtInt, fmtNum, fmtTestType, sumCounts } from './format';
+import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtTestType, sumCounts } from './format';
 import { ERROR_KINDS, type StatsView, type Summary, type TestView } from './types';
 
 /** Columns of the latency tables: Summary key and heading. */
@@ -15,6 +15,14 @@ export const SUMMARY_COLUMNS: readonly [keyof Summary, string][] = [
   ['p99', 'p99'],
   ['p999', 'p99.9'],
 ];
+
+/**
+ * The cells of one latency table row, in SUMMARY_COLUMNS order. A summary of nothing (no
+ * response yet) has no statistics: "—" in every cell, as on the tiles, never "0 ms".
+ */
+export function summaryCells(s: Summary | null | undefined): string[] {
+  return SUMMARY_COLUMNS.map(([key]) => (s?.count ? fmtMs(s[key]) : DASH));
+}
 
 export interface CountRow {
   key: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencyData, nodeIdsOf, orderedPoints, settledPoints, throughputData } from '../src/series';
+import type { NodeFacts, SeriesPoint, TestView } from '../src/types';
 import { point, stats, test } from './fixtures';
 
 describe('orderedPoints', () => {
@@ -14,12 +15,40 @@ describe('orderedPoints', () => {
 });
 
 describe('settledPoints', () => {
+  const running = (series: SeriesPoint[] | undefined, over: Partial<TestView> = {}) => test('t', { status: 'running', series, ...over });
+
   it('leaves out the newest (still filling) second while the test runs', () => {
     const pts = [point(0), point(2), point(1)];
-    expect(settledPoints(pts, true)?.map((p) => p.second)).toEqual([0, 1]);
-    expect(settledPoints(pts, false)).toBe(pts);
-    expect(settledPoints([point(0)], true)?.map((p) => p.second)).toEqual([0]);
-    expect(settledPoints(undefined, true)).toBe(undefined);
+    expect(settledPoints(running(pts))?.map((p) => p.second)).toEqual([0, 1]);
+    expect(settledPoints(test('t', { status: 'completed', series: pts }))).toBe(pts);
+    expect(settledPoints(running([point(0)]))?.map((p) => p.second)).toEqual([0]);
+    expect(settledPoints(running(undefined))).toBe(undefined);
+  });
+  it('leaves out every second a driver still sending has not yet reported past', () => {
+    // a has reported second 3, b only second 2, c second 1: seconds 1 and later are incomplete
+    // (c's share of second 1 may still come), so they would be drawn as a dip to (near) zero.
+    const pts = [
+      point(0, { requests: 30, nodes: { a: 10, b: 10, c: 10 } }),
+      point(1, { requests: 20, nodes: { a: 10, b: 10, c: 0 } }),
+      point(2, { requests: 10, nodes: { a: 10, b: 0 } }),
+      point(3, { requests: 5, nodes: { a: 5 } }),
+    ];
+    expect(settledPoints(running(pts))?.map((p) => p.second)).toEqual([0]);
+    // Once c reports second 2, seconds up to 1 are complete.
+    const later = [...pts.slice(0, 2), point(2, { requests: 20, nodes: { a: 10, b: 0, c: 10 } }), pts[3]!];
+    expect(settledPoints(running(later))?.map((p) => p.second)).toEqual([0, 1]);
+  });
+  it('does not wait for a driver that finished or was lost', () => {
+    const pts = [
+      point(0, { requests: 30, nodes: { a: 10, b: 10, c: 10 } }),
+      point(1, { requests: 20, nodes: { a: 10, b: 10 } }),
+      point(2, { requests: 20, nodes: { a: 10, b: 10 } }),
+      point(3, { requests: 10, nodes: { a: 10, b: 10 } }),
+    ];
+    const facts = (over: Partial<NodeFacts>): NodeFacts => ({ finished: false, lost: false, messages: 1, missing_messages: 0, elapsed_ms: 0, ...over });
+    expect(settledPoints(running(pts, { node_facts: { c: facts({ finished: true }) } }))?.map((p) => p.second)).toEqual([0, 1, 2]);
+    expect(settledPoints(running(pts, { node_facts: { c: facts({ lost: true }) } }))?.map((p) => p.second)).toEqual([0, 1, 2]);
+    expect(settledPoints(running(pts))?.map((p) => p.second)).toEqual([]);
   });
 });
 
@@ -41,6 +70,26 @@ describe('throughputData', () => {
       [10, 5, null, 0],
       [20, 0, null, 7],
     ]);
+  });
+  it('once the test ended, draws nothing (null, not 0) after each line\'s last requests', () => {
+    const pts = [
+      point(0, { requests: 30, errors: 2, nodes: { a: 10, b: 20 } }),
+      point(1, { requests: 10, errors: 0, nodes: { a: 0, b: 10 } }),
+      point(2, { requests: 0, errors: 1, nodes: { a: 0, b: 0 } }),
+      point(3, { requests: 0, nodes: { a: 0 } }),
+    ];
+    expect(throughputData(pts, ['a', 'b'], true).columns).toEqual([
+      [0, 1, 2, 3],
+      [30, 10, null, null],
+      [2, 0, 1, null],
+      [10, null, null, null],
+      [20, 10, null, null],
+    ]);
+    // While it runs, a complete second with nothing sent is a true zero (a stalled target).
+    expect(throughputData(pts, ['a', 'b']).columns[1]).toEqual([30, 10, 0, 0]);
+    // Zeros in the middle stay zeros.
+    const gap = [point(0, { requests: 5 }), point(1, { requests: 0 }), point(2, { requests: 5 })];
+    expect(throughputData(gap, [], true).columns[1]).toEqual([5, 0, 5]);
   });
   it('is empty without points', () => {
     const data = throughputData([], ['a']);

@@ -7,9 +7,25 @@ import {
   progress,
   statusRows,
   successRatio,
+  summaryCells,
+  SUMMARY_COLUMNS,
   totalErrors,
 } from '../src/stats';
-import { stats, test } from './fixtures';
+import { DASH } from '../src/format';
+import { stats, summary, test } from './fixtures';
+
+describe('summaryCells', () => {
+  it('shows a dash in every cell when nothing was measured, as the tiles do (never "0 ms")', () => {
+    const none = Array(SUMMARY_COLUMNS.length).fill(DASH);
+    expect(summaryCells(summary(0, 0))).toEqual(none);
+    expect(summaryCells(stats().latency)).toEqual(none);
+    expect(summaryCells(undefined)).toEqual(none);
+    expect(summaryCells(null)).toEqual(none);
+  });
+  it('shows each statistic of a summary with values', () => {
+    expect(summaryCells(summary(10, 5))).toEqual(['5 ms', '50 ms', '11 ms', '10 ms', '10 ms', '20 ms', '25 ms', '40 ms', '45 ms']);
+  });
+});
 
 describe('count tables', () => {
   const t = test('t', {

@@ -25,10 +25,11 @@ import {
   statusRows,
   successRatio,
   SUMMARY_COLUMNS,
+  summaryCells,
   totalErrors,
 } from '../stats';
 import { shownTest, shownTestId, type State, type Store } from '../store';
-import { isActive, type StatsView, type Summary, type TestView } from '../types';
+import { isActive, type StatsView, type TestView } from '../types';
 import { DataTable, type Row } from './table';
 
 export interface LiveDeps {
@@ -37,8 +38,6 @@ export interface LiveDeps {
   /** Shows another test (null: follow the current one). */
   select(id: string | null): void;
 }
-
-const summaryCells = (s: Summary | undefined) => SUMMARY_COLUMNS.map(([key]) => fmtMs(s?.[key]));
 
 /** Pieces of the view that exist while one test is shown. */
 interface Shown {
@@ -173,13 +172,13 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     const age = now - f.sentAt!;
     setText(
       s.freshness,
-      now - f.at > STALE_AFTER_MS ? `updated ${fmtDuration(Math.max(0, age))} ago` : `lag ${Math.max(0, f.latest!)} ms`,
+      now - f.at > STALE_AFTER_MS ? `updated ${fmtDuration(Math.max(0, age))} ago` : `lag ${fmtInt(Math.max(0, f.latest!))} ms`,
     );
     setAttr(
       s.freshness,
       'title',
       'Time from a driver sending its newest statistics to this page showing them' +
-        (f.max === null ? '' : ` (worst so far ${Math.max(0, f.max)} ms)`),
+        (f.max === null ? '' : ` (worst so far ${fmtInt(Math.max(0, f.max))} ms)`),
     );
   }
 
@@ -306,6 +305,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.throughput = new LineChart(throughputHost, {
       height: 220,
       format: (v) => fmtNum(v, 0),
+      counts: true,
       emptyText: 'No requests sent yet.',
       styles: {
         total: { stroke: 'var(--fg)', width: 2.5, label: 'total' },
@@ -405,8 +405,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       (row, id) => {
         const sent = sentOf(id);
         const [, sentCell, barCell, rateCell] = [...row.children] as HTMLElement[];
-        // Plain digits so tests and scripts can read the number back.
-        setText(sentCell!, String(sent));
+        // Grouped like every number on the page; plain digits in data-value for tests and scripts.
+        setText(sentCell!, fmtInt(sent));
         setAttr(sentCell!, 'data-value', String(sent));
         const fill = barCell!.querySelector<HTMLElement>('.bar-fill')!;
         fill.style.width = `${Math.min(100, (sent / Math.max(1, target)) * 100).toFixed(1)}%`;
@@ -416,8 +416,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       s.driverCache,
     );
 
-    const points = settledPoints(test.series, active);
-    s.throughput.update(throughputData(points, drivers));
+    const points = settledPoints(test);
+    s.throughput.update(throughputData(points, drivers, !active));
     s.latency.update(latencyData(points));
 
     const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
