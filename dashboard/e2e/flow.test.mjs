@@ -3,20 +3,16 @@
 // add up, and download its report from the history.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import {
-  assertNoBrowserErrors,
-  withDiagnostics,
+  dashboardTest,
   driverCounts,
   DRIVERS,
-  launchBrowser,
-  openDashboard,
   parseShown,
   poll,
   screenshot,
-  startServer,
   tableCells,
   textOf,
+  useDashboard,
   waitForText,
 } from './harness.mjs';
 
@@ -24,25 +20,12 @@ const RATE = 100; // per driver, requests/s
 const DURATION_S = 8;
 const EXPECTED = DRIVERS.length * RATE * DURATION_S;
 
-let server;
-let browser;
+const env = useDashboard();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser({ viewport: { width: 1280, height: 900 } });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-test(
+dashboardTest(
+  env,
   'create & start a tsunami test from the form, watch it live, read the results',
-  withDiagnostics(() => ({ server, browser }), async () => {
-    const { page } = browser;
-    await openDashboard(page, server);
-
+  async ({ page, server }) => {
     // Fill in the form: tsunami, the built-in target, 100/s per driver for 8 s on 3 drivers.
     await page.getByTestId('field-test_type').selectOption('tsunami');
     await page.getByTestId('field-url').fill(server.targetUrl);
@@ -152,7 +135,5 @@ test(
     assert.equal(typeof json.histograms?.latency, 'string', 'the exact histograms are in the report');
     assert.deepEqual(Object.keys(json.node_reports ?? {}).sort(), DRIVERS, 'one node report per driver');
     assert.equal(await page.getByTestId('live-report-link').getAttribute('href'), href);
-
-    assertNoBrowserErrors(browser);
-  }),
+  },
 );

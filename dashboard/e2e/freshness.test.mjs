@@ -11,41 +11,24 @@
 // subtraction is a true latency: driver → orchestrator → event stream → browser → DOM.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import {
-  assertNoBrowserErrors,
-  withDiagnostics,
-  launchBrowser,
+  dashboardTest,
   liveAttrs,
-  openDashboard,
   poll,
   postJson,
-  startServer,
+  useDashboard,
   waitForText,
 } from './harness.mjs';
 
 const LIMIT_MS = 1_000;
 const DURATION_MS = 6_000;
 
-let server;
-let browser;
+const env = useDashboard();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-test(
+dashboardTest(
+  env,
   'the live view shows each metrics message within 1 s of the driver sending it',
-  withDiagnostics(() => ({ server, browser }), async (t) => {
-    const { page } = browser;
-    await openDashboard(page, server);
-
+  async ({ page, server }, t) => {
     const created = await postJson(server, 'api/tests', {
       test_type: 'tsunami',
       url: server.targetUrl,
@@ -91,6 +74,5 @@ test(
     assert.ok(Number.isFinite(max), 'a worst lag was recorded');
     assert.ok(max >= 0, `negative lag ${max} ms: the clocks disagree`);
     assert.ok(max <= LIMIT_MS, `the worst lag was ${max} ms, over ${LIMIT_MS} ms`);
-    assertNoBrowserErrors(browser);
-  }),
+  },
 );

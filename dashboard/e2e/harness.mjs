@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -351,4 +352,40 @@ export function withDiagnostics(get, body) {
       throw error;
     }
   };
+}
+
+/**
+ * The one server and one browser of a test file: started before its tests (`init(browser)` runs
+ * after the launch, before any page load), stopped after them. Returns the live handles; its
+ * `server` and `browser` are set once `before` has run.
+ */
+export function useDashboard({ browser: browserOptions, init } = {}) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser(browserOptions);
+    await init?.(env.browser);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
+/**
+ * A test against `env` (from useDashboard): opens the dashboard and waits for it to be live,
+ * runs `body({ page, server, browser }, t)`, then fails on any console or page error. A failure
+ * tells what the server and the page were doing.
+ */
+export function dashboardTest(env, name, body) {
+  return test(
+    name,
+    withDiagnostics(() => env, async (t) => {
+      const { server, browser } = env;
+      await openDashboard(browser.page, server);
+      await body({ page: browser.page, server, browser }, t);
+      assertNoBrowserErrors(browser);
+    }),
+  );
 }

@@ -3,17 +3,13 @@
 // accessibility tree, as a screen reader would get it).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import {
-  assertNoBrowserErrors,
-  withDiagnostics,
-  launchBrowser,
+  dashboardTest,
   liveAttrs,
-  openDashboard,
   poll,
   postJson,
   screenshot,
-  startServer,
+  useDashboard,
   waitForText,
 } from './harness.mjs';
 
@@ -34,18 +30,7 @@ const CONTROL_ROLES = new Set([
   'textbox',
 ]);
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useDashboard({ browser: { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } });
 
 /** Page width against the viewport, and the widest element sticking out (for the message). */
 function overflow(page) {
@@ -83,11 +68,10 @@ async function accessibleControls(page) {
   }
 }
 
-test(
+dashboardTest(
+  env,
   'phone: no horizontal scroll, form controls reachable, every control named',
-  withDiagnostics(() => ({ server, browser }), async () => {
-    const { page } = browser;
-    await openDashboard(page, server);
+  async ({ page, server }) => {
     await assertNoHorizontalScroll(page, 'empty page');
 
     // Every control of the form can be scrolled to, lies within the screen's width and takes a tap.
@@ -146,6 +130,5 @@ test(
     ]) {
       assert.equal(await page.getByRole(role, { name, exact: true }).count(), 1, `${role} "${name}"`);
     }
-    assertNoBrowserErrors(browser);
-  }),
+  },
 );

@@ -4,73 +4,59 @@
 // to 0 between two polls would be caught).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import {
-  assertNoBrowserErrors,
-  withDiagnostics,
+  dashboardTest,
   driverCounts,
   DRIVERS,
-  launchBrowser,
   liveAttrs,
-  openDashboard,
   poll,
   postJson,
-  startServer,
   textOf,
+  useDashboard,
   waitForText,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  // Records every value each node-requests-<driver> cell takes, from the first paint on.
-  await browser.context.addInitScript(() => {
-    const seen = {};
-    window.__driverValues = seen;
-    const PREFIX = 'node-requests-';
-    const record = (el, value) => {
-      const testId = el.getAttribute('data-testid') ?? '';
-      if (!testId.startsWith(PREFIX) || value === null) return;
-      (seen[testId.slice(PREFIX.length)] ??= []).push(Number(value));
-    };
-    new MutationObserver((records) => {
-      for (const r of records) {
-        if (r.type === 'attributes') {
-          record(r.target, r.oldValue);
-          record(r.target, r.target.getAttribute('data-value'));
-        } else {
-          for (const n of r.addedNodes) {
-            if (n.nodeType !== Node.ELEMENT_NODE) continue;
-            for (const el of [n, ...n.querySelectorAll(`[data-testid^="${PREFIX}"]`)]) {
-              record(el, el.getAttribute('data-value'));
+const env = useDashboard({
+  init: async ({ context }) => {
+    // Records every value each node-requests-<driver> cell takes, from the first paint on.
+    await context.addInitScript(() => {
+      const seen = {};
+      window.__driverValues = seen;
+      const PREFIX = 'node-requests-';
+      const record = (el, value) => {
+        const testId = el.getAttribute('data-testid') ?? '';
+        if (!testId.startsWith(PREFIX) || value === null) return;
+        (seen[testId.slice(PREFIX.length)] ??= []).push(Number(value));
+      };
+      new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === 'attributes') {
+            record(r.target, r.oldValue);
+            record(r.target, r.target.getAttribute('data-value'));
+          } else {
+            for (const n of r.addedNodes) {
+              if (n.nodeType !== Node.ELEMENT_NODE) continue;
+              for (const el of [n, ...n.querySelectorAll(`[data-testid^="${PREFIX}"]`)]) {
+                record(el, el.getAttribute('data-value'));
+              }
             }
           }
         }
-      }
-    }).observe(document, {
-      subtree: true,
-      childList: true,
-      attributes: true,
-      attributeFilter: ['data-value'],
-      attributeOldValue: true,
+      }).observe(document, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['data-value'],
+        attributeOldValue: true,
+      });
     });
-  });
+  },
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-test(
+dashboardTest(
+  env,
   'a reload mid-test shows the same running test, and its counts go on rising from where they were',
-  withDiagnostics(() => ({ server, browser }), async () => {
-    const { page } = browser;
-    await openDashboard(page, server);
-
+  async ({ page, server }) => {
     const created = await postJson(server, 'api/tests', {
       test_type: 'tsunami',
       url: server.targetUrl,
@@ -129,6 +115,5 @@ test(
 
     // And it ends normally.
     await waitForText(page, 'live-status', (t) => t === 'completed', 'the test to complete', 30_000);
-    assertNoBrowserErrors(browser);
-  }),
+  },
 );

@@ -4,31 +4,16 @@
 // back from the API as a 400 naming the field, or a 409, and is shown the same way.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
 import {
-  assertNoBrowserErrors,
-  withDiagnostics,
+  dashboardTest,
   getJson,
-  launchBrowser,
-  openDashboard,
   poll,
   postJson,
-  startServer,
   textOf,
+  useDashboard,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useDashboard();
 
 /** Visible error text next to `field`, or null while hidden. */
 function fieldError(page, field) {
@@ -50,11 +35,10 @@ function shownApiMessage(body) {
   return rest.charAt(0).toUpperCase() + rest.slice(1);
 }
 
-test(
+dashboardTest(
+  env,
   'invalid values show their message beside the field and create nothing',
-  withDiagnostics(() => ({ server, browser }), async () => {
-    const { page } = browser;
-    await openDashboard(page, server);
+  async ({ page, server }) => {
     const posts = [];
     page.on('request', (req) => {
       if (req.method() === 'POST') posts.push(req.url());
@@ -150,6 +134,5 @@ test(
     assert.equal(await testsTotal(page), 0, 'no test was created');
     assert.equal((await getJson(server, 'api/tests')).total, 0);
     assert.equal(await page.getByTestId('history-empty').isVisible(), true, 'the history is still empty');
-    assertNoBrowserErrors(browser);
-  }),
+  },
 );

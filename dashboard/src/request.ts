@@ -54,7 +54,7 @@ export const DEFAULT_VALUES: FormValues = {
   body: '',
   delay_ms: '',
   rate: '',
-  requests_per_driver: '1000',
+  requests_per_driver: '1,000',
   duration_ms: '',
   concurrency: String(DEFAULT_CONCURRENCY),
   timeout_ms: '30s',

@@ -8,6 +8,10 @@ const form = (over: Partial<FormValues> = {}): FormValues => ({
 });
 
 describe('buildRequest', () => {
+  it('writes its default count grouped, as every number on the page is', () => {
+    expect(DEFAULT_VALUES.requests_per_driver).toBe('1,000');
+  });
+
   it('builds an avalanche request with defaults', () => {
     const r = buildRequest(form(), true);
     expect(r).toEqual({
