@@ -96,6 +96,10 @@ export interface NodeFacts {
   messages: number;
   missing_messages: number;
   elapsed_ms: number;
+  /** µs from the driver's start to its last send. */
+  last_send_us?: number;
+  /** µs from the driver's start to the end of its last request. */
+  last_response_us?: number;
 }
 
 export interface SeriesPoint {
@@ -126,6 +130,8 @@ export interface TestView {
   /** May be absent from list responses; the detail route and events carry it. */
   series?: SeriesPoint[];
   report_path: string | null;
+  /** Why the final report could not be written; the test is over all the same. */
+  report_error?: string;
   /**
    * When the driver sent the newest metrics message merged into this view, ms since the Unix
    * epoch (null before the first; absent from older orchestrators). Only grows, so of two views

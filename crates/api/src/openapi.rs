@@ -262,6 +262,10 @@ fn schemas() -> Value {
         "node_facts": { "type": "object", "additionalProperties": schema("NodeFacts") },
         "series": { "type": "array", "items": schema("SeriesPoint") },
         "report_path": { "type": nullable("string") },
+        "report_error": {
+            "type": "string",
+            "description": "Why the final report could not be written; the test is over all the same."
+        },
         "last_metrics_sent_at_ms": { "type": nullable("integer"), "minimum": 0 }
     });
     let test_view_required = [
@@ -473,7 +477,9 @@ fn schemas() -> Value {
                 "missing_messages": uint,
                 "elapsed_ms": uint,
                 "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." },
-                "stopped": { "type": "string", "description": "Why the driver ended its run early." }
+                "stopped": { "type": "string", "description": "Why the driver ended its run early." },
+                "last_send_us": { "type": "integer", "minimum": 0, "description": "µs from the driver's start to its last send." },
+                "last_response_us": { "type": "integer", "minimum": 0, "description": "µs from the driver's start to the end of its last request." }
             }
         },
         "TestView": {

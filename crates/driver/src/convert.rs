@@ -33,9 +33,24 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
         config.request.body.as_deref(),
     )
     .map_err(|e| e.to_string())?;
+    let per_second = match config.test_type {
+        TestType::Avalanche => None,
+        TestType::Tsunami => Some(
+            config
+                .target_rps
+                .unwrap_or(1000.0 / config.test_message_delay),
+        ),
+    };
+    let requests = match (per_second, config.duration_ms) {
+        (Some(per_second), Some(duration_ms)) => {
+            let fit = sends_before(duration_ms, per_second);
+            Some(config.message_count_per_driver.map_or(fit, |n| n.min(fit)))
+        }
+        _ => config.message_count_per_driver,
+    };
     let spec = LoadSpec {
         mode,
-        requests: config.message_count_per_driver,
+        requests,
         duration: config.duration_ms.map(Duration::from_millis),
         concurrency: config.concurrency,
         timeout: Duration::from_millis(config.timeout_ms),
@@ -44,7 +59,36 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
         request,
     };
     spec.validate().map_err(|e| e.to_string())?;
+    if let Some(limit) = engine::limits::raise_open_files()
+        && !engine::limits::fits(u64::from(spec.concurrency), limit)
+    {
+        return Err(format!(
+            "concurrency {} needs as many open files, beyond this driver's limit of {limit} \
+             (ulimit -n, {} kept for itself)",
+            spec.concurrency,
+            engine::limits::RESERVED_FILES
+        ));
+    }
     Ok(spec)
+}
+
+/// How many sends a schedule of `per_second` fits in `duration_ms`: request `i` is intended at
+/// `i / per_second` and is sent only when that is before the deadline, so exactly
+/// `ceil(duration x rate)` go out (900 for 300/s over 3 s, not 901). Computed from the rate, not
+/// from the interval rounded to whole nanoseconds, whose rounding would let one more in.
+fn sends_before(duration_ms: u64, per_second: f64) -> u64 {
+    let exact = duration_ms as f64 * per_second / 1000.0;
+    let nearest = exact.round();
+    let count = if (exact - nearest).abs() <= 1e-9 * nearest.max(1.0) {
+        nearest
+    } else {
+        exact.ceil()
+    };
+    if count.is_finite() && count >= 0.0 {
+        count as u64
+    } else {
+        u64::MAX
+    }
 }
 
 /// Where one metrics message sits in a node's stream.
@@ -64,6 +108,11 @@ pub struct Position<'a> {
     pub end_ms: u64,
     /// Why the run ended early, on a final message.
     pub stopped: Option<&'a str>,
+    /// On a final message: from the run's start to its last send, and to the end of its last
+    /// request.
+    pub last_send: Option<Duration>,
+    /// See `last_send`.
+    pub last_response: Option<Duration>,
 }
 
 /// Builds the metrics message for one interval. `report_id` is derived from test, node and
@@ -86,5 +135,27 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         send_lag_histogram: interval.send_lag.as_ref().map(encode_histogram),
         counters: (&interval.counters).into(),
         stopped: at.stopped.map(str::to_owned),
+        last_send_us: at.last_send.map(micros),
+        last_response_us: at.last_response.map(micros),
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sends_before;
+
+    #[test]
+    fn a_schedule_sends_only_requests_intended_before_its_deadline() {
+        assert_eq!(sends_before(3_000, 300.0), 900);
+        assert_eq!(sends_before(3_000, 100.0), 300);
+        assert_eq!(sends_before(1_000, 3.0), 3);
+        // 0, 1/3 and 2/3 s fall before 1 s; 1 s does not.
+        assert_eq!(sends_before(1_001, 3.0), 4);
+        assert_eq!(sends_before(2_500, 1.0), 3);
+        assert_eq!(sends_before(1_000, 1000.0 / 7.0), 143);
     }
 }

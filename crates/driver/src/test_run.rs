@@ -100,7 +100,7 @@ pub async fn run_test(
         Err(e) => {
             tracing::error!(test_id, "cannot start the test: {e}");
             publisher
-                .send(&Interval::default(), 0, Some(&e.to_string()))
+                .send(&Interval::default(), 0, Some(&e.to_string()), None)
                 .await;
             return Outcome {
                 test_id: test_id.clone(),
@@ -110,6 +110,7 @@ pub async fn run_test(
         }
     };
     let recorder = Arc::clone(&handle.recorder);
+    let timing = handle.timing();
     let started = handle.started;
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::from_std(started) + ctx.metrics_every,
@@ -125,7 +126,7 @@ pub async fn run_test(
             _ = ticker.tick() => {
                 recorder.take_into(&mut interval);
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
-                publisher.send(&interval, elapsed_ms(started), None).await;
+                publisher.send(&interval, elapsed_ms(started), None, None).await;
             }
         }
     }
@@ -137,6 +138,7 @@ pub async fn run_test(
             &interval,
             elapsed_ms(started),
             Some(stop.reason().as_deref().unwrap_or("")),
+            Some(&timing),
         )
         .await;
     Outcome {
@@ -162,8 +164,14 @@ struct Publisher<'a> {
 
 impl Publisher<'_> {
     /// Sends one interval; `last` is `Some(reason)` on the final message (an empty reason: the
-    /// run ended by itself).
-    async fn send(&mut self, interval: &Interval, end_ms: u64, last: Option<&str>) {
+    /// run ended by itself), which carries the run's `timing` when it ran.
+    async fn send(
+        &mut self,
+        interval: &Interval,
+        end_ms: u64,
+        last: Option<&str>,
+        timing: Option<&engine::Timing>,
+    ) {
         let is_final = last.is_some();
         let stopped = last.filter(|reason| !reason.is_empty());
         self.seq += 1;
@@ -177,6 +185,8 @@ impl Publisher<'_> {
                 start_ms: self.last_end_ms,
                 end_ms,
                 stopped,
+                last_send: timing.and_then(engine::Timing::last_send),
+                last_response: timing.and_then(engine::Timing::last_end),
             },
         );
         self.last_end_ms = end_ms.max(self.last_end_ms);

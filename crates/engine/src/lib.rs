@@ -21,16 +21,27 @@
 //! - [`schedule`]: the pacer thread and precise sleeping.
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
 //! - `worker`: one connection's request loop.
+//! - [`limits`]: the open-file limit connections must fit under.
+//!
+//! # Bounds
+//! A run with a duration ends by `duration + timeout` after its clock starts, whatever happens:
+//! no request starts at or after the deadline (the pacer releases none intended then), and
+//! whatever is still under way at `deadline + timeout` (a request queued behind slow ones,
+//! a connection retried) is stopped and counted as aborted. Connections are opened before the
+//! clock for at most [`OPEN_AHEAD_BUDGET`] (or the timeout if shorter); one not open by then is
+//! opened by its worker's first request.
 //!
 //! `engine` knows nothing of Kafka, JSON or the protocol.
 
 mod connection;
+pub mod limits;
 pub mod recorder;
 pub mod schedule;
 pub mod spec;
 mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -41,6 +52,9 @@ pub use spec::{LoadSpec, Mode, RequestTemplate, SpecError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
 const PACER_LEAD: Duration = Duration::from_millis(3);
+
+/// Longest time connections are opened before a run's clock starts.
+pub const OPEN_AHEAD_BUDGET: Duration = Duration::from_secs(2);
 
 /// A send that starts more than this after its intended time counts as late.
 pub const LATE_TOLERANCE: Duration = Duration::from_millis(1);
@@ -74,6 +88,65 @@ pub struct RunHandle {
     threads: Vec<std::thread::JoinHandle<()>>,
     /// Stops the run early.
     cancel: CancellationToken,
+    /// When the last request went out and when the last one ended.
+    timing: Arc<Timing>,
+    /// Stops the run at `deadline + timeout`, for a run bounded in time.
+    hard_stop: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// When a run's last request went out and when its last request ended (response or error),
+/// measured from the run's start: vegeta's attack and wait.
+#[derive(Debug)]
+pub struct Timing {
+    /// The run's start.
+    origin: Instant,
+    /// Nanoseconds from `origin` to the latest send, plus one (0: none yet).
+    last_send: AtomicU64,
+    /// Nanoseconds from `origin` to the latest end of a request, plus one (0: none yet).
+    last_end: AtomicU64,
+}
+
+impl Timing {
+    fn new(origin: Instant) -> Self {
+        Self {
+            origin,
+            last_send: AtomicU64::new(0),
+            last_end: AtomicU64::new(0),
+        }
+    }
+
+    fn stamp(&self, at: Instant, into: &AtomicU64) {
+        let nanos = u64::try_from(at.saturating_duration_since(self.origin).as_nanos())
+            .unwrap_or(u64::MAX - 1);
+        into.fetch_max(nanos + 1, Ordering::Relaxed);
+    }
+
+    /// A request goes out now.
+    pub(crate) fn sent(&self, at: Instant) {
+        self.stamp(at, &self.last_send);
+    }
+
+    /// A request ended now (a response or an error).
+    pub(crate) fn ended(&self, at: Instant) {
+        self.stamp(at, &self.last_end);
+    }
+
+    fn read(value: &AtomicU64) -> Option<Duration> {
+        match value.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n - 1)),
+        }
+    }
+
+    /// From the start to the last send, if any request went out.
+    pub fn last_send(&self) -> Option<Duration> {
+        Self::read(&self.last_send)
+    }
+
+    /// From the start to the end of the last request to end, if any did.
+    pub fn last_end(&self) -> Option<Duration> {
+        Self::read(&self.last_end)
+    }
 }
 
 impl RunHandle {
@@ -87,6 +160,11 @@ impl RunHandle {
         self.cancel.clone()
     }
 
+    /// When the last request went out and ended (read it once the run is over).
+    pub fn timing(&self) -> Arc<Timing> {
+        Arc::clone(&self.timing)
+    }
+
     /// Waits until every request has a response, an error, or was aborted.
     pub async fn finished(self) -> Duration {
         let threads = self.threads;
@@ -96,6 +174,9 @@ impl RunHandle {
             }
         })
         .await;
+        if let Some(hard_stop) = self.hard_stop {
+            hard_stop.abort();
+        }
         self.recorder.abort_in_flight();
         self.started.elapsed()
     }
@@ -117,6 +198,8 @@ fn thread_count(spec: &LoadSpec) -> usize {
 /// tokio runtime, as wrk runs one event loop per thread), so nothing else the process does can
 /// delay a send; a scheduled run adds the pacer thread. `cancel` stops the run early.
 pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandle, EngineError> {
+    // The run's own token: its hard stop at `deadline + timeout` ends this run only.
+    let cancel = cancel.child_token();
     let connector = Arc::new(connection::Connector::new(&spec).await?);
     let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
     let recorder = Arc::new(Recorder::new(scheduled));
@@ -150,14 +233,14 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             .spawn({
                 let cancel = cancel.clone();
                 let connector = Arc::clone(&connector);
-                let timeout = spec.timeout;
+                let open_for = spec.timeout.min(OPEN_AHEAD_BUDGET);
                 move || {
                     let setup = ThreadSetup {
                         ready: ready_tx,
                         go: go_rx,
                         connector,
                         numbers,
-                        timeout,
+                        open_for,
                         priority,
                     };
                     engine_thread(setup, &cancel);
@@ -187,6 +270,21 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             Duration::ZERO
         };
     let deadline = spec.duration.map(|d| started + d);
+    // Whatever happens (requests queued behind slow ones, connections retried), nothing of a run
+    // bounded in time outlives its deadline by more than the request timeout.
+    let hard_stop = deadline
+        .and_then(|d| d.checked_add(spec.timeout))
+        .map(|at| {
+            let cancel = cancel.clone();
+            let at = tokio::time::Instant::from_std(at);
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = cancel.cancelled() => {}
+                    () = tokio::time::sleep_until(at) => cancel.cancel(),
+                }
+            })
+        });
+    let timing = Arc::new(Timing::new(started));
     let jobs = match spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
         Mode::Scheduled { interval } => {
@@ -211,6 +309,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         spec: Arc::clone(&spec),
         connector,
         recorder: Arc::clone(&recorder),
+        timing: Arc::clone(&timing),
         jobs,
     });
     for thread in go {
@@ -221,6 +320,8 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         started,
         threads,
         cancel,
+        timing,
+        hard_stop,
     })
 }
 
@@ -237,8 +338,8 @@ struct ThreadSetup {
     connector: Arc<connection::Connector>,
     /// The numbers of this thread's connections (one worker each).
     numbers: std::ops::Range<usize>,
-    /// Per-request timeout, which also bounds opening a connection.
-    timeout: Duration,
+    /// How long connections may take to open before the run starts.
+    open_for: Duration,
     /// Real-time (`Some(true)`), nice -10 (`Some(false)`) or unchanged.
     priority: Option<bool>,
 }
@@ -249,7 +350,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         go,
         connector,
         numbers,
-        timeout,
+        open_for,
         priority,
     } = setup;
     if let Some(realtime) = priority {
@@ -267,28 +368,33 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         }
     };
     runtime.block_on(async {
-        // Open every connection before the run starts; one that fails is retried (and its
-        // failure counted) by its worker's first request.
+        // Open every connection before the run starts, for at most `open_for`; one that fails
+        // or is not open by then is opened (and its failure counted) by its worker's first
+        // request.
+        let first = numbers.start;
+        let mut opened: Vec<Option<connection::Open>> = numbers.clone().map(|_| None).collect();
         let mut opening = JoinSet::new();
         for number in numbers {
             let connector = Arc::clone(&connector);
-            opening.spawn(async move {
-                let open = tokio::time::timeout(timeout, connector.connect(number)).await;
-                (number, open.ok().and_then(Result::ok))
-            });
+            opening.spawn(async move { (number, connector.connect(number).await.ok()) });
         }
-        let mut opened = Vec::new();
-        while let Some(result) = opening.join_next().await {
-            if let Ok(connection) = result {
-                opened.push(connection);
+        let _ = tokio::time::timeout(open_for, async {
+            while let Some(result) = opening.join_next().await {
+                if let Ok((number, connection)) = result
+                    && let Some(slot) = opened.get_mut(number - first)
+                {
+                    *slot = connection;
+                }
             }
-        }
+        })
+        .await;
+        opening.abort_all();
         let _ = ready.send(());
         let Ok(shared) = go.await else {
             return; // The run never started.
         };
         let mut workers = JoinSet::new();
-        for (number, connection) in opened {
+        for (number, connection) in (first..).zip(opened) {
             workers.spawn(worker::run(Arc::clone(&shared), number, connection));
         }
         tokio::select! {

@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) spec: Arc<LoadSpec>,
     pub(crate) connector: Arc<Connector>,
     pub(crate) recorder: Arc<Recorder>,
+    /// When the last request went out and ended.
+    pub(crate) timing: Arc<crate::Timing>,
     pub(crate) jobs: Jobs,
 }
 
@@ -113,6 +115,7 @@ pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<O
     let mut connection = connection;
     while let Some(intended) = shared.jobs.next().await {
         let started = Instant::now();
+        shared.timing.sent(started);
         shared.recorder.sent(started, intended, prepared.wire_bytes);
         let outcome = tokio::time::timeout(
             shared.spec.timeout,
@@ -120,6 +123,7 @@ pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<O
         )
         .await
         .unwrap_or(Err(ErrorKind::Timeout));
+        shared.timing.ended(Instant::now());
         match outcome {
             Ok((status, bytes)) => {
                 let end = Instant::now();

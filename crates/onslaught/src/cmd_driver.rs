@@ -25,9 +25,10 @@ pub async fn run(args: DriverArgs) -> anyhow::Result<u8> {
     let transport = TransportChoice::kafka(&args.kafka, &node_id)
         .connect()
         .await?;
-    println!(
+    outln!(
         "driver {node_id} ({address}) ready; Kafka {}, orchestrator {}",
-        args.kafka.brokers, args.orchestrator
+        args.kafka.brokers,
+        args.orchestrator
     );
     let mut config = DriverConfig::new(node_id, address);
     config.secret = args.secret.as_deref().map(protocol::Signer::new);

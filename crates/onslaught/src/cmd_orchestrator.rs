@@ -5,10 +5,16 @@ use orchestrator::{Orchestrator, OrchestratorConfig};
 
 use crate::exit;
 use crate::flags::OrchestratorArgs;
-use crate::nodes::{DRAIN_TIMEOUT, TransportChoice, dashboard_dir, shutdown_on_signal};
+use crate::nodes::{
+    DRAIN_TIMEOUT, TransportChoice, check_report_dir, dashboard_dir, shutdown_on_signal,
+};
 
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
+    if let Err(message) = check_report_dir(&args.report_dir) {
+        errln!("error: {message}");
+        return Ok(exit::BAD_CONFIG);
+    }
     let shutdown = shutdown_on_signal();
     let mut config = OrchestratorConfig::new(&args.report_dir);
     config.missing_after = args.missing_after;
@@ -30,7 +36,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
         allowed_origin: args.allowed_origin.clone(),
     };
     let router = api::router(orchestrator.clone(), options);
-    println!(
+    outln!(
         "orchestrator ready: dashboard and API at http://{addr}/ (Kafka {})",
         args.kafka.brokers
     );

@@ -10,22 +10,34 @@ use protocol::Header;
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
 use crate::local::Local;
+use crate::nodes::{check_report_dir, interrupted};
 use crate::progress::Progress;
 use crate::summary;
 
 /// Duration used when neither --requests nor --duration is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
+/// How long drivers have to stop after Ctrl-C.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Runs one test end to end and prints its summary.
 pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     if args.drivers == 0 {
-        eprintln!("error: --drivers must be at least 1");
+        errln!("error: --drivers must be at least 1");
+        return Ok(exit::BAD_CONFIG);
+    }
+    if let Err(message) = check_report_dir(&args.report_dir) {
+        errln!("error: {message}");
+        return Ok(exit::BAD_CONFIG);
+    }
+    if let Err(message) = check_open_files(&args) {
+        errln!("error: {message}");
         return Ok(exit::BAD_CONFIG);
     }
     let mut local = match Local::start(args.drivers, &args.report_dir).await {
         Ok(local) => local,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             return Ok(exit::COULD_NOT_RUN);
         }
     };
@@ -34,7 +46,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         None => {
             let base = local.start_target().await?;
             if args.output == Output::Text {
-                eprintln!("built-in target on {base} (no URL given)");
+                errln!("built-in target on {base} (no URL given)");
             }
             format!("{base}/ping")
         }
@@ -46,7 +58,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     }) {
         Ok(r) => r,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             local.shutdown().await;
             return Ok(exit::BAD_CONFIG);
         }
@@ -54,18 +66,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let dashboard = args.dashboard;
     if dashboard {
         let addr = local.start_dashboard(args.listen, None).await?;
-        eprintln!("dashboard: http://{addr}/");
+        errln!("dashboard: http://{addr}/");
     }
     let orchestrator = local.orchestrator.clone();
     let test = match orchestrator.create_test(request).await {
         Ok(test) => test,
         Err(ControlError::Invalid(e)) => {
-            eprintln!("error: invalid {}: {}", e.field, e.message);
+            errln!("error: invalid {}: {}", e.field, e.message);
             local.shutdown().await;
             return Ok(exit::BAD_CONFIG);
         }
         Err(e) => {
-            eprintln!("error: the test could not start: {e}");
+            errln!("error: the test could not start: {e}");
             local.shutdown().await;
             return Ok(exit::COULD_NOT_RUN);
         }
@@ -74,10 +86,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         .then(|| Progress::start(orchestrator.clone(), &test));
     let finished = tokio::select! {
         view = orchestrator.wait_test(&test.id) => view?,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: stopping the test and keeping what was measured");
-            orchestrator.stop_test(&test.id).await?;
-            tokio::time::timeout(Duration::from_secs(15), orchestrator.wait_test(&test.id))
+        () = interrupted() => {
+            errln!("interrupted: stopping the test and keeping what was measured");
+            match orchestrator.stop_test(&test.id).await {
+                // Conflict: it ended meanwhile.
+                Ok(_) | Err(ControlError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            tokio::time::timeout(STOP_TIMEOUT, orchestrator.wait_test(&test.id))
                 .await
                 .context("drivers did not stop in time")??
         }
@@ -86,15 +102,52 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         progress.finish().await;
     }
     match args.output {
-        Output::Text => print!("{}", summary::text(&finished)),
-        Output::Json => println!("{}", summary::json(&finished)?),
+        Output::Text => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{}", summary::text(&finished));
+        }
+        Output::Json => outln!("{}", summary::json(&finished)?),
+    }
+    if let Some(error) = &finished.report_error {
+        errln!("error: {error}");
     }
     if dashboard {
-        eprintln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
-        let _ = tokio::signal::ctrl_c().await;
+        errln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
+        interrupted().await;
     }
     local.shutdown().await;
     Ok(exit_code(&finished))
+}
+
+/// Checks that the connections asked for fit under the open-file limit (raised to the hard
+/// limit first): each connection holds a descriptor, and so does the built-in target's end of
+/// it, as it runs in this process.
+fn check_open_files(args: &RunArgs) -> Result<(), String> {
+    let Some(limit) = engine::limits::raise_open_files() else {
+        return Ok(());
+    };
+    let connections = u64::from(args.drivers) * u64::from(args.concurrency);
+    let ends = if args.url.is_some() { 1 } else { 2 };
+    let needed = connections.saturating_mul(ends);
+    if engine::limits::fits(needed, limit) {
+        return Ok(());
+    }
+    let target = if args.url.is_some() {
+        ""
+    } else {
+        " and as many for the built-in target's ends"
+    };
+    Err(format!(
+        "invalid -c/--concurrency {}: {} driver(s) x {} connections need {} open files{target}, \
+         beyond this process's limit of {} (ulimit -n, {} kept for itself); lower \
+         -c/--concurrency or --drivers, or raise the limit",
+        args.concurrency,
+        args.drivers,
+        summary::count(u64::from(args.concurrency)),
+        summary::count(connections),
+        summary::count(limit),
+        engine::limits::RESERVED_FILES,
+    ))
 }
 
 /// The test the flags describe.
@@ -135,8 +188,11 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     Ok(request)
 }
 
-/// Ran and passed; ran and failed; aborted; could not run.
+/// Ran and passed; ran and failed; aborted; could not run (or its report could not be kept).
 fn exit_code(test: &TestView) -> u8 {
+    if test.report_error.is_some() {
+        return exit::COULD_NOT_RUN;
+    }
     match test.status {
         TestStatus::Completed if test.aggregate.success_ratio > 0.0 => exit::OK,
         TestStatus::Completed | TestStatus::Degraded => exit::TEST_FAILED,

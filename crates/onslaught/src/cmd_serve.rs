@@ -5,19 +5,23 @@
 use crate::exit;
 use crate::flags::ServeArgs;
 use crate::local::Local;
-use crate::nodes::shutdown_on_signal;
+use crate::nodes::{check_report_dir, shutdown_on_signal};
 
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    if let Err(message) = check_report_dir(&args.report_dir) {
+        errln!("error: {message}");
+        return Ok(exit::BAD_CONFIG);
+    }
     let shutdown = shutdown_on_signal();
     let mut local = Local::start(args.drivers, &args.report_dir).await?;
     let target = local.start_target().await?;
     let addr = local
         .start_dashboard(args.listen, args.api_token.clone())
         .await?;
-    println!("dashboard: http://{addr}/");
-    println!("target: {target}/ping");
-    println!(
+    outln!("dashboard: http://{addr}/");
+    outln!("target: {target}/ping");
+    outln!(
         "{} drivers ready; start tests from the dashboard or POST /api/tests; Ctrl-C to exit",
         args.drivers
     );

@@ -5,9 +5,11 @@ use target::{Stall, Target, TargetConfig};
 
 use crate::exit;
 use crate::flags::TargetArgs;
+use crate::nodes::shutdown_on_signal;
 
-/// Serves until interrupted.
+/// Serves until Ctrl-C or SIGTERM.
 pub async fn run(args: TargetArgs) -> anyhow::Result<u8> {
+    let shutdown = shutdown_on_signal();
     let config = TargetConfig {
         latency: args.latency,
         stall: args
@@ -22,11 +24,9 @@ pub async fn run(args: TargetArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("target listening on http://{addr} (GET /ping, GET /metrics)");
+    outln!("target listening on http://{addr} (GET /ping, GET /metrics)");
     Target::new(config)
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve(listener, async move { shutdown.cancelled().await })
         .await?;
     Ok(exit::OK)
 }

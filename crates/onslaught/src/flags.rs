@@ -24,7 +24,10 @@ pub enum Command {
     /// Run a load test in one process: the orchestrator and N drivers over the in-process
     /// transport (no Kafka needed), against URL or the built-in target.
     Run(Box<RunArgs>),
-    /// Serve the built-in target: GET /ping answers {"message":"pong"}, GET /metrics counts.
+    /// Serve the built-in HTTP target (GET /ping, GET /metrics).
+    ///
+    /// GET /ping answers {"message":"pong"}; GET /metrics answers the counts of requests served.
+    /// Latency, stalls, errors and closed connections can be added to test a load generator.
     Target(TargetArgs),
     /// Serve the dashboard with N in-process drivers and the built-in target, and wait for tests
     /// to be started from the dashboard or the API.
@@ -71,9 +74,9 @@ pub struct KafkaArgs {
     #[arg(long, default_value = "", env = "ONSLAUGHT_TOPIC_PREFIX")]
     pub topic_prefix: String,
 
-    /// librdkafka setting passed straight through, KEY=VALUE (repeatable), e.g.
-    /// security.protocol=SASL_SSL.
-    #[arg(long = "kafka-config", value_parser = parse::key_value)]
+    /// librdkafka setting passed straight through, KEY=VALUE (repeatable; in
+    /// ONSLAUGHT_KAFKA_CONFIG, one per line), e.g. security.protocol=SASL_SSL.
+    #[arg(long = "kafka-config", value_parser = parse::key_value, env = "ONSLAUGHT_KAFKA_CONFIG", value_delimiter = '\n')]
     pub kafka_config: Vec<(String, String)>,
 }
 
@@ -224,8 +227,8 @@ pub struct RunArgs {
     #[arg(short = 'm', long, default_value = "GET", env = "ONSLAUGHT_METHOD")]
     pub method: String,
 
-    /// Request header `Name: value` (repeatable).
-    #[arg(short = 'H', long = "header", value_parser = parse::header)]
+    /// Request header `Name: value` (repeatable; in ONSLAUGHT_HEADERS, one per line).
+    #[arg(short = 'H', long = "header", value_parser = parse::header, env = "ONSLAUGHT_HEADERS", value_delimiter = '\n')]
     pub headers: Vec<(String, String)>,
 
     /// Request body.

@@ -1,6 +1,23 @@
 //! The `onslaught` command: parses flags, runs a subcommand, and maps the outcome to an exit
 //! code. Everything else lives in the library crates.
 
+/// `println!` that never panics: a closed stdout (its reader gone, say `| head`) is ignored.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | tee` after Ctrl-C) must not stop a
+/// shutdown.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cmd_driver;
 mod cmd_orchestrator;
 mod cmd_run;
@@ -38,13 +55,15 @@ fn main() -> ExitCode {
     memory::tune_allocator();
     let cli = Cli::parse();
     init_logging(&cli);
+    // Every connection holds a file descriptor: allow as many as the hard limit does.
+    engine::limits::raise_open_files();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(exit::COULD_NOT_RUN);
         }
     };
@@ -60,7 +79,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(exit::COULD_NOT_RUN)
         }
     }
@@ -76,8 +95,12 @@ fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ONSLAUGHT_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only on a terminal; a log line that cannot be written (stderr closed) is dropped
+    // silently: the default reports it with `eprintln!`, which panics the logging task.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .log_internal_errors(false)
         .init();
 }

@@ -1,7 +1,7 @@
 //! What `onslaught orchestrator` and `onslaught driver` share: the transport choice, Kafka flags,
 //! shutdown on Ctrl-C/SIGTERM, and where the dashboard's files are.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,32 +47,54 @@ impl TransportChoice {
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM.
+///
+/// The token is cancelled before anything is logged: a log line written to a closed stderr (the
+/// reader of `2>&1 | tee` dies with the same Ctrl-C) must never keep the process from stopping.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = match signal(SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    trigger.cancel();
-                    return;
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        interrupted().await;
         trigger.cancel();
+        tracing::info!("shutting down");
     });
     token
+}
+
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Checks before anything starts that reports can be written into `dir` (creating it if
+/// needed), so a test never runs only to find its report cannot be kept.
+pub fn check_report_dir(dir: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| {
+        format!(
+            "invalid --report-dir {}: reports cannot be written there ({e})",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".onslaught-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
 }
 
 /// Where the built dashboard is: `--dashboard-dir`/`ONSLAUGHT_DASHBOARD_DIR`, else next to the

@@ -29,14 +29,89 @@ fn bytes(n: u64) -> String {
     }
 }
 
-fn per_driver_line(label: &str, per: Option<u64>, drivers: usize) -> String {
-    match per {
-        Some(n) => format!(
-            "{n} per driver x {drivers} drivers = {} {label}",
-            n * drivers as u64
-        ),
-        None => format!("unbounded {label}"),
+/// A whole number with thousands separators: 10,000.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
+    out
+}
+
+/// A number with `places` decimals and thousands separators: 1,500.00.
+fn decimal(v: f64, places: usize) -> String {
+    let text = format!("{:.places$}", v.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let sign = if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    let whole = whole
+        .parse::<u64>()
+        .map_or_else(|_| whole.to_owned(), count);
+    if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    }
+}
+
+/// A rate: whole when it is whole (300), else with two decimals (333.33).
+fn rate(v: f64) -> String {
+    if v.fract() == 0.0 {
+        decimal(v, 0)
+    } else {
+        decimal(v, 2)
+    }
+}
+
+/// What bounds the load: a count per driver, a duration, or both.
+fn load_line(per: Option<u64>, duration_ms: Option<u64>, drivers: usize) -> String {
+    let during = duration_ms
+        .map(|ms| humantime::format_duration(std::time::Duration::from_millis(ms)).to_string());
+    match (per, during) {
+        (Some(n), None) => format!(
+            "{} per driver x {drivers} drivers = {} requests",
+            count(n),
+            count(n.saturating_mul(drivers as u64))
+        ),
+        (Some(n), Some(d)) => format!(
+            "{} per driver x {drivers} drivers = {} requests, for at most {d}",
+            count(n),
+            count(n.saturating_mul(drivers as u64))
+        ),
+        (None, Some(d)) => format!("for {d} on each of {drivers} drivers"),
+        (None, None) => "unbounded".to_owned(),
+    }
+}
+
+/// Vegeta's attack and wait, in seconds: from the start to the last send, and from the last
+/// send to the last response, across drivers (they start together). Drivers that did not say
+/// (older ones) count their measured time as attack.
+fn attack_and_wait(test: &TestView) -> (f64, f64) {
+    let facts = test.node_facts.values();
+    let attack_us = facts
+        .clone()
+        .map(|f| f.last_send_us.unwrap_or(f.elapsed_ms.saturating_mul(1000)))
+        .max()
+        .unwrap_or(0);
+    let end_us = facts
+        .map(|f| {
+            f.last_response_us
+                .or(f.last_send_us)
+                .unwrap_or(f.elapsed_ms.saturating_mul(1000))
+        })
+        .max()
+        .unwrap_or(0);
+    (
+        attack_us as f64 / 1e6,
+        end_us.saturating_sub(attack_us) as f64 / 1e6,
+    )
 }
 
 /// The summary for people.
@@ -48,13 +123,7 @@ pub fn text(test: &TestView) -> String {
         (Some(s), Some(e)) => e.saturating_sub(s) as f64 / 1000.0,
         _ => 0.0,
     };
-    let attack_s = test
-        .node_facts
-        .values()
-        .map(|f| f.elapsed_ms)
-        .max()
-        .unwrap_or(0) as f64
-        / 1000.0;
+    let (attack_s, wait_s) = attack_and_wait(test);
     let successes: u64 = a
         .status_codes
         .iter()
@@ -66,11 +135,14 @@ pub fn text(test: &TestView) -> String {
         let _ = writeln!(out, "{k:<54} {v}");
     };
     let schedule = match (c.rate, c.delay_ms) {
-        (Some(rate), _) => format!(
-            ", {rate} req/s per driver ({} req/s total)",
-            rate * drivers as f64
+        (Some(r), _) => format!(
+            ", {} req/s per driver ({} req/s total)",
+            rate(r),
+            rate(r * drivers as f64)
         ),
-        (None, Some(d)) if d > 0.0 => format!(", {d} ms between sends on each driver"),
+        (None, Some(d)) if d > 0.0 => {
+            format!(", {} ms between sends on each driver", rate(d))
+        }
         _ => String::new(),
     };
     line(
@@ -79,35 +151,33 @@ pub fn text(test: &TestView) -> String {
     );
     line(
         "Load",
-        per_driver_line("requests", c.requests_per_driver, drivers),
+        load_line(c.requests_per_driver, c.duration_ms, drivers),
     );
     line("Status", format!("{:?}", test.status).to_lowercase());
     if let Some(message) = &test.message {
         line("Note", message.clone());
     }
+    // Vegeta's meanings: rate = requests over the attack; throughput = successes over the
+    // attack and the wait for the last response.
+    let per_second = |n: u64, seconds: f64| {
+        if seconds > 0.0 {
+            n as f64 / seconds
+        } else {
+            0.0
+        }
+    };
     line(
         "Requests      [total, rate, throughput]",
         format!(
-            "{}, {:.2}/s, {:.2}/s",
-            a.requests_sent,
-            if attack_s > 0.0 {
-                a.requests_sent as f64 / attack_s
-            } else {
-                0.0
-            },
-            if total_s > 0.0 {
-                successes as f64 / total_s
-            } else {
-                0.0
-            }
+            "{}, {}/s, {}/s",
+            count(a.requests_sent),
+            decimal(per_second(a.requests_sent, attack_s), 2),
+            decimal(per_second(successes, attack_s + wait_s), 2)
         ),
     );
     line(
         "Duration      [total, attack, wait]",
-        format!(
-            "{total_s:.3}s, {attack_s:.3}s, {:.3}s",
-            (total_s - attack_s).max(0.0)
-        ),
+        format!("{total_s:.3}s, {attack_s:.3}s, {wait_s:.3}s"),
     );
     line(
         "Latencies     [min, mean, 50, 90, 95, 99, 99.9, max]",
@@ -131,10 +201,7 @@ pub fn text(test: &TestView) -> String {
                 format!("{}, {}, {}", ms(lag.median), ms(lag.p99), ms(lag.max)),
             );
         }
-        line(
-            "Late sends    [> 1 ms after intended]",
-            a.late_sends.to_string(),
-        );
+        line("Late sends    [> 1 ms after intended]", count(a.late_sends));
     }
     line(
         "Bytes         [in, out]",
@@ -147,18 +214,22 @@ pub fn text(test: &TestView) -> String {
     let codes: Vec<String> = a
         .status_codes
         .iter()
-        .map(|(k, n)| format!("{k}:{n}"))
+        .map(|(k, n)| format!("{k}:{}", count(*n)))
         .collect();
     let no_response: u64 = a.requests_sent.saturating_sub(a.responses_received);
     let mut codes = codes.join("  ");
     if no_response > 0 {
-        let _ = write!(codes, "  0:{no_response}");
+        let _ = write!(codes, "  0:{}", count(no_response));
     }
     line("Status codes  [code:count]", codes);
     if a.errors.is_empty() {
         line("Errors", "none".to_owned());
     } else {
-        let errors: Vec<String> = a.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let errors: Vec<String> = a
+            .errors
+            .iter()
+            .map(|(k, n)| format!("{k}: {}", count(*n)))
+            .collect();
         line("Errors", errors.join(", "));
     }
     let _ = writeln!(out, "\nPer driver:");
@@ -170,16 +241,19 @@ pub fn text(test: &TestView) -> String {
     for (node, s) in &test.nodes {
         let _ = writeln!(
             out,
-            "  {:<14} {:>10} {:>10} {:>11.1} {:>11} {:>11} {:>11} {:>8}",
+            "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8}",
             node,
-            s.requests_sent,
-            s.responses_received,
-            s.rps,
+            count(s.requests_sent),
+            count(s.responses_received),
+            decimal(s.rps, 1),
             ms(s.latency.median),
             ms(s.latency.p99),
             ms(s.latency.max),
-            s.errors.values().sum::<u64>()
+            count(s.errors.values().sum::<u64>())
         );
+    }
+    if let Some(error) = &test.report_error {
+        let _ = writeln!(out, "\nReports       not written: {error}");
     }
     if let Some(path) = &test.report_path {
         let _ = writeln!(out, "\nReports       {path}");
@@ -214,4 +288,35 @@ pub fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(10_000), "10,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(decimal(1_500.0, 2), "1,500.00");
+        assert_eq!(decimal(96_331.449, 2), "96,331.45");
+        assert_eq!(decimal(0.5, 1), "0.5");
+        assert_eq!(rate(300.0), "300");
+        assert_eq!(rate(1_000.0 / 3.0), "333.33");
+    }
+
+    #[test]
+    fn the_load_line_names_its_bounds() {
+        assert_eq!(
+            load_line(Some(10_000), None, 3),
+            "10,000 per driver x 3 drivers = 30,000 requests"
+        );
+        assert_eq!(
+            load_line(None, Some(3_000), 2),
+            "for 3s on each of 2 drivers"
+        );
+        assert!(load_line(Some(5), Some(90_000), 1).ends_with("for at most 1m 30s"));
+    }
 }

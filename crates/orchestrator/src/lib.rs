@@ -391,11 +391,11 @@ impl Orchestrator {
                 tracing::info!(test_id, path = %path.display(), "report written");
                 self.inner.state.lock().set_report_path(&test_id, path);
             }
-            Err(e) => tracing::error!(
-                test_id,
-                "cannot write the report into {}: {e}",
-                dir.display()
-            ),
+            Err(e) => {
+                let error = format!("cannot write the report into {}: {e}", dir.display());
+                tracing::error!(test_id, "{error}");
+                self.inner.state.lock().set_report_error(&test_id, error);
+            }
         }
         self.notify();
     }

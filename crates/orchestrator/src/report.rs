@@ -254,6 +254,7 @@ mod tests {
             node_facts: BTreeMap::new(),
             series: Vec::new(),
             report_path: None,
+            report_error: None,
             last_metrics_sent_at_ms: None,
         };
         TestReport {

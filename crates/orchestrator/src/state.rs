@@ -80,6 +80,8 @@ struct Test {
     node_series: BTreeMap<String, BTreeMap<u64, u64>>,
     message: Option<String>,
     report_path: Option<PathBuf>,
+    /// Why the final report could not be written: the test is over all the same.
+    report_error: Option<String>,
     /// `report_id`s already merged (de-duplication).
     seen: HashSet<String>,
     stop_requested: bool,
@@ -109,6 +111,7 @@ impl Test {
             node_series: BTreeMap::new(),
             message: None,
             report_path: None,
+            report_error: None,
             seen: HashSet::new(),
             stop_requested: false,
             last_metrics_sent_at_ms: None,
@@ -163,12 +166,15 @@ impl Test {
                         elapsed_ms: n.measured.elapsed_ms(),
                         lost_at_ms: n.lost_at_ms,
                         stopped: n.stopped.clone(),
+                        last_send_us: n.last_send_us,
+                        last_response_us: n.last_response_us,
                     };
                     (id.clone(), facts)
                 })
                 .collect(),
             series: self.series.points(),
             report_path: self.report_path.as_ref().map(|p| p.display().to_string()),
+            report_error: self.report_error.clone(),
             last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
         }
     }
@@ -361,6 +367,8 @@ impl State {
         if m.is_final {
             node.finished = true;
             node.stopped.clone_from(&m.stopped);
+            node.last_send_us = m.last_send_us;
+            node.last_response_us = m.last_response_us;
         }
         test.aggregate = OnceCell::new();
         test.checkpoint_due = true;
@@ -646,17 +654,28 @@ impl State {
         }
     }
 
+    /// The final report could not be written: the test is done without one.
+    pub fn set_report_error(&mut self, id: &str, error: String) {
+        if let Some(test) = self.test_mut(id) {
+            test.report_error = Some(error);
+        }
+    }
+
     /// Where a test's report is.
     pub fn report_path(&self, id: &str) -> Option<PathBuf> {
         self.test(id)?.report_path.clone()
     }
 
-    /// Whether a test is over with its reports written (or failed before it ran): what a waiter
-    /// needs, without building the test's view. `None` for an unknown test.
+    /// Whether a test is over with its reports written, or their writing failed (or the test
+    /// failed before it ran): what a waiter needs, without building the test's view. `None` for
+    /// an unknown test.
     pub fn is_done(&self, id: &str) -> Option<bool> {
         self.test(id).map(|t| {
             let status = t.past.as_ref().map_or(t.status, |p| p.status);
-            status.is_final() && (t.report_path.is_some() || status == TestStatus::Failed)
+            status.is_final()
+                && (t.report_path.is_some()
+                    || t.report_error.is_some()
+                    || status == TestStatus::Failed)
         })
     }
 

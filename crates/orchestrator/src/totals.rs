@@ -148,6 +148,10 @@ pub struct NodeTotals {
     pub lost_at_ms: Option<u64>,
     /// Why the node ended its run early, from its final message.
     pub stopped: Option<String>,
+    /// From its final message: µs from its run's start to its last send.
+    pub last_send_us: Option<u64>,
+    /// From its final message: µs from its run's start to the end of its last request.
+    pub last_response_us: Option<u64>,
 }
 
 impl NodeTotals {

@@ -205,6 +205,13 @@ pub struct NodeFacts {
     /// no orchestrator heartbeat, shutting down, or a start failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// µs from the node's start to its last send (vegeta's attack), from its final message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_send_us: Option<u64>,
+    /// µs from the node's start to the end (response or error) of its last request; minus
+    /// `last_send_us`, vegeta's wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_response_us: Option<u64>,
 }
 
 /// A test as the API shows it.
@@ -236,6 +243,9 @@ pub struct TestView {
     pub series: Vec<SeriesPoint>,
     /// Where the aggregate report was written.
     pub report_path: Option<String>,
+    /// Why the final report could not be written (the test is over all the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
     /// When the newest metrics message merged into this view was sent by its driver, ms since
     /// the Unix epoch (for measuring how fresh a live view is).
     #[serde(default)]

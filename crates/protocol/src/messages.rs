@@ -343,6 +343,13 @@ pub struct Metrics {
     /// orchestrator heartbeat, the driver shutting down).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// On the final message: µs from the run's start to its last send (the attack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_send_us: Option<u64>,
+    /// On the final message: µs from the run's start to the end (response or error) of its last
+    /// request; minus `last_send_us`, the wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_response_us: Option<u64>,
 }
 
 impl Message for Metrics {

@@ -225,6 +225,7 @@ fn test_view(full: bool) -> TestView {
         node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
         series: vec![SeriesPoint::default()],
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
+        report_error: full.then(|| "disk full".to_owned()),
         last_metrics_sent_at_ms: some(4),
     }
 }
@@ -263,6 +264,8 @@ fn schemas_match_what_the_types_write() {
         lost: true,
         lost_at_ms: Some(7),
         stopped: Some("stopped by the orchestrator".to_owned()),
+        last_send_us: Some(8),
+        last_response_us: Some(9),
         ..NodeFacts::default()
     };
     check_written(&doc, "NodeFacts", &NodeFacts::default(), &lost);
