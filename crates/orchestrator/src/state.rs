@@ -795,6 +795,24 @@ mod tests {
             .unwrap()
     }
 
+    /// A test whose report could not be written is over all the same (waiters used to wait for
+    /// a report path forever), and its view says why there is no report.
+    #[test]
+    fn a_test_is_done_when_its_report_cannot_be_written() {
+        let mut state = running(0);
+        assert_eq!(state.is_done("t"), Some(false));
+        state.interrupt_running();
+        assert_eq!(state.is_done("t"), Some(false));
+        state.set_report_error("t", "cannot write the report into afile".to_owned());
+        assert_eq!(state.is_done("t"), Some(true));
+        let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+        assert_eq!(
+            view.report_error.as_deref(),
+            Some("cannot write the report into afile")
+        );
+        assert_eq!(view.report_path, None);
+    }
+
     #[test]
     fn only_tests_that_changed_are_checkpointed() {
         let mut state = running(0);
