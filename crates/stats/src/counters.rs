@@ -48,18 +48,32 @@ impl ErrorKind {
     }
 }
 
+/// At most this many distinct failure reasons are kept; later ones count under
+/// [`OTHER_REASONS`].
+pub const MAX_REASONS: usize = 32;
+
+/// The reason failures beyond [`MAX_REASONS`] distinct ones count under.
+pub const OTHER_REASONS: &str = "other reasons";
+
 /// Counters for one interval (or, once merged, for a whole test).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Requests whose sending started.
+    /// Requests started: sent, or failed before they could be (a connection that could not be
+    /// opened). At least `requests_sent`.
+    pub requests_attempted: u64,
+    /// Requests written to a connection (a request whose connection could not be opened is
+    /// attempted, never sent).
     pub requests_sent: u64,
     /// Requests that got a complete response (any status).
     pub responses_received: u64,
     /// Failures by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// Failures by kind and cause, as users read them (`connect: connection refused (os error
+    /// 111)`); at most [`MAX_REASONS`] distinct ones, the rest under [`OTHER_REASONS`].
+    pub error_reasons: BTreeMap<String, u64>,
     /// Responses by HTTP status code.
     pub status_codes: BTreeMap<u16, u64>,
-    /// Request bytes written (head and body, as framed by the client).
+    /// Request bytes written to sockets (head and body, as framed by the client).
     pub bytes_sent: u64,
     /// Response body bytes read.
     pub bytes_received: u64,
@@ -72,6 +86,20 @@ impl Counters {
     /// Counts one error of `kind`.
     pub fn error(&mut self, kind: ErrorKind) {
         *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// Counts `n` failures for `reason`, keeping at most [`MAX_REASONS`] distinct reasons.
+    pub fn reason(&mut self, reason: &str, n: u64) {
+        if let Some(count) = self.error_reasons.get_mut(reason) {
+            *count += n;
+        } else if self.error_reasons.len() < MAX_REASONS {
+            self.error_reasons.insert(reason.to_owned(), n);
+        } else {
+            *self
+                .error_reasons
+                .entry(OTHER_REASONS.to_owned())
+                .or_default() += n;
+        }
     }
 
     /// Counts one response with `status`.
@@ -95,10 +123,14 @@ impl Counters {
 
     /// Adds `other` into these counters.
     pub fn add(&mut self, other: &Counters) {
+        self.requests_attempted += other.requests_attempted;
         self.requests_sent += other.requests_sent;
         self.responses_received += other.responses_received;
         for (kind, n) in &other.errors {
             *self.errors.entry(*kind).or_default() += n;
+        }
+        for (reason, n) in &other.error_reasons {
+            self.reason(reason, *n);
         }
         for (code, n) in &other.status_codes {
             *self.status_codes.entry(*code).or_default() += n;
@@ -133,6 +165,27 @@ mod tests {
         assert_eq!(a.error_count(), 3);
         assert_eq!(a.successes(), 4);
         assert_eq!(a.late_sends, 4);
+    }
+
+    #[test]
+    fn reasons_are_summed_and_bounded() {
+        let mut a = Counters::default();
+        a.reason("connect: connection refused (os error 111)", 2);
+        let mut b = Counters::default();
+        b.reason("connect: connection refused (os error 111)", 3);
+        for i in 0..MAX_REASONS + 5 {
+            b.reason(&format!("other: cause {i}"), 1);
+        }
+        a.add(&b);
+        assert_eq!(
+            a.error_reasons["connect: connection refused (os error 111)"],
+            5
+        );
+        assert_eq!(a.error_reasons.len(), MAX_REASONS + 1);
+        assert_eq!(
+            a.error_reasons.values().sum::<u64>(),
+            5 + MAX_REASONS as u64 + 5
+        );
     }
 
     #[test]
