@@ -1,9 +1,12 @@
 //! Opening connections: TCP (with TLS for https), then an HTTP/1.1 handshake.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -11,9 +14,11 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use stats::ErrorKind;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::recorder::Failure;
 use crate::{EngineError, LoadSpec};
 
 /// The request sender of one open HTTP/1.1 connection.
@@ -32,6 +37,70 @@ pub(crate) struct Open {
     pub(crate) io: Io,
     /// `io` has completed (and must not be polled again).
     pub(crate) ended: bool,
+    /// Bytes written to the socket and not yet counted (see [`Open::take_written`]).
+    written: Arc<AtomicU64>,
+}
+
+impl Open {
+    /// Bytes written to the socket since the previous call (TLS records included).
+    pub(crate) fn take_written(&self) -> u64 {
+        self.written.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// A TCP stream that counts the bytes the kernel accepted for sending: what a run reports as
+/// bytes out is what was written, not what was meant to be.
+struct Counted {
+    stream: TcpStream,
+    written: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &poll {
+            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &poll {
+            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 /// Opens connections to the run's target.
@@ -81,37 +150,44 @@ impl Connector {
     }
 
     /// Opens connection number `n` (used to spread connections over the resolved addresses).
-    pub(crate) async fn connect(&self, n: usize) -> Result<Open, ErrorKind> {
+    /// A failure says why, in the OS's words (`connection refused (os error 111)`).
+    pub(crate) async fn connect(&self, n: usize) -> Result<Open, Failure> {
         let addr = self.addrs[n % self.addrs.len()];
         let tcp = TcpStream::connect(addr)
             .await
-            .map_err(|_| ErrorKind::Connect)?;
+            .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
         let _ = tcp.set_nodelay(true);
+        let written = Arc::new(AtomicU64::new(0));
+        let tcp = Counted {
+            stream: tcp,
+            written: Arc::clone(&written),
+        };
         match &self.tls {
-            None => handshake(tcp).await,
+            None => handshake(tcp, written).await,
             Some((connector, name)) => {
                 let stream = connector
                     .connect(name.clone(), tcp)
                     .await
-                    .map_err(|_| ErrorKind::Connect)?;
-                handshake(stream).await
+                    .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
+                handshake(stream, written).await
             }
         }
     }
 }
 
-async fn handshake<S>(stream: S) -> Result<Open, ErrorKind>
+async fn handshake<S>(stream: S, written: Arc<AtomicU64>) -> Result<Open, Failure>
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (sender, connection) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
-        .map_err(|_| ErrorKind::Connect)?;
+        .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
     Ok(Open {
         sender,
         io: Box::pin(connection),
         ended: false,
+        written,
     })
 }
 

@@ -12,8 +12,12 @@
 //!   `start + i * interval`; workers take them in order. Latency is measured from the intended
 //!   send time (no coordinated omission); service time from the actual send is recorded too.
 //!
-//! A failed request (connect error, timeout, reset, 5xx) is counted by kind and never stops the
-//! run. Memory is fixed: no per-request sample is kept.
+//! A failed request (connect error, timeout, reset, 5xx) is counted by kind and by cause (the
+//! OS's words, as `connect: connection refused (os error 111)`) and never stops the run. A
+//! request counts as *attempted* when a worker takes it and as *sent* only once an open
+//! connection takes it; bytes out are bytes written to sockets. A closed-loop worker whose
+//! connection cannot be opened pauses (5 ms, doubling to 100 ms) before its next attempt.
+//! Memory is fixed: no per-request sample is kept.
 //!
 //! # Layout
 //! - [`spec`]: [`LoadSpec`], [`Mode`], [`RequestTemplate`], validation of a URL into a target.
@@ -84,6 +88,8 @@ pub struct RunHandle {
     pub recorder: Arc<Recorder>,
     /// When the run started (the schedule's origin).
     pub started: Instant,
+    /// `started` on the wall clock (what a driver reports as its actual start).
+    pub started_at: std::time::SystemTime,
     /// The engine threads and the pacer.
     threads: Vec<std::thread::JoinHandle<()>>,
     /// Stops the run early.
@@ -315,9 +321,12 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     for thread in go {
         let _ = thread.send(Arc::clone(&shared));
     }
+    let started_at =
+        std::time::SystemTime::now() + started.saturating_duration_since(Instant::now());
     Ok(RunHandle {
         recorder,
         started,
+        started_at,
         threads,
         cancel,
         timing,

@@ -8,6 +8,38 @@ use stats::{Counters, ErrorKind, Histogram};
 
 use crate::LATE_TOLERANCE;
 
+/// Why a request got no complete response: its kind, and the cause when one is known (the OS's
+/// or the protocol's words, as `connection refused (os error 111)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The kind users count.
+    pub kind: ErrorKind,
+    /// The cause, if known.
+    pub cause: Option<String>,
+}
+
+impl Failure {
+    /// A failure of `kind` without a known cause.
+    pub fn of(kind: ErrorKind) -> Self {
+        Self { kind, cause: None }
+    }
+
+    /// A failure of `kind` caused by `cause` (its first letter lower-cased, as the rest of a
+    /// reason line reads).
+    pub fn because(kind: ErrorKind, cause: &dyn std::fmt::Display) -> Self {
+        let text = cause.to_string();
+        let mut chars = text.chars();
+        let cause = match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => text,
+        };
+        Self {
+            kind,
+            cause: Some(cause),
+        }
+    }
+}
+
 /// Everything recorded between two drains.
 #[derive(Clone, Debug, Default)]
 pub struct Interval {
@@ -71,6 +103,10 @@ pub struct Recorder {
     current: Mutex<Interval>,
     /// Whether sends follow a schedule (gap and lag histograms exist).
     scheduled: bool,
+    /// Requests started since the run started (sent or not), readable without the lock.
+    begun_total: AtomicU64,
+    /// `begun_total` as of the latest drain (the attempts of the next interval start there).
+    begun_drained: AtomicU64,
     /// Requests sent since the run started, readable without the lock (progress display).
     sent_total: AtomicU64,
     /// Requests finished (response or error) since the run started.
@@ -87,6 +123,8 @@ impl Recorder {
         Self {
             current: Mutex::new(Interval::new(scheduled)),
             scheduled,
+            begun_total: AtomicU64::new(0),
+            begun_drained: AtomicU64::new(0),
             sent_total: AtomicU64::new(0),
             finished_total: AtomicU64::new(0),
             last_send: AtomicU64::new(0),
@@ -96,15 +134,28 @@ impl Recorder {
 
     /// Takes everything recorded since the previous call.
     pub fn take(&self) -> Interval {
-        let fresh = Interval::new(self.scheduled);
-        std::mem::replace(&mut *self.current.lock(), fresh)
+        let mut into = Interval::new(self.scheduled);
+        self.take_into(&mut into);
+        into
     }
 
     /// Like [`Recorder::take`], but swaps into `into` (cleared first) so a caller that drains
     /// every second reuses two buffers instead of allocating new histograms each time.
     pub fn take_into(&self, into: &mut Interval) {
         into.clear(self.scheduled);
-        std::mem::swap(&mut *self.current.lock(), into);
+        let mut current = self.current.lock();
+        std::mem::swap(&mut *current, into);
+        // Attempts are counted without the lock; the ones begun since the last drain belong to
+        // this interval (taken under the lock, so drains see a rising count).
+        let begun = self.begun_total.load(Ordering::Relaxed);
+        let before = self.begun_drained.swap(begun, Ordering::Relaxed);
+        drop(current);
+        into.counters.requests_attempted = begun.saturating_sub(before);
+    }
+
+    /// Requests started so far (sent, or failed before they could be).
+    pub fn requests_attempted(&self) -> u64 {
+        self.begun_total.load(Ordering::Relaxed)
     }
 
     /// Requests sent so far in this run.
@@ -117,8 +168,15 @@ impl Recorder {
         self.finished_total.load(Ordering::Relaxed)
     }
 
-    /// A request starts being sent at `now`; `intended` is its scheduled time, if any.
-    pub(crate) fn sent(&self, now: Instant, intended: Option<Instant>, bytes: u64) {
+    /// A request starts: it is counted as attempted (without the lock), whether or not it can
+    /// be sent.
+    pub(crate) fn begin(&self) {
+        self.begun_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A begun request is handed to an open connection at `now`; `intended` is its scheduled
+    /// time, if any.
+    pub(crate) fn sent(&self, now: Instant, intended: Option<Instant>) {
         self.sent_total.fetch_add(1, Ordering::Relaxed);
         let mut gap = None;
         if self.scheduled {
@@ -133,7 +191,6 @@ impl Recorder {
         let lag = intended.map(|i| now.saturating_duration_since(i));
         let mut current = self.current.lock();
         current.counters.requests_sent += 1;
-        current.counters.bytes_sent += bytes;
         if let (Some(gap), Some(h)) = (gap, current.send_gaps.as_mut()) {
             h.record(gap);
         }
@@ -147,12 +204,20 @@ impl Recorder {
         }
     }
 
-    /// A complete response arrived.
-    pub(crate) fn response(&self, status: u16, latency: Duration, service: Duration, bytes: u64) {
+    /// A complete response arrived; `written` bytes went out on its connection for it.
+    pub(crate) fn response(
+        &self,
+        status: u16,
+        latency: Duration,
+        service: Duration,
+        bytes: u64,
+        written: u64,
+    ) {
         self.finished_total.fetch_add(1, Ordering::Relaxed);
         let mut current = self.current.lock();
         current.counters.responses_received += 1;
         current.counters.bytes_received += bytes;
+        current.counters.bytes_sent += written;
         current.counters.status(status);
         if status >= 500 {
             current.counters.error(ErrorKind::Status5xx);
@@ -161,16 +226,26 @@ impl Recorder {
         current.service.record(service);
     }
 
-    /// A request failed without a complete response.
-    pub(crate) fn failure(&self, kind: ErrorKind) {
+    /// A request failed without a complete response; `written` bytes went out for it (none if
+    /// its connection could not be opened).
+    pub(crate) fn failure(&self, failure: &Failure, written: u64) {
         self.finished_total.fetch_add(1, Ordering::Relaxed);
-        self.current.lock().counters.error(kind);
+        let mut current = self.current.lock();
+        current.counters.error(failure.kind);
+        current.counters.bytes_sent += written;
+        match &failure.cause {
+            Some(cause) => {
+                let reason = format!("{}: {cause}", failure.kind.as_str());
+                current.counters.reason(&reason, 1);
+            }
+            None => current.counters.reason(failure.kind.as_str(), 1),
+        }
     }
 
-    /// Counts every request that was sent but never finished as aborted (after a stop).
+    /// Counts every request that was begun but never finished as aborted (after a stop).
     pub(crate) fn abort_in_flight(&self) {
         let finished = self.finished_total.load(Ordering::Relaxed);
-        let in_flight = self.requests_sent().saturating_sub(finished);
+        let in_flight = self.requests_attempted().saturating_sub(finished);
         if in_flight == 0 {
             return;
         }
@@ -193,21 +268,44 @@ mod tests {
     fn take_drains_and_counts_lateness() {
         let recorder = Recorder::new(true);
         let t0 = Instant::now();
+        for _ in 0..4 {
+            recorder.begin();
+        }
         recorder.sent(
             t0 + Duration::from_millis(10),
             Some(t0 + Duration::from_millis(10)),
-            50,
         );
         recorder.sent(
             t0 + Duration::from_millis(25),
             Some(t0 + Duration::from_millis(20)),
+        );
+        recorder.response(
+            200,
+            Duration::from_millis(3),
+            Duration::from_millis(2),
+            10,
             50,
         );
-        recorder.response(200, Duration::from_millis(3), Duration::from_millis(2), 10);
-        recorder.response(503, Duration::from_millis(9), Duration::from_millis(4), 10);
-        recorder.failure(ErrorKind::Timeout);
+        recorder.response(
+            503,
+            Duration::from_millis(9),
+            Duration::from_millis(4),
+            10,
+            50,
+        );
+        recorder.failure(&Failure::of(ErrorKind::Timeout), 0);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        recorder.failure(&Failure::because(ErrorKind::Connect, &refused), 0);
         let interval = recorder.take();
+        assert_eq!(interval.counters.requests_attempted, 4);
         assert_eq!(interval.counters.requests_sent, 2);
+        assert_eq!(interval.counters.bytes_sent, 100);
+        assert_eq!(interval.counters.errors[&ErrorKind::Connect], 1);
+        assert_eq!(interval.counters.error_reasons["timeout"], 1);
+        assert_eq!(
+            interval.counters.error_reasons["connect: connection refused"],
+            1
+        );
         assert_eq!(interval.counters.late_sends, 1);
         assert_eq!(interval.counters.responses_received, 2);
         assert_eq!(interval.counters.errors[&ErrorKind::Status5xx], 1);
@@ -216,8 +314,10 @@ mod tests {
         assert_eq!(gaps.len(), 1);
         assert!((gaps.quantile_micros(0.5) as i64 - 15_000).abs() < 20);
         assert_eq!(interval.latency.len(), 2);
-        assert_eq!(recorder.take().counters.requests_sent, 0);
+        let next = recorder.take();
+        assert_eq!(next.counters.requests_sent, 0);
+        assert_eq!(next.counters.requests_attempted, 0);
         assert_eq!(recorder.requests_sent(), 2);
-        assert_eq!(recorder.requests_finished(), 3);
+        assert_eq!(recorder.requests_finished(), 4);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Request, Uri};
@@ -11,7 +11,16 @@ use http_body_util::{BodyExt, Full};
 use stats::ErrorKind;
 
 use crate::connection::{Connector, Open};
+use crate::recorder::Failure;
 use crate::{LoadSpec, Recorder};
+
+/// First pause of a closed-loop worker after its connection could not be opened; it doubles
+/// with each failure in a row, up to [`CONNECT_BACKOFF_MAX`], so a refused target costs a few
+/// hundred attempts a second per run, not a core's worth.
+const CONNECT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+
+/// Longest pause between a closed-loop worker's failed connection attempts.
+const CONNECT_BACKOFF_MAX: Duration = Duration::from_millis(100);
 
 /// Where workers get their next request from.
 pub(crate) enum Jobs {
@@ -61,6 +70,22 @@ impl Jobs {
             Jobs::Scheduled(rx) => rx.recv().await.ok().map(Some),
         }
     }
+
+    /// Pauses a worker whose connection could not be opened `failures` times in a row. Only a
+    /// closed loop pauses (and never past its deadline): scheduled sends are already paced.
+    async fn back_off(&self, failures: u32) {
+        let Jobs::Permits { deadline, .. } = self else {
+            return;
+        };
+        let pause = CONNECT_BACKOFF_MIN
+            .saturating_mul(1 << failures.saturating_sub(1).min(8))
+            .min(CONNECT_BACKOFF_MAX);
+        let mut until = Instant::now() + pause;
+        if let Some(deadline) = deadline {
+            until = until.min(*deadline);
+        }
+        tokio::time::sleep_until(until.into()).await;
+    }
 }
 
 /// What every worker of a run shares.
@@ -79,8 +104,6 @@ struct Prepared {
     uri: Uri,
     /// Headers including Host.
     headers: HeaderMap,
-    /// Estimated bytes on the wire per request (head plus body).
-    wire_bytes: u64,
 }
 
 fn prepare(spec: &LoadSpec) -> Prepared {
@@ -94,18 +117,7 @@ fn prepare(spec: &LoadSpec) -> Prepared {
     {
         headers.insert(HOST, value);
     }
-    let head: usize = request.method.as_str().len()
-        + path.len()
-        + " HTTP/1.1\r\n\r\n".len()
-        + headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len() + 4)
-            .sum::<usize>();
-    Prepared {
-        uri,
-        headers,
-        wire_bytes: (head + request.body.len()) as u64,
-    }
+    Prepared { uri, headers }
 }
 
 /// Sends requests over one keep-alive connection until the jobs run out. A stop aborts the
@@ -113,41 +125,54 @@ fn prepare(spec: &LoadSpec) -> Prepared {
 pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<Open>) {
     let prepared = prepare(&shared.spec);
     let mut connection = connection;
+    // Connections that could not be opened in a row (a closed loop pauses after each).
+    let mut connect_failures = 0u32;
     while let Some(intended) = shared.jobs.next().await {
         let started = Instant::now();
         shared.timing.sent(started);
-        shared.recorder.sent(started, intended, prepared.wire_bytes);
+        shared.recorder.begin();
         let outcome = tokio::time::timeout(
             shared.spec.timeout,
-            exchange(&shared, &prepared, &mut connection, number),
+            exchange(&shared, &prepared, &mut connection, number, intended),
         )
         .await
-        .unwrap_or(Err(ErrorKind::Timeout));
+        .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
         shared.timing.ended(Instant::now());
+        // Bytes out are what reached the socket for this request, whatever its outcome.
+        let written = connection.as_ref().map_or(0, Open::take_written);
         match outcome {
             Ok((status, bytes)) => {
+                connect_failures = 0;
                 let end = Instant::now();
                 let latency = end.saturating_duration_since(intended.unwrap_or(started));
                 shared
                     .recorder
-                    .response(status, latency, end - started, bytes);
+                    .response(status, latency, end - started, bytes, written);
             }
-            Err(kind) => {
+            Err(failure) => {
                 // The connection's state is unknown after a failure: start afresh.
                 connection = None;
-                shared.recorder.failure(kind);
+                shared.recorder.failure(&failure, written);
+                if failure.kind == ErrorKind::Connect {
+                    connect_failures = connect_failures.saturating_add(1);
+                    shared.jobs.back_off(connect_failures).await;
+                } else {
+                    connect_failures = 0;
+                }
             }
         }
     }
 }
 
-/// One request and its complete response: status and body bytes.
+/// One request and its complete response: status and body bytes. The request counts as sent
+/// once its connection is open and ready to take it (`intended`: its scheduled time).
 async fn exchange(
     shared: &Shared,
     prepared: &Prepared,
     connection: &mut Option<Open>,
     number: usize,
-) -> Result<(u16, u64), ErrorKind> {
+    intended: Option<Instant>,
+) -> Result<(u16, u64), Failure> {
     if let Some(open) = connection.as_mut()
         && closed_while_idle(open).await
     {
@@ -157,8 +182,11 @@ async fn exchange(
     if connection.is_none() {
         *connection = Some(shared.connector.connect(number).await?);
     }
-    let Some(Open { sender, io, ended }) = connection.as_mut() else {
-        return Err(ErrorKind::Other);
+    let Some(Open {
+        sender, io, ended, ..
+    }) = connection.as_mut()
+    else {
+        return Err(Failure::of(ErrorKind::Other));
     };
     let mut request = Request::new(Full::new(shared.spec.request.body.clone()));
     *request.method_mut() = shared.spec.request.method.clone();
@@ -166,6 +194,7 @@ async fn exchange(
     *request.headers_mut() = prepared.headers.clone();
     let exchange = async {
         sender.ready().await.map_err(|e| classify(&e))?;
+        shared.recorder.sent(Instant::now(), intended);
         let response = sender
             .send_request(request)
             .await
@@ -207,19 +236,19 @@ async fn closed_while_idle(open: &mut Open) -> bool {
     open.ended
 }
 
-/// Maps a hyper failure to the kind users see.
-fn classify(error: &hyper::Error) -> ErrorKind {
+/// Maps a hyper failure to the kind users see, with its cause.
+fn classify(error: &hyper::Error) -> Failure {
     if error.is_timeout() {
-        return ErrorKind::Timeout;
+        return Failure::of(ErrorKind::Timeout);
     }
     if error.is_canceled() || error.is_closed() || error.is_incomplete_message() {
-        return ErrorKind::Reset;
+        return Failure::because(ErrorKind::Reset, error);
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as Io;
-            return match io.kind() {
+            let kind = match io.kind() {
                 Io::ConnectionReset
                 | Io::ConnectionAborted
                 | Io::BrokenPipe
@@ -227,8 +256,9 @@ fn classify(error: &hyper::Error) -> ErrorKind {
                 Io::TimedOut => ErrorKind::Timeout,
                 _ => ErrorKind::Other,
             };
+            return Failure::because(kind, io);
         }
         source = cause.source();
     }
-    ErrorKind::Other
+    Failure::because(ErrorKind::Other, error)
 }
