@@ -12,7 +12,7 @@
 //! # async fn run() -> std::io::Result<()> {
 //! use target::{Target, TargetConfig};
 //!
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let listener = target::listen("127.0.0.1:8080".parse().expect("an address"))?;
 //! let target = Target::new(TargetConfig::default());
 //! target.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
@@ -24,7 +24,8 @@
 //! - `faults`: the misbehaviour of one request (config overridden by query) and its draws.
 //! - `metrics`: atomic counters and their serializable [`MetricsSnapshot`].
 //! - `handler`: one request to one response (or a reset).
-//! - `server`: [`Target`], the accept loop and the per-connection tasks.
+//! - `server`: [`Target`], the accept loop and the per-connection tasks; [`listen`] binds with
+//!   the system's largest listen backlog.
 //!
 //! Nothing here parses command-line flags: the binary crate does, and builds a
 //! [`TargetConfig`].
@@ -37,4 +38,4 @@ mod server;
 
 pub use config::{Latency, ParseError, Stall, TargetConfig};
 pub use metrics::{MetricsSnapshot, RouteSnapshot, RoutesSnapshot};
-pub use server::Target;
+pub use server::{Target, listen, max_backlog};

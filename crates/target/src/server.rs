@@ -2,13 +2,14 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -23,6 +24,33 @@ use crate::metrics::{Counters, MetricsSnapshot};
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// How long in-flight requests may finish after shutdown before their connections are dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// The listen backlog when the system's limit cannot be read.
+const DEFAULT_BACKLOG: u32 = 4096;
+
+/// The system's cap on a listen backlog (`/proc/sys/net/core/somaxconn`), or 4096.
+pub fn max_backlog() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_BACKLOG)
+}
+
+/// Listens on `addr` with the largest backlog the system allows ([`max_backlog`]), so that
+/// many drivers opening their connections at once are all queued: with a small backlog the
+/// kernel drops the SYNs beyond it and clients retry only after a second, so a driver started
+/// a second late. Needs a tokio runtime.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(max_backlog())
+}
 
 /// A built-in HTTP/1.1 server to load-test against, misbehaving as configured.
 #[derive(Debug)]
