@@ -113,6 +113,8 @@ pub struct Position<'a> {
     pub last_send: Option<Duration>,
     /// See `last_send`.
     pub last_response: Option<Duration>,
+    /// Wall-clock time the run actually started, ms since the Unix epoch (None: it never did).
+    pub started_at_ms: Option<u64>,
 }
 
 /// Builds the metrics message for one interval. `report_id` is derived from test, node and
@@ -128,6 +130,7 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         interval_start_ms: at.start_ms,
         interval_end_ms: at.end_ms.max(at.start_ms),
         sent_at_ms: protocol::now_ms(),
+        started_at_ms: at.started_at_ms,
         metrics: interval.latency.summary().into(),
         histogram: encode_histogram(&interval.latency),
         service_histogram: encode_histogram(&interval.service),

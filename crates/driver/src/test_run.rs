@@ -94,6 +94,7 @@ pub async fn run_test(
         test_id: &test_id,
         seq: 0,
         last_end_ms: 0,
+        started_at_ms: None,
     };
     let handle = match engine::start(spec, cancel.clone()).await {
         Ok(handle) => handle,
@@ -112,6 +113,11 @@ pub async fn run_test(
     let recorder = Arc::clone(&handle.recorder);
     let timing = handle.timing();
     let started = handle.started;
+    publisher.started_at_ms = handle
+        .started_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| u64::try_from(d.as_millis()).ok());
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::from_std(started) + ctx.metrics_every,
         ctx.metrics_every,
@@ -160,6 +166,9 @@ struct Publisher<'a> {
     seq: u64,
     /// End of the last interval sent, ms since the start.
     last_end_ms: u64,
+    /// Wall-clock time the engine's clock started, ms since the Unix epoch (sent with every
+    /// message, so the orchestrator knows it whichever message arrives first).
+    started_at_ms: Option<u64>,
 }
 
 impl Publisher<'_> {
@@ -187,6 +196,7 @@ impl Publisher<'_> {
                 stopped,
                 last_send: timing.and_then(engine::Timing::last_send),
                 last_response: timing.and_then(engine::Timing::last_end),
+                started_at_ms: self.started_at_ms,
             },
         );
         self.last_end_ms = end_ms.max(self.last_end_ms);

@@ -324,6 +324,12 @@ pub struct Metrics {
     /// to measure how stale the orchestrator's and dashboard's view is.
     #[serde(default)]
     pub sent_at_ms: u64,
+    /// Wall-clock time the driver's run actually started (its clock's zero, once its
+    /// connections were open), ms since the Unix epoch; absent from older drivers. The
+    /// orchestrator compares it with the trigger's `start_at_ms` to place the interval on the
+    /// test's clock and to show a late start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
     /// Latency summary of the interval in ms (from the intended send time).
     pub metrics: LatencyMetrics,
     /// The interval's latency histogram (µs), HdrHistogram V2 deflate, base64.

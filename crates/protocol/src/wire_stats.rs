@@ -54,13 +54,21 @@ impl From<Summary> for LatencyMetrics {
 /// Counters on the wire: error kinds and status codes as string keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireCounters {
-    /// Requests whose sending started.
+    /// Requests started, sent or not (a connection that could not be opened); absent from
+    /// older drivers (then taken as `requests_sent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_attempted: Option<u64>,
+    /// Requests written to a connection.
     pub requests_sent: u64,
     /// Requests that got a complete response.
     pub responses_received: u64,
     /// Failures by kind (`connect`, `timeout`, `reset`, `http_5xx`, `other`).
     #[serde(default)]
     pub errors: BTreeMap<String, u64>,
+    /// Failures by kind and cause (`connect: connection refused (os error 111)`), at most
+    /// [`stats::counters::MAX_REASONS`] (plus one for the rest), each at most 256 bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_reasons: BTreeMap<String, u64>,
     /// Responses by status code.
     #[serde(default)]
     pub status_codes: BTreeMap<String, u64>,
@@ -78,6 +86,7 @@ pub struct WireCounters {
 impl From<&Counters> for WireCounters {
     fn from(c: &Counters) -> Self {
         Self {
+            requests_attempted: Some(c.requests_attempted),
             requests_sent: c.requests_sent,
             responses_received: c.responses_received,
             errors: c
@@ -85,6 +94,7 @@ impl From<&Counters> for WireCounters {
                 .iter()
                 .map(|(k, n)| (k.as_str().to_owned(), *n))
                 .collect(),
+            error_reasons: c.error_reasons.clone(),
             status_codes: c
                 .status_codes
                 .iter()
@@ -106,6 +116,21 @@ impl WireCounters {
                 format!("unknown kind `{bad}`"),
             ));
         }
+        if self.error_reasons.len() > stats::counters::MAX_REASONS + 1 {
+            return Err(DecodeError::invalid(
+                "counters.error_reasons",
+                format!(
+                    "more than {} distinct reasons",
+                    stats::counters::MAX_REASONS + 1
+                ),
+            ));
+        }
+        if self.error_reasons.keys().any(|k| k.len() > 256) {
+            return Err(DecodeError::invalid(
+                "counters.error_reasons",
+                "a reason is longer than 256 bytes",
+            ));
+        }
         if let Some(bad) = self
             .status_codes
             .keys()
@@ -123,6 +148,7 @@ impl WireCounters {
     /// dropped.
     pub fn to_counters(&self) -> Counters {
         Counters {
+            requests_attempted: self.requests_attempted.unwrap_or(self.requests_sent),
             requests_sent: self.requests_sent,
             responses_received: self.responses_received,
             errors: self
@@ -130,6 +156,7 @@ impl WireCounters {
                 .iter()
                 .filter_map(|(k, n)| ErrorKind::parse(k).map(|k| (k, *n)))
                 .collect(),
+            error_reasons: self.error_reasons.clone(),
             status_codes: self
                 .status_codes
                 .iter()
