@@ -190,7 +190,8 @@ fn latency_summary(out: &mut Exposition, test: &TestView) {
         out.sample(
             NAME,
             &[("test_id", id), ("quantile", quantile)],
-            Float(ms / 1000.0),
+            // No latency without responses (Prometheus writes an empty summary's as NaN).
+            Float(if s.count == 0 { f64::NAN } else { ms / 1000.0 }),
         );
     }
     let sum = s.mean * s.count as f64 / 1000.0;

@@ -3,8 +3,8 @@
 //! each schema's `required` list is what the Rust types demand and always write.
 
 use orchestrator::request::{
-    DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DRIVERS,
-    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS,
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_START_SKEW_MS, DEFAULT_TIMEOUT_MS, MAX_BODY_CHARS,
+    MAX_CONCURRENCY, MAX_DRIVERS, MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS,
 };
 use serde_json::{Value, json};
 
@@ -257,6 +257,10 @@ fn schemas() -> Value {
         "started_at_ms": { "type": nullable("integer"), "minimum": 0 },
         "ended_at_ms": { "type": nullable("integer"), "minimum": 0 },
         "message": { "type": nullable("string") },
+        "warnings": {
+            "type": "array", "items": { "type": "string" },
+            "description": "What makes the numbers less than they seem, such as a driver that started more than max_start_skew_ms after the test's start time."
+        },
         "aggregate": schema("StatsView"),
         "nodes": { "type": "object", "additionalProperties": schema("StatsView") },
         "node_facts": { "type": "object", "additionalProperties": schema("NodeFacts") },
@@ -277,6 +281,7 @@ fn schemas() -> Value {
         "started_at_ms",
         "ended_at_ms",
         "message",
+        "warnings",
         "aggregate",
         "nodes",
         "node_facts",
@@ -411,6 +416,11 @@ fn schemas() -> Value {
                     "type": nullable("integer"), "minimum": 1, "maximum": MAX_DRIVERS,
                     "description": "How many live drivers take part (all when null)."
                 },
+                "max_start_skew_ms": {
+                    "type": "integer", "minimum": 0, "maximum": MAX_START_SKEW_MS,
+                    "default": DEFAULT_MAX_START_SKEW_MS,
+                    "description": "A driver that starts more than this many ms after the test's start time is named in the test's warnings."
+                },
                 "start": { "type": "boolean", "default": false }
             }
         },
@@ -427,25 +437,45 @@ fn schemas() -> Value {
             "required": summary_fields,
             "properties": summary_properties
         },
+        "LatencySummary": {
+            "type": nullable("object"),
+            "description": "Latency summary in milliseconds; null without responses.",
+            "required": summary_fields,
+            "properties": summary_properties
+        },
         "StatsView": {
             "type": "object",
             "required": [
-                "requests_sent", "responses_received", "errors", "status_codes", "bytes_sent",
-                "bytes_received", "late_sends", "rps", "success_ratio", "latency",
-                "service_time"
+                "requests_attempted", "requests_sent", "responses_received", "errors",
+                "error_reasons", "status_codes", "bytes_sent", "bytes_received", "late_sends",
+                "rps", "success_ratio", "latency", "service_time"
             ],
             "properties": {
-                "requests_sent": uint,
+                "requests_attempted": {
+                    "type": "integer", "minimum": 0,
+                    "description": "Requests started: sent, or failed before they could be (connection not opened)."
+                },
+                "requests_sent": {
+                    "type": "integer", "minimum": 0,
+                    "description": "Requests written to a connection."
+                },
                 "responses_received": uint,
                 "errors": count_map(),
+                "error_reasons": {
+                    "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 },
+                    "description": "Errors by kind and cause, e.g. `connect: connection refused (os error 111)`; at most 32 distinct, the rest under `other reasons`."
+                },
                 "status_codes": count_map(),
-                "bytes_sent": uint,
+                "bytes_sent": {
+                    "type": "integer", "minimum": 0,
+                    "description": "Bytes written to sockets."
+                },
                 "bytes_received": uint,
                 "late_sends": uint,
                 "rps": number,
                 "success_ratio": number,
-                "latency": schema("Summary"),
-                "service_time": schema("Summary"),
+                "latency": schema("LatencySummary"),
+                "service_time": schema("LatencySummary"),
                 "send_gap": schema("Summary"),
                 "send_lag": schema("Summary")
             }
@@ -460,10 +490,10 @@ fn schemas() -> Value {
                 "requests": uint,
                 "responses": uint,
                 "errors": uint,
-                "p50": number,
-                "p95": number,
-                "p99": number,
-                "mean": number,
+                "p50": { "type": nullable("number") },
+                "p95": { "type": nullable("number") },
+                "p99": { "type": nullable("number") },
+                "mean": { "type": nullable("number") },
                 "nodes": count_map()
             }
         },
@@ -476,6 +506,14 @@ fn schemas() -> Value {
                 "messages": uint,
                 "missing_messages": uint,
                 "elapsed_ms": uint,
+                "started_at_ms": {
+                    "type": "integer", "minimum": 0,
+                    "description": "When the driver's run actually started, ms since the Unix epoch."
+                },
+                "start_offset_ms": {
+                    "type": "integer",
+                    "description": "How many ms after the test's start time the driver's run started."
+                },
                 "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." },
                 "stopped": { "type": "string", "description": "Why the driver ended its run early." },
                 "last_send_us": { "type": "integer", "minimum": 0, "description": "µs from the driver's start to its last send." },

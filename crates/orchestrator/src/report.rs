@@ -9,7 +9,7 @@ use protocol::wire_stats::encode_histogram_fast;
 use serde::{Deserialize, Serialize};
 
 use crate::TestRequest;
-use crate::totals::{Measured, Totals};
+use crate::totals::{Measured, Totals, shift_ms};
 use crate::views::{NodeFacts, SeriesPoint, StatsView, TestStatus, TestView};
 
 /// Exact histograms kept in a report so results can be re-merged or re-analysed later.
@@ -67,7 +67,8 @@ pub struct NodeReport {
     pub stats: StatsView,
     /// Bookkeeping (finished, lost, messages).
     pub facts: NodeFacts,
-    /// Requests this node sent per second.
+    /// This node's own numbers per second (requests, responses, errors, latencies), on the
+    /// test's clock (second 0 starts at the test's start time, so a late start shows).
     pub series: Vec<SeriesPoint>,
     /// Exact histograms.
     pub histograms: Histograms,
@@ -108,9 +109,13 @@ impl ReportParts {
     /// since the nodes' last change are reused, and the ones computed here are kept for later.
     pub fn build(self) -> (TestReport, Vec<NodeReport>) {
         let mut test = self.test;
-        let aggregate = self
-            .aggregate
-            .unwrap_or_else(|| Measured::sum(self.nodes.iter().map(|n| &n.measured)));
+        let aggregate = self.aggregate.unwrap_or_else(|| {
+            Measured::sum(
+                self.nodes
+                    .iter()
+                    .map(|n| (&n.measured, shift_ms(n.facts.start_offset_ms))),
+            )
+        });
         test.aggregate = aggregate.stats().clone();
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in self.nodes {
@@ -249,6 +254,7 @@ mod tests {
             started_at_ms: None,
             ended_at_ms: None,
             message: None,
+            warnings: Vec::new(),
             aggregate: StatsView::default(),
             nodes: BTreeMap::new(),
             node_facts: BTreeMap::new(),

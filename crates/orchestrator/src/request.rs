@@ -44,6 +44,13 @@ pub struct TestRequest {
     /// How many live drivers take part (all when absent).
     #[serde(default, deserialize_with = "whole::option")]
     pub drivers: Option<u32>,
+    /// A driver whose run starts more than this many ms after the trigger's start time is
+    /// named in the test's warnings.
+    #[serde(
+        default = "default_max_start_skew_ms",
+        deserialize_with = "whole::number"
+    )]
+    pub max_start_skew_ms: u64,
     /// Start right after creating.
     #[serde(default)]
     pub start: bool,
@@ -65,6 +72,16 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 
 fn default_timeout_ms() -> u64 {
     DEFAULT_TIMEOUT_MS
+}
+
+/// Default lateness of a driver's start beyond which the test warns.
+pub const DEFAULT_MAX_START_SKEW_MS: u64 = 500;
+
+/// Largest `max_start_skew_ms` accepted.
+pub const MAX_START_SKEW_MS: u64 = 600_000;
+
+fn default_max_start_skew_ms() -> u64 {
+    DEFAULT_MAX_START_SKEW_MS
 }
 
 /// Most drivers a test can ask for.
@@ -156,6 +173,7 @@ impl TestRequest {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             insecure: false,
             drivers: None,
+            max_start_skew_ms: DEFAULT_MAX_START_SKEW_MS,
             start: false,
         }
     }
@@ -275,6 +293,12 @@ impl TestRequest {
         }
         if self.timeout_ms == 0 || self.timeout_ms > 3_600_000 {
             return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
+        }
+        if self.max_start_skew_ms > MAX_START_SKEW_MS {
+            return Err(invalid(
+                "max_start_skew_ms",
+                format!("must be between 0 and {MAX_START_SKEW_MS} ms"),
+            ));
         }
         if self.drivers.is_some_and(|n| n == 0 || n > MAX_DRIVERS) {
             return Err(invalid(

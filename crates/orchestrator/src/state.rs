@@ -9,8 +9,8 @@ use std::time::Instant;
 use protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms};
 
 use crate::report::{NodeParts, NodeReport, ReportParts, TestReport};
-use crate::totals::{IntervalData, Measured, NodeTotals, Series};
-use crate::views::{Liveness, NodeFacts, NodeView, SeriesPoint, StatsView, TestStatus, TestView};
+use crate::totals::{IntervalData, Measured, NodeTotals, Series, shift_ms};
+use crate::views::{Liveness, NodeFacts, NodeView, StatsView, TestStatus, TestView};
 use crate::{ControlError, OrchestratorConfig, OrchestratorStats, TestRequest};
 
 /// A driver as the orchestrator knows it.
@@ -75,9 +75,11 @@ struct Test {
     /// All nodes merged, summed from `nodes` when first needed after a change (a view, the
     /// reports): adding every message into it too would double the merging work.
     aggregate: OnceCell<Measured>,
+    /// The aggregate per second, on the test's clock.
     series: Series,
-    /// Requests per second per node, for node reports.
-    node_series: BTreeMap<String, BTreeMap<u64, u64>>,
+    /// Each node's own per second (requests, responses, latencies), on the test's clock, for
+    /// node reports.
+    node_series: BTreeMap<String, Series>,
     message: Option<String>,
     report_path: Option<PathBuf>,
     /// Why the final report could not be written: the test is over all the same.
@@ -137,8 +139,31 @@ impl Test {
 
     /// All nodes merged.
     fn aggregate(&self) -> &Measured {
-        self.aggregate
-            .get_or_init(|| Measured::sum(self.nodes.values().map(|n| &n.measured)))
+        self.aggregate.get_or_init(|| {
+            Measured::sum(self.nodes.values().map(|n| {
+                let shift = shift_ms(n.start_offset_ms(self.started_at_ms));
+                (&n.measured, shift)
+            }))
+        })
+    }
+
+    /// A warning for each node that started more than `max_start_skew_ms` after the test's
+    /// start time.
+    fn warnings(&self) -> Vec<String> {
+        let skew = self.request.max_start_skew_ms;
+        self.nodes
+            .iter()
+            .filter_map(|(id, n)| {
+                let offset = n.start_offset_ms(self.started_at_ms)?;
+                (offset > i64::try_from(skew).unwrap_or(i64::MAX)).then(|| {
+                    format!(
+                        "driver {id} started {offset} ms after the test's start time \
+                         (more than max_start_skew_ms {skew}); its seconds are shifted by as \
+                         much in the series"
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The view with empty statistics: everything that costs nothing to copy.
@@ -152,6 +177,7 @@ impl Test {
             started_at_ms: self.started_at_ms,
             ended_at_ms: self.ended_at_ms,
             message: self.message.clone(),
+            warnings: self.warnings(),
             aggregate: StatsView::default(),
             nodes: BTreeMap::new(),
             node_facts: self
@@ -164,6 +190,8 @@ impl Test {
                         messages: n.received,
                         missing_messages: n.missing_messages(),
                         elapsed_ms: n.measured.elapsed_ms(),
+                        started_at_ms: n.started_at_ms,
+                        start_offset_ms: n.start_offset_ms(self.started_at_ms),
                         lost_at_ms: n.lost_at_ms,
                         stopped: n.stopped.clone(),
                         last_send_us: n.last_send_us,
@@ -232,8 +260,16 @@ impl Test {
             self.message = Some(news.join("; "));
         }
         self.ended_at_ms = Some(now_ms());
-        self.series.close_all();
+        self.close_series();
         true
+    }
+
+    /// Closes every second of the aggregate and node series (the test is over).
+    fn close_series(&mut self) {
+        self.series.close_all();
+        for series in self.node_series.values_mut() {
+            series.close_all();
+        }
     }
 }
 
@@ -364,6 +400,16 @@ impl State {
             .metrics_messages
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         node.add(data, m.seq, m.interval_end_ms);
+        if node.started_at_ms.is_none() {
+            node.started_at_ms = m.started_at_ms;
+        }
+        // Every node's intervals go on the test's clock: a node that started late counts in
+        // later seconds.
+        let shift = shift_ms(node.start_offset_ms(test.started_at_ms));
+        let (start_ms, end_ms) = (
+            m.interval_start_ms.saturating_add(shift),
+            m.interval_end_ms.saturating_add(shift),
+        );
         if m.is_final {
             node.finished = true;
             node.stopped.clone_from(&m.stopped);
@@ -375,15 +421,11 @@ impl State {
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
         }
-        test.series
-            .add(&m.node_id, m.interval_start_ms, m.interval_end_ms, data);
-        let second = crate::totals::second_of(m.interval_start_ms, m.interval_end_ms);
-        *test
-            .node_series
+        test.series.add(&m.node_id, start_ms, end_ms, data);
+        test.node_series
             .entry(m.node_id.clone())
-            .or_default()
-            .entry(second)
-            .or_default() += data.counters.requests_sent;
+            .or_insert_with(Series::node)
+            .add(&m.node_id, start_ms, end_ms, data);
         Ok(test.complete_if_done().then(|| test.id.clone()))
     }
 
@@ -596,7 +638,7 @@ impl State {
                         .to_owned(),
                 );
                 test.ended_at_ms = Some(now_ms());
-                test.series.close_all();
+                test.close_series();
                 ids.push(test.id.clone());
             }
         }
@@ -622,7 +664,11 @@ impl State {
                 node_id: node_id.clone(),
                 measured: n.measured.clone(),
                 facts: view.node_facts.remove(node_id).unwrap_or_default(),
-                series: node_series(test.node_series.get(node_id), node_id),
+                series: test
+                    .node_series
+                    .get(node_id)
+                    .map(Series::points)
+                    .unwrap_or_default(),
             })
             .collect();
         Some(ReportParts {
@@ -722,21 +768,6 @@ impl State {
     }
 }
 
-fn node_series(seconds: Option<&BTreeMap<u64, u64>>, node_id: &str) -> Vec<SeriesPoint> {
-    seconds
-        .map(|s| {
-            s.iter()
-                .map(|(second, requests)| SeriesPoint {
-                    second: *second,
-                    requests: *requests,
-                    nodes: BTreeMap::from([(node_id.to_owned(), *requests)]),
-                    ..SeriesPoint::default()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -811,6 +842,125 @@ mod tests {
             Some("cannot write the report into afile")
         );
         assert_eq!(view.report_path, None);
+    }
+
+    /// One 500 ms interval of `requests` requests, each answered in 1 ms, from `node`, whose run
+    /// started at `started_at_ms`.
+    fn merge_half_second(
+        state: &mut State,
+        node: &str,
+        seq: u64,
+        requests: u64,
+        started_at_ms: u64,
+        last: bool,
+    ) {
+        let mut latency = stats::Histogram::new();
+        for _ in 0..requests {
+            latency.record_micros(1_000);
+        }
+        let mut counters = stats::Counters::default();
+        counters.requests_attempted = requests;
+        counters.requests_sent = requests;
+        counters.responses_received = requests;
+        let data = IntervalData {
+            service: latency.clone(),
+            latency,
+            send_gaps: None,
+            send_lag: None,
+            counters,
+        };
+        let m: Metrics = serde_json::from_value(serde_json::json!({
+            "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
+            "final": last, "started_at_ms": started_at_ms,
+            "interval_start_ms": (seq - 1) * 500, "interval_end_ms": seq * 500,
+            "metrics": protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+                "requests_sent": requests, "responses_received": requests }
+        }))
+        .unwrap();
+        state
+            .metrics(&m, &data, &OrchestratorStats::default())
+            .unwrap();
+    }
+
+    /// Issue 9: each driver's series used to be aligned to its own start, so a driver that
+    /// started a second late looked on time (the target saw 1,000/s then 500/s; the reports said
+    /// 1,500/s twice). Every series is now on the test's clock, the offset is shown, a start later
+    /// than `max_start_skew_ms` is a warning, and node series carry responses and latencies.
+    #[test]
+    fn a_late_driver_shows_late_in_the_series_the_facts_and_the_warnings() {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = running(0);
+        let start = state.test("t").unwrap().started_at_ms.unwrap();
+        for seq in 1..=4 {
+            merge_half_second(&mut state, "d1", seq, 250, start + 4, seq == 4);
+            merge_half_second(&mut state, "d2", seq, 250, start + 1_000, seq == 4);
+        }
+        let view = state.view("t", &config).unwrap();
+        assert_eq!(view.status, TestStatus::Completed);
+        let per_second: Vec<(u64, u64, Option<&u64>, Option<&u64>)> = view
+            .series
+            .iter()
+            .map(|p| (p.second, p.requests, p.nodes.get("d1"), p.nodes.get("d2")))
+            .collect();
+        assert_eq!(
+            per_second,
+            vec![
+                (0, 500, Some(&500), None),
+                (1, 1_000, Some(&500), Some(&500)),
+                (2, 500, None, Some(&500)),
+            ]
+        );
+        assert_eq!(view.node_facts["d1"].start_offset_ms, Some(4));
+        assert_eq!(view.node_facts["d2"].start_offset_ms, Some(1_000));
+        assert_eq!(view.node_facts["d2"].started_at_ms, Some(start + 1_000));
+        assert_eq!(view.warnings.len(), 1, "{:?}", view.warnings);
+        assert!(
+            view.warnings[0].contains("driver d2 started 1000 ms after"),
+            "{:?}",
+            view.warnings
+        );
+        // The aggregate's rate spans the test's clock: 2,000 requests over 3 s.
+        assert!(
+            (view.aggregate.rps - 2_000.0 / 3.0).abs() < 0.01,
+            "{}",
+            view.aggregate.rps
+        );
+        // Node series: the node's own responses and latencies, on the test's clock.
+        let (_, nodes) = state.reports("t").unwrap();
+        let d2 = nodes.iter().find(|n| n.node_id == "d2").unwrap();
+        let seconds: Vec<(u64, u64, u64, Option<f64>)> = d2
+            .series
+            .iter()
+            .map(|p| (p.second, p.requests, p.responses, p.p50))
+            .collect();
+        assert_eq!(
+            seconds,
+            vec![(1, 500, 500, Some(1.0)), (2, 500, 500, Some(1.0))]
+        );
+        // A wider allowance: no warning.
+        state.test_mut("t").unwrap().request.max_start_skew_ms = 1_000;
+        assert!(state.view("t", &config).unwrap().warnings.is_empty());
+    }
+
+    /// No latency without responses: the JSON view says `null`, not 0.
+    #[test]
+    fn latencies_without_responses_are_null_in_json() {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = running(0);
+        merge(&mut state, "d1", 1, 0);
+        let view = state.view("t", &config).unwrap();
+        let json = serde_json::to_value(&view).unwrap();
+        assert!(
+            json["nodes"]["d2"]["latency"].is_null(),
+            "{}",
+            json["nodes"]["d2"]
+        );
+        assert!(json["nodes"]["d2"]["service_time"].is_null());
+        let back: TestView = serde_json::from_value(json).unwrap();
+        assert_eq!(back.nodes["d2"].latency.count, 0);
+        let mut point = crate::views::SeriesPoint::default();
+        point.requests = 3;
+        assert!(serde_json::to_value(&point).unwrap()["p99"].is_null());
     }
 
     #[test]

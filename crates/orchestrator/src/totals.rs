@@ -99,13 +99,14 @@ impl Measured {
         self.histograms = Arc::default();
     }
 
-    /// The merge of `all` (the aggregate of a test's nodes), spanning the longest of them.
-    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Measured>) -> Self {
+    /// The merge of `all` (the aggregate of a test's nodes, each with how many ms after the
+    /// test's start time it started), spanning from the test's start to the latest end.
+    pub fn sum<'a>(all: impl IntoIterator<Item = (&'a Measured, u64)>) -> Self {
         let mut totals = Totals::default();
         let mut elapsed_ms = 0;
-        for m in all {
+        for (m, offset_ms) in all {
             totals.add_totals(&m.totals);
-            elapsed_ms = elapsed_ms.max(m.elapsed_ms);
+            elapsed_ms = elapsed_ms.max(m.elapsed_ms.saturating_add(offset_ms));
         }
         Self {
             totals: Arc::new(totals),
@@ -142,6 +143,8 @@ pub struct NodeTotals {
     pub received: u64,
     /// The final message arrived.
     pub finished: bool,
+    /// When the node's run started, ms since the Unix epoch, as it reports it.
+    pub started_at_ms: Option<u64>,
     /// The node was declared dead before finishing.
     pub lost: bool,
     /// When it was declared dead, ms since the Unix epoch.
@@ -166,6 +169,19 @@ impl NodeTotals {
     pub fn missing_messages(&self) -> u64 {
         self.max_seq.saturating_sub(self.received)
     }
+
+    /// How many ms after the test's start time (`test_start_ms`) the node's run started, if
+    /// it said when (negative: before, by clock skew).
+    pub fn start_offset_ms(&self, test_start_ms: Option<u64>) -> Option<i64> {
+        let started = i64::try_from(self.started_at_ms?).ok()?;
+        let test = i64::try_from(test_start_ms?).ok()?;
+        Some(started.saturating_sub(test))
+    }
+}
+
+/// What a start offset shifts a node's intervals by on the test's clock (never backwards).
+pub fn shift_ms(offset_ms: Option<i64>) -> u64 {
+    offset_ms.map_or(0, |o| u64::try_from(o).unwrap_or(0))
 }
 
 /// One second of the aggregate, still open for late messages.
@@ -176,27 +192,52 @@ struct Bucket {
     nodes: BTreeMap<String, u64>,
 }
 
-/// The aggregate per-second time series. Seconds stay open (with a full histogram) while
-/// messages for them can still arrive, then shrink to a [`SeriesPoint`], so memory grows by a
-/// few dozen bytes per second of test, not by a histogram.
-#[derive(Debug, Default)]
+/// A per-second time series (of a test's aggregate, or of one node). Seconds stay open (with a
+/// full histogram) while messages for them can still arrive, then shrink to a [`SeriesPoint`],
+/// so memory grows by a few dozen bytes per second of test, not by a histogram.
+#[derive(Debug)]
 pub struct Series {
     open: BTreeMap<u64, Bucket>,
     closed: BTreeMap<u64, SeriesPoint>,
+    /// Seconds behind the newest one that stay open.
+    open_seconds: u64,
 }
 
-/// The second (since the node's start) that an interval belongs to: the one holding its midpoint.
+impl Default for Series {
+    fn default() -> Self {
+        Self::aggregate()
+    }
+}
+
+/// The second that an interval belongs to: the one holding its midpoint.
 pub fn second_of(start_ms: u64, end_ms: u64) -> u64 {
     (start_ms + end_ms.max(start_ms)) / 2 / 1000
 }
 
-/// Seconds behind the newest one that stay open.
-const OPEN_SECONDS: u64 = 3;
-
 impl Series {
-    /// Adds a node's interval that ran from `start_ms` to `end_ms` after the node's start. It
-    /// counts in the second holding its midpoint: metrics intervals end on second boundaries,
-    /// give or take a millisecond, so bucketing by the end would make seconds alternate.
+    /// The series of a test's aggregate: messages from many nodes interleave, so three seconds
+    /// behind the newest stay open.
+    pub fn aggregate() -> Self {
+        Self {
+            open: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            open_seconds: 3,
+        }
+    }
+
+    /// The series of one node: its messages arrive in order, so one second behind the newest
+    /// stays open (two histograms per node).
+    pub fn node() -> Self {
+        Self {
+            open_seconds: 1,
+            ..Self::aggregate()
+        }
+    }
+
+    /// Adds a node's interval that ran from `start_ms` to `end_ms` on the test's clock (ms
+    /// since the test's start time). It counts in the second holding its midpoint: metrics
+    /// intervals end on second boundaries, give or take a millisecond, so bucketing by the end
+    /// would make seconds alternate.
     pub fn add(&mut self, node_id: &str, start_ms: u64, end_ms: u64, data: &IntervalData) {
         let second = second_of(start_ms, end_ms);
         if let Some(point) = self.closed.get_mut(&second) {
@@ -213,7 +254,7 @@ impl Series {
         *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&first, _)) = self.open.first_key_value() {
-            if first + OPEN_SECONDS >= newest {
+            if first + self.open_seconds >= newest {
                 break;
             }
             self.close(first);
@@ -244,16 +285,17 @@ impl Series {
 }
 
 fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
-    let summary = bucket.latency.summary();
+    // No latency without responses.
+    let summary = (!bucket.latency.is_empty()).then(|| bucket.latency.summary());
     SeriesPoint {
         second,
         requests: bucket.counters.requests_sent,
         responses: bucket.counters.responses_received,
         errors: bucket.counters.error_count(),
-        p50: summary.median,
-        p95: summary.p95,
-        p99: summary.p99,
-        mean: summary.mean,
+        p50: summary.map(|s| s.median),
+        p95: summary.map(|s| s.p95),
+        p99: summary.map(|s| s.p99),
+        mean: summary.map(|s| s.mean),
         nodes: bucket.nodes.clone(),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stats::Summary;
 
 use crate::TestRequest;
@@ -53,30 +53,62 @@ impl From<Summary> for SummaryView {
     }
 }
 
+/// A latency summary of no samples is shown as `null`: no latency without responses.
+mod empty_as_null {
+    use super::{Deserialize, Deserializer, Serializer, SummaryView};
+
+    pub(super) fn serialize<S: Serializer>(
+        summary: &SummaryView,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if summary.count == 0 {
+            serializer.serialize_none()
+        } else {
+            serializer.serialize_some(summary)
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SummaryView, D::Error> {
+        Ok(Option::<SummaryView>::deserialize(deserializer)?.unwrap_or_default())
+    }
+}
+
 /// Statistics of a node or of a whole test.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatsView {
-    /// Requests sent.
+    /// Requests started: sent, or failed before they could be (their connection could not be
+    /// opened). At least `requests_sent`.
+    #[serde(default)]
+    pub requests_attempted: u64,
+    /// Requests written to a connection.
     pub requests_sent: u64,
     /// Complete responses.
     pub responses_received: u64,
     /// Errors by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Errors by kind and cause, as `connect: connection refused (os error 111)` (at most 32
+    /// distinct ones, the rest under `other reasons`).
+    #[serde(default)]
+    pub error_reasons: BTreeMap<String, u64>,
     /// Responses by status code.
     pub status_codes: BTreeMap<String, u64>,
-    /// Request bytes written.
+    /// Request bytes written to sockets.
     pub bytes_sent: u64,
     /// Response bytes read.
     pub bytes_received: u64,
     /// Scheduled sends that went out more than 1 ms late.
     pub late_sends: u64,
-    /// Requests per second over the time measured.
+    /// Requests sent per second over the time measured.
     pub rps: f64,
-    /// Successful responses (status < 500) over requests sent.
+    /// Successful responses (status < 500) over requests attempted.
     pub success_ratio: f64,
-    /// Latency from the intended send time.
+    /// Latency from the intended send time; `null` without responses.
+    #[serde(with = "empty_as_null")]
     pub latency: SummaryView,
-    /// Service time from the actual send.
+    /// Service time from the actual send; `null` without responses.
+    #[serde(with = "empty_as_null")]
     pub service_time: SummaryView,
     /// Gaps between consecutive sends (scheduled tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +123,9 @@ impl StatsView {
     /// The view of `totals` spanning `seconds`.
     pub fn of(totals: &Totals, seconds: f64) -> Self {
         let c = &totals.counters;
+        let attempted = c.requests_attempted.max(c.requests_sent);
         Self {
+            requests_attempted: attempted,
             requests_sent: c.requests_sent,
             responses_received: c.responses_received,
             errors: c
@@ -99,6 +133,7 @@ impl StatsView {
                 .iter()
                 .map(|(k, n)| (k.as_str().to_owned(), *n))
                 .collect(),
+            error_reasons: c.error_reasons.clone(),
             status_codes: c
                 .status_codes
                 .iter()
@@ -112,8 +147,8 @@ impl StatsView {
             } else {
                 0.0
             },
-            success_ratio: if c.requests_sent > 0 {
-                c.successes() as f64 / c.requests_sent as f64
+            success_ratio: if attempted > 0 {
+                c.successes() as f64 / attempted as f64
             } else {
                 0.0
             },
@@ -125,10 +160,12 @@ impl StatsView {
     }
 }
 
-/// One second of the aggregate time series.
+/// One second of a per-second time series (of the test, or of one node): second `n` is the
+/// `n`-th wall-clock second after the trigger's start time (`started_at_ms`), for every node
+/// alike, so a driver that started late shows as late.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoint {
-    /// Seconds since the start.
+    /// Seconds since the test's start time.
     pub second: u64,
     /// Requests sent in that second.
     pub requests: u64,
@@ -136,14 +173,14 @@ pub struct SeriesPoint {
     pub responses: u64,
     /// Errors.
     pub errors: u64,
-    /// Median latency (ms).
-    pub p50: f64,
-    /// 95th percentile (ms).
-    pub p95: f64,
-    /// 99th percentile (ms).
-    pub p99: f64,
-    /// Mean (ms).
-    pub mean: f64,
+    /// Median latency (ms); `null` without responses.
+    pub p50: Option<f64>,
+    /// 95th percentile (ms); `null` without responses.
+    pub p95: Option<f64>,
+    /// 99th percentile (ms); `null` without responses.
+    pub p99: Option<f64>,
+    /// Mean (ms); `null` without responses.
+    pub mean: Option<f64>,
     /// Requests sent per node in that second.
     pub nodes: BTreeMap<String, u64>,
 }
@@ -197,6 +234,14 @@ pub struct NodeFacts {
     pub missing_messages: u64,
     /// Time the node measured, ms.
     pub elapsed_ms: u64,
+    /// When the node's run actually started (its clock's zero, once its connections were
+    /// open), ms since the Unix epoch, as the node reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
+    /// How long after the test's start time (`started_at_ms` of the test, the trigger's) the
+    /// node's run started, ms (negative: before it, by clock skew).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_offset_ms: Option<i64>,
     /// When the node was declared dead (silent past the dead threshold), ms since the Unix
     /// epoch; its data up to its last metrics message is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +278,10 @@ pub struct TestView {
     pub ended_at_ms: Option<u64>,
     /// Why it failed, what degraded it, or other news.
     pub message: Option<String>,
+    /// What makes the numbers less than they seem, such as a driver that started more than
+    /// `max_start_skew_ms` after the test's start time.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// All nodes merged.
     pub aggregate: StatsView,
     /// Per node.

@@ -175,9 +175,11 @@ fn summary(x: f64) -> SummaryView {
 
 fn full_stats() -> StatsView {
     StatsView {
+        requests_attempted: 4,
         requests_sent: 3,
         responses_received: 3,
         errors: BTreeMap::from([("timeout".to_owned(), 1)]),
+        error_reasons: BTreeMap::from([("timeout".to_owned(), 1)]),
         status_codes: BTreeMap::from([("200".to_owned(), 2)]),
         bytes_sent: 10,
         bytes_received: 20,
@@ -220,6 +222,11 @@ fn test_view(full: bool) -> TestView {
         started_at_ms: some(2),
         ended_at_ms: some(3),
         message: full.then(|| "news".to_owned()),
+        warnings: if full {
+            vec!["driver driver-1 started 900 ms after the test's start time".to_owned()]
+        } else {
+            Vec::new()
+        },
         aggregate: full_stats(),
         nodes: BTreeMap::from([("driver-1".to_owned(), full_stats())]),
         node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
@@ -255,7 +262,14 @@ fn schemas_match_what_the_types_write() {
     small_stats.send_gap = None;
     small_stats.send_lag = None;
     check_written(&doc, "StatsView", &small_stats, &full_stats());
+    // No latency without responses: `null`, as documented.
+    check_written(&doc, "StatsView", &StatsView::default(), &full_stats());
     let point = SeriesPoint {
+        responses: 5,
+        p50: Some(1.0),
+        p95: Some(2.0),
+        p99: Some(3.0),
+        mean: Some(1.5),
         nodes: BTreeMap::from([("driver-1".to_owned(), 5)]),
         ..SeriesPoint::default()
     };
@@ -266,6 +280,8 @@ fn schemas_match_what_the_types_write() {
         stopped: Some("stopped by the orchestrator".to_owned()),
         last_send_us: Some(8),
         last_response_us: Some(9),
+        started_at_ms: Some(5),
+        start_offset_ms: Some(3),
         ..NodeFacts::default()
     };
     check_written(&doc, "NodeFacts", &NodeFacts::default(), &lost);
