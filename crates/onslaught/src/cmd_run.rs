@@ -183,6 +183,7 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     request.concurrency = args.concurrency;
     request.timeout_ms = u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX);
     request.insecure = args.insecure;
+    request.max_start_skew_ms = u64::try_from(args.max_start_skew.as_millis()).unwrap_or(u64::MAX);
     request.drivers = Some(args.drivers);
     request.start = true;
     Ok(request)

@@ -20,9 +20,8 @@ pub async fn run(args: TargetArgs) -> anyhow::Result<u8> {
         error_status: args.error_status,
         close_ratio: args.close_ratio,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener =
+        target::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     outln!("target listening on http://{addr} (GET /ping, GET /metrics)");
     Target::new(config)

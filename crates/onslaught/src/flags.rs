@@ -248,6 +248,11 @@ pub struct RunArgs {
     #[arg(long, env = "ONSLAUGHT_INSECURE")]
     pub insecure: bool,
 
+    /// Warn (summary and reports) about a driver that starts more than this after the test's
+    /// start time (e.g. 500ms, at most 10m).
+    #[arg(long, value_parser = parse::duration, default_value = "500ms", env = "ONSLAUGHT_MAX_START_SKEW")]
+    pub max_start_skew: Duration,
+
     /// Folder for the JSON reports.
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
     pub report_dir: PathBuf,

@@ -73,8 +73,7 @@ impl Local {
 
     /// Starts the built-in target on a free loopback port; returns its base URL.
     pub async fn start_target(&mut self) -> anyhow::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        let listener = target::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
             .context("cannot start the built-in target")?;
         let addr = listener.local_addr()?;
         let stop = self.stop.clone();

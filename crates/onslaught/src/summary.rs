@@ -12,7 +12,19 @@ fn ms(v: f64) -> String {
     }
 }
 
+/// A latency of `s`, or "-" when it has no samples (no latency without responses).
+fn ms_of(s: &SummaryView, pick: fn(&SummaryView) -> f64) -> String {
+    if s.count == 0 {
+        "-".to_owned()
+    } else {
+        ms(pick(s))
+    }
+}
+
 fn latencies(s: &SummaryView) -> String {
+    if s.count == 0 {
+        return "-".to_owned();
+    }
     [s.min, s.mean, s.median, s.p90, s.p95, s.p99, s.p999, s.max]
         .iter()
         .map(|v| ms(*v))
@@ -157,6 +169,9 @@ pub fn text(test: &TestView) -> String {
     if let Some(message) = &test.message {
         line("Note", message.clone());
     }
+    for warning in &test.warnings {
+        line("Warning", warning.clone());
+    }
     // Vegeta's meanings: rate = requests over the attack; throughput = successes over the
     // attack and the wait for the last response.
     let per_second = |n: u64, seconds: f64| {
@@ -176,6 +191,14 @@ pub fn text(test: &TestView) -> String {
         ),
     );
     line(
+        "Attempted     [total, never sent]",
+        format!(
+            "{}, {}",
+            count(a.requests_attempted),
+            count(a.requests_attempted.saturating_sub(a.requests_sent))
+        ),
+    );
+    line(
         "Duration      [total, attack, wait]",
         format!("{total_s:.3}s, {attack_s:.3}s, {wait_s:.3}s"),
     );
@@ -183,7 +206,10 @@ pub fn text(test: &TestView) -> String {
         "Latencies     [min, mean, 50, 90, 95, 99, 99.9, max]",
         latencies(&a.latency),
     );
-    line("Mode          [most frequent latency]", ms(a.latency.mode));
+    line(
+        "Mode          [most frequent latency]",
+        ms_of(&a.latency, |s| s.mode),
+    );
     if c.test_type.eq_ignore_ascii_case("tsunami") {
         line(
             "Service time  [min, mean, 50, 90, 95, 99, 99.9, max]",
@@ -216,7 +242,10 @@ pub fn text(test: &TestView) -> String {
         .iter()
         .map(|(k, n)| format!("{k}:{}", count(*n)))
         .collect();
-    let no_response: u64 = a.requests_sent.saturating_sub(a.responses_received);
+    let no_response: u64 = a
+        .requests_attempted
+        .max(a.requests_sent)
+        .saturating_sub(a.responses_received);
     let mut codes = codes.join("  ");
     if no_response > 0 {
         let _ = write!(codes, "  0:{}", count(no_response));
@@ -232,24 +261,33 @@ pub fn text(test: &TestView) -> String {
             .collect();
         line("Errors", errors.join(", "));
     }
+    for (reason, n) in &a.error_reasons {
+        line("Error reason  [count]", format!("{reason}: {}", count(*n)));
+    }
     let _ = writeln!(out, "\nPer driver:");
     let _ = writeln!(
         out,
-        "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8}",
-        "driver", "sent", "responses", "req/s", "p50", "p99", "max", "errors"
+        "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
+        "driver", "sent", "responses", "req/s", "p50", "p99", "max", "errors", "start"
     );
     for (node, s) in &test.nodes {
+        let start = test
+            .node_facts
+            .get(node)
+            .and_then(|f| f.start_offset_ms)
+            .map_or("-".to_owned(), |o| format!("{o:+}ms"));
         let _ = writeln!(
             out,
-            "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8}",
+            "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
             node,
             count(s.requests_sent),
             count(s.responses_received),
             decimal(s.rps, 1),
-            ms(s.latency.median),
-            ms(s.latency.p99),
-            ms(s.latency.max),
-            count(s.errors.values().sum::<u64>())
+            ms_of(&s.latency, |s| s.median),
+            ms_of(&s.latency, |s| s.p99),
+            ms_of(&s.latency, |s| s.max),
+            count(s.errors.values().sum::<u64>()),
+            start
         );
     }
     if let Some(error) = &test.report_error {
