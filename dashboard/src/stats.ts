@@ -111,14 +111,33 @@ export function progress(test: TestView, now: number): Progress {
  * `success_ratio` when it sends one, else worked out from the status codes the same way.
  */
 export function successRatio(stats: StatsView | undefined): number | null {
-  if (!stats || !stats.requests_sent) return null;
+  if (!stats || !(stats.requests_attempted || stats.requests_sent)) return null;
   if (typeof stats.success_ratio === 'number' && Number.isFinite(stats.success_ratio)) return stats.success_ratio;
   let ok = 0;
   for (const [code, n] of Object.entries(stats.status_codes ?? {})) {
     const c = Number(code);
     if (c >= 100 && c < 500 && Number.isFinite(n)) ok += n;
   }
-  return Math.min(1, ok / stats.requests_sent);
+  return Math.min(1, ok / Math.max(stats.requests_attempted ?? 0, stats.requests_sent));
+}
+
+/** Errors of kind `connect`: requests whose connection could not be opened (never sent). */
+export function connectErrors(stats: StatsView | undefined): number {
+  return stats?.errors?.connect ?? 0;
+}
+
+/** When a driver's run started after the test's start time ("+12 ms"), or null if unknown. */
+export function startOffset(test: TestView, id: string): string | null {
+  const offset = test.node_facts?.[id]?.start_offset_ms;
+  if (offset === undefined || offset === null || !Number.isFinite(offset)) return null;
+  return `${offset >= 0 ? '+' : '−'}${fmtInt(Math.abs(offset))} ms`;
+}
+
+/** Whether a driver started later than the test allows (`max_start_skew_ms`, default 500). */
+export function startedLate(test: TestView, id: string): boolean {
+  const offset = test.node_facts?.[id]?.start_offset_ms;
+  const allowed = test.config.max_start_skew_ms ?? 500;
+  return typeof offset === 'number' && offset > allowed;
 }
 
 /** A driver's standing in a test, from the orchestrator's bookkeeping. */

@@ -52,6 +52,8 @@ export interface TestConfig {
   body?: string | null;
   insecure?: boolean;
   drivers?: number | null;
+  /** A driver starting more than this many ms after the test's start time is warned about. */
+  max_start_skew_ms?: number;
 }
 
 export type ErrorKind = 'connect' | 'timeout' | 'reset' | 'http_5xx' | 'aborted' | 'other';
@@ -72,18 +74,26 @@ export interface Summary {
 }
 
 export interface StatsView {
+  /** Requests started, sent or not (a connection that could not be opened); newer orchestrators. */
+  requests_attempted?: number;
+  /** Requests written to a connection. */
   requests_sent: number;
   responses_received: number;
   errors: Partial<Record<ErrorKind, number>> & Record<string, number>;
+  /** Errors by kind and cause, e.g. "connect: connection refused (os error 111)". */
+  error_reasons?: Record<string, number>;
   status_codes: Record<string, number>;
+  /** Bytes written to sockets. */
   bytes_sent: number;
   bytes_received: number;
   late_sends: number;
   rps: number;
-  /** Responses with status < 500 over requests sent (newer orchestrators). */
+  /** Responses with status < 500 over requests attempted (newer orchestrators). */
   success_ratio?: number;
-  latency: Summary;
-  service_time: Summary;
+  /** Null without responses. */
+  latency: Summary | null;
+  /** Null without responses. */
+  service_time: Summary | null;
   /** Gaps between consecutive sends, for scheduled (tsunami) tests. */
   send_gap?: Summary | null;
   send_lag?: Summary | null;
@@ -100,6 +110,10 @@ export interface NodeFacts {
   last_send_us?: number;
   /** µs from the driver's start to the end of its last request. */
   last_response_us?: number;
+  /** When the driver's run actually started, ms since the Unix epoch. */
+  started_at_ms?: number;
+  /** How many ms after the test's start time the driver's run started. */
+  start_offset_ms?: number;
 }
 
 export interface SeriesPoint {
@@ -107,10 +121,11 @@ export interface SeriesPoint {
   requests: number;
   responses: number;
   errors: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
+  /** Null without responses in that second. */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  mean: number | null;
   /** node id → requests sent by that node during this second */
   nodes: Record<string, number>;
 }
@@ -124,6 +139,8 @@ export interface TestView {
   started_at_ms: number | null;
   ended_at_ms: number | null;
   message: string | null;
+  /** E.g. a driver that started more than max_start_skew_ms late (newer orchestrators). */
+  warnings?: string[];
   aggregate: StatsView;
   nodes: Record<string, StatsView>;
   node_facts?: Record<string, NodeFacts>;

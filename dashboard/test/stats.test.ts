@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  connectErrors,
   describeConfig,
   driverStanding,
   elapsedMs,
   errorRows,
   progress,
+  startedLate,
+  startOffset,
   statusRows,
   successRatio,
   summaryCells,
@@ -114,5 +117,33 @@ describe('describeConfig', () => {
       'tsunami · GET http://127.0.0.1:8080/ping · 1,000 requests per driver × 4 = 4,000 · ' +
         '50 req/s per driver (200/s total) · 50 connections per driver · timeout 30 s',
     );
+  });
+});
+
+describe('driver starts and connect failures', () => {
+  const t = test('t', {
+    config: { ...test('x').config, max_start_skew_ms: 500 },
+    node_facts: {
+      a: { finished: true, lost: false, messages: 3, missing_messages: 0, elapsed_ms: 2000, start_offset_ms: 4 },
+      b: { finished: true, lost: false, messages: 3, missing_messages: 0, elapsed_ms: 2000, start_offset_ms: 1012 },
+      c: { finished: true, lost: false, messages: 3, missing_messages: 0, elapsed_ms: 2000 },
+    },
+  });
+
+  it('shows each driver start offset from the test start and flags a late one', () => {
+    expect(startOffset(t, 'a')).toBe('+4 ms');
+    expect(startOffset(t, 'b')).toBe('+1,012 ms');
+    expect(startOffset(t, 'c')).toBeNull();
+    expect(startedLate(t, 'a')).toBe(false);
+    expect(startedLate(t, 'b')).toBe(true);
+    expect(startedLate(t, 'c')).toBe(false);
+  });
+
+  it('counts connect failures and judges success against attempts, not sends', () => {
+    const refused = stats({ requests_attempted: 10, requests_sent: 0, errors: { connect: 10 }, latency: null });
+    expect(connectErrors(refused)).toBe(10);
+    expect(successRatio({ ...refused, success_ratio: undefined })).toBe(0);
+    const half = stats({ requests_attempted: 10, requests_sent: 5, status_codes: { '200': 5 }, success_ratio: undefined });
+    expect(successRatio(half)).toBe(0.5);
   });
 });

@@ -72,8 +72,8 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
       t.status,
       fmtInt(agg?.requests_sent ?? 0),
       fmtRate(agg?.rps),
-      hasLatency ? fmtMs(agg.latency.median) : DASH,
-      hasLatency ? fmtMs(agg.latency.p99) : DASH,
+      hasLatency && agg.latency ? fmtMs(agg.latency.median) : DASH,
+      hasLatency && agg.latency ? fmtMs(agg.latency.p99) : DASH,
       fmtInt(totalErrors(agg)),
     ];
     texts.forEach((text, i) => setText(cells[i + 1]!, text));

@@ -17,11 +17,14 @@ import {
 } from '../format';
 import { latencyData, nodeIdsOf, settledPoints, throughputData } from '../series';
 import {
+  connectErrors,
   describeConfig,
   driverStanding,
   elapsedMs,
   errorRows,
   progress,
+  startedLate,
+  startOffset,
   statusRows,
   successRatio,
   SUMMARY_COLUMNS,
@@ -39,6 +42,13 @@ export interface LiveDeps {
   select(id: string | null): void;
 }
 
+/** " Error causes: connect: connection refused (os error 111) × 12." or nothing. */
+const errorCauses = (agg: StatsView | undefined): string => {
+  const causes = Object.entries(agg?.error_reasons ?? {});
+  if (causes.length === 0) return '';
+  return ` Error causes: ${causes.map(([cause, n]) => `${cause} × ${fmtInt(n)}`).join('; ')}.`;
+};
+
 /** Pieces of the view that exist while one test is shown. */
 interface Shown {
   id: string;
@@ -46,6 +56,7 @@ interface Shown {
   status: HTMLElement;
   subtitle: HTMLElement;
   message: HTMLElement;
+  warnings: HTMLElement;
   actionError: HTMLElement;
   startBtn: HTMLButtonElement;
   stopBtn: HTMLButtonElement;
@@ -210,6 +221,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       status: h('span', { class: 'status', 'data-testid': 'live-status', role: 'status' }),
       subtitle: h('p', { class: 'subtitle', 'data-testid': 'live-config' }),
       message: h('p', { class: 'message', 'data-testid': 'live-message', hidden: true }),
+      warnings: h('p', { class: 'message', role: 'note', 'data-testid': 'live-warnings', hidden: true }),
       actionError: h('p', { class: 'form-error', role: 'alert', 'data-testid': 'live-error', hidden: true }),
       startBtn: h('button', { type: 'button', 'data-testid': 'start-button' }, 'Start'),
       stopBtn: h('button', { type: 'button', class: 'danger', 'data-testid': 'stop-button' }, 'Stop'),
@@ -263,6 +275,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       ),
       s.subtitle,
       s.message,
+      s.warnings,
       s.actionError,
       h('div', { class: 'progress' }, s.progressBar, s.progressLabel),
       h('dl', { class: 'tiles' }, tileEls),
@@ -355,6 +368,9 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     setText(s.subtitle, describeConfig(test, drivers.length));
     setText(s.message, test.message ?? '');
     s.message.hidden = !test.message;
+    const warnings = test.warnings ?? [];
+    setText(s.warnings, warnings.map((w) => `Warning: ${w}`).join(' '));
+    s.warnings.hidden = warnings.length === 0;
 
     s.followBtn.hidden = state.selectedId === null;
     s.startBtn.hidden = test.status !== 'created';
@@ -436,16 +452,28 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     }
     s.aggregate.update(columns, aggregateRows);
     s.nodes.update(
-      ['Driver', 'standing', 'sent', 'responses', 'errors', 'rate', ...SUMMARY_COLUMNS.map(([, label]) => label)],
+      [
+        'Driver',
+        'standing',
+        'start',
+        'sent',
+        'responses',
+        'errors',
+        'connect errors',
+        'rate',
+        ...SUMMARY_COLUMNS.map(([, label]) => label),
+      ],
       drivers.map((id): Row => {
         const n = test.nodes?.[id];
         return {
           cells: [
             id,
             driverStanding(test, id),
+            (startOffset(test, id) ?? DASH) + (startedLate(test, id) ? ' (late)' : ''),
             fmtInt(n?.requests_sent ?? 0),
             fmtInt(n?.responses_received ?? 0),
             fmtInt(totalErrors(n)),
+            fmtInt(connectErrors(n)),
             fmtRate(n?.rps),
             ...summaryCells(n?.latency),
           ],
@@ -456,12 +484,15 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     setText(
       s.extra,
       `Latency counts from the scheduled send time; service time from the actual send. ` +
-        `Sent ${fmtBytes(agg?.bytes_sent)}, received ${fmtBytes(agg?.bytes_received)}, ` +
+        `Sent ${fmtBytes(agg?.bytes_sent)} (written to sockets), received ${fmtBytes(agg?.bytes_received)}, ` +
+        `${fmtInt(agg?.requests_attempted ?? agg?.requests_sent ?? 0)} requests attempted ` +
+        `(${fmtInt(connectErrors(agg))} could not connect), ` +
         `${fmtInt(agg?.late_sends ?? 0)} late sends. ` +
         `Created ${fmtDateTime(test.created_at_ms)}` +
         (test.started_at_ms ? `, started ${fmtDateTime(test.started_at_ms)}` : '') +
         (test.ended_at_ms ? `, ended ${fmtDateTime(test.ended_at_ms)}` : '') +
-        '.',
+        '.' +
+        errorCauses(agg),
     );
     const countColumns = (first: string) => [first, 'total', ...drivers];
     const countRow = (prefix: string) => (r: { key: string; total: number; perNode: number[] }): Row => ({
