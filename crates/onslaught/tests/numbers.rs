@@ -204,6 +204,7 @@ fn a_driver_starting_later_than_the_allowed_skew_is_a_warning() {
 /// `--max-start-skew` must be a duration of at most 10 minutes.
 #[test]
 fn an_invalid_max_start_skew_is_refused_by_name() {
+    let reports = tempfile::tempdir().unwrap();
     let output = onslaught()
         .args([
             "run",
@@ -212,7 +213,9 @@ fn an_invalid_max_start_skew_is_refused_by_name() {
             "1",
             "--max-start-skew",
             "11m",
+            "--report-dir",
         ])
+        .arg(reports.path())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
