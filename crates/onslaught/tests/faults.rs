@@ -88,7 +88,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         number: "5",
         name: "target killed mid-test, back 3 s later on the same port",
-        expected: "errors counted by kind (connect, reset); test completed; sent = responses + errors, per node and in total",
+        expected: "errors counted by kind (connect, reset); test completed; attempted = responses + errors = sent + connect errors, per node and in total",
         run: scenarios::target_restarted,
     },
     Scenario {

@@ -601,26 +601,37 @@ pub fn target_restarted(c: &mut Checks, env: &Env) {
             .pointer(&format!("/{scope}"))
             .cloned()
             .unwrap_or(Value::Null);
+        // A request whose connection could not be opened is attempted, never sent (issue 9).
+        let attempted = u(&v, "/requests_attempted");
         let sent = u(&v, "/requests_sent");
         let responses = u(&v, "/responses_received");
         let errors: u64 = v["errors"]
             .as_object()
             .map(|e| e.values().filter_map(Value::as_u64).sum())
             .unwrap_or(0);
+        let connect = u(&v, "/errors/connect");
         c.check(
-            sent == responses + errors,
-            format!("{scope}: sent {sent} != responses {responses} + errors {errors}"),
+            attempted == responses + errors,
+            format!("{scope}: attempted {attempted} != responses {responses} + errors {errors}"),
+        );
+        c.check(
+            sent + connect == attempted,
+            format!("{scope}: sent {sent} + connect errors {connect} != attempted {attempted}"),
         );
     }
     for d in ["d1", "d2"] {
-        let sent = u(&test, &format!("/nodes/{d}/requests_sent"));
-        c.check(sent == 1000, format!("{d} sent {sent} of 1000"));
+        let attempted = u(&test, &format!("/nodes/{d}/requests_attempted"));
+        c.check(
+            attempted == 1000,
+            format!("{d} attempted {attempted} of 1000"),
+        );
     }
     let errors = test["aggregate"]["errors"].clone();
     let connect = u(&errors, "/connect");
     let reset = u(&errors, "/reset");
     c.saw(format!(
-        "sent {} = responses {} + errors {}",
+        "attempted {} (sent {}) = responses {} + errors {}",
+        u(&test, "/aggregate/requests_attempted"),
         u(&test, "/aggregate/requests_sent"),
         u(&test, "/aggregate/responses_received"),
         errors
