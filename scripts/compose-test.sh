@@ -9,7 +9,8 @@
 # Dockerfile (stage `prebuilt`, with the binary built on the host). Then, with compose.yaml as
 # it is: up with --scale driver=3, a test through the published API port against the target
 # service, the reports on the volume (aggregate + 3 node reports), scale to 5 drivers and a
-# second test (5 node reports), one driver container stopped and seen missing then dead, down -v.
+# second test (5 node reports), one driver container stopped and seen missing then dead, down -v;
+# the published port also serves the dashboard embedded in the binary.
 # Prints every step with its duration; cleans up (trap) even when a step fails.
 #
 #   scripts/compose-test.sh
@@ -64,14 +65,9 @@ end_step() {
   fi
 }
 
-# The Docker CLI from the docker.io package matches its engine; fall back to whatever is on PATH.
-docker_cli() { if [[ -x /usr/bin/docker ]]; then /usr/bin/docker "$@"; else docker "$@"; fi; }
-if command -v docker-compose >/dev/null 2>&1; then
-  COMPOSE=(docker-compose)
-else
-  COMPOSE=(docker compose)
-fi
-COMPOSE+=(-p "$PROJECT" -f "$ROOT/compose.yaml")
+# The Docker CLI from the docker.io package matches its engine; else whatever is on PATH.
+DOCKER=docker
+COMPOSE=()  # the compose command, chosen once the engine is installed
 compose() { "${COMPOSE[@]}" "$@"; }
 
 # poll SECONDS DESCRIPTION COMMAND...: run COMMAND every half second until it succeeds.
@@ -100,7 +96,7 @@ cleanup() {
     timeout 120 "${COMPOSE[@]}" down -v --remove-orphans -t 5 >&2 \
       || log "warning: compose down failed"
   fi
-  docker_cli image rm -f "$IMAGE_TAG" "$KAFKA_TAG" >/dev/null 2>&1 || true
+  "$DOCKER" image rm -f "$IMAGE_TAG" "$KAFKA_TAG" >/dev/null 2>&1 || true
   [[ -z "$WORK" ]] || rm -rf "$WORK"
   printf '\ncompose-test: step timings\n%s\n' "$(printf '%s\n' "${TIMINGS[@]}")" >&2
   if [[ $rc -eq 0 ]]; then
@@ -125,13 +121,20 @@ if [[ ${#need[@]} -gt 0 ]]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if ! timeout 10 docker_cli info >/dev/null 2>&1; then
+[[ ! -x /usr/bin/docker ]] || DOCKER=/usr/bin/docker
+if command -v docker-compose >/dev/null 2>&1; then
+  COMPOSE=(docker-compose)
+else
+  COMPOSE=("$DOCKER" compose)
+fi
+COMPOSE+=(-p "$PROJECT" -f "$ROOT/compose.yaml")
+if ! timeout 10 "$DOCKER" info >/dev/null 2>&1; then
   log "no Docker engine answers: starting dockerd (log: /var/log/onslaught-dockerd.log)"
   # shellcheck disable=SC2024  # the log is root's
   $SUDO bash -c 'nohup dockerd >>/var/log/onslaught-dockerd.log 2>&1 </dev/null &'
-  poll 60 "dockerd answering" timeout 5 docker_cli info
+  poll 60 "dockerd answering" timeout 5 "$DOCKER" info
 fi
-log "$(docker_cli version --format 'engine {{.Server.Version}}, client {{.Client.Version}}'), $(docker-compose version --short 2>/dev/null || docker_cli compose version --short)"
+log "$("$DOCKER" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}'), $(docker-compose version --short 2>/dev/null || "$DOCKER" compose version --short)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/onslaught-compose-test.XXXXXX")
 
@@ -140,7 +143,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/onslaught-compose-test.XXXXXX")
 # base_image TAG NAME PACKAGES: import TAG from $CACHE/NAME.tar (made once with debootstrap).
 base_image() {
   local tag=$1 name=$2 packages=$3 tarball="$CACHE/$2.tar"
-  if docker_cli image inspect "$tag" >/dev/null 2>&1; then
+  if "$DOCKER" image inspect "$tag" >/dev/null 2>&1; then
     log "$tag: present"
     return 0
   fi
@@ -159,7 +162,7 @@ base_image() {
     $SUDO rm -rf "$dir"
   fi
   log "$tag: docker import $tarball"
-  docker_cli import "$tarball" "$tag" >/dev/null
+  "$DOCKER" import "$tarball" "$tag" >/dev/null
 }
 
 step "base images from Debian packages (runtime; Java 17 for Kafka)"
@@ -173,7 +176,7 @@ mkdir -p "$WORK/kafka/libs"
 cp "$jars"/*.jar "$WORK/kafka/libs/"
 cp tests/deploy/kafka/Dockerfile tests/deploy/kafka/entrypoint.sh \
   tests/deploy/kafka/kafka-broker-api-versions.sh "$WORK/kafka/"
-timeout 300 docker_cli build -q --build-arg "JAVA_IMAGE=$JAVA_BASE" -t "$KAFKA_TAG" "$WORK/kafka" >/dev/null
+timeout 300 "$DOCKER" build -q --build-arg "JAVA_IMAGE=$JAVA_BASE" -t "$KAFKA_TAG" "$WORK/kafka" >/dev/null
 
 step "onslaught image: the Dockerfile's prebuilt stage with $BIN"
 if [[ -z "${ONSLAUGHT_BIN:-}" ]]; then
@@ -183,16 +186,24 @@ fi
 mkdir -p "$WORK/image"
 cp "$BIN" "$WORK/image/onslaught"
 strip "$WORK/image/onslaught" 2>/dev/null || true
-timeout 300 docker_cli build -q -f Dockerfile --target prebuilt \
+timeout 300 "$DOCKER" build -q -f Dockerfile --target prebuilt \
   --build-arg "RUNTIME_IMAGE=$RUNTIME_BASE" -t "$IMAGE_TAG" "$WORK/image" >/dev/null
-docker_cli run --rm "$IMAGE_TAG" --version >&2
+"$DOCKER" run --rm "$IMAGE_TAG" --version >&2
 
 # ---------------------------------------------------------------- the stack
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export KAFKA_IMAGE="$KAFKA_TAG" ONSLAUGHT_IMAGE="$IMAGE_TAG" ONSLAUGHT_PUBLISH="127.0.0.1:$PORT"
 API="http://127.0.0.1:$PORT"
-VOLUME="${PROJECT}_reports"
+VOLUME=""  # the compose project's `reports` volume, known once the stack is up
+
+# reports_volume: the name docker gave the project's `reports` volume.
+reports_volume() {
+  "$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$(compose_project)" \
+    --filter "label=com.docker.compose.volume=reports"
+}
+# compose_project: the project name as compose normalised it (labels carry that form).
+compose_project() { printf '%s' "$PROJECT" | tr -cd 'a-z0-9_-'; }
 
 # api_json PATH: GET the API.
 api_json() { curl -fsS --max-time 5 "$API$1"; }
@@ -209,7 +220,7 @@ drivers_alive() { [[ "$(alive_drivers)" == "$1" ]]; }
 # check the reports on the volume. Prints the test id.
 run_test() {
   local drivers=$1 id status
-  id=$(curl -fsS --max-time 10 -X POST "$API/api/tests" -H 'content-type: application/json' \
+  id=$(curl -sS --fail-with-body --max-time 10 -X POST "$API/api/tests" -H 'content-type: application/json' \
     -d "{\"test_type\":\"avalanche\",\"url\":\"http://target:8000/ping\",\"requests_per_driver\":$REQUESTS_PER_DRIVER,\"concurrency\":4,\"drivers\":$drivers,\"start\":true}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   log "test $id started on $drivers drivers"
@@ -221,38 +232,30 @@ run_test() {
   status=$(api_json "/api/tests/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
   [[ "$status" == completed ]] || die "test $id ended $status: $(api_json "/api/tests/$id")"
   # The reports, read from the volume by a throwaway container.
-  docker_cli run --rm -v "$VOLUME:/reports:ro" --entrypoint /bin/sh "$RUNTIME_BASE" -c \
-    "cd /reports/$id && for f in *.json; do printf '%s\\n' \"\$f\"; cat \"\$f\"; printf '\\n'; done" \
-    >"$WORK/reports-$id.txt"
-  python3 - "$WORK/reports-$id.txt" "$drivers" "$REQUESTS_PER_DRIVER" <<'EOF'
-import json, sys
-text, drivers, per_driver = open(sys.argv[1]).read(), int(sys.argv[2]), int(sys.argv[3])
-files, lines = {}, text.split("\n")
-for name, body in zip(lines[0::2], lines[1::2]):
-    if name:
-        files[name] = json.loads(body)
+  mkdir -p "$WORK/reports-$id"
+  "$DOCKER" run --rm -v "$VOLUME:/reports:ro" --entrypoint tar "$RUNTIME_BASE" -C "/reports/$id" -c . \
+    | tar -x -C "$WORK/reports-$id"
+  python3 - "$WORK/reports-$id" "$drivers" "$REQUESTS_PER_DRIVER" <<'EOF'
+import json, pathlib, sys
+folder, drivers, per_driver = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+files = {p.name: json.loads(p.read_text()) for p in folder.glob("*.json")}
 nodes = sorted(n for n in files if n.startswith("node-"))
 assert "test.json" in files, f"no test.json in {sorted(files)}"
 assert len(nodes) == drivers, f"{len(nodes)} node reports, expected {drivers}: {nodes}"
 
-def sent(report):
-    """requests_sent wherever the report keeps its totals."""
-    found = []
-    def walk(v):
-        if isinstance(v, dict):
-            if isinstance(v.get("requests_sent"), int):
-                found.append(v["requests_sent"])
-            else:
-                for x in v.values():
-                    walk(x)
-    walk(report)
-    assert found, "no requests_sent in a report"
-    return found[0]
-
+test = files["test.json"]
+assert test["status"] == "completed", test["status"]
+assert len(test["drivers"]) == drivers, test["drivers"]
+assert sorted(v.rsplit("/", 1)[-1] for v in test["node_reports"].values()) == nodes, test["node_reports"]
 for n in nodes:
-    assert sent(files[n]) == per_driver, f"{n}: {sent(files[n])} requests, expected {per_driver}"
-total = sent(files["test.json"])
+    stats = files[n]["stats"]
+    assert files[n]["node_id"] in test["drivers"], files[n]["node_id"]
+    assert stats["requests_sent"] == per_driver, f"{n}: {stats['requests_sent']} sent, expected {per_driver}"
+    assert stats["responses_received"] == per_driver, f"{n}: {stats['responses_received']} responses"
+    assert stats["status_codes"] == {"200": per_driver}, f"{n}: {stats['status_codes']}"
+total = test["aggregate"]["requests_sent"]
 assert total == drivers * per_driver, f"aggregate {total} requests, expected {drivers * per_driver}"
+assert total == sum(files[n]["stats"]["requests_sent"] for n in nodes)
 print(f"compose-test: reports on the volume: test.json ({total} requests) + {len(nodes)} node reports", file=sys.stderr)
 EOF
   echo "$id"
@@ -262,6 +265,17 @@ step "compose up --scale driver=3 (Kafka healthy, orchestrator, 3 drivers, targe
 COMPOSE_UP=true
 timeout 240 "${COMPOSE[@]}" up -d --no-build --scale driver=3 >&2
 poll 120 "3 drivers alive on $API/api/nodes" drivers_alive 3
+VOLUME=$(reports_volume)
+[[ -n "$VOLUME" ]] || die "no reports volume for project $PROJECT"
+log "reports volume: $VOLUME"
+# The binary alone serves the dashboard embedded in it.
+if [[ -f dashboard/dist/index.html ]]; then
+  curl -fsS --max-time 5 "$API/" | cmp -s - dashboard/dist/index.html \
+    || die "$API/ is not the dashboard's dist/index.html"
+  log "$API/ serves the embedded dashboard"
+else
+  log "dashboard/dist not built: the embedded dashboard is not checked"
+fi
 
 step "test 1 through $API against http://target:8000/ping on 3 drivers; reports on the volume"
 run_test 3 >/dev/null
@@ -276,8 +290,8 @@ run_test 5 >/dev/null
 step "stop one driver container: marked missing, then dead"
 victim=$(compose ps -q driver | head -n 1)
 [[ -n "$victim" ]] || die "no driver container"
-host=$(docker_cli inspect --format '{{.Config.Hostname}}' "$victim")
-docker_cli stop -t 5 "$victim" >/dev/null
+host=$("$DOCKER" inspect --format '{{.Config.Hostname}}' "$victim")
+"$DOCKER" stop -t 5 "$victim" >/dev/null
 log "stopped driver container ${victim:0:12} (hostname $host)"
 liveness_of() {
   api_json /api/nodes | python3 -c '
@@ -296,5 +310,5 @@ drivers_alive 4 || die "expected 4 drivers alive, $(alive_drivers)"
 step "compose down -v"
 timeout 120 "${COMPOSE[@]}" down -v --remove-orphans -t 5 >&2
 COMPOSE_UP=false
-if docker_cli volume inspect "$VOLUME" >/dev/null 2>&1; then die "volume $VOLUME still exists"; fi
+[[ -z "$(reports_volume)" ]] || die "volume $VOLUME still exists after down -v"
 end_step
