@@ -20,7 +20,8 @@
 //! - `events`: the Server-Sent Events stream of nodes and active tests.
 //! - `metrics`: the Prometheus text exposition.
 //! - [`openapi`]: the OpenAPI 3.1 document of [`Endpoint`]'s routes.
-//! - `dashboard`: the built dashboard's files, or a page saying how to build it.
+//! - `dashboard`: the dashboard's files, embedded at build time (`build.rs`) or from a folder,
+//!   or a page saying how to build it.
 //!
 //! `api` holds no state of its own beyond the options: everything shown comes from the
 //! [`Orchestrator`], so any number of routers may share one.
@@ -45,6 +46,7 @@ use axum::extract::DefaultBodyLimit;
 use orchestrator::Orchestrator;
 use tokio_util::sync::CancellationToken;
 
+pub use dashboard::is_embedded as dashboard_is_embedded;
 pub use error::ApiError;
 pub use routes::Endpoint;
 
@@ -59,8 +61,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct ApiOptions {
     /// When set (and not empty), every mutating request needs `Authorization: Bearer <token>`.
     pub api_token: Option<String>,
-    /// The built dashboard (`dashboard/dist`), served at `/`. Checked once, when the router
-    /// is built: without an `index.html` there, `/` says how to build it.
+    /// A folder with a dashboard build to serve at `/` instead of the one embedded in the
+    /// binary (development). Checked once, when the router is built: without an `index.html`
+    /// there, `/` says how to build it.
     pub dashboard_dir: Option<PathBuf>,
     /// The one browser origin that gets CORS headers (`https://host:port`). `*` or a value
     /// that is not a valid header is refused (logged, and no origin gets CORS headers).

@@ -5,9 +5,7 @@ use orchestrator::{Orchestrator, OrchestratorConfig};
 
 use crate::exit;
 use crate::flags::OrchestratorArgs;
-use crate::nodes::{
-    DRAIN_TIMEOUT, TransportChoice, check_report_dir, dashboard_dir, shutdown_on_signal,
-};
+use crate::nodes::{DRAIN_TIMEOUT, TransportChoice, check_report_dir, shutdown_on_signal};
 
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
@@ -32,7 +30,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
     let addr = listener.local_addr()?;
     let options = api::ApiOptions {
         api_token: args.api_token.clone(),
-        dashboard_dir: dashboard_dir(args.dashboard_dir.clone()),
+        dashboard_dir: args.dashboard_dir.clone(),
         allowed_origin: args.allowed_origin.clone(),
     };
     let router = api::router(orchestrator.clone(), options);

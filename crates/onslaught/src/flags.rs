@@ -108,7 +108,8 @@ pub struct OrchestratorArgs {
     #[arg(long, env = "ONSLAUGHT_ALLOWED_ORIGIN")]
     pub allowed_origin: Option<String>,
 
-    /// Folder of the built dashboard (default: found next to the binary or in the source tree).
+    /// Serve the dashboard from this folder (e.g. `dashboard/dist` while developing it) instead
+    /// of the one built into the binary.
     #[arg(long, env = "ONSLAUGHT_DASHBOARD_DIR")]
     pub dashboard_dir: Option<PathBuf>,
 

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use transport::Transport;
 
-use crate::nodes::{TransportChoice, dashboard_dir};
+use crate::nodes::TransportChoice;
 
 /// How long drivers have to come up.
 const DRIVERS_READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,7 +99,8 @@ impl Local {
         let addr = listener.local_addr()?;
         let options = api::ApiOptions {
             api_token,
-            dashboard_dir: dashboard_dir(None),
+            // The dashboard built into the binary.
+            dashboard_dir: None,
             allowed_origin: None,
         };
         let router = api::router(self.orchestrator.clone(), options);

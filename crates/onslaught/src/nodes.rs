@@ -1,7 +1,7 @@
 //! What `onslaught orchestrator` and `onslaught driver` share: the transport choice, Kafka flags,
-//! shutdown on Ctrl-C/SIGTERM, and where the dashboard's files are.
+//! shutdown on Ctrl-C/SIGTERM.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,22 +95,6 @@ pub fn check_report_dir(dir: &Path) -> Result<(), String> {
     let probe = dir.join(format!(".onslaught-write-check-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)
-}
-
-/// Where the built dashboard is: `--dashboard-dir`/`ONSLAUGHT_DASHBOARD_DIR`, else next to the
-/// installed binary (`../share/onslaught/dashboard`), else the source tree's `dashboard/dist`.
-pub fn dashboard_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
-    if flag.is_some() {
-        return flag;
-    }
-    let installed = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|p| p.join("../share/onslaught/dashboard")));
-    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dashboard/dist"));
-    [installed, Some(source)]
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("index.html").is_file())
 }
 
 /// This machine's name, for generated node ids.

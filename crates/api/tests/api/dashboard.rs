@@ -1,4 +1,4 @@
-//! The dashboard's files at `/`, or a page saying how to build it.
+//! The dashboard's files at `/` (from a folder, or embedded), or a page saying how to build it.
 
 use api::ApiOptions;
 use axum::http::{StatusCode, header};
@@ -51,7 +51,12 @@ async fn a_built_dashboard_is_served_with_index_html_for_unknown_paths() {
 #[tokio::test]
 async fn without_a_build_the_root_says_how_to_make_one() {
     let empty = tempfile::tempdir().unwrap();
-    for dir in [None, Some(empty.path().to_owned())] {
+    // Without a folder the embedded build is served (next test), unless there is none.
+    let without_folder = (!api::dashboard_is_embedded()).then_some(None);
+    for dir in without_folder
+        .into_iter()
+        .chain([Some(empty.path().to_owned())])
+    {
         let options = ApiOptions {
             dashboard_dir: dir,
             ..ApiOptions::default()
@@ -69,4 +74,48 @@ async fn without_a_build_the_root_says_how_to_make_one() {
         assert!(text.contains("cd dashboard &amp;&amp; npm ci &amp;&amp; npm run build"));
         h.get("/assets/app.js").await.error(StatusCode::NOT_FOUND);
     }
+}
+
+#[tokio::test]
+async fn without_a_folder_the_build_embedded_at_compile_time_is_served() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dashboard/dist");
+    let h = Harness::start(0, ApiOptions::default()).await;
+    if !api::dashboard_is_embedded() {
+        // Only a build without `dashboard/dist` may lack it; the suite builds it first.
+        assert!(
+            std::env::var_os("ONSLAUGHT_REQUIRE_DASHBOARD").is_none(),
+            "ONSLAUGHT_REQUIRE_DASHBOARD is set but the dashboard is not embedded"
+        );
+        assert!(h.get("/").await.text().contains("not built"));
+        return;
+    }
+    let index = std::fs::read_to_string(dist.join("index.html")).unwrap();
+    for path in ["/", "/index.html", "/tests/t-1"] {
+        let page = h.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(page.text(), index, "{path}");
+        assert_eq!(page.header(header::CACHE_CONTROL).unwrap(), "no-cache");
+    }
+    let script = index
+        .split('"')
+        .map(|s| s.strip_prefix('.').unwrap_or(s))
+        .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+        .expect("index.html loads a script from /assets/");
+    let page = h.get(script).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header(header::CONTENT_TYPE)
+            .unwrap()
+            .contains("javascript")
+    );
+    assert!(
+        page.header(header::CACHE_CONTROL)
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        page.text(),
+        std::fs::read_to_string(dist.join(script.trim_start_matches('/'))).unwrap()
+    );
+    h.get("/api/nope").await.error(StatusCode::NOT_FOUND);
 }
