@@ -17,17 +17,22 @@ fi
 step "rustfmt"
 cargo fmt --all -- --check
 
-step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-
+# The dashboard first: the binary embeds dashboard/dist (crates/api/build.rs), so every cargo
+# build below (the tests, the browser tests, the compose stack) carries the real dashboard.
 step "dashboard: install, type-check, unit tests, build"
 (cd dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build)
 
-step "deployment files (Dockerfile, compose.yaml): structure"
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "deployment files (Dockerfile, compose.yaml, Helm chart): structure, helm lint and template"
 python3 -m pytest -q tests/deploy
 
 step "cargo test (unit, integration, Kafka end-to-end)"
-cargo test --workspace --locked
+ONSLAUGHT_REQUIRE_DASHBOARD=1 cargo test --workspace --locked
+
+step "compose stack: docker-compose up --scale driver=3, then 5, with images built here"
+ONSLAUGHT_BIN=target/debug/onslaught scripts/compose-test.sh
 
 step "dashboard in headless Chromium (playwright-core) against a real orchestrator and drivers"
 (cd dashboard && ONSLAUGHT_BIN="$PWD/../target/debug/onslaught" npm run e2e)
