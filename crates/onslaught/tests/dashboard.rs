@@ -117,10 +117,14 @@ fn a_binary_alone_in_an_empty_folder_serves_the_dashboard() {
         return;
     }
     let index = std::fs::read(dist.join("index.html")).unwrap();
-    assert_eq!(body, index, "`/` is the built index.html");
+    assert!(
+        body == index,
+        "`/` is not the built index.html but:\n{}",
+        String::from_utf8_lossy(&body)
+    );
     let (status, _, body) = get(&addr, "/tests/some-test");
     assert!(status.contains(" 200 "), "{status}");
-    assert_eq!(body, index, "dashboard routes get index.html");
+    assert!(body == index, "dashboard routes get index.html");
 
     let index = String::from_utf8(index).unwrap();
     // Vite writes `./assets/NAME` (relative) or `/assets/NAME`.
@@ -134,7 +138,7 @@ fn a_binary_alone_in_an_empty_folder_serves_the_dashboard() {
         let (status, headers, body) = get(&addr, asset);
         assert!(status.contains(" 200 "), "{asset}: {status}");
         let file = std::fs::read(dist.join(asset.trim_start_matches('/'))).unwrap();
-        assert_eq!(body, file, "{asset}");
+        assert!(body == file, "{asset} differs from dashboard/dist");
         if asset.ends_with(".js") {
             assert!(headers.contains("javascript"), "{asset}: {headers}");
         }
