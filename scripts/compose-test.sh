@@ -288,8 +288,9 @@ step "test 2 on 5 drivers; reports on the volume"
 run_test 5 >/dev/null
 
 step "stop one driver container: marked missing, then dead"
-victim=$(compose ps -q driver | head -n 1)
-[[ -n "$victim" ]] || die "no driver container"
+mapfile -t containers < <(compose ps -q driver)
+[[ ${#containers[@]} -eq 5 ]] || die "expected 5 driver containers, found ${#containers[@]}"
+victim=${containers[0]}
 host=$("$DOCKER" inspect --format '{{.Config.Hostname}}' "$victim")
 "$DOCKER" stop -t 5 "$victim" >/dev/null
 log "stopped driver container ${victim:0:12} (hostname $host)"
