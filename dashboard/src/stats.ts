@@ -107,8 +107,9 @@ export function progress(test: TestView, now: number): Progress {
 }
 
 /**
- * Share of requests sent that got an answer with status < 500: the orchestrator's own
- * `success_ratio` when it sends one, else worked out from the status codes the same way.
+ * Share of requests sent that got an accepted status: the orchestrator's own
+ * `success_ratio` when it sends one, else worked out from the status codes with the default
+ * rule (2xx and 3xx).
  */
 export function successRatio(stats: StatsView | undefined): number | null {
   if (!stats || !(stats.requests_attempted || stats.requests_sent)) return null;
@@ -116,7 +117,7 @@ export function successRatio(stats: StatsView | undefined): number | null {
   let ok = 0;
   for (const [code, n] of Object.entries(stats.status_codes ?? {})) {
     const c = Number(code);
-    if (c >= 100 && c < 500 && Number.isFinite(n)) ok += n;
+    if (c >= 200 && c < 400 && Number.isFinite(n)) ok += n;
   }
   return Math.min(1, ok / Math.max(stats.requests_attempted ?? 0, stats.requests_sent));
 }

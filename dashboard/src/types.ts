@@ -15,6 +15,8 @@ export interface TestRequest {
   method: string;
   headers: Header[];
   body: string | null;
+  /** The body as standard base64, for bytes that are not UTF-8 (not with `body`). */
+  body_base64?: string | null;
   delay_ms: number;
   rate: number | null;
   requests_per_driver: number | null;
@@ -22,6 +24,10 @@ export interface TestRequest {
   concurrency: number;
   timeout_ms: number;
   drivers: number | null;
+  /** Statuses that count as success (`200,404`, `2xx`); 2xx and 3xx when absent. */
+  expect_status?: string | null;
+  /** Largest share of failed requests with which the test passes (0 to 1, default 0). */
+  max_error_ratio?: number;
   start: boolean;
   /** Skip TLS certificate checks; sent only when true. */
   insecure?: boolean;

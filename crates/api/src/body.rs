@@ -1,5 +1,6 @@
-//! The JSON request body: declared as JSON, at most [`crate::MAX_BODY_BYTES`], and decoded so
-//! that a decoding error names the field at fault (`concurrency`, `headers[0].name`).
+//! The JSON request body: declared as JSON, at most [`crate::MAX_BODY_BYTES`], arrived within
+//! the server's body deadline, and decoded so that a decoding error names the field at fault
+//! (`concurrency`, `headers[0].name`).
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -8,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
 use crate::ApiError;
+use crate::server::BodyTimeout;
 
 /// A body decoded from JSON; every rejection is an [`ApiError`].
 pub(crate) struct JsonBody<T>(pub T);
@@ -28,18 +30,24 @@ where
         if !declared_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest {
-                        message: format!("cannot read the body: {}", rejection.body_text()),
-                        field: None,
-                    }
+        let deadline = request.extensions().get::<BodyTimeout>().copied();
+        let read = Bytes::from_request(request, state);
+        let read = match deadline {
+            Some(BodyTimeout(limit)) => tokio::time::timeout(limit, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout(limit))?,
+            None => read.await,
+        };
+        let bytes = read.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest {
+                    message: format!("cannot read the body: {}", rejection.body_text()),
+                    field: None,
                 }
-            })?;
+            }
+        })?;
         decode(&bytes).map(JsonBody)
     }
 }
@@ -63,14 +71,19 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        decoding_error(&path, e.inner())
+        // serde_json reports some shape errors (an array too long for what it fills) as syntax
+        // errors; in a body that is valid JSON they concern the field at `path`.
+        let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        decoding_error(&path, e.inner(), valid_json)
     })?;
-    deserializer.end().map_err(|e| decoding_error(".", &e))?;
+    deserializer
+        .end()
+        .map_err(|e| decoding_error(".", &e, false))?;
     Ok(value)
 }
 
 /// A 400 for a body that did not decode; names the field when the error points at one.
-fn decoding_error(path: &str, error: &serde_json::Error) -> ApiError {
+fn decoding_error(path: &str, error: &serde_json::Error, valid_json: bool) -> ApiError {
     let full = error.to_string();
     // serde_json appends " at line L column C"; the field says more than the position.
     let message = match full.rsplit_once(" at line ") {
@@ -81,6 +94,10 @@ fn decoding_error(path: &str, error: &serde_json::Error) -> ApiError {
         Category::Data => ApiError::BadRequest {
             field: field_of(path, &message),
             message,
+        },
+        Category::Syntax if valid_json && path != "." => ApiError::BadRequest {
+            message: format!("{path} has the wrong shape: {message}"),
+            field: Some(path.to_owned()),
         },
         Category::Syntax | Category::Eof | Category::Io => ApiError::BadRequest {
             message: format!("the body is not valid JSON: {full}"),

@@ -2,7 +2,8 @@
 //! event stream, Prometheus metrics, an OpenAPI document, and the dashboard's static files.
 //!
 //! [`router`] builds an [`axum::Router`] around an [`Orchestrator`]; [`serve`] runs it on a
-//! listener until a shutdown future completes. Tests call the router without a socket.
+//! listener until a shutdown future completes, with deadlines for slow clients and a cap on
+//! connections ([`serve_with`] sets them). Tests call the router without a socket.
 //!
 //! ```no_run
 //! # async fn run(orchestrator: orchestrator::Orchestrator) -> std::io::Result<()> {
@@ -14,6 +15,8 @@
 //!
 //! # Layout
 //! - [`routes`]: [`Endpoint`], the table of API routes, and their handlers.
+//! - [`server`]: [`serve`], the HTTP/1.1 server with header and body deadlines and a cap on
+//!   connections ([`ServeLimits`]).
 //! - `body`: the JSON request body (content type, size limit, the field a decoding error names).
 //! - `error`: [`ApiError`], every refusal as a status and a JSON body.
 //! - `auth`: bearer-token check on mutating requests, and CORS for one allowed origin.
@@ -34,12 +37,11 @@ mod events;
 mod metrics;
 pub mod openapi;
 pub mod routes;
+mod server;
 
 use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,12 +51,10 @@ use tokio_util::sync::CancellationToken;
 pub use dashboard::is_embedded as dashboard_is_embedded;
 pub use error::ApiError;
 pub use routes::Endpoint;
+pub use server::{ServeLimits, serve, serve_with};
 
 /// Largest request body accepted (1 MiB); larger ones get a 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// How long [`serve`] lets requests in flight finish after shutdown before it returns.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How the API behaves.
 #[derive(Clone, Default)]
@@ -122,29 +122,5 @@ pub fn router(orchestrator: Orchestrator, options: ApiOptions) -> Router {
     match options.allowed_origin.as_deref().and_then(auth::cors) {
         Some(cors) => app.layer(cors),
         None => app,
-    }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish
-/// (event streams end at once) for at most a few seconds.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let stop = CancellationToken::new();
-    let app = router.layer(axum::Extension(ServeShutdown(stop.clone())));
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => return result,
-        () = shutdown => stop.cancel(),
-    }
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!("API connections still open after {SHUTDOWN_GRACE:?}; leaving them");
-            Ok(())
-        }
     }
 }

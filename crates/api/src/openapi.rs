@@ -3,8 +3,9 @@
 //! each schema's `required` list is what the Rust types demand and always write.
 
 use orchestrator::request::{
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_START_SKEW_MS, DEFAULT_TIMEOUT_MS, MAX_BODY_CHARS,
-    MAX_CONCURRENCY, MAX_DRIVERS, MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS,
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_START_SKEW_MS, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES,
+    MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DRIVERS, MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS,
+    MAX_START_SKEW_MS,
 };
 use serde_json::{Value, json};
 
@@ -118,8 +119,10 @@ pub fn document() -> Value {
                         "201": json_response("The test as created (or started).", "TestView"),
                         "400": error("Invalid JSON or an invalid field (`field` names it)."),
                         "401": error("A token is configured and was not sent."),
-                        "409": error("It cannot start: no live drivers, fewer than it asks \
-                            for, or they did not acknowledge it."),
+                        "408": error("The body did not arrive within the server's body \
+                            deadline (30 s by default)."),
+                        "409": error("It cannot start: no live drivers, all busy, fewer than \
+                            it asks for, or they did not acknowledge it."),
                         "413": error("The body is larger than 1 MiB."),
                         "415": error("The body is not declared as `application/json`."),
                         "503": error("The message transport to the drivers failed.")
@@ -367,6 +370,24 @@ fn schemas() -> Value {
                     }
                 },
                 {
+                    "description": "A rate or a delay, not both.",
+                    "not": {
+                        "required": ["rate", "delay_ms"],
+                        "properties": {
+                            "rate": { "type": "number" }, "delay_ms": { "type": "number" }
+                        }
+                    }
+                },
+                {
+                    "description": "The body as text or as base64, not both.",
+                    "not": {
+                        "required": ["body", "body_base64"],
+                        "properties": {
+                            "body": { "type": "string" }, "body_base64": { "type": "string" }
+                        }
+                    }
+                },
+                {
                     "description": "An avalanche test has no rate.",
                     "if": { "properties": { "test_type": { "enum": AVALANCHE } } },
                     "then": { "properties": { "rate": { "type": "null" } } }
@@ -382,11 +403,25 @@ fn schemas() -> Value {
                 "url": {
                     "type": "string",
                     "pattern": orchestrator::request::URL_PATTERN,
-                    "description": "Absolute http:// or https:// URL."
+                    "description": "Absolute http:// or https:// URL: a host name (IDN \
+                        accepted), an IPv4 address or an IPv6 address in brackets, a port \
+                        1 to 65535; no user info, no fragment; the path and query \
+                        percent-encoded."
                 },
                 "method": { "type": "string", "default": "GET", "pattern": "^[A-Za-z]{1,32}$" },
                 "headers": { "type": "array", "items": schema("Header"), "default": [] },
-                "body": { "type": nullable("string"), "maxLength": MAX_BODY_CHARS },
+                "body": {
+                    "type": nullable("string"), "maxLength": MAX_BODY_CHARS,
+                    "description": "Request body as UTF-8 text."
+                },
+                "body_base64": {
+                    "type": nullable("string"),
+                    "contentEncoding": "base64",
+                    "maxLength": MAX_BODY_BYTES.div_ceil(3) * 4 + 2,
+                    "description": format!("Request body as standard base64, for bytes that \
+                        are not UTF-8 text (at most {MAX_BODY_BYTES} bytes decoded); not with \
+                        `body`.")
+                },
                 "delay_ms": {
                     "type": nullable("number"), "minimum": 0, "maximum": 3_600_000,
                     "description": "Tsunami: gap between sends on each driver (ms). A tsunami \
@@ -420,6 +455,18 @@ fn schemas() -> Value {
                     "type": "integer", "minimum": 0, "maximum": MAX_START_SKEW_MS,
                     "default": DEFAULT_MAX_START_SKEW_MS,
                     "description": "A driver that starts more than this many ms after the test's start time is named in the test's warnings."
+                },
+                "expect_status": {
+                    "type": nullable("string"),
+                    "pattern": "^ *([1-5][0-9][0-9]|[1-5][xX][xX]) *(, *([1-5][0-9][0-9]|[1-5][xX][xX]) *)*$",
+                    "description": "Statuses that count as success: a comma-separated list \
+                        of statuses (404) and classes (2xx). 2xx and 3xx when \
+                        null; other statuses count as errors (`http_404`, `http_5xx`)."
+                },
+                "max_error_ratio": {
+                    "type": "number", "minimum": 0, "maximum": 1, "default": 0.0,
+                    "description": "Largest share of failed requests with which the test \
+                        still passes; 0: any failed request fails it."
                 },
                 "start": { "type": "boolean", "default": false }
             }

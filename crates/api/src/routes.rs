@@ -7,8 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use orchestrator::{Liveness, NodeView, Orchestrator, TestRequest, TestStatus, TestView};
-use protocol::NodeState;
+use orchestrator::{NodeView, TestRequest, TestStatus, TestView};
 use serde::Serialize;
 
 use crate::body::JsonBody;
@@ -186,22 +185,13 @@ async fn create_test(
     JsonBody(request): JsonBody<TestRequest>,
 ) -> Result<(StatusCode, Json<TestView>), ApiError> {
     let orchestrator = &state.orchestrator;
-    request
-        .validate()
-        .map_err(orchestrator::ControlError::from)?;
-    if !request.start {
-        let view = orchestrator.create_test(request).await?;
+    let start = request.start;
+    // Recorded unstarted and started here, so that the id is known if the start fails.
+    let view = orchestrator.record_test(request)?;
+    if !start {
         tracing::info!(test_id = view.id, "test created");
         return Ok((StatusCode::CREATED, Json(view)));
     }
-    check_drivers(orchestrator, request.drivers)?;
-    // Created unstarted and started here, so that the id is known if the start fails.
-    let view = orchestrator
-        .create_test(TestRequest {
-            start: false,
-            ..request
-        })
-        .await?;
     tracing::info!(test_id = view.id, "test created; starting it");
     match orchestrator.start_test(&view.id).await {
         Ok(view) => Ok((StatusCode::CREATED, Json(view))),
@@ -220,31 +210,6 @@ async fn create_test(
             }
         }
     }
-}
-
-/// 409 when fewer drivers are live and idle than the test needs (the orchestrator's rule).
-fn check_drivers(orchestrator: &Orchestrator, wanted: Option<u32>) -> Result<(), ApiError> {
-    let available = orchestrator
-        .nodes()
-        .iter()
-        .filter(|n| {
-            n.liveness == Liveness::Alive
-                && !matches!(n.state, NodeState::Configured | NodeState::Running)
-        })
-        .count();
-    if available == 0 {
-        return Err(ApiError::Conflict(
-            "no live drivers are available to run the test".to_owned(),
-        ));
-    }
-    if let Some(wanted) = wanted
-        && wanted as usize > available
-    {
-        return Err(ApiError::Conflict(format!(
-            "the test asks for {wanted} drivers but {available} are live and idle"
-        )));
-    }
-    Ok(())
 }
 
 /// The `{id}` of a path, or a JSON 400.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use engine::{Interval, LoadSpec, Mode, RequestTemplate};
 use protocol::wire_stats::encode_histogram;
 use protocol::{Metrics, PROTOCOL_VERSION, TestConfig, TestType};
@@ -26,13 +27,19 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
         .iter()
         .map(|h| (h.name.clone(), h.value.clone()))
         .collect();
-    let request = RequestTemplate::new(
+    let mut request = RequestTemplate::new(
         &config.request.method,
         &config.request.url,
         &headers,
         config.request.body.as_deref(),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(encoded) = &config.request.body_base64 {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| format!("invalid body_base64: {e}"))?;
+        request.body = bytes::Bytes::from(bytes);
+    }
     let per_second = match config.test_type {
         TestType::Avalanche => None,
         TestType::Tsunami => Some(
@@ -149,7 +156,7 @@ fn micros(d: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::sends_before;
+    use super::*;
 
     #[test]
     fn a_schedule_sends_only_requests_intended_before_its_deadline() {
@@ -160,5 +167,41 @@ mod tests {
         assert_eq!(sends_before(1_001, 3.0), 4);
         assert_eq!(sends_before(2_500, 1.0), 3);
         assert_eq!(sends_before(1_000, 1000.0 / 7.0), 143);
+    }
+
+    #[test]
+    fn a_base64_body_is_sent_as_its_bytes() {
+        let mut request = orchestrator_free_config();
+        request.request.body_base64 = Some("/wCAfw==".to_owned());
+        let spec = load_spec(&request).unwrap();
+        assert_eq!(spec.request.body.as_ref(), [0xff, 0x00, 0x80, 0x7f]);
+        request.request.body_base64 = Some("not base64!".to_owned());
+        assert!(load_spec(&request).unwrap_err().contains("body_base64"));
+    }
+
+    /// A minimal avalanche config (the orchestrator builds real ones).
+    fn orchestrator_free_config() -> TestConfig {
+        TestConfig {
+            protocol_version: PROTOCOL_VERSION,
+            test_id: "t".to_owned(),
+            test_type: TestType::Avalanche,
+            test_message_delay: 0.0,
+            message_count_per_driver: Some(1),
+            target_rps: None,
+            duration_ms: None,
+            concurrency: 1,
+            timeout_ms: 1000,
+            request: protocol::RequestSpec {
+                url: "http://127.0.0.1:9/".to_owned(),
+                method: "POST".to_owned(),
+                headers: Vec::new(),
+                body: None,
+                body_base64: None,
+            },
+            insecure: false,
+            drivers: vec!["d".to_owned()],
+            issued_at_ms: 0,
+            signature: None,
+        }
     }
 }

@@ -39,7 +39,10 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
         args.kafka.brokers
     );
     let stop = shutdown.clone();
-    api::serve(listener, router, async move { stop.cancelled().await }).await?;
+    api::serve_with(listener, router, args.limits.limits(), async move {
+        stop.cancelled().await;
+    })
+    .await?;
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, consumer).await;
     Ok(exit::OK)
 }

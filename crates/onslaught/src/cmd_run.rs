@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use orchestrator::{ControlError, TestRequest, TestStatus, TestView};
+use base64::Engine as _;
+use orchestrator::{ControlError, TestRequest, TestStatus, TestView, ValidationError};
 use protocol::Header;
 
 use crate::exit;
@@ -51,9 +52,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             format!("{base}/ping")
         }
     };
-    let request = match test_request(&args, &url).and_then(|r| {
-        r.validate()
-            .map_err(|e| format!("invalid {}: {}", e.field, e.message))?;
+    let request = match test_request(&args, &url).and_then(|mut r| {
+        r.normalize();
+        r.validate().map_err(|e| flag_error(&e))?;
         Ok(r)
     }) {
         Ok(r) => r,
@@ -65,14 +66,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     let dashboard = args.dashboard;
     if dashboard {
-        let addr = local.start_dashboard(args.listen, None).await?;
+        let addr = local
+            .start_dashboard(args.listen, None, api::ServeLimits::default())
+            .await?;
         errln!("dashboard: http://{addr}/");
     }
     let orchestrator = local.orchestrator.clone();
     let test = match orchestrator.create_test(request).await {
         Ok(test) => test,
         Err(ControlError::Invalid(e)) => {
-            errln!("error: invalid {}: {}", e.field, e.message);
+            errln!("error: {}", flag_error(&e));
             local.shutdown().await;
             return Ok(exit::BAD_CONFIG);
         }
@@ -116,7 +119,66 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         interrupted().await;
     }
     local.shutdown().await;
-    Ok(exit_code(&finished))
+    let code = exit_code(&finished);
+    if code == exit::TEST_FAILED && finished.status == TestStatus::Completed {
+        let a = &finished.aggregate;
+        errln!(
+            "failed: {:.2}% of {} requests got no accepted status (expected {}), more than \
+             --max-error-ratio {}",
+            a.failed_ratio() * 100.0,
+            a.requests_sent,
+            finished.config.expected_statuses(),
+            finished.config.max_error_ratio
+        );
+    }
+    Ok(code)
+}
+
+/// The flag a [`TestRequest`] field comes from, as `onslaught run --help` shows it.
+fn flag_of(field: &str) -> Option<&'static str> {
+    let field = field.split(['.', '[']).next().unwrap_or(field);
+    Some(match field {
+        "test_type" => "-t/--type",
+        "url" => "URL",
+        "method" => "-m/--method",
+        "headers" => "-H/--header",
+        "body" => "-d/--body",
+        "body_base64" => "--body-file",
+        "delay_ms" => "--delay",
+        "rate" => "-r/--rate",
+        "requests_per_driver" => "-n/--requests",
+        "duration_ms" => "-z/--duration",
+        "concurrency" => "-c/--concurrency",
+        "timeout_ms" => "--timeout",
+        "drivers" => "-w/--drivers",
+        "expect_status" => "--expect-status",
+        "max_error_ratio" => "--max-error-ratio",
+        _ => return None,
+    })
+}
+
+/// A refusal in the CLI's words: the flag named instead of the API field, in the field and in
+/// the message (`invalid -z/--duration: ...`).
+fn flag_error(e: &ValidationError) -> String {
+    let mut message = String::new();
+    let mut word = String::new();
+    for c in e.message.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        let flag = if word.contains('_') || word == "rate" {
+            flag_of(&word)
+        } else {
+            None
+        };
+        message.push_str(flag.unwrap_or(word.as_str()));
+        word.clear();
+        message.push(c);
+    }
+    message.pop();
+    let field = flag_of(&e.field).map_or_else(|| e.field.clone(), str::to_owned);
+    format!("invalid {field}: {message}")
 }
 
 /// Checks that the connections asked for fit under the open-file limit (raised to the hard
@@ -152,9 +214,13 @@ fn check_open_files(args: &RunArgs) -> Result<(), String> {
 
 /// The test the flags describe.
 fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
+    // A rate or a delay means a schedule: tsunami unless --type says otherwise.
+    let scheduled = args.rate.is_some() || args.delay.is_some();
     let kind = match args.kind {
-        TestKind::Avalanche => "avalanche",
-        TestKind::Tsunami => "tsunami",
+        Some(TestKind::Avalanche) => "avalanche",
+        Some(TestKind::Tsunami) => "tsunami",
+        None if scheduled => "tsunami",
+        None => "avalanche",
     };
     let mut request = TestRequest::new(kind, url);
     request.method.clone_from(&args.method);
@@ -166,13 +232,21 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
             value: value.clone(),
         })
         .collect();
-    request.body = match &args.body_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?,
-        ),
-        None => args.body.clone(),
-    };
+    match &args.body_file {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?;
+            // Text goes as text (shown as such in reports), other bytes as base64.
+            match String::from_utf8(bytes) {
+                Ok(text) => request.body = Some(text),
+                Err(e) => {
+                    request.body_base64 =
+                        Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()));
+                }
+            }
+        }
+        None => request.body.clone_from(&args.body),
+    }
     request.delay_ms = args.delay.map(|d| d.as_secs_f64() * 1000.0);
     request.rate = args.rate;
     request.requests_per_driver = args.requests;
@@ -185,17 +259,20 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     request.insecure = args.insecure;
     request.max_start_skew_ms = u64::try_from(args.max_start_skew.as_millis()).unwrap_or(u64::MAX);
     request.drivers = Some(args.drivers);
+    request.expect_status.clone_from(&args.expect_status);
+    request.max_error_ratio = args.max_error_ratio;
     request.start = true;
     Ok(request)
 }
 
-/// Ran and passed; ran and failed; aborted; could not run (or its report could not be kept).
+/// Ran and passed (see [`TestView::passed`]); ran and failed; aborted; could not run (or its
+/// report could not be kept).
 fn exit_code(test: &TestView) -> u8 {
     if test.report_error.is_some() {
         return exit::COULD_NOT_RUN;
     }
     match test.status {
-        TestStatus::Completed if test.aggregate.success_ratio > 0.0 => exit::OK,
+        TestStatus::Completed if test.passed() => exit::OK,
         TestStatus::Completed | TestStatus::Degraded => exit::TEST_FAILED,
         TestStatus::Aborted | TestStatus::Interrupted => exit::ABORTED,
         _ => exit::COULD_NOT_RUN,

@@ -17,7 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let mut local = Local::start(args.drivers, &args.report_dir).await?;
     let target = local.start_target().await?;
     let addr = local
-        .start_dashboard(args.listen, args.api_token.clone())
+        .start_dashboard(args.listen, args.api_token.clone(), args.limits.limits())
         .await?;
     outln!("dashboard: http://{addr}/");
     outln!("target: {target}/ping");

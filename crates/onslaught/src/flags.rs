@@ -61,6 +61,37 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on mutating API routes.
     #[arg(long, env = "ONSLAUGHT_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+
+    /// Limits of the API server.
+    #[command(flatten)]
+    pub limits: ServeLimitArgs,
+}
+
+/// Limits of the API server (`orchestrator` and `serve`), against slow or too many clients.
+#[derive(Debug, Args)]
+pub struct ServeLimitArgs {
+    /// Close a connection that has not sent a whole request head within this time.
+    #[arg(long, value_parser = parse::duration, default_value = "10s", env = "ONSLAUGHT_HEADER_TIMEOUT")]
+    pub header_timeout: Duration,
+
+    /// Answer 408 and close when a request body has not fully arrived within this time.
+    #[arg(long, value_parser = parse::duration, default_value = "30s", env = "ONSLAUGHT_BODY_TIMEOUT")]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), env = "ONSLAUGHT_MAX_CONNECTIONS")]
+    pub max_connections: u32,
+}
+
+impl ServeLimitArgs {
+    /// The limits the API server takes.
+    pub fn limits(&self) -> api::ServeLimits {
+        api::ServeLimits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// How to reach Kafka (shared by the orchestrator and the driver).
@@ -125,6 +156,10 @@ pub struct OrchestratorArgs {
     /// A driver silent this long is dead; a running test stops waiting for it.
     #[arg(long, value_parser = parse::duration, default_value = "10s", env = "ONSLAUGHT_DEAD_AFTER")]
     pub dead_after: Duration,
+
+    /// Limits of the API server.
+    #[command(flatten)]
+    pub limits: ServeLimitArgs,
 }
 
 /// `onslaught driver`.
@@ -196,17 +231,28 @@ pub struct RunArgs {
     #[arg(short = 'w', long, default_value_t = 3, env = "ONSLAUGHT_DRIVERS")]
     pub drivers: u32,
 
-    /// Test type.
-    #[arg(short = 't', long = "type", value_enum, default_value_t = TestKind::Avalanche, env = "ONSLAUGHT_TYPE")]
-    pub kind: TestKind,
+    /// Test type [default: tsunami with --rate or --delay, else avalanche].
+    #[arg(short = 't', long = "type", value_enum, env = "ONSLAUGHT_TYPE")]
+    pub kind: Option<TestKind>,
 
-    /// Tsunami: gap between request sends on each driver (e.g. 10ms).
-    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_DELAY")]
+    /// Tsunami: gap between request sends on each driver (e.g. 10ms); implies --type tsunami.
+    #[arg(long, value_parser = parse::duration, conflicts_with = "rate", env = "ONSLAUGHT_DELAY")]
     pub delay: Option<Duration>,
 
-    /// Tsunami: requests per second PER DRIVER (total = rate x drivers).
+    /// Tsunami: requests per second PER DRIVER (total = rate x drivers); implies --type
+    /// tsunami.
     #[arg(short = 'r', long, env = "ONSLAUGHT_RATE")]
     pub rate: Option<f64>,
+
+    /// Statuses that count as success: statuses and classes, comma-separated (200,404 or 2xx).
+    /// Others count as errors [default: 2xx,3xx].
+    #[arg(long, value_parser = parse::expect_status, env = "ONSLAUGHT_EXPECT_STATUS")]
+    pub expect_status: Option<orchestrator::ExpectStatus>,
+
+    /// Largest share of failed requests (0 to 1) with which the run still exits 0; by default
+    /// any failed request makes it exit 1.
+    #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_MAX_ERROR_RATIO")]
+    pub max_error_ratio: f64,
 
     /// Concurrent connections per driver (also the cap on requests in flight).
     #[arg(short = 'c', long, default_value_t = 50, env = "ONSLAUGHT_CONCURRENCY")]
@@ -241,7 +287,7 @@ pub struct RunArgs {
     )]
     pub body: Option<String>,
 
-    /// Read the request body from a file.
+    /// Read the request body from a file (any bytes, at most 64 KiB).
     #[arg(long, env = "ONSLAUGHT_BODY_FILE")]
     pub body_file: Option<PathBuf>,
 

@@ -87,11 +87,13 @@ impl Local {
         Ok(format!("http://{addr}"))
     }
 
-    /// Serves the REST API and the dashboard on `listen`; returns the address bound.
+    /// Serves the REST API and the dashboard on `listen` within `limits`; returns the address
+    /// bound.
     pub async fn start_dashboard(
         &mut self,
         listen: SocketAddr,
         api_token: Option<String>,
+        limits: api::ServeLimits,
     ) -> anyhow::Result<SocketAddr> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -106,9 +108,13 @@ impl Local {
         let router = api::router(self.orchestrator.clone(), options);
         let stop = self.stop.clone();
         self.tasks.push(tokio::spawn(async move {
-            if let Err(e) =
-                api::serve(listener, router, async move { stop.cancelled().await }).await
-            {
+            let serve = api::serve_with(
+                listener,
+                router,
+                limits,
+                async move { stop.cancelled().await },
+            );
+            if let Err(e) = serve.await {
                 tracing::error!("the API server stopped: {e}");
             }
         }));

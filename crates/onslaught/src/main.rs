@@ -41,7 +41,8 @@ use flags::{Cli, Command};
 pub mod exit {
     /// The test ran and passed.
     pub const OK: u8 = 0;
-    /// The test ran but failed: no successful response, or it ended failed/degraded.
+    /// The test ran but failed: more failed requests (no accepted status) than
+    /// `--max-error-ratio` allows (by default, any), or it ended failed/degraded.
     pub const TEST_FAILED: u8 = 1;
     /// The configuration is invalid (clap also uses 2 for bad flags).
     pub const BAD_CONFIG: u8 = 2;

@@ -1,4 +1,5 @@
-//! Parsers for flag values: durations (`10ms`, `1h30m`), counts (`10k`, `1m`), headers.
+//! Parsers for flag values: durations (`10ms`, `1h30m`), counts (`10k`, `1m`), headers,
+//! expected statuses (`2xx,404`).
 
 use std::time::Duration;
 
@@ -50,6 +51,11 @@ pub fn key_value(s: &str) -> Result<(String, String), String> {
 /// A target allowlist pattern.
 pub fn target_pattern(s: &str) -> Result<driver::allow::TargetPattern, String> {
     driver::allow::TargetPattern::parse(s)
+}
+
+/// Statuses that count as success: `200,404`, `2xx`.
+pub fn expect_status(s: &str) -> Result<orchestrator::ExpectStatus, String> {
+    orchestrator::ExpectStatus::parse(s)
 }
 
 /// A ratio between 0 and 1.

@@ -229,7 +229,7 @@ fn text_summary_has_the_familiar_lines() {
 fn exit_codes_tell_bad_config_from_failed_tests() {
     let _serial = support::serial();
     let reports = tempfile::tempdir().unwrap();
-    // A tsunami without a delay or rate is a configuration error (exit 2), naming the field.
+    // A tsunami without a delay or rate is a configuration error (exit 2), naming the flag.
     let bad = onslaught()
         .args([
             "run",
@@ -244,7 +244,7 @@ fn exit_codes_tell_bad_config_from_failed_tests() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("delay_ms"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--delay"));
 
     // Nothing listens: the test runs, every request fails to connect, exit 1, errors counted.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,6 +11,7 @@
 //!
 //! # Layout
 //! - [`request`]: [`TestRequest`], the user's test, and its validation.
+//! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
 //! - [`state`]: the registry of nodes and tests and how messages change it.
 //! - [`totals`]: exact merging per node, per test and per second.
 //! - [`views`]: what the API, dashboard and reports show.
@@ -18,6 +19,7 @@
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
+pub mod expect;
 pub mod report;
 pub mod request;
 pub mod state;
@@ -39,6 +41,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use transport::{Transport, TransportError};
 
+pub use expect::ExpectStatus;
 pub use request::{TestRequest, ValidationError};
 pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
 
@@ -437,29 +440,34 @@ impl Orchestrator {
 
     /// Validates and records a new test; starts it too if it asks to be started.
     pub async fn create_test(&self, request: TestRequest) -> Result<TestView, ControlError> {
-        request.validate()?;
         let start = request.start;
+        let view = self.record_test(request)?;
         if start {
-            // Refuse before creating anything, so a test that cannot start leaves nothing behind.
-            let available = self
+            return self.start_test(&view.id).await;
+        }
+        Ok(view)
+    }
+
+    /// Validates and records a new test without starting it, even one that asks to be started
+    /// (the caller then calls [`Orchestrator::start_test`], knowing the id if the start fails).
+    /// A test that asks to be started is refused, and nothing is recorded, when too few drivers
+    /// are live and idle.
+    pub fn record_test(&self, mut request: TestRequest) -> Result<TestView, ControlError> {
+        request.normalize();
+        request.validate()?;
+        if request.start {
+            let shortage = self
                 .inner
                 .state
                 .lock()
-                .available_drivers(&self.inner.config)
-                .len();
-            let wanted = request.drivers.map_or(1, |n| n as usize);
-            if available == 0 || available < wanted {
-                return Err(ControlError::Conflict(format!(
-                    "cannot start: {wanted} driver(s) needed, {available} live and idle"
-                )));
+                .driver_shortage(request.drivers, &self.inner.config);
+            if let Some(message) = shortage {
+                return Err(ControlError::Conflict(message));
             }
         }
         let id = format!("t-{}", uuid::Uuid::new_v4().simple());
         self.inner.state.lock().create(&id, request);
         self.notify();
-        if start {
-            return self.start_test(&id).await;
-        }
         self.test(&id).ok_or(ControlError::NotFound(id))
     }
 

@@ -116,10 +116,11 @@ impl ReportParts {
                     .map(|n| (&n.measured, shift_ms(n.facts.start_offset_ms))),
             )
         });
-        test.aggregate = aggregate.stats().clone();
+        let expect = test.config.expected_statuses();
+        test.aggregate = aggregate.stats().clone().judged(&expect);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in self.nodes {
-            let stats = node.measured.stats().clone();
+            let stats = node.measured.stats().clone().judged(&expect);
             test.nodes.insert(node.node_id.clone(), stats.clone());
             test.node_facts
                 .insert(node.node_id.clone(), node.facts.clone());

@@ -1,7 +1,10 @@
 //! A test as users ask for it (API body, CLI flags), and its validation.
 
+use base64::Engine as _;
 use protocol::{Header, RequestSpec, TestConfig, TestType};
 use serde::{Deserialize, Serialize};
+
+use crate::ExpectStatus;
 
 /// The test a user asks for. Counts and rates are per driver, as in the assignment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,9 +20,13 @@ pub struct TestRequest {
     /// Extra headers.
     #[serde(default)]
     pub headers: Vec<Header>,
-    /// Request body.
+    /// Request body, UTF-8 text (at most [`MAX_BODY_CHARS`] characters).
     #[serde(default)]
     pub body: Option<String>,
+    /// Request body as standard base64, for bodies that are not UTF-8 text (exclusive with
+    /// `body`; at most [`MAX_BODY_BYTES`] bytes once decoded).
+    #[serde(default)]
+    pub body_base64: Option<String>,
     /// Tsunami: gap between sends on each driver, in ms.
     #[serde(default)]
     pub delay_ms: Option<f64>,
@@ -51,6 +58,14 @@ pub struct TestRequest {
         deserialize_with = "whole::number"
     )]
     pub max_start_skew_ms: u64,
+    /// Statuses that count as success (`200,404`, `2xx`); 2xx and 3xx when absent.
+    /// Other statuses are counted as errors (`http_404`, `http_5xx`).
+    #[serde(default)]
+    pub expect_status: Option<ExpectStatus>,
+    /// Largest share of failed requests (no accepted status) with which the test still passes,
+    /// 0 to 1. 0: any failed request fails the test.
+    #[serde(default)]
+    pub max_error_ratio: f64,
     /// Start right after creating.
     #[serde(default)]
     pub start: bool,
@@ -87,8 +102,11 @@ fn default_max_start_skew_ms() -> u64 {
 /// Most drivers a test can ask for.
 pub const MAX_DRIVERS: u32 = 100_000;
 
-/// Longest request body accepted, in characters.
+/// Longest text request body accepted (`body`), in characters.
 pub const MAX_BODY_CHARS: usize = 65_536;
+
+/// Longest binary request body accepted (`body_base64`, decoded), in bytes (64 KiB).
+pub const MAX_BODY_BYTES: usize = 65_536;
 
 /// Largest request count per driver accepted.
 pub const MAX_REQUESTS: u64 = 10_000_000_000;
@@ -99,44 +117,95 @@ pub const MAX_CONCURRENCY: u32 = 100_000;
 /// Highest rate per driver accepted.
 pub const MAX_RATE: f64 = 10_000_000.0;
 
-/// The URLs accepted, as a regular expression for the OpenAPI document. [`valid_url`] checks the
-/// same grammar by hand: scheme `http` or `https` (any case), a host name or IPv4 address of
-/// `[A-Za-z0-9.-]` (IPv6 literals are not accepted: use a host name), an optional port up to
-/// 65535, then an optional path and query of URL characters.
-pub const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp]([Ss])?://[A-Za-z0-9.-]+(:(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$";
+/// The URLs accepted, loosely, as a regular expression for the OpenAPI document: `http://` or
+/// `https://` (any case) and a host. [`parse_url`] has the full rules.
+pub const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp]([Ss])?://[^/?#@\\s]+([/?][^#\\s]*)?$";
 
-/// Whether `url` matches [`URL_PATTERN`] and its port, if any, is at most 65535.
-pub fn valid_url(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return false;
+/// Characters a path and query may hold as written: URL characters and percent escapes.
+const PATH_CHARS: &[u8] = b"._~!$&'()*+,;=:@%/?-";
+
+/// Parses a target URL with the `url` crate (WHATWG rules: IPv6 literals in brackets, IDN
+/// hosts turned to punycode) and refuses what a load test cannot use, saying what is wrong:
+/// another scheme, user info, a fragment, port 0, an empty or zero-padded port, characters that
+/// need percent-encoding in the path or query.
+pub fn parse_url(text: &str) -> Result<url::Url, String> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err("must be an absolute URL starting with http:// or https://".to_owned());
     };
     if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return false;
+        return Err(format!(
+            "scheme `{scheme}` is not supported: use http:// or https://"
+        ));
     }
-    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(split);
-    let (host, port) = match authority.split_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
+    if authority.is_empty() {
+        return Err("has no host".to_owned());
+    }
+    if authority.contains('@') {
+        return Err(
+            "must not contain user info (user:password@): send credentials in a header such \
+             as Authorization"
+                .to_owned(),
+        );
+    }
+    if tail.contains('#') {
+        return Err("must not contain a fragment (#...): it is never sent to a server".to_owned());
+    }
+    if let Some(bad) = tail.chars().find(|c| {
+        !(c.is_ascii() && (c.is_ascii_alphanumeric() || PATH_CHARS.contains(&(*c as u8))))
+    }) {
+        return Err(format!(
+            "the path and query must be percent-encoded: {bad:?} is not allowed as written"
+        ));
+    }
+    // The port as written: after the closing bracket of an IPv6 literal, else after the last `:`.
+    let after_host = match authority.rfind(']') {
+        Some(end) => &authority[end + 1..],
+        None => authority.rfind(':').map_or("", |i| &authority[i..]),
     };
-    if host.is_empty()
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-    {
-        return false;
+    if let Some(port) = after_host.strip_prefix(':') {
+        if port.is_empty() {
+            return Err("has an empty port after `:`".to_owned());
+        }
+        if port.len() > 1 && port.starts_with('0') {
+            return Err(format!("port `{port}` must not start with 0"));
+        }
     }
-    if let Some(port) = port
-        && !(port == "0"
-            || (port.len() <= 5
-                && !port.starts_with('0')
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && port.parse::<u32>().is_ok_and(|p| p <= 65_535)))
-    {
-        return false;
+    let url = url::Url::parse(text).map_err(|e| match e {
+        url::ParseError::EmptyHost => "has no host".to_owned(),
+        url::ParseError::InvalidPort => "has an invalid port: give 1 to 65535".to_owned(),
+        url::ParseError::InvalidIpv6Address => {
+            "has an invalid IPv6 address: write it in brackets, like http://[::1]:8080/".to_owned()
+        }
+        url::ParseError::InvalidIpv4Address => "has an invalid IPv4 address".to_owned(),
+        url::ParseError::InvalidDomainCharacter | url::ParseError::IdnaError => {
+            "has an invalid host name".to_owned()
+        }
+        other => format!("is not a valid URL: {other}"),
+    })?;
+    if url.host().is_none() {
+        return Err("has no host".to_owned());
     }
-    tail.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@%/?-".contains(&b))
+    if url.port() == Some(0) {
+        return Err("port 0 cannot be connected to: give 1 to 65535".to_owned());
+    }
+    Ok(url)
+}
+
+/// Whether [`parse_url`] accepts `url`.
+pub fn valid_url(url: &str) -> bool {
+    parse_url(url).is_ok()
+}
+
+/// The canonical spelling of a standard HTTP method in any case (`get` -> `GET`); other
+/// (extension) methods are case-sensitive and stay as written.
+fn canonical_method(method: &str) -> Option<&'static str> {
+    [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ]
+    .into_iter()
+    .find(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// A field of a request that is not acceptable, and why.
@@ -165,6 +234,7 @@ impl TestRequest {
             method: default_method(),
             headers: Vec::new(),
             body: None,
+            body_base64: None,
             delay_ms: None,
             rate: None,
             requests_per_driver: None,
@@ -174,6 +244,8 @@ impl TestRequest {
             insecure: false,
             drivers: None,
             max_start_skew_ms: DEFAULT_MAX_START_SKEW_MS,
+            expect_status: None,
+            max_error_ratio: 0.0,
             start: false,
         }
     }
@@ -187,12 +259,7 @@ impl TestRequest {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let test_type = self.test_type()?;
-        if !valid_url(&self.url) {
-            return Err(invalid(
-                "url",
-                "must be an absolute http:// or https:// URL (host[:port][/path][?query])",
-            ));
-        }
+        parse_url(&self.url).map_err(|message| invalid("url", message))?;
         if self.method.is_empty()
             || self.method.len() > 32
             || !self.method.bytes().all(|b| b.is_ascii_alphabetic())
@@ -233,6 +300,24 @@ impl TestRequest {
             return Err(invalid(
                 "body",
                 format!("must be at most {MAX_BODY_CHARS} characters"),
+            ));
+        }
+        if self.body.is_some() && self.body_base64.is_some() {
+            return Err(invalid(
+                "body_base64",
+                "cannot be combined with body: give the body as text or as base64, not both",
+            ));
+        }
+        self.binary_body()?;
+        if let Some(delay) = self.delay_ms
+            && self.rate.is_some()
+        {
+            return Err(invalid(
+                "rate",
+                format!(
+                    "cannot be combined with delay_ms ({delay} ms): give a rate or a delay, \
+                     not both"
+                ),
             ));
         }
         if let Some(delay) = self.delay_ms
@@ -306,7 +391,43 @@ impl TestRequest {
                 format!("must be between 1 and {MAX_DRIVERS}"),
             ));
         }
+        if !(self.max_error_ratio.is_finite() && (0.0..=1.0).contains(&self.max_error_ratio)) {
+            return Err(invalid("max_error_ratio", "must be between 0 and 1"));
+        }
         Ok(())
+    }
+
+    /// Puts values in their canonical form, once, before the request is kept: a standard
+    /// method in upper case (`get` -> `GET`).
+    pub fn normalize(&mut self) {
+        if let Some(method) = canonical_method(&self.method) {
+            method.clone_into(&mut self.method);
+        }
+    }
+
+    /// The decoded `body_base64`, if given.
+    pub fn binary_body(&self) -> Result<Option<Vec<u8>>, ValidationError> {
+        let Some(encoded) = &self.body_base64 else {
+            return Ok(None);
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| invalid("body_base64", format!("is not valid base64: {e}")))?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(invalid(
+                "body_base64",
+                format!(
+                    "decodes to {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The statuses that count as success.
+    pub fn expected_statuses(&self) -> ExpectStatus {
+        self.expect_status.clone().unwrap_or_default()
     }
 
     /// The wire configuration for the chosen drivers. Call [`TestRequest::validate`] first.
@@ -330,10 +451,21 @@ impl TestRequest {
             concurrency: self.concurrency,
             timeout_ms: self.timeout_ms,
             request: RequestSpec {
-                url: self.url.clone(),
-                method: self.method.to_ascii_uppercase(),
+                // The parsed form: IDN hosts in punycode, what every HTTP client can send.
+                url: parse_url(&self.url)
+                    .map_err(|message| invalid("url", message))?
+                    .to_string(),
+                method: canonical_method(&self.method)
+                    .map_or_else(|| self.method.clone(), str::to_owned),
                 headers: self.headers.clone(),
                 body: self.body.clone(),
+                body_base64: self.binary_body()?.map(|_| {
+                    self.body_base64
+                        .as_deref()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                }),
             },
             insecure: self.insecure,
             drivers,
@@ -407,6 +539,28 @@ mod tests {
     }
 
     #[test]
+    fn known_methods_are_normalized_and_binary_bodies_carried() {
+        let mut r = ok();
+        r.method = "get".into();
+        r.normalize();
+        assert_eq!(r.method, "GET");
+        let mut custom = ok();
+        custom.method = "purge".into();
+        custom.normalize();
+        assert_eq!(custom.method, "purge");
+        let mut binary = ok();
+        binary.body_base64 = Some("/wCAfw==".into());
+        binary.validate().unwrap();
+        assert_eq!(
+            binary.binary_body().unwrap(),
+            Some(vec![0xff, 0, 0x80, 0x7f])
+        );
+        let config = binary.to_config("t", vec![]).unwrap();
+        assert_eq!(config.request.body_base64.as_deref(), Some("/wCAfw=="));
+        assert_eq!(config.request.body, None);
+    }
+
+    #[test]
     fn whole_numbers_may_be_written_as_floats() {
         let json =
             r#"{"test_type":"avalanche","url":"http://h/","duration_ms":2000.0,"concurrency":5.0}"#;
@@ -430,9 +584,25 @@ mod tests {
             "HTTPS://example.com",
             "http://localhost:9000/x?y=1&z=%20",
             "http://h?q",
+            "http://[::1]:8080/ping",
+            "http://bücher.example/",
         ] {
             assert!(valid_url(ok), "{ok}");
         }
+        for (bad, says) in [
+            ("http://h:0/", "port 0"),
+            ("http://u:p@h/", "user info"),
+            ("http://h/#x", "fragment"),
+            ("http:///x", "no host"),
+            ("http://[::1/", "IPv6"),
+        ] {
+            let message = parse_url(bad).unwrap_err();
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+        let idn = TestRequest::new("avalanche", "http://bücher.example/p")
+            .to_config("t", vec![])
+            .unwrap();
+        assert_eq!(idn.request.url, "http://xn--bcher-kva.example/p");
         for bad in [
             "http://",
             "ftp://x",
@@ -502,6 +672,15 @@ mod tests {
             let err = r.validate().unwrap_err();
             assert_eq!(err.field, field, "{err}");
         }
+        let mut both = ok();
+        both.rate = Some(5.0);
+        let err = both.validate().unwrap_err();
+        assert_eq!(err.field, "rate");
+        assert!(err.message.contains("delay_ms"), "{err}");
+        let mut bodies = ok();
+        bodies.body = Some("x".into());
+        bodies.body_base64 = Some("eA==".into());
+        assert_eq!(bodies.validate().unwrap_err().field, "body_base64");
         let mut avalanche = ok();
         avalanche.test_type = "AVALANCHE".into();
         avalanche.rate = Some(10.0);

@@ -127,12 +127,13 @@ impl Test {
         if let Some(past) = &self.past {
             return (**past).clone();
         }
+        let expect = self.request.expected_statuses();
         let mut view = self.view_without_stats();
-        view.aggregate = self.aggregate().stats().clone();
+        view.aggregate = self.aggregate().stats().clone().judged(&expect);
         view.nodes = self
             .nodes
             .iter()
-            .map(|(id, n)| (id.clone(), n.measured.stats().clone()))
+            .map(|(id, n)| (id.clone(), n.measured.stats().clone().judged(&expect)))
             .collect();
         view
     }
@@ -487,6 +488,37 @@ impl State {
             .collect()
     }
 
+    /// Why a test asking for `wanted` drivers (all live ones when `None`) cannot start now, if
+    /// it cannot: no live drivers, or too few of them idle (saying how many are busy).
+    pub fn driver_shortage(
+        &self,
+        wanted: Option<u32>,
+        config: &OrchestratorConfig,
+    ) -> Option<String> {
+        let live: Vec<&Node> = self
+            .nodes
+            .values()
+            .filter(|n| n.liveness(config) == Liveness::Alive)
+            .collect();
+        let busy = live.iter().filter(|n| n.is_busy()).count();
+        let idle = live.len() - busy;
+        let wanted = wanted.map_or(1, |n| n as usize);
+        if live.is_empty() {
+            Some("no live drivers are available to run the test".to_owned())
+        } else if idle == 0 {
+            Some(format!(
+                "no driver is free: all {busy} live driver(s) are busy with another test"
+            ))
+        } else if wanted > idle {
+            Some(format!(
+                "the test asks for {wanted} drivers but {idle} are live and idle \
+                 ({busy} busy with another test)"
+            ))
+        } else {
+            None
+        }
+    }
+
     /// Picks drivers for the test and returns the config to publish.
     pub fn begin_configuring(
         &mut self,
@@ -494,6 +526,8 @@ impl State {
         config: &OrchestratorConfig,
     ) -> Result<TestConfig, ControlError> {
         let available = self.available_drivers(config);
+        let wanted = self.test(id).and_then(|t| t.request.drivers);
+        let shortage = self.driver_shortage(wanted, config);
         let test = self
             .test_mut(id)
             .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
@@ -502,18 +536,10 @@ impl State {
                 format!("test {id} is already {:?}", test.status).to_lowercase(),
             ));
         }
-        if available.is_empty() {
-            return Err(ControlError::Conflict(
-                "no live drivers are available to run the test".to_owned(),
-            ));
+        if let Some(message) = shortage {
+            return Err(ControlError::Conflict(message));
         }
         let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
-        if wanted > available.len() {
-            return Err(ControlError::Conflict(format!(
-                "the test asks for {wanted} drivers but {} are live and idle",
-                available.len()
-            )));
-        }
         let drivers: Vec<String> = available.into_iter().take(wanted).collect();
         let wire = test.request.to_config(id, drivers.clone())?;
         test.nodes = drivers

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use stats::Summary;
+use stats::{ErrorKind, Summary};
 
-use crate::TestRequest;
 use crate::totals::Totals;
+use crate::{ExpectStatus, TestRequest};
 
 /// A latency summary in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -86,7 +86,8 @@ pub struct StatsView {
     pub requests_sent: u64,
     /// Complete responses.
     pub responses_received: u64,
-    /// Errors by kind.
+    /// Errors by kind, responses with a status the test does not accept included (`http_5xx`,
+    /// `http_404`; see [`StatsView::judged`]).
     pub errors: BTreeMap<String, u64>,
     /// Errors by kind and cause, as `connect: connection refused (os error 111)` (at most 32
     /// distinct ones, the rest under `other reasons`).
@@ -102,7 +103,8 @@ pub struct StatsView {
     pub late_sends: u64,
     /// Requests sent per second over the time measured.
     pub rps: f64,
-    /// Successful responses (status < 500) over requests attempted.
+    /// Responses with an accepted status (2xx and 3xx unless the test says otherwise) over
+    /// requests attempted.
     pub success_ratio: f64,
     /// Latency from the intended send time; `null` without responses.
     #[serde(with = "empty_as_null")]
@@ -147,17 +149,61 @@ impl StatsView {
             } else {
                 0.0
             },
-            success_ratio: if attempted > 0 {
-                c.successes() as f64 / attempted as f64
-            } else {
-                0.0
-            },
+            success_ratio: 0.0,
             latency: totals.latency.summary().into(),
             service_time: totals.service.summary().into(),
             send_gap: totals.send_gaps.as_ref().map(|h| h.summary().into()),
             send_lag: totals.send_lag.as_ref().map(|h| h.summary().into()),
         }
+        .judged(&ExpectStatus::default())
     }
+
+    /// The one place success is decided: responses whose status `expect` accepts are
+    /// successes, and the success ratio is their share of requests attempted. Every response with
+    /// another status is an error: a 5xx under the engine's `http_5xx`, any other status under
+    /// `http_<code>` (`http_404`), so error totals include them. Judging again with another
+    /// expectation replaces the earlier judgement.
+    pub fn judged(mut self, expect: &ExpectStatus) -> Self {
+        self.errors.retain(|kind, _| !is_status_kind(kind));
+        let mut successes = 0;
+        let mut failed_5xx = 0;
+        for (code, n) in &self.status_codes {
+            match code.parse::<u16>() {
+                Ok(status) if expect.accepts(status) => successes += n,
+                Ok(500..=599) => failed_5xx += n,
+                _ => {
+                    self.errors.insert(format!("http_{code}"), *n);
+                }
+            }
+        }
+        if failed_5xx > 0 {
+            self.errors
+                .insert(ErrorKind::Status5xx.as_str().to_owned(), failed_5xx);
+        }
+        let attempted = self.requests_attempted.max(self.requests_sent);
+        self.success_ratio = if attempted > 0 {
+            successes as f64 / attempted as f64
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Requests that failed: attempted but not answered with an accepted status.
+    pub fn failed_ratio(&self) -> f64 {
+        if self.requests_attempted.max(self.requests_sent) == 0 {
+            1.0
+        } else {
+            1.0 - self.success_ratio
+        }
+    }
+}
+
+/// Whether `kind` counts responses by status: `http_5xx` or `http_<code>`.
+fn is_status_kind(kind: &str) -> bool {
+    kind.strip_prefix("http_").is_some_and(|code| {
+        code == "5xx" || (code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// One second of a per-second time series (of the test, or of one node): second `n` is the
@@ -299,6 +345,22 @@ pub struct TestView {
     /// the Unix epoch (for measuring how fresh a live view is).
     #[serde(default)]
     pub last_metrics_sent_at_ms: Option<u64>,
+}
+
+impl TestView {
+    /// Whether the test passed: it completed, sent requests, and its share of failed requests
+    /// is at most the test's `max_error_ratio` (0 by default: any failed request fails it).
+    pub fn passed(&self) -> bool {
+        // A ratio computed from counts may be off by a rounding step; a request is far more.
+        const ROUNDING: f64 = 1e-12;
+        self.status == TestStatus::Completed
+            && self
+                .aggregate
+                .requests_attempted
+                .max(self.aggregate.requests_sent)
+                > 0
+            && self.aggregate.failed_ratio() <= self.config.max_error_ratio + ROUNDING
+    }
 }
 
 /// Whether a node is heard from.

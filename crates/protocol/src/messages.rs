@@ -136,6 +136,10 @@ pub struct RequestSpec {
     /// Request body (UTF-8).
     #[serde(default)]
     pub body: Option<String>,
+    /// Request body as standard base64, for bytes that are not UTF-8 (never with `body`).
+    /// Absent from the JSON when not set, so older drivers read configs without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
 }
 
 fn default_method() -> String {

@@ -51,6 +51,7 @@ fn test_config() -> impl Strategy<Value = TestConfig> {
                         value: "b".to_owned(),
                     }],
                     body,
+                    body_base64: None,
                 },
                 insecure: false,
                 drivers,

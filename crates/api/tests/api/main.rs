@@ -9,6 +9,8 @@ mod dashboard;
 mod errors;
 mod events;
 mod flow;
+mod input;
+mod limits;
 mod metrics;
 mod openapi;
 mod schema;

@@ -201,8 +201,10 @@ fn full_request() -> TestRequest {
         value: "1".into(),
     }];
     r.body = Some("{}".into());
-    r.delay_ms = Some(1.0);
+    // A rate or a delay, not both (and `body` or `body_base64`, not both).
     r.rate = Some(10.0);
+    r.expect_status = Some(orchestrator::ExpectStatus::parse("2xx,404").unwrap());
+    r.max_error_ratio = 0.5;
     r.requests_per_driver = Some(10);
     r.duration_ms = Some(1000);
     r.insecure = true;

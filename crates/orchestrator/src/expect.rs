@@ -1,0 +1,124 @@
+//! [`ExpectStatus`]: which response statuses count as success. 2xx and 3xx by default; a test
+//! may ask for a list of statuses and classes such as `200,404` or `2xx,404`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The statuses a test counts as success, parsed from `200,404` or `2xx` (any mix,
+/// comma-separated). Serialized back as the text it was parsed from, normalized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ExpectStatus {
+    /// Inclusive ranges of accepted statuses (a class is 100 of them).
+    ranges: Vec<(u16, u16)>,
+    /// The normalized text (`2xx,404`), what the view echoes.
+    text: String,
+}
+
+impl Default for ExpectStatus {
+    /// 2xx and 3xx: what load testers (ab, oha, Locust) count as success.
+    fn default() -> Self {
+        Self {
+            ranges: vec![(200, 399)],
+            text: "2xx,3xx".to_owned(),
+        }
+    }
+}
+
+impl ExpectStatus {
+    /// Parses a comma-separated list of statuses (`404`) and classes (`2xx`); statuses are
+    /// 100 to 599.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut ranges = Vec::new();
+        let mut parts = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            if part.is_empty() {
+                return Err(format!(
+                    "`{text}` has an empty entry: give statuses such as 200,404 or 2xx"
+                ));
+            }
+            let part = part.to_ascii_lowercase();
+            let range = if let Some(class) = part.strip_suffix("xx") {
+                match class.parse::<u16>() {
+                    Ok(c) if (1..=5).contains(&c) && class.len() == 1 => (c * 100, c * 100 + 99),
+                    _ => return Err(not_a_status(&part)),
+                }
+            } else {
+                let s = status(&part)?;
+                (s, s)
+            };
+            ranges.push(range);
+            parts.push(part);
+        }
+        Ok(Self {
+            ranges,
+            text: parts.join(","),
+        })
+    }
+
+    /// Whether `status` counts as success.
+    pub fn accepts(&self, status: u16) -> bool {
+        self.ranges
+            .iter()
+            .any(|(low, high)| (*low..=*high).contains(&status))
+    }
+}
+
+fn status(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(s) if (100..=599).contains(&s) && text.len() == 3 => Ok(s),
+        _ => Err(not_a_status(text)),
+    }
+}
+
+fn not_a_status(text: &str) -> String {
+    format!("`{text}` is not a status (100 to 599) or a class such as 2xx")
+}
+
+impl fmt::Display for ExpectStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl TryFrom<String> for ExpectStatus {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl From<ExpectStatus> for String {
+    fn from(expect: ExpectStatus) -> String {
+        expect.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_classes_parse() {
+        let e = ExpectStatus::parse("200, 404,5XX").unwrap();
+        assert!(e.accepts(200) && e.accepts(404) && e.accepts(503));
+        assert!(!e.accepts(201) && !e.accepts(302));
+        assert_eq!(e.to_string(), "200,404,5xx");
+        let d = ExpectStatus::default();
+        assert!(d.accepts(200) && d.accepts(399) && !d.accepts(404) && !d.accepts(500));
+        for bad in [
+            "", "abc", "2x", "6xx", "99", "600", "0200", "200-204", "200,,404",
+        ] {
+            assert!(ExpectStatus::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serde_uses_the_text() {
+        let e: ExpectStatus = serde_json::from_str("\"2xx,404\"").unwrap();
+        assert_eq!(serde_json::to_string(&e).unwrap(), "\"2xx,404\"");
+        assert!(serde_json::from_str::<ExpectStatus>("\"nope\"").is_err());
+    }
+}
