@@ -370,11 +370,12 @@ fn schemas() -> Value {
                     }
                 },
                 {
-                    "description": "A rate or a delay, not both.",
+                    "description": "A rate or a delay above 0, not both.",
                     "not": {
                         "required": ["rate", "delay_ms"],
                         "properties": {
-                            "rate": { "type": "number" }, "delay_ms": { "type": "number" }
+                            "rate": { "type": "number" },
+                            "delay_ms": { "type": "number", "exclusiveMinimum": 0 }
                         }
                     }
                 },
@@ -417,7 +418,8 @@ fn schemas() -> Value {
                 "body_base64": {
                     "type": nullable("string"),
                     "contentEncoding": "base64",
-                    "maxLength": MAX_BODY_BYTES.div_ceil(3) * 4 + 2,
+                    "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+                    "maxLength": MAX_BODY_BYTES / 3 * 4,
                     "description": format!("Request body as standard base64, for bytes that \
                         are not UTF-8 text (at most {MAX_BODY_BYTES} bytes decoded); not with \
                         `body`.")

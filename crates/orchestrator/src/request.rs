@@ -117,9 +117,19 @@ pub const MAX_CONCURRENCY: u32 = 100_000;
 /// Highest rate per driver accepted.
 pub const MAX_RATE: f64 = 10_000_000.0;
 
-/// The URLs accepted, loosely, as a regular expression for the OpenAPI document: `http://` or
-/// `https://` (any case) and a host. [`parse_url`] has the full rules.
-pub const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp]([Ss])?://[^/?#@\\s]+([/?][^#\\s]*)?$";
+/// The URLs the OpenAPI document shows, as a regular expression: a subset of what [`parse_url`]
+/// accepts (which also takes IDN hosts and every IPv6 form). Scheme `http` or `https` (any
+/// case); a host name whose last label starts with a letter, a dotted IPv4 address, or an IPv6
+/// address in brackets (`[::1]` or eight groups); an optional port 1 to 65535; then an optional
+/// path and query of URL characters.
+pub const URL_PATTERN: &str = concat!(
+    "^[Hh][Tt][Tt][Pp]([Ss])?://",
+    "(([A-Za-z0-9-]+[.])*[A-Za-z][A-Za-z0-9-]*",
+    "|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    "|\\[::1\\]|\\[[0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4}){7}\\])",
+    "(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    "([/?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+);
 
 /// Characters a path and query may hold as written: URL characters and percent escapes.
 const PATH_CHARS: &[u8] = b"._~!$&'()*+,;=:@%/?-";
@@ -309,7 +319,10 @@ impl TestRequest {
             ));
         }
         self.binary_body()?;
+        // A delay of 0 is no delay (the dashboard sends one with a rate); any other is a
+        // second schedule that the rate would silently override.
         if let Some(delay) = self.delay_ms
+            && delay != 0.0
             && self.rate.is_some()
         {
             return Err(invalid(
@@ -410,7 +423,7 @@ impl TestRequest {
         let Some(encoded) = &self.body_base64 else {
             return Ok(None);
         };
-        let bytes = base64::engine::general_purpose::STANDARD
+        let bytes = LENIENT_BASE64
             .decode(encoded.trim())
             .map_err(|e| invalid("body_base64", format!("is not valid base64: {e}")))?;
         if bytes.len() > MAX_BODY_BYTES {
@@ -459,13 +472,10 @@ impl TestRequest {
                     .map_or_else(|| self.method.clone(), str::to_owned),
                 headers: self.headers.clone(),
                 body: self.body.clone(),
-                body_base64: self.binary_body()?.map(|_| {
-                    self.body_base64
-                        .as_deref()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned()
-                }),
+                // Re-encoded canonically (padded, no stray bits), so drivers decode it strictly.
+                body_base64: self
+                    .binary_body()?
+                    .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes)),
             },
             insecure: self.insecure,
             drivers,
@@ -474,6 +484,14 @@ impl TestRequest {
         })
     }
 }
+
+/// Standard base64 as users write it: padding optional, stray bits in the last symbol ignored.
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 /// Whole-number fields that also accept a JSON number with a zero fraction (`2000.0`), since JSON
 /// (and JSON Schema's `integer`) does not tell them apart.
@@ -558,6 +576,12 @@ mod tests {
         let config = binary.to_config("t", vec![]).unwrap();
         assert_eq!(config.request.body_base64.as_deref(), Some("/wCAfw=="));
         assert_eq!(config.request.body, None);
+        // Stray bits and missing padding are forgiven; the wire form is canonical.
+        binary.body_base64 = Some("lPTPn9m9kILTyb==".into());
+        binary.validate().unwrap();
+        binary.body_base64 = Some("/wCAfw".into());
+        let config = binary.to_config("t", vec![]).unwrap();
+        assert_eq!(config.request.body_base64.as_deref(), Some("/wCAfw=="));
     }
 
     #[test]

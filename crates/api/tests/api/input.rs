@@ -79,6 +79,12 @@ async fn fields_are_checked_together_and_normalized() {
         "{body}"
     );
 
+    // A delay of 0 is no delay: the dashboard sends one beside a rate.
+    let mut by_rate = tsunami.clone();
+    by_rate["delay_ms"] = json!(0.0);
+    let answer = h.post("/api/tests", &by_rate).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+
     let created = h
         .post(
             "/api/tests",
