@@ -153,6 +153,7 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "drivers" => "-w/--drivers",
         "expect_status" => "--expect-status",
         "max_error_ratio" => "--max-error-ratio",
+        "max_start_skew_ms" => "--max-start-skew (max_start_skew_ms)",
         _ => return None,
     })
 }

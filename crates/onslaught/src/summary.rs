@@ -137,7 +137,8 @@ pub fn text(test: &TestView) -> String {
     };
     let (attack_s, wait_s) = attack_and_wait(test);
     // Success is decided once, by the orchestrator's view (the test's accepted statuses).
-    let successes = (a.success_ratio * a.requests_sent as f64).round() as u64;
+    let attempted = a.requests_attempted.max(a.requests_sent);
+    let successes = (a.success_ratio * attempted as f64).round() as u64;
     let mut out = String::new();
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<54} {v}");
