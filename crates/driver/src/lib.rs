@@ -5,10 +5,12 @@
 //! in-process transport and as `onslaught driver` over Kafka.
 //!
 //! # Layout
-//! - [`node`]: [`run`], the driver's event loop (messages in, heartbeats out).
+//! - [`node`]: [`run`], the driver's event loop (messages in, heartbeats out). It never awaits
+//!   a publish: messages go to the publisher's queue.
 //! - [`test_run`]: one test on this driver: wait for the start time, run the engine, publish.
 //! - [`convert`]: protocol `TestConfig` → engine `LoadSpec`, engine `Interval` → `Metrics`.
-//! - [`publish`]: publishing with retries, so a broker hiccup loses no message.
+//! - [`publish`]: the publisher task and its bounded queue; retries, so a broker hiccup loses
+//!   no message.
 //! - [`allow`]: the target allowlist.
 
 pub mod allow;
@@ -59,7 +61,8 @@ impl DriverConfig {
     }
 }
 
-/// Counters about the driver itself (not the load): what it refused and why.
+/// Counters about the driver itself (not the load): what it refused and why, and how its
+/// queues fare. Sent in every heartbeat (those above zero).
 #[derive(Debug, Default)]
 pub struct DriverStats {
     /// Messages that failed to decode, by topic, summed.
@@ -78,6 +81,16 @@ pub struct DriverStats {
     pub refused_targets: AtomicU64,
     /// Tests stopped because the orchestrator went silent.
     pub orphaned_tests: AtomicU64,
+    /// Heartbeats replaced by a newer one before the publisher could send them.
+    pub heartbeats_coalesced: AtomicU64,
+    /// Metrics messages that had to wait for room in the publisher's queue.
+    pub metrics_queue_full: AtomicU64,
+    /// Metrics messages never published: still queued when the shutdown drain bound passed.
+    pub metrics_abandoned: AtomicU64,
+    /// Messages waiting in this driver's subscriptions now (summed), as of the last heartbeat.
+    pub subscription_backlog: AtomicU64,
+    /// The most messages that ever waited in one of this driver's subscriptions.
+    pub subscription_backlog_peak: AtomicU64,
 }
 
 impl DriverStats {
@@ -93,6 +106,20 @@ impl DriverStats {
             ("replayed_configs", self.replayed_configs.load(Relaxed)),
             ("refused_targets", self.refused_targets.load(Relaxed)),
             ("orphaned_tests", self.orphaned_tests.load(Relaxed)),
+            (
+                "heartbeats_coalesced",
+                self.heartbeats_coalesced.load(Relaxed),
+            ),
+            ("metrics_queue_full", self.metrics_queue_full.load(Relaxed)),
+            ("metrics_abandoned", self.metrics_abandoned.load(Relaxed)),
+            (
+                "subscription_backlog",
+                self.subscription_backlog.load(Relaxed),
+            ),
+            (
+                "subscription_backlog_peak",
+                self.subscription_backlog_peak.load(Relaxed),
+            ),
         ]
     }
 }

@@ -4,6 +4,11 @@
 //! participant list, replays (a test already run, or a config older than [`MAX_CONFIG_AGE`]),
 //! and the target allowlist. A running test stops by itself when the orchestrator's heartbeats
 //! stop for `orchestrator_timeout`: no runaway load when the orchestrator dies.
+//!
+//! Nothing in the loop waits on the broker: register and heartbeats go to the publisher's slots
+//! ([`crate::publish`]), so the watchdog and a stop trigger are handled on time even while the
+//! broker stalls. On shutdown the running test is stopped and the publisher drains its queue
+//! (the final metrics message included) within [`SHUTDOWN_DRAIN`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,10 +21,10 @@ use protocol::{
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use transport::Transport;
+use transport::{Backlog, Transport};
 
 use crate::convert::load_spec;
-use crate::publish::publish;
+use crate::publish::{self, METRICS_QUEUE};
 use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
 
@@ -34,6 +39,12 @@ pub const CLOCK_SKEW: Duration = Duration::from_secs(2);
 
 /// Test ids remembered as already run, to refuse replays.
 const REMEMBERED_TESTS: usize = 1024;
+
+/// On shutdown, the running test's end and the publisher's queue get this long, together.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long resolving a target's host for the allowlist may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The test this driver holds, from configuration to its end.
 struct Current {
@@ -63,6 +74,8 @@ struct Node {
     /// When this driver started, ms since the Unix epoch: a config issued before it is a replay
     /// (the memory of tests already run does not survive a restart).
     started_ms: u64,
+    /// The depth of this node's subscriptions, reported in heartbeats.
+    backlogs: [Backlog; 3],
 }
 
 /// Runs a driver until `shutdown` fires. A running test is stopped and its final metrics are
@@ -74,18 +87,23 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), DriverError> {
     // Subscribe before registering, so no config sent in reply to the registration is missed.
-    let mut configs = transport.subscribe(Topic::TestConfig)?;
-    let mut triggers = transport.subscribe(Topic::Trigger)?;
-    let mut heartbeats = transport.subscribe(Topic::Heartbeat)?;
+    let mut configs = transport.subscribe(Topic::TestConfig).await?;
+    let mut triggers = transport.subscribe(Topic::Trigger).await?;
+    let mut heartbeats = transport.subscribe(Topic::Heartbeat).await?;
     let node_id = config.node_id.clone();
+    let (outbox, publisher) = publish::spawn(
+        Arc::clone(&transport),
+        node_id.clone(),
+        Arc::clone(&stats),
+        METRICS_QUEUE,
+    );
     let register = Register::new(&node_id, &config.address);
-    publish(&transport, &node_id, &register, &stats, &shutdown).await;
+    outbox.register(&register);
 
     let ctx = Context {
-        transport: Arc::clone(&transport),
+        outbox,
         node_id: node_id.clone(),
         stats: Arc::clone(&stats),
-        shutdown: shutdown.clone(),
         metrics_every: config.metrics_every.min(Duration::from_secs(1)),
     };
     let mut heartbeat = tokio::time::interval(config.heartbeat_every);
@@ -99,6 +117,7 @@ pub async fn run(
         seen_tests: VecDeque::new(),
         orchestrator_seen: Instant::now(),
         started_ms: now_ms(),
+        backlogs: [configs.backlog(), triggers.backlog(), heartbeats.backlog()],
     };
     tracing::info!(node_id, "driver ready");
 
@@ -111,8 +130,8 @@ pub async fn run(
         };
         tokio::select! {
             () = shutdown.cancelled() => break,
-            _ = heartbeat.tick() => node.send_heartbeat().await,
-            _ = reregister.tick() => { publish(&transport, &node_id, &register, &stats, &shutdown).await; }
+            _ = heartbeat.tick() => node.send_heartbeat(),
+            _ = reregister.tick() => node.ctx.outbox.register(&register),
             _ = watchdog.tick() => node.check_orchestrator(),
             payload = configs.recv() => {
                 let Some(payload) = payload else { break };
@@ -123,22 +142,32 @@ pub async fn run(
             payload = triggers.recv() => {
                 let Some(payload) = payload else { break };
                 if let Some(trigger) = node.control::<Trigger>(&payload) {
-                    node.on_trigger(trigger).await;
+                    node.on_trigger(trigger);
                 }
             }
             payload = heartbeats.recv() => {
                 let Some(payload) = payload else { break };
                 node.on_heartbeat(&payload);
             }
-            outcome = finished => node.on_finished(outcome).await,
+            outcome = finished => node.on_finished(outcome),
         }
     }
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
     if let Some(mut c) = node.current.take() {
         c.stop.stop("the driver is shutting down");
-        if let Some(task) = c.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = c.task.take()
+            && tokio::time::timeout_at(deadline, &mut task).await.is_err()
+        {
+            tracing::error!(
+                test_id = c.config.test_id,
+                "the test did not end within {SHUTDOWN_DRAIN:?} of shutdown: abandoning it"
+            );
+            task.abort();
         }
     }
+    // The last outbox goes with the node: the publisher then sends what is queued and stops.
+    drop(node);
+    publisher.drain(deadline).await;
     Ok(())
 }
 
@@ -266,7 +295,7 @@ impl Node {
             task: None,
         });
         // The heartbeat with state `configured` is the acknowledgement the orchestrator waits for.
-        self.send_heartbeat().await;
+        self.send_heartbeat();
     }
 
     async fn check_target(&self, uri: &http::Uri) -> Result<(), String> {
@@ -275,10 +304,11 @@ impl Node {
         }
         let host = uri.host().unwrap_or_default().to_owned();
         let port = uri.port_u16().unwrap_or(80);
+        let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), port));
         let resolved: Vec<std::net::IpAddr> =
-            match tokio::net::lookup_host((host.trim_matches(['[', ']']), port)).await {
-                Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-                Err(_) => Vec::new(),
+            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                Ok(Err(_)) | Err(_) => Vec::new(),
             };
         allow::check(&self.config.allow_targets, &host, &resolved).inspect_err(|reason| {
             tracing::warn!("refusing the test: {reason}");
@@ -289,7 +319,7 @@ impl Node {
         })
     }
 
-    async fn on_trigger(&mut self, trigger: Trigger) {
+    fn on_trigger(&mut self, trigger: Trigger) {
         let Some(c) = self
             .current
             .as_mut()
@@ -335,12 +365,12 @@ impl Node {
                     c.stop.clone(),
                     Arc::clone(&c.sent),
                 )));
-                self.send_heartbeat().await;
+                self.send_heartbeat();
             }
         }
     }
 
-    async fn on_finished(&mut self, outcome: Option<Outcome>) {
+    fn on_finished(&mut self, outcome: Option<Outcome>) {
         if let Some(c) = self.current.as_mut() {
             c.task = None;
             c.state = NodeState::Finished;
@@ -355,10 +385,11 @@ impl Node {
                 );
             }
         }
-        self.send_heartbeat().await;
+        self.send_heartbeat();
     }
 
-    async fn send_heartbeat(&self) {
+    /// Queues a heartbeat with the current state and counters (never waits).
+    fn send_heartbeat(&self) {
         let state = match &self.current {
             None => HeartbeatState::idle(),
             Some(c) => HeartbeatState {
@@ -373,18 +404,18 @@ impl Node {
                 .info
                 .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
         }
-        for (name, value) in self.ctx.stats.snapshot() {
+        let stats = &self.ctx.stats;
+        let waiting = self.backlogs.iter().map(Backlog::waiting).sum();
+        let peak = self.backlogs.iter().map(Backlog::peak).max().unwrap_or(0);
+        stats.subscription_backlog.store(waiting, Ordering::Relaxed);
+        stats
+            .subscription_backlog_peak
+            .store(peak, Ordering::Relaxed);
+        for (name, value) in stats.snapshot() {
             if value > 0 {
                 heartbeat.info.insert(name.to_owned(), value);
             }
         }
-        publish(
-            &self.ctx.transport,
-            &self.ctx.node_id,
-            &heartbeat,
-            &self.ctx.stats,
-            &self.ctx.shutdown,
-        )
-        .await;
+        self.ctx.outbox.heartbeat(&heartbeat);
     }
 }

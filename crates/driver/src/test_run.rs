@@ -1,5 +1,5 @@
-//! One test on this driver: wait for the synchronized start, run the engine, publish metrics at
-//! least once a second, then a final message.
+//! One test on this driver: wait for the synchronized start, run the engine, queue metrics for
+//! the publisher at least once a second, then a final message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,23 +8,20 @@ use std::time::Duration;
 use engine::{Interval, LoadSpec};
 use protocol::now_ms;
 use tokio_util::sync::CancellationToken;
-use transport::Transport;
 
 use crate::DriverStats;
 use crate::convert::{Position, metrics};
-use crate::publish::publish;
+use crate::publish::Outbox;
 
 /// What a test run needs from its node.
 #[derive(Clone)]
 pub struct Context {
-    /// The transport to publish on.
-    pub transport: Arc<dyn Transport>,
+    /// Where messages go to be published (by the node's publisher task).
+    pub outbox: Outbox,
     /// This node's id.
     pub node_id: String,
     /// The node's own counters.
     pub stats: Arc<DriverStats>,
-    /// Node shutdown: abandons publishing retries.
-    pub shutdown: CancellationToken,
     /// Gap between metrics messages.
     pub metrics_every: Duration,
 }
@@ -200,13 +197,8 @@ impl Publisher<'_> {
             },
         );
         self.last_end_ms = end_ms.max(self.last_end_ms);
-        publish(
-            &self.ctx.transport,
-            &self.ctx.node_id,
-            &message,
-            &self.ctx.stats,
-            &self.ctx.shutdown,
-        )
-        .await;
+        // Waits only when the publisher's queue is full (backpressure; the engine keeps
+        // recording, so the next interval covers the wait).
+        self.ctx.outbox.metrics(&message).await;
     }
 }

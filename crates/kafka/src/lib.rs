@@ -3,7 +3,8 @@
 //! [`KafkaTransport::connect`] waits for the cluster, creates the five topics when missing,
 //! and makes one idempotent producer shared by every publisher. Each
 //! [`subscribe`](transport::Transport::subscribe) gets a consumer of its own, positioned at the
-//! end of every partition before it returns, so it sees exactly the messages published after
+//! end of every partition before its future resolves (librdkafka's blocking lookups run on
+//! Tokio's blocking threads, retried with Tokio timers, bounded by `connect_timeout`), so it sees exactly the messages published after
 //! it (fan-out, like [`transport::InProcess`]); a restarted driver never sees old triggers.
 //!
 //! Nothing here depends on a particular broker: any Kafka-compatible cluster will do, reached
@@ -53,7 +54,8 @@ pub struct KafkaTransport {
     config: KafkaConfig,
     /// Full topic names, prefix included.
     names: TopicNames,
-    /// Where subscription tasks run: `subscribe` is sync and may be called outside the runtime.
+    /// Where subscription tasks and librdkafka's blocking calls run, whichever executor polls
+    /// `subscribe`'s future.
     runtime: Handle,
     /// Never sent on: subscription tasks end when it is dropped with the transport.
     shutdown: watch::Sender<()>,
@@ -128,13 +130,15 @@ impl Transport for KafkaTransport {
         }
     }
 
-    fn subscribe(&self, topic: Topic) -> Result<Subscription, TransportError> {
-        subscription::subscribe(
+    /// Resolves once the new consumer is positioned at the end of every partition, within
+    /// about `connect_timeout`; librdkafka's blocking calls run on blocking threads meanwhile.
+    fn subscribe(&self, topic: Topic) -> BoxFuture<'_, Result<Subscription, TransportError>> {
+        Box::pin(subscription::subscribe(
             &self.config,
             self.names.get(topic),
             &self.runtime,
             self.shutdown.subscribe(),
-        )
+        ))
     }
 }
 

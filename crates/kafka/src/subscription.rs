@@ -1,12 +1,12 @@
 //! One subscription: a consumer of its own, positioned at the end of every partition before
-//! `subscribe` returns, and a task that forwards its messages to the [`Subscription`].
+//! `subscribe` resolves, and a task that forwards its messages to the [`Subscription`].
 //!
 //! Why not `subscribe()` with `auto.offset.reset=latest`: the group join and the lookup of the
 //! end offsets happen later, in the background, and whatever is published meanwhile is lost
 //! (a driver could miss the trigger that follows its registration). Instead the end offset of
-//! each partition (its high watermark) is read synchronously and the partitions are assigned
+//! each partition (its high watermark) is read before `subscribe` resolves and the partitions are assigned
 //! at exactly those offsets: a message acknowledged before is not seen, one published after
-//! `subscribe` returned is. The group is never joined, so every subscription sees every
+//! `subscribe` resolved is. The group is never joined, so every subscription sees every
 //! message (fan-out).
 
 use std::time::{Duration, Instant};
@@ -17,8 +17,8 @@ use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, watch};
-use transport::{Subscription, TransportError};
+use tokio::sync::watch;
+use transport::{Feed, Subscription, TransportError};
 
 use crate::KafkaConfig;
 use crate::context::{Context, is_fatal};
@@ -27,10 +27,12 @@ use crate::context::{Context, is_fatal};
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Subscribes to the full topic name `topic`: blocks until the consumer is positioned (at most
+/// Subscribes to the full topic name `topic`: resolves once the consumer is positioned (within
 /// about `config.connect_timeout`), then forwards from a task on `runtime` until the
 /// subscription is dropped, `shutdown`'s sender is dropped, or the consumer fails fatally.
-pub(crate) fn subscribe(
+/// librdkafka's blocking calls run on `runtime`'s blocking threads; pauses between attempts are
+/// Tokio timers, so no async worker is held.
+pub(crate) async fn subscribe(
     config: &KafkaConfig,
     topic: &str,
     runtime: &Handle,
@@ -45,10 +47,13 @@ pub(crate) fn subscribe(
         .consumer(&group_id)
         .create_with_context(Context)
         .map_err(|error| broker_error(topic, "creating a consumer", &error))?;
-    let positions = end_offsets(&consumer, topic, config.connect_timeout)?;
-    consumer
-        .assign(&positions)
-        .map_err(|error| broker_error(topic, "assigning partitions", &error))?;
+    let (consumer, positions) =
+        end_offsets(consumer, topic, config.connect_timeout, runtime).await?;
+    if let Err(error) = consumer.assign(&positions) {
+        // Closing a consumer waits on librdkafka's threads: not on an async worker.
+        runtime.spawn_blocking(move || drop(consumer));
+        return Err(broker_error(topic, "assigning partitions", &error));
+    }
     tracing::debug!(
         topic,
         group_id,
@@ -56,46 +61,73 @@ pub(crate) fn subscribe(
         "subscribed"
     );
 
-    let (tx, subscription) = Subscription::channel();
-    runtime.spawn(forward(consumer, tx, shutdown, topic.to_owned()));
+    let (feed, subscription) = Subscription::channel();
+    runtime.spawn(forward(consumer, feed, shutdown, topic.to_owned()));
     Ok(subscription)
 }
 
 /// Every partition of `topic` at its current high watermark. Retries until `timeout` (a topic
-/// created a moment ago may not have a leader everywhere yet).
-fn end_offsets(
-    consumer: &StreamConsumer<Context>,
+/// created a moment ago may not have a leader everywhere yet). Each attempt runs on a blocking
+/// thread and is bounded by what is left of `timeout` (at least [`MIN_CALL`] per call); the
+/// consumer goes there and comes back with the answer (it is dropped off the async workers when
+/// positioning fails).
+async fn end_offsets(
+    consumer: StreamConsumer<Context>,
     topic: &str,
     timeout: Duration,
-) -> Result<TopicPartitionList, TransportError> {
+    runtime: &Handle,
+) -> Result<(StreamConsumer<Context>, TopicPartitionList), TransportError> {
     let deadline = Instant::now() + timeout;
     let mut backoff = MIN_BACKOFF;
+    let mut consumer = consumer;
     loop {
+        let attempt = {
+            let name = topic.to_owned();
+            runtime.spawn_blocking(move || {
+                let answer = try_end_offsets(&consumer, &name, deadline);
+                (consumer, answer)
+            })
+        };
+        let (returned, answer) = attempt.await.map_err(|error| {
+            TransportError::Broker(format!(
+                "subscribing to {topic}: positioning failed: {error}"
+            ))
+        })?;
+        consumer = returned;
         let left = deadline.saturating_duration_since(Instant::now());
-        match try_end_offsets(consumer, topic, left.max(Duration::from_millis(100))) {
-            Ok(positions) => return Ok(positions),
+        match answer {
+            Ok(positions) => return Ok((consumer, positions)),
             Err(reason) if left.is_zero() => {
+                runtime.spawn_blocking(move || drop(consumer));
                 return Err(TransportError::Broker(format!(
                     "subscribing to {topic}: {reason}"
                 )));
             }
             Err(reason) => {
                 tracing::debug!(topic, reason, "positioning a subscription, retrying");
-                std::thread::sleep(backoff.min(left));
+                tokio::time::sleep(backoff.min(left)).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
 }
 
-/// One attempt of [`end_offsets`].
+/// The shortest wait given to one librdkafka call, even past the deadline (the last attempt).
+const MIN_CALL: Duration = Duration::from_millis(100);
+
+/// One attempt of [`end_offsets`]; blocks, each call bounded by what is left until `deadline`.
 fn try_end_offsets(
     consumer: &StreamConsumer<Context>,
     topic: &str,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<TopicPartitionList, String> {
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(MIN_CALL)
+    };
     let metadata = consumer
-        .fetch_metadata(Some(topic), timeout)
+        .fetch_metadata(Some(topic), left())
         .map_err(|error| error.to_string())?;
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
         return Err("topic missing from the metadata".to_owned());
@@ -109,7 +141,7 @@ fn try_end_offsets(
     let mut positions = TopicPartitionList::with_capacity(found.partitions().len());
     for partition in found.partitions() {
         let (_low, high) = consumer
-            .fetch_watermarks(topic, partition.id(), timeout)
+            .fetch_watermarks(topic, partition.id(), left())
             .map_err(|error| format!("partition {}: {error}", partition.id()))?;
         positions
             .add_partition_offset(topic, partition.id(), Offset::Offset(high))
@@ -125,7 +157,7 @@ fn try_end_offsets(
 /// back (the fault suite saw 15-30 s). A fatal error ends the subscription.
 async fn forward(
     consumer: StreamConsumer<Context>,
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: Feed,
     mut shutdown: watch::Receiver<()>,
     topic: String,
 ) {

@@ -88,11 +88,11 @@ async fn creates_the_five_topics_with_their_partition_counts() {
     }
 }
 
-/// On a single-threaded runtime too (`subscribe` blocks while it positions the consumer).
+/// On a single-threaded runtime too (`subscribe` positions the consumer off the runtime's thread).
 #[tokio::test]
 async fn a_published_message_reaches_a_subscription() {
     let transport = connect().await;
-    let mut subscription = transport.subscribe(Topic::Register).unwrap();
+    let mut subscription = transport.subscribe(Topic::Register).await.unwrap();
     publish(&transport, Topic::Register, "driver-1", "hello").await;
     assert_eq!(recv(&mut subscription).await, "hello");
 }
@@ -100,9 +100,9 @@ async fn a_published_message_reaches_a_subscription() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_subscription_gets_every_message_in_key_order() {
     let transport = connect().await;
-    let mut a = transport.subscribe(Topic::Metrics).unwrap();
-    let mut b = transport.subscribe(Topic::Metrics).unwrap();
-    let mut other_topic = transport.subscribe(Topic::Heartbeat).unwrap();
+    let mut a = transport.subscribe(Topic::Metrics).await.unwrap();
+    let mut b = transport.subscribe(Topic::Metrics).await.unwrap();
+    let mut other_topic = transport.subscribe(Topic::Heartbeat).await.unwrap();
     let keys = ["node-a", "node-b", "node-c", "node-d"];
     for i in 0..60 {
         let key = keys[i % keys.len()];
@@ -129,12 +129,12 @@ async fn every_subscription_gets_every_message_in_key_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_subscription_does_not_see_earlier_messages() {
     let transport = connect().await;
-    let mut early = transport.subscribe(Topic::Trigger).unwrap();
+    let mut early = transport.subscribe(Topic::Trigger).await.unwrap();
     publish(&transport, Topic::Trigger, "test-1", "old trigger").await;
     assert_eq!(recv(&mut early).await, "old trigger");
 
     // A driver (re)starting now must not act on the old trigger.
-    let mut late = transport.subscribe(Topic::Trigger).unwrap();
+    let mut late = transport.subscribe(Topic::Trigger).await.unwrap();
     publish(&transport, Topic::Trigger, "test-1", "new trigger").await;
     assert_eq!(recv(&mut late).await, "new trigger");
     assert_eq!(recv(&mut early).await, "new trigger");
@@ -145,7 +145,7 @@ async fn a_new_subscription_does_not_see_earlier_messages() {
 async fn a_message_published_right_after_subscribe_is_received() {
     let transport = connect().await;
     for (round, topic) in Topic::ALL.into_iter().enumerate() {
-        let mut subscription = transport.subscribe(topic).unwrap();
+        let mut subscription = transport.subscribe(topic).await.unwrap();
         let payload = format!("right away {round}");
         publish(&transport, topic, "k", &payload).await;
         assert_eq!(recv(&mut subscription).await, payload, "{topic}");
@@ -155,7 +155,7 @@ async fn a_message_published_right_after_subscribe_is_received() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_messages_from_ten_nodes_arrive_once_in_order_per_node() {
     let transport = connect().await;
-    let mut subscription = transport.subscribe(Topic::Metrics).unwrap();
+    let mut subscription = transport.subscribe(Topic::Metrics).await.unwrap();
     let started = Instant::now();
     // Handed to librdkafka one after another, acknowledged together.
     let mut deliveries = Vec::new();
@@ -188,7 +188,7 @@ async fn a_thousand_messages_from_ten_nodes_arrive_once_in_order_per_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_transport_closes_its_subscriptions() {
     let transport = connect().await;
-    let mut subscription = transport.subscribe(Topic::Heartbeat).unwrap();
+    let mut subscription = transport.subscribe(Topic::Heartbeat).await.unwrap();
     drop(transport);
     let end = tokio::time::timeout(Duration::from_secs(5), subscription.recv()).await;
     assert!(matches!(end, Ok(None)), "{end:?}");
@@ -216,6 +216,46 @@ async fn publishing_to_a_stopped_broker_fails_within_the_message_timeout() {
     assert!(result.is_err(), "{result:?}");
     assert!(took < Duration::from_secs(5), "failed only after {took:?}");
     eprintln!("publish failed after {took:?}: {}", result.unwrap_err());
+}
+
+/// Positioning a subscription waits on the broker off the async workers: on a single-threaded
+/// runtime, a timer task keeps ticking while `subscribe` retries against a stopped broker, and
+/// `subscribe` gives up within its bound.
+#[tokio::test]
+async fn subscribing_to_a_stopped_broker_fails_in_time_without_blocking_the_runtime() {
+    let broker = Broker::start();
+    let mut config = config(&broker.bootstrap);
+    config.connect_timeout = Duration::from_secs(2);
+    let transport = KafkaTransport::connect(config).await.unwrap();
+    broker.stop();
+
+    let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ticker = tokio::spawn({
+        let ticks = std::sync::Arc::clone(&ticks);
+        async move {
+            let mut every = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                every.tick().await;
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(15), transport.subscribe(Topic::Trigger))
+        .await
+        .expect("subscribe hangs");
+    let took = started.elapsed();
+    ticker.abort();
+    let ticks = ticks.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(result.is_err(), "subscribed to a stopped broker");
+    assert!(took < Duration::from_secs(5), "failed only after {took:?}");
+    // One tick per 50 ms while subscribe waited; a blocked thread would allow at most one.
+    let expected = u64::try_from(took.as_millis() / 50 / 2).unwrap_or(0).max(5);
+    assert!(
+        ticks >= expected,
+        "{ticks} ticks in {took:?}: the runtime was blocked"
+    );
+    eprintln!("subscribe failed after {took:?} ({ticks} ticks)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

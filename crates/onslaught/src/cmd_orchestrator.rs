@@ -22,7 +22,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
         .connect()
         .await?;
     let orchestrator = Orchestrator::new(config, transport);
-    let consumer = orchestrator.spawn(shutdown.clone())?;
+    let consumer = orchestrator.spawn(shutdown.clone()).await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -36,7 +36,7 @@ impl Local {
         let transport: Arc<dyn Transport> = TransportChoice::InProcess.connect().await?;
         let orchestrator =
             Orchestrator::new(OrchestratorConfig::new(report_dir), Arc::clone(&transport));
-        let mut tasks = vec![orchestrator.spawn(stop.clone())?];
+        let mut tasks = vec![orchestrator.spawn(stop.clone()).await?];
         // The drivers share this machine's cores: give each its share of engine threads.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let threads = (cores / usize::try_from(drivers.max(1)).unwrap_or(1)).max(1);

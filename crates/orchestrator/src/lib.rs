@@ -207,14 +207,14 @@ impl Orchestrator {
     /// Subscribes to `register`, `heartbeat` and `metrics` now, then consumes them on a spawned
     /// task that also publishes the orchestrator's heartbeats and watches liveness, until
     /// `shutdown` fires. Running tests are then marked interrupted and their reports written.
-    pub fn spawn(
+    pub async fn spawn(
         &self,
         shutdown: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, TransportError> {
         let transport = Arc::clone(&self.inner.transport);
-        let mut registers = transport.subscribe(Topic::Register)?;
-        let mut heartbeats = transport.subscribe(Topic::Heartbeat)?;
-        let mut metrics = transport.subscribe(Topic::Metrics)?;
+        let mut registers = transport.subscribe(Topic::Register).await?;
+        let mut heartbeats = transport.subscribe(Topic::Heartbeat).await?;
+        let mut metrics = transport.subscribe(Topic::Metrics).await?;
         let this = self.clone();
         Ok(tokio::spawn(async move {
             let mut beat = tokio::time::interval(this.inner.config.heartbeat_every);

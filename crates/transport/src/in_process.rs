@@ -1,4 +1,11 @@
-//! A transport inside one process: every subscriber gets its own unbounded channel.
+//! A transport inside one process: every subscriber gets its own measured channel.
+//!
+//! Queue policy, the same on every topic: unbounded, measured, never dropping. A bound would
+//! either make a publisher wait for its slowest subscriber (the orchestrator subscribes to the
+//! heartbeat topic it publishes on: a full queue would stall its own loop) or drop messages the
+//! Kafka transport keeps (metrics are measurements; configs and triggers are commands). Instead
+//! each subscription's depth is measured ([`Subscription::backlog`]) and reported by its owner:
+//! the driver in its heartbeats, so a consumer falling behind is visible before memory is.
 
 use std::collections::HashMap;
 
@@ -6,9 +13,8 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use protocol::Topic;
-use tokio::sync::mpsc;
 
-use crate::{Subscription, Transport, TransportError};
+use crate::{Feed, Subscription, Transport, TransportError};
 
 /// In-process fan-out: publishing clones the payload handle (not the bytes) to every live
 /// subscriber of the topic. Nothing is dropped while a subscriber lives; a dropped subscription
@@ -16,7 +22,7 @@ use crate::{Subscription, Transport, TransportError};
 #[derive(Debug, Default)]
 pub struct InProcess {
     /// Live subscribers per topic.
-    subscribers: Mutex<HashMap<Topic, Vec<mpsc::UnboundedSender<Bytes>>>>,
+    subscribers: Mutex<HashMap<Topic, Vec<Feed>>>,
 }
 
 impl InProcess {
@@ -35,15 +41,16 @@ impl Transport for InProcess {
     ) -> BoxFuture<'_, Result<(), TransportError>> {
         let mut subscribers = self.subscribers.lock();
         if let Some(list) = subscribers.get_mut(&topic) {
-            list.retain(|tx| tx.send(payload.clone()).is_ok());
+            list.retain(|feed| feed.send(payload.clone()).is_ok());
         }
         Box::pin(async { Ok(()) })
     }
 
-    fn subscribe(&self, topic: Topic) -> Result<Subscription, TransportError> {
-        let (tx, subscription) = Subscription::channel();
-        self.subscribers.lock().entry(topic).or_default().push(tx);
-        Ok(subscription)
+    /// Resolves at once: the subscription is registered before the future is returned.
+    fn subscribe(&self, topic: Topic) -> BoxFuture<'_, Result<Subscription, TransportError>> {
+        let (feed, subscription) = Subscription::channel();
+        self.subscribers.lock().entry(topic).or_default().push(feed);
+        Box::pin(async { Ok(subscription) })
     }
 }
 
@@ -58,9 +65,9 @@ mod tests {
             .publish(Topic::Metrics, "k", Bytes::from_static(b"early"))
             .await
             .unwrap();
-        let mut a = transport.subscribe(Topic::Metrics).unwrap();
-        let mut b = transport.subscribe(Topic::Metrics).unwrap();
-        let mut other = transport.subscribe(Topic::Heartbeat).unwrap();
+        let mut a = transport.subscribe(Topic::Metrics).await.unwrap();
+        let mut b = transport.subscribe(Topic::Metrics).await.unwrap();
+        let mut other = transport.subscribe(Topic::Heartbeat).await.unwrap();
         for i in 0..100u8 {
             transport
                 .publish(Topic::Metrics, "k", Bytes::from(vec![i]))
@@ -77,12 +84,41 @@ mod tests {
     #[tokio::test]
     async fn dropped_subscribers_are_forgotten() {
         let transport = InProcess::new();
-        let a = transport.subscribe(Topic::Trigger).unwrap();
+        let a = transport.subscribe(Topic::Trigger).await.unwrap();
         drop(a);
         transport
             .publish(Topic::Trigger, "k", Bytes::from_static(b"x"))
             .await
             .unwrap();
         assert!(transport.subscribers.lock()[&Topic::Trigger].is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_backlog_counts_what_waits_and_remembers_its_peak() {
+        let transport = InProcess::new();
+        let mut slow = transport.subscribe(Topic::Metrics).await.unwrap();
+        let mut fast = transport.subscribe(Topic::Metrics).await.unwrap();
+        let (slow_backlog, fast_backlog) = (slow.backlog(), fast.backlog());
+        for i in 0..10u8 {
+            transport
+                .publish(Topic::Metrics, "k", Bytes::from(vec![i]))
+                .await
+                .unwrap();
+            assert_eq!(fast.recv().await.unwrap()[0], i);
+        }
+        assert_eq!((slow_backlog.waiting(), slow_backlog.peak()), (10, 10));
+        assert_eq!((fast_backlog.waiting(), fast_backlog.peak()), (0, 1));
+        for i in 0..4u8 {
+            assert_eq!(slow.recv().await.unwrap()[0], i);
+        }
+        assert_eq!((slow_backlog.waiting(), slow_backlog.peak()), (6, 10));
+        // A publish to a dropped subscription is not counted as waiting.
+        drop(fast);
+        transport
+            .publish(Topic::Metrics, "k", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        assert_eq!((fast_backlog.waiting(), fast_backlog.peak()), (0, 1));
+        assert_eq!((slow_backlog.waiting(), slow_backlog.peak()), (7, 10));
     }
 }

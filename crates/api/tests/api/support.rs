@@ -54,7 +54,7 @@ impl Harness {
         config.heartbeat_every = Duration::from_millis(200);
         config.ack_timeout = Duration::from_secs(3);
         let orchestrator = Orchestrator::new(config, Arc::clone(&transport));
-        orchestrator.spawn(shutdown.clone()).unwrap();
+        orchestrator.spawn(shutdown.clone()).await.unwrap();
         for i in 1..=drivers {
             let mut config = DriverConfig::new(format!("driver-{i}"), "in-process");
             config.heartbeat_every = Duration::from_millis(200);
