@@ -157,7 +157,7 @@ impl Transport for Counting {
         self.messages[i].fetch_add(1, Ordering::Relaxed);
         self.inner.publish(topic, key, payload)
     }
-    fn subscribe(&self, topic: Topic) -> Result<Subscription, TransportError> {
+    fn subscribe(&self, topic: Topic) -> BoxFuture<'_, Result<Subscription, TransportError>> {
         self.inner.subscribe(topic)
     }
 }
@@ -193,6 +193,7 @@ fn wire(opts: &Opts) -> Res<serde_json::Value> {
         );
         let consumer = orchestrator
             .spawn(stop.clone())
+            .await
             .map_err(|e| e.to_string())?;
         let driver_task = tokio::spawn(driver::run(
             driver::DriverConfig::new("bench-driver-1", "in-process"),
@@ -367,15 +368,17 @@ impl Sim {
 }
 
 /// Subscribes once to the control topics and shares what arrives with every simulated driver.
-fn control_feed(
+async fn control_feed(
     transport: &Arc<dyn Transport>,
     shutdown: CancellationToken,
 ) -> Res<tokio::sync::watch::Receiver<Control>> {
     let mut configs = transport
         .subscribe(Topic::TestConfig)
+        .await
         .map_err(|e| e.to_string())?;
     let mut triggers = transport
         .subscribe(Topic::Trigger)
+        .await
         .map_err(|e| e.to_string())?;
     let (tx, rx) = tokio::sync::watch::channel(Control::default());
     tokio::spawn(async move {
@@ -399,14 +402,14 @@ fn control_feed(
     Ok(rx)
 }
 
-fn spawn_sims(
+async fn spawn_sims(
     n: usize,
     transport: &Arc<dyn Transport>,
     every: Duration,
     shutdown: &CancellationToken,
     published: &Arc<AtomicU64>,
 ) -> Res<Vec<tokio::task::JoinHandle<()>>> {
-    let control = control_feed(transport, shutdown.clone())?;
+    let control = control_feed(transport, shutdown.clone()).await?;
     let hist = Arc::new(template_histograms(10_000));
     let mut tasks = Vec::new();
     for i in 0..n {
@@ -539,6 +542,7 @@ fn merge_in_process(
                     Orchestrator::new(OrchestratorConfig::new(&orch_reports), orch_transport);
                 let consumer = orchestrator
                     .spawn(orch_shutdown.clone())
+                    .await
                     .map_err(|e| e.to_string())?;
                 let _ = orch_tx.send(orchestrator.clone());
                 orch_shutdown.cancelled().await;
@@ -560,7 +564,7 @@ fn merge_in_process(
             Duration::from_millis(every_ms),
             &shutdown,
             &published,
-        )?;
+        ).await?;
         let ready = orchestrator
             .wait_for_drivers(drivers, Duration::from_secs(30))
             .await;
@@ -793,7 +797,7 @@ fn merge_kafka(
                 Duration::from_millis(every_ms),
                 &shutdown,
                 &published,
-            )?;
+            ).await?;
             // Wait until the orchestrator lists every simulated driver.
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
