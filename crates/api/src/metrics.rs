@@ -160,6 +160,32 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
         &[],
         load(&stats.metrics_messages),
     );
+
+    let backlogs = stats.backlogs.lock().clone();
+    out.family(
+        "onslaught_subscription_backlog",
+        "gauge",
+        "Messages received on a topic and not yet handled by the orchestrator.",
+    );
+    for (topic, backlog) in &backlogs {
+        out.sample(
+            "onslaught_subscription_backlog",
+            &[("topic", topic.name())],
+            backlog.waiting(),
+        );
+    }
+    out.family(
+        "onslaught_subscription_backlog_peak",
+        "gauge",
+        "The most messages that ever waited on a topic for the orchestrator.",
+    );
+    for (topic, backlog) in &backlogs {
+        out.sample(
+            "onslaught_subscription_backlog_peak",
+            &[("topic", topic.name())],
+            backlog.peak(),
+        );
+    }
     out.text
 }
 

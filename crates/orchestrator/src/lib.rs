@@ -122,6 +122,8 @@ pub struct OrchestratorStats {
     pub tests_started: AtomicU64,
     /// Start triggers sent again because a driver had not started a while after the first.
     pub triggers_resent: AtomicU64,
+    /// The depth of the orchestrator's subscriptions, by topic (set by [`Orchestrator::spawn`]).
+    pub backlogs: Mutex<Vec<(Topic, transport::Backlog)>>,
 }
 
 impl OrchestratorStats {
@@ -215,6 +217,11 @@ impl Orchestrator {
         let mut registers = transport.subscribe(Topic::Register).await?;
         let mut heartbeats = transport.subscribe(Topic::Heartbeat).await?;
         let mut metrics = transport.subscribe(Topic::Metrics).await?;
+        *self.inner.stats.backlogs.lock() = vec![
+            (Topic::Register, registers.backlog()),
+            (Topic::Heartbeat, heartbeats.backlog()),
+            (Topic::Metrics, metrics.backlog()),
+        ];
         let this = self.clone();
         Ok(tokio::spawn(async move {
             let mut beat = tokio::time::interval(this.inner.config.heartbeat_every);

@@ -5,7 +5,8 @@
 //! heartbeat topic it publishes on: a full queue would stall its own loop) or drop messages the
 //! Kafka transport keeps (metrics are measurements; configs and triggers are commands). Instead
 //! each subscription's depth is measured ([`Subscription::backlog`]) and reported by its owner:
-//! the driver in its heartbeats, so a consumer falling behind is visible before memory is.
+//! the driver in its heartbeats, the orchestrator in `/metrics`, so a consumer falling behind is
+//! visible before memory is.
 
 use std::collections::HashMap;
 

@@ -147,3 +147,41 @@ async fn metrics_of_an_empty_orchestrator_parse() {
     assert_eq!(m["onslaught_requests_sent_total"], 0.0);
     assert!(!m.keys().any(|k| k.starts_with("onslaught_test_latency")));
 }
+
+/// The orchestrator's subscription queues are measured: a gauge per topic of what waits now,
+/// and of the most that ever waited.
+#[tokio::test]
+async fn the_orchestrators_subscription_backlog_is_a_gauge_per_topic() {
+    let h = Harness::start(0, ApiOptions::default()).await;
+    let register = protocol::Register::new("driver-x", "127.0.0.1:1");
+    h.transport
+        .publish(
+            Topic::Register,
+            "driver-x",
+            Bytes::from(protocol::encode(&register)),
+        )
+        .await
+        .unwrap();
+    let peak = r#"onslaught_subscription_backlog_peak{topic="register"}"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let m = loop {
+        let m = parse(&h.get("/metrics").await.text());
+        if m.get(peak).is_some_and(|&n| n >= 1.0) {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no register backlog peak measured: {:?}",
+            m.get(peak)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for topic in ["register", "heartbeat", "metrics"] {
+        let waiting = m[&format!(r#"onslaught_subscription_backlog{{topic="{topic}"}}"#)];
+        let most = m[&format!(r#"onslaught_subscription_backlog_peak{{topic="{topic}"}}"#)];
+        assert!(
+            waiting >= 0.0 && waiting <= most,
+            "{topic}: {waiting} > {most}"
+        );
+    }
+}
