@@ -78,8 +78,9 @@ struct Node {
     backlogs: [Backlog; 3],
 }
 
-/// Runs a driver until `shutdown` fires. A running test is stopped and its final metrics are
-/// published before returning.
+/// Runs a driver until `shutdown` fires. A running test is then stopped and its final metrics
+/// published before returning, within [`SHUTDOWN_DRAIN`] (what a stalled broker has not taken
+/// by then is counted in `metrics_abandoned`).
 pub async fn run(
     config: DriverConfig,
     transport: Arc<dyn Transport>,
