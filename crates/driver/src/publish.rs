@@ -303,6 +303,8 @@ mod tests {
             start_ms: 0,
             end_ms: 0,
             stopped: None,
+            last_send: None,
+            last_response: None,
         };
         crate::convert::metrics(&engine::Interval::default(), at)
     }
