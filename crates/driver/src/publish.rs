@@ -305,6 +305,7 @@ mod tests {
             stopped: None,
             last_send: None,
             last_response: None,
+            started_at_ms: None,
         };
         crate::convert::metrics(&engine::Interval::default(), at)
     }
