@@ -171,6 +171,7 @@ impl Setup {
                 method: "GET".to_owned(),
                 headers: Vec::new(),
                 body: None,
+                body_base64: None,
             },
             insecure: false,
             drivers: vec![NODE.to_owned()],
