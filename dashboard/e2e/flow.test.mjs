@@ -104,7 +104,9 @@ dashboardTest(
 
     // Per-driver table: one row per driver, its sent count equal to the live count, numbers in p50/p99.
     const nodes = await tableCells(page, 'node-table');
-    assert.deepEqual(nodes.head.slice(0, 6), ['Driver', 'standing', 'sent', 'responses', 'errors', 'rate']);
+    assert.deepEqual(nodes.head.slice(0, 8), [
+      'Driver', 'standing', 'start', 'sent', 'responses', 'errors', 'connect errors', 'rate',
+    ]);
     const col = (name) => nodes.head.indexOf(name);
     let responsesSum = 0;
     for (const d of DRIVERS) {
