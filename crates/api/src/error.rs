@@ -90,9 +90,12 @@ impl From<ControlError> for ApiError {
 }
 
 /// The JSON body of every error answer.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error", extend("additionalProperties" = false))]
+pub(crate) struct ErrorBody<'a> {
+    /// What went wrong.
     error: String,
+    /// The request field at fault (400 only), e.g. `url` or `headers[0].name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }

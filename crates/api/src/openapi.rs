@@ -1,20 +1,19 @@
-//! The OpenAPI 3.1 document of the API, written by hand. The tests check that its paths are
-//! exactly [`crate::Endpoint::ALL`], that real answers validate against its schemas, and that
-//! each schema's `required` list is what the Rust types demand and always write.
+//! The OpenAPI 3.1 document of the API. Operations are described here; every schema is
+//! generated from the Rust type that is read or written (schemars, from the serde attributes),
+//! so a field added to a type is in the document. The tests check that its paths are exactly
+//! [`crate::Endpoint::ALL`], that real answers validate against its schemas, that each schema's
+//! `required` list is what the Rust types demand and always write, and that the checked-in
+//! copies ([`files`]: `docs/openapi.json`, the report schemas) are current; write them with
+//! `cargo run -p api --example contract`.
 
-use orchestrator::request::{
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_START_SKEW_MS, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES,
-    MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DRIVERS, MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS,
-    MAX_START_SKEW_MS,
-};
-use serde_json::{Value, json};
+use orchestrator::report::{self, TestReport};
+use orchestrator::{TestRequest, TestView};
+use schemars::JsonSchema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde_json::{Map, Value, json};
 
-use crate::routes::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
-
-/// Spellings of `test_type` the schema lists (the API accepts any case).
-const TSUNAMI: [&str; 3] = ["tsunami", "TSUNAMI", "Tsunami"];
-/// See [`TSUNAMI`].
-const AVALANCHE: [&str; 3] = ["avalanche", "AVALANCHE", "Avalanche"];
+use crate::error::ErrorBody;
+use crate::routes::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, NodeList, TestList};
 
 /// A `$ref` to a component schema.
 fn schema(name: &str) -> Value {
@@ -230,400 +229,115 @@ pub fn document() -> Value {
     })
 }
 
-fn nullable(kind: &str) -> Value {
-    json!([kind, "null"])
-}
+/// Where component schemas live in the document.
+const SCHEMAS_PATH: &str = "/components/schemas";
 
-fn count_map() -> Value {
-    json!({ "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 } })
-}
-
-fn schemas() -> Value {
-    let uint = json!({ "type": "integer", "minimum": 0 });
-    let number = json!({ "type": "number" });
-    let summary_fields = [
-        "count", "min", "max", "mean", "stdev", "median", "mode", "p90", "p95", "p99", "p999",
-    ];
-    let summary_properties: serde_json::Map<String, Value> = summary_fields
-        .iter()
-        .map(|f| {
-            let kind = if *f == "count" { &uint } else { &number };
-            ((*f).to_owned(), kind.clone())
-        })
-        .collect();
-    let test_view_properties = json!({
-        "id": { "type": "string" },
-        "status": schema("TestStatus"),
-        "config": schema("TestRequest"),
-        "drivers": { "type": "array", "items": { "type": "string" } },
-        "created_at_ms": uint,
-        "started_at_ms": { "type": nullable("integer"), "minimum": 0 },
-        "ended_at_ms": { "type": nullable("integer"), "minimum": 0 },
-        "message": { "type": nullable("string") },
-        "warnings": {
-            "type": "array", "items": { "type": "string" },
-            "description": "What makes the numbers less than they seem, such as a driver that started more than max_start_skew_ms after the test's start time."
-        },
-        "aggregate": schema("StatsView"),
-        "nodes": { "type": "object", "additionalProperties": schema("StatsView") },
-        "node_facts": { "type": "object", "additionalProperties": schema("NodeFacts") },
-        "series": { "type": "array", "items": schema("SeriesPoint") },
-        "report_path": { "type": nullable("string") },
-        "report_error": {
-            "type": "string",
-            "description": "Why the final report could not be written; the test is over all the same."
-        },
-        "last_metrics_sent_at_ms": { "type": nullable("integer"), "minimum": 0 }
+/// A generator of component schemas for what the API reads (`Contract::Deserialize`: fields with
+/// a default are optional) or writes (`Contract::Serialize`: every field always written is
+/// required).
+fn generator(reads: bool) -> SchemaGenerator {
+    let settings = SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = SCHEMAS_PATH.into();
+        s.meta_schema = None;
     });
-    let test_view_required = [
-        "id",
-        "status",
-        "config",
-        "drivers",
-        "created_at_ms",
-        "started_at_ms",
-        "ended_at_ms",
-        "message",
-        "warnings",
-        "aggregate",
-        "nodes",
-        "node_facts",
-        "series",
-        "report_path",
-        "last_metrics_sent_at_ms",
-    ];
-    let list_item_required: Vec<&str> = test_view_required
-        .iter()
-        .copied()
-        .filter(|f| *f != "series")
-        .collect();
-    let mut report_properties = test_view_properties.clone();
-    if let Some(properties) = report_properties.as_object_mut() {
-        properties.insert("report_version".to_owned(), uint.clone());
-        properties.insert(
-            "histograms".to_owned(),
-            json!({
-                "type": "object",
-                "required": ["latency", "service_time"],
-                "properties": {
-                    "latency": { "type": "string" },
-                    "service_time": { "type": "string" }
-                }
-            }),
-        );
-        properties.insert(
-            "node_reports".to_owned(),
-            json!({ "type": "object", "additionalProperties": { "type": "string" } }),
-        );
+    let settings = if reads {
+        settings.for_deserialize()
+    } else {
+        settings.for_serialize()
+    };
+    settings.into_generator()
+}
+
+/// The name of the written form of a type whose read form differs (a request's defaults are
+/// optional when read and always present when written back in a view).
+fn written_name(name: &str) -> String {
+    match name {
+        "TestRequest" => "TestConfig".to_owned(),
+        other => format!("{other}Written"),
     }
-    let report_required: Vec<&str> = test_view_required
-        .iter()
-        .copied()
-        .chain(["report_version", "histograms", "node_reports"])
+}
+
+/// Every component schema: the request body as read, the answers and the report as written.
+fn schemas() -> Map<String, Value> {
+    let mut reads = generator(true);
+    reads.subschema_for::<TestRequest>();
+    let mut writes = generator(false);
+    writes.subschema_for::<ErrorBody>();
+    writes.subschema_for::<TestView>();
+    writes.subschema_for::<TestList>();
+    writes.subschema_for::<NodeList>();
+    writes.subschema_for::<TestReport>();
+    let mut schemas = reads.take_definitions(true);
+    let mut written = Value::Object(writes.take_definitions(true));
+    let renamed: Vec<String> = written
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|read| read != *schema))
+        .map(|(name, _)| name.clone())
         .collect();
-    json!({
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": { "type": "string", "description": "What went wrong." },
-                "field": {
-                    "type": "string",
-                    "description": "The request field at fault (400 only), e.g. `url` or \
-                        `headers[0].name`."
-                }
-            },
-            "additionalProperties": false
-        },
-        "Header": {
-            "type": "object",
-            "required": ["name", "value"],
-            "properties": {
-                "name": { "type": "string", "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" },
-                "value": { "type": "string", "pattern": "^[^\\r\\n\\u0000]*$" }
-            }
-        },
-        "TestRequest": {
-            "type": "object",
-            "description": "A test. Counts, rates and concurrency are per driver.",
-            "required": ["test_type", "url"],
-            "additionalProperties": false,
-            "allOf": [
-                {
-                    "description": "A request count, a duration, or both.",
-                    "anyOf": [
-                        { "required": ["requests_per_driver"],
-                          "properties": { "requests_per_driver": { "type": "integer" } } },
-                        { "required": ["duration_ms"],
-                          "properties": { "duration_ms": { "type": "integer" } } }
-                    ]
-                },
-                {
-                    "description": "A tsunami test needs a delay > 0 or a rate.",
-                    "if": { "properties": { "test_type": { "enum": TSUNAMI } } },
-                    "then": {
-                        "anyOf": [
-                            { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
-                            { "required": ["delay_ms"],
-                              "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }
-                        ]
-                    }
-                },
-                {
-                    "description": "A rate or a delay above 0, not both.",
-                    "not": {
-                        "required": ["rate", "delay_ms"],
-                        "properties": {
-                            "rate": { "type": "number" },
-                            "delay_ms": { "type": "number", "exclusiveMinimum": 0 }
-                        }
-                    }
-                },
-                {
-                    "description": "The body as text or as base64, not both.",
-                    "not": {
-                        "required": ["body", "body_base64"],
-                        "properties": {
-                            "body": { "type": "string" }, "body_base64": { "type": "string" }
-                        }
-                    }
-                },
-                {
-                    "description": "An avalanche test has no rate.",
-                    "if": { "properties": { "test_type": { "enum": AVALANCHE } } },
-                    "then": { "properties": { "rate": { "type": "null" } } }
-                }
-            ],
-            "properties": {
-                "test_type": {
-                    "type": "string",
-                    "enum": ["avalanche", "tsunami", "AVALANCHE", "TSUNAMI", "Avalanche", "Tsunami"],
-                    "description": "`avalanche` (as fast as possible) or `tsunami` (a fixed \
-                        delay or rate); any case is accepted."
-                },
-                "url": {
-                    "type": "string",
-                    "pattern": orchestrator::request::URL_PATTERN,
-                    "description": "Absolute http:// or https:// URL: a host name (IDN \
-                        accepted), an IPv4 address or an IPv6 address in brackets, a port \
-                        1 to 65535; no user info, no fragment; the path and query \
-                        percent-encoded."
-                },
-                "method": { "type": "string", "default": "GET", "pattern": "^[A-Za-z]{1,32}$" },
-                "headers": { "type": "array", "items": schema("Header"), "default": [] },
-                "body": {
-                    "type": nullable("string"), "maxLength": MAX_BODY_CHARS,
-                    "description": "Request body as UTF-8 text."
-                },
-                "body_base64": {
-                    "type": nullable("string"),
-                    "contentEncoding": "base64",
-                    "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
-                    "maxLength": MAX_BODY_BYTES / 3 * 4,
-                    "description": format!("Request body as standard base64, for bytes that \
-                        are not UTF-8 text (at most {MAX_BODY_BYTES} bytes decoded); not with \
-                        `body`.")
-                },
-                "delay_ms": {
-                    "type": nullable("number"), "minimum": 0, "maximum": 3_600_000,
-                    "description": "Tsunami: gap between sends on each driver (ms). A tsunami \
-                        test needs a delay > 0 or a rate."
-                },
-                "rate": {
-                    "type": nullable("number"), "exclusiveMinimum": 0, "maximum": MAX_RATE,
-                    "description": "Tsunami: requests per second per driver."
-                },
-                "requests_per_driver": {
-                    "type": nullable("integer"), "minimum": 1, "maximum": MAX_REQUESTS,
-                    "description": "Give this, `duration_ms`, or both."
-                },
-                "duration_ms": {
-                    "type": nullable("integer"), "minimum": 1, "maximum": MAX_DURATION_MS
-                },
-                "concurrency": {
-                    "type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY,
-                    "default": DEFAULT_CONCURRENCY
-                },
-                "timeout_ms": {
-                    "type": "integer", "minimum": 1, "maximum": 3_600_000,
-                    "default": DEFAULT_TIMEOUT_MS
-                },
-                "insecure": { "type": "boolean", "default": false },
-                "drivers": {
-                    "type": nullable("integer"), "minimum": 1, "maximum": MAX_DRIVERS,
-                    "description": "How many live drivers take part (all when null)."
-                },
-                "max_start_skew_ms": {
-                    "type": "integer", "minimum": 0, "maximum": MAX_START_SKEW_MS,
-                    "default": DEFAULT_MAX_START_SKEW_MS,
-                    "description": "A driver that starts more than this many ms after the test's start time is named in the test's warnings."
-                },
-                "expect_status": {
-                    "type": nullable("string"),
-                    "pattern": "^ *([1-5][0-9][0-9]|[1-5][xX][xX]) *(, *([1-5][0-9][0-9]|[1-5][xX][xX]) *)*$",
-                    "description": "Statuses that count as success: a comma-separated list \
-                        of statuses (404) and classes (2xx). 2xx and 3xx when \
-                        null; other statuses count as errors (`http_404`, `http_5xx`)."
-                },
-                "max_error_ratio": {
-                    "type": "number", "minimum": 0, "maximum": 1, "default": 0.0,
-                    "description": "Largest share of failed requests with which the test \
-                        still passes; 0: any failed request fails it."
-                },
-                "start": { "type": "boolean", "default": false }
-            }
-        },
-        "TestStatus": {
-            "type": "string",
-            "enum": [
-                "created", "configuring", "running", "completed", "degraded", "failed",
-                "aborted", "interrupted"
-            ]
-        },
-        "Summary": {
-            "type": "object",
-            "description": "Latency summary in milliseconds.",
-            "required": summary_fields,
-            "properties": summary_properties
-        },
-        "LatencySummary": {
-            "type": nullable("object"),
-            "description": "Latency summary in milliseconds; null without responses.",
-            "required": summary_fields,
-            "properties": summary_properties
-        },
-        "StatsView": {
-            "type": "object",
-            "required": [
-                "requests_attempted", "requests_sent", "responses_received", "errors",
-                "error_reasons", "status_codes", "bytes_sent", "bytes_received", "late_sends",
-                "rps", "success_ratio", "latency", "service_time"
-            ],
-            "properties": {
-                "requests_attempted": {
-                    "type": "integer", "minimum": 0,
-                    "description": "Requests started: sent, or failed before they could be (connection not opened)."
-                },
-                "requests_sent": {
-                    "type": "integer", "minimum": 0,
-                    "description": "Requests written to a connection."
-                },
-                "responses_received": uint,
-                "errors": count_map(),
-                "error_reasons": {
-                    "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 },
-                    "description": "Errors by kind and cause, e.g. `connect: connection refused (os error 111)`; at most 32 distinct, the rest under `other reasons`."
-                },
-                "status_codes": count_map(),
-                "bytes_sent": {
-                    "type": "integer", "minimum": 0,
-                    "description": "Bytes written to sockets."
-                },
-                "bytes_received": uint,
-                "late_sends": uint,
-                "rps": number,
-                "success_ratio": number,
-                "latency": schema("LatencySummary"),
-                "service_time": schema("LatencySummary"),
-                "send_gap": schema("Summary"),
-                "send_lag": schema("Summary")
-            }
-        },
-        "SeriesPoint": {
-            "type": "object",
-            "required": [
-                "second", "requests", "responses", "errors", "p50", "p95", "p99", "mean", "nodes"
-            ],
-            "properties": {
-                "second": uint,
-                "requests": uint,
-                "responses": uint,
-                "errors": uint,
-                "p50": { "type": nullable("number") },
-                "p95": { "type": nullable("number") },
-                "p99": { "type": nullable("number") },
-                "mean": { "type": nullable("number") },
-                "nodes": count_map()
-            }
-        },
-        "NodeFacts": {
-            "type": "object",
-            "required": ["finished", "lost", "messages", "missing_messages", "elapsed_ms"],
-            "properties": {
-                "finished": { "type": "boolean" },
-                "lost": { "type": "boolean" },
-                "messages": uint,
-                "missing_messages": uint,
-                "elapsed_ms": uint,
-                "started_at_ms": {
-                    "type": "integer", "minimum": 0,
-                    "description": "When the driver's run actually started, ms since the Unix epoch."
-                },
-                "start_offset_ms": {
-                    "type": "integer",
-                    "description": "How many ms after the test's start time the driver's run started."
-                },
-                "lost_at_ms": { "type": "integer", "minimum": 0, "description": "When the driver was declared dead." },
-                "stopped": { "type": "string", "description": "Why the driver ended its run early." },
-                "last_send_us": { "type": "integer", "minimum": 0, "description": "µs from the driver's start to its last send." },
-                "last_response_us": { "type": "integer", "minimum": 0, "description": "µs from the driver's start to the end of its last request." }
-            }
-        },
-        "TestView": {
-            "type": "object",
-            "required": test_view_required,
-            "properties": test_view_properties
-        },
-        "TestListItem": {
-            "type": "object",
-            "description": "A TestView; list answers leave `series` out.",
-            "required": list_item_required,
-            "properties": test_view_properties
-        },
-        "TestList": {
-            "type": "object",
-            "required": ["tests", "total"],
-            "properties": {
-                "tests": { "type": "array", "items": schema("TestListItem") },
-                "total": uint
-            }
-        },
-        "NodeState": {
-            "type": "string",
-            "enum": ["idle", "configured", "running", "finished", "rejected"]
-        },
-        "Liveness": { "type": "string", "enum": ["alive", "missing", "dead"] },
-        "NodeView": {
-            "type": "object",
-            "required": [
-                "node_id", "address", "state", "test_id", "liveness", "last_heartbeat_ms",
-                "registered_at_ms", "requests_sent"
-            ],
-            "properties": {
-                "node_id": { "type": "string" },
-                "address": { "type": "string" },
-                "state": schema("NodeState"),
-                "test_id": { "type": nullable("string") },
-                "liveness": schema("Liveness"),
-                "last_heartbeat_ms": uint,
-                "registered_at_ms": uint,
-                "requests_sent": uint,
-                "reason": { "type": "string", "description": "Why it rejected its last config." },
-                "counters": { "type": "object", "additionalProperties": uint, "description": "The driver's own counters (refused messages, refused targets, retries)." }
-            }
-        },
-        "NodeList": {
-            "type": "object",
-            "required": ["nodes"],
-            "properties": { "nodes": { "type": "array", "items": schema("NodeView") } }
-        },
-        "Report": {
-            "type": "object",
-            "description": "The aggregate report file: the TestView at the end of the test, \
-                plus `report_version`, exact HdrHistograms (`histograms`, V2 deflate, base64) \
-                and the paths of the per-node reports.",
-            "required": report_required,
-            "properties": report_properties
+    for name in &renamed {
+        rename_refs(&mut written, name, &written_name(name));
+    }
+    if let Value::Object(written) = written {
+        for (name, schema) in written {
+            let name = if renamed.contains(&name) {
+                written_name(&name)
+            } else {
+                name
+            };
+            schemas.insert(name, schema);
         }
+    }
+    schemas
+}
+
+/// Points every `$ref` to schema `from` in `value` to schema `to`.
+fn rename_refs(value: &mut Value, from: &str, to: &str) {
+    let old = format!("#{SCHEMAS_PATH}/{from}");
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match item {
+                    Value::String(r) if key == "$ref" && *r == old => {
+                        *r = format!("#{SCHEMAS_PATH}/{to}");
+                    }
+                    _ => rename_refs(item, from, to),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| rename_refs(i, from, to)),
+        _ => {}
+    }
+}
+
+/// `T`'s schema with `field` no longer required, and `description` (for answers that leave a
+/// field out).
+pub(crate) fn schema_without<T: JsonSchema>(
+    generator: &mut SchemaGenerator,
+    field: &str,
+    description: &str,
+) -> schemars::Schema {
+    let mut schema = T::json_schema(generator);
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|r| r != field);
+    }
+    schema.insert("description".to_owned(), description.into());
+    schema
+}
+
+/// The generated files of the contract, by path from the workspace root, as written there.
+pub fn files() -> Vec<(&'static str, String)> {
+    [
+        ("docs/openapi.json", document()),
+        ("docs/report.schema.json", report::test_report_schema().to_value()),
+        ("docs/node-report.schema.json", report::node_report_schema().to_value()),
+    ]
+    .into_iter()
+    .map(|(path, value)| {
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        (path, text)
     })
+    .collect()
 }

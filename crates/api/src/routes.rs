@@ -1,6 +1,8 @@
 //! [`Endpoint`]: the table of API routes the router is built from (and the OpenAPI document is
 //! checked against), and the handlers of the REST routes.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -8,6 +10,7 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use orchestrator::{NodeView, TestRequest, TestStatus, TestView};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
 use crate::body::JsonBody;
@@ -99,16 +102,35 @@ impl Endpoint {
 }
 
 /// The answer of `GET /api/tests`.
-#[derive(Serialize)]
-struct TestList {
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TestList {
     /// Newest first, without `series` (the detail route has it).
-    tests: Vec<serde_json::Value>,
+    tests: Vec<TestListItem>,
     /// Tests known in all.
     total: usize,
 }
 
-/// The answer of `GET /api/nodes` (and the `nodes` event).
+/// A test in a list: its [`TestView`] without `series`.
 #[derive(Serialize)]
+#[serde(transparent)]
+struct TestListItem(serde_json::Value);
+
+impl JsonSchema for TestListItem {
+    fn schema_name() -> Cow<'static, str> {
+        "TestListItem".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        openapi::schema_without::<TestView>(
+            generator,
+            "series",
+            "A TestView; list answers leave `series` out.",
+        )
+    }
+}
+
+/// The answer of `GET /api/nodes` (and the `nodes` event).
+#[derive(Serialize, JsonSchema)]
 pub(crate) struct NodeList {
     /// Every known driver.
     pub(crate) nodes: Vec<NodeView>,
@@ -128,7 +150,7 @@ async fn list_tests(
             if let Some(object) = value.as_object_mut() {
                 object.remove("series");
             }
-            Ok(value)
+            Ok(TestListItem(value))
         })
         .collect::<Result<_, ApiError>>()?;
     Ok(Json(TestList { tests, total }))

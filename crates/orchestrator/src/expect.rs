@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// What [`ExpectStatus::parse`] accepts, as a regular expression for the OpenAPI document.
+pub const PATTERN: &str =
+    "^ *([1-5][0-9][0-9]|[1-5][xX][xX]) *(, *([1-5][0-9][0-9]|[1-5][xX][xX]) *)*$";
+
 /// The statuses a test counts as success, parsed from `200,404` or `2xx` (any mix,
 /// comma-separated). Serialized back as the text it was parsed from, normalized.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

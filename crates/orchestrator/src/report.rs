@@ -6,14 +6,24 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 use protocol::wire_stats::encode_histogram_fast;
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::TestRequest;
 use crate::totals::{Measured, Totals, shift_ms};
 use crate::views::{NodeFacts, SeriesPoint, StatsView, TestStatus, TestView};
 
+/// The version of the report files written (`report_version`). Files without one were written
+/// before it existed, in the format of version 1.
+pub const REPORT_VERSION: u32 = 1;
+
+fn unversioned() -> u32 {
+    1
+}
+
 /// Exact histograms kept in a report so results can be re-merged or re-analysed later.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Histograms {
     /// Latency histogram (µs), HdrHistogram V2 deflate, base64.
     pub latency: String,
@@ -32,10 +42,13 @@ impl Histograms {
     }
 }
 
-/// The aggregate report of one test (`<report_dir>/<test_id>/test.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The aggregate report of one test (`<report_dir>/<test_id>/test.json`): the test as the API
+/// shows it at its end, plus `report_version`, exact HdrHistograms and the per-node reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Report")]
 pub struct TestReport {
-    /// Schema version of this file.
+    /// Format version of this file: 1. Files written before the field existed are read as 1.
+    #[serde(default = "unversioned")]
     pub report_version: u32,
     /// The test as the API shows it at its end (config, times, status, stats, series).
     #[serde(flatten)]
@@ -47,9 +60,10 @@ pub struct TestReport {
 }
 
 /// The report of one node in one test (`<report_dir>/<test_id>/node-<node_id>.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeReport {
-    /// Schema version of this file.
+    /// Format version of this file: 1. Files written before the field existed are read as 1.
+    #[serde(default = "unversioned")]
     pub report_version: u32,
     /// Test id.
     pub test_id: String,
@@ -125,7 +139,7 @@ impl ReportParts {
             test.node_facts
                 .insert(node.node_id.clone(), node.facts.clone());
             nodes.push(NodeReport {
-                report_version: 1,
+                report_version: REPORT_VERSION,
                 test_id: test.id.clone(),
                 node_id: node.node_id,
                 config: test.config.clone(),
@@ -139,7 +153,7 @@ impl ReportParts {
             });
         }
         let report = TestReport {
-            report_version: 1,
+            report_version: REPORT_VERSION,
             histograms: aggregate.histograms().clone(),
             node_reports: BTreeMap::new(),
             test,
@@ -225,7 +239,25 @@ fn safe_name(id: &str) -> String {
         .to_owned()
 }
 
-/// Reads every aggregate report under `dir` (for history after a restart).
+/// The JSON Schema (2020-12) of the aggregate report file as written (`docs/report.schema.json`).
+pub fn test_report_schema() -> schemars::Schema {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<TestReport>()
+}
+
+/// The JSON Schema (2020-12) of a node's report file as written
+/// (`docs/node-report.schema.json`).
+pub fn node_report_schema() -> schemars::Schema {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<NodeReport>()
+}
+
+/// Reads every aggregate report under `dir` (for history after a restart). Files of a later
+/// `report_version` than this build knows are skipped.
 pub fn load_all(dir: &Path) -> Vec<TestReport> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -233,7 +265,18 @@ pub fn load_all(dir: &Path) -> Vec<TestReport> {
     let mut reports: Vec<TestReport> = entries
         .filter_map(Result::ok)
         .filter_map(|e| std::fs::read(e.path().join("test.json")).ok())
-        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter_map(|bytes| serde_json::from_slice::<TestReport>(&bytes).ok())
+        .filter(|report| {
+            let known = report.report_version <= REPORT_VERSION;
+            if !known {
+                tracing::warn!(
+                    test = %report.test.id,
+                    version = report.report_version,
+                    "skipping a report written by a later version"
+                );
+            }
+            known
+        })
         .collect();
     reports.sort_by_key(|r| r.test.created_at_ms);
     reports

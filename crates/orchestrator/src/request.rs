@@ -2,54 +2,75 @@
 
 use base64::Engine as _;
 use protocol::{Header, RequestSpec, TestConfig, TestType};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ExpectStatus;
 
 /// The test a user asks for. Counts and rates are per driver, as in the assignment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = cross_field_rules)]
 pub struct TestRequest {
-    /// `avalanche` or `tsunami` (any case).
+    /// `avalanche` (as fast as possible) or `tsunami` (a fixed delay or rate); any case is
+    /// accepted.
     pub test_type: String,
-    /// Target URL.
+    /// Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
+    /// address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
+    /// percent-encoded.
+    #[schemars(pattern(URL_PATTERN))]
     pub url: String,
     /// HTTP method.
     #[serde(default = "default_method")]
+    #[schemars(pattern("^[A-Za-z]{1,32}$"))]
     pub method: String,
     /// Extra headers.
     #[serde(default)]
     pub headers: Vec<Header>,
-    /// Request body, UTF-8 text (at most [`MAX_BODY_CHARS`] characters).
+    /// Request body as UTF-8 text.
     #[serde(default)]
+    #[schemars(length(max = MAX_BODY_CHARS))]
     pub body: Option<String>,
-    /// Request body as standard base64, for bodies that are not UTF-8 text (exclusive with
-    /// `body`; at most [`MAX_BODY_BYTES`] bytes once decoded).
+    /// Request body as standard base64, for bytes that are not UTF-8 text (at most 65536 bytes
+    /// decoded); not with `body`.
     #[serde(default)]
+    #[schemars(
+        pattern(BASE64_PATTERN),
+        length(max = MAX_BODY_BASE64_CHARS),
+        extend("contentEncoding" = "base64")
+    )]
     pub body_base64: Option<String>,
-    /// Tsunami: gap between sends on each driver, in ms.
+    /// Tsunami: gap between sends on each driver, in ms. A tsunami test needs a delay > 0 or
+    /// a rate.
     #[serde(default)]
+    #[schemars(range(min = 0, max = MAX_DELAY_MS))]
     pub delay_ms: Option<f64>,
     /// Tsunami: requests per second per driver (instead of a delay).
     #[serde(default)]
+    #[schemars(range(max = MAX_RATE), extend("exclusiveMinimum" = 0))]
     pub rate: Option<f64>,
-    /// Requests each driver sends.
+    /// Requests each driver sends. Give this, `duration_ms`, or both.
     #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_REQUESTS))]
     pub requests_per_driver: Option<u64>,
     /// Time bound per driver, in ms.
     #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_DURATION_MS))]
     pub duration_ms: Option<u64>,
     /// Connections per driver.
     #[serde(default = "default_concurrency", deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
     pub concurrency: u32,
     /// Per-request timeout in ms.
     #[serde(default = "default_timeout_ms", deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
     pub timeout_ms: u64,
     /// Skip TLS certificate verification.
     #[serde(default)]
     pub insecure: bool,
-    /// How many live drivers take part (all when absent).
+    /// How many live drivers take part (all when absent or null).
     #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_DRIVERS))]
     pub drivers: Option<u32>,
     /// A driver whose run starts more than this many ms after the trigger's start time is
     /// named in the test's warnings.
@@ -58,13 +79,15 @@ pub struct TestRequest {
         deserialize_with = "whole::number"
     )]
     pub max_start_skew_ms: u64,
-    /// Statuses that count as success (`200,404`, `2xx`); 2xx and 3xx when absent.
-    /// Other statuses are counted as errors (`http_404`, `http_5xx`).
+    /// Statuses that count as success: a comma-separated list of statuses (404) and classes
+    /// (2xx). 2xx and 3xx when null; other statuses count as errors (`http_404`, `http_5xx`).
     #[serde(default)]
+    #[schemars(with = "Option<String>", pattern(crate::expect::PATTERN))]
     pub expect_status: Option<ExpectStatus>,
-    /// Largest share of failed requests (no accepted status) with which the test still passes,
-    /// 0 to 1. 0: any failed request fails the test.
+    /// Largest share of failed requests with which the test still passes; 0: any failed
+    /// request fails it.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub max_error_ratio: f64,
     /// Start right after creating.
     #[serde(default)]
@@ -108,6 +131,14 @@ pub const MAX_BODY_CHARS: usize = 65_536;
 /// Longest binary request body accepted (`body_base64`, decoded), in bytes (64 KiB).
 pub const MAX_BODY_BYTES: usize = 65_536;
 
+/// Longest `body_base64` the OpenAPI document shows: the padded encoding of the whole bytes
+/// that fit in [`MAX_BODY_BYTES`] (a subset of what is accepted).
+pub const MAX_BODY_BASE64_CHARS: usize = MAX_BODY_BYTES / 3 * 4;
+
+/// Canonical standard base64 as a regular expression for the OpenAPI document (padded; a subset
+/// of what is accepted, which also forgives missing padding and stray bits).
+pub const BASE64_PATTERN: &str = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$";
+
 /// Largest request count per driver accepted.
 pub const MAX_REQUESTS: u64 = 10_000_000_000;
 /// Longest test accepted (one week).
@@ -116,6 +147,81 @@ pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
 pub const MAX_CONCURRENCY: u32 = 100_000;
 /// Highest rate per driver accepted.
 pub const MAX_RATE: f64 = 10_000_000.0;
+/// Longest tsunami delay accepted, ms.
+pub const MAX_DELAY_MS: f64 = 3_600_000.0;
+/// Longest per-request timeout accepted, ms.
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// For the schema, what [`TestRequest::validate`] enforces beyond each field's type and range:
+/// the spellings of `test_type` listed, a request count or a duration, a tsunami test needs a
+/// delay > 0 or a rate, a rate or a delay above 0 (not both), the body as text or as base64
+/// (not both), an avalanche test has no rate.
+fn cross_field_rules(schema: &mut schemars::Schema) {
+    let spellings = |name: &str| {
+        [
+            name.to_owned(),
+            name.to_ascii_uppercase(),
+            format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]),
+        ]
+    };
+    if let Some(test_type) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("test_type"))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let all: Vec<String> = ["avalanche", "tsunami"].iter().flat_map(|t| spellings(t)).collect();
+        test_type.insert("enum".to_owned(), serde_json::json!(all));
+    }
+    schema.insert(
+        "allOf".to_owned(),
+        serde_json::json!([
+            {
+                "description": "A request count, a duration, or both.",
+                "anyOf": [
+                    { "required": ["requests_per_driver"],
+                      "properties": { "requests_per_driver": { "type": "integer" } } },
+                    { "required": ["duration_ms"],
+                      "properties": { "duration_ms": { "type": "integer" } } }
+                ]
+            },
+            {
+                "description": "A tsunami test needs a delay > 0 or a rate.",
+                "if": { "properties": { "test_type": { "enum": spellings("tsunami") } } },
+                "then": {
+                    "anyOf": [
+                        { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
+                        { "required": ["delay_ms"],
+                          "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }
+                    ]
+                }
+            },
+            {
+                "description": "A rate or a delay above 0, not both.",
+                "not": {
+                    "required": ["rate", "delay_ms"],
+                    "properties": {
+                        "rate": { "type": "number" },
+                        "delay_ms": { "type": "number", "exclusiveMinimum": 0 }
+                    }
+                }
+            },
+            {
+                "description": "The body as text or as base64, not both.",
+                "not": {
+                    "required": ["body", "body_base64"],
+                    "properties": {
+                        "body": { "type": "string" }, "body_base64": { "type": "string" }
+                    }
+                }
+            },
+            {
+                "description": "An avalanche test has no rate.",
+                "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
+                "then": { "properties": { "rate": { "type": "null" } } }
+            }
+        ]),
+    );
+}
 
 /// The URLs the OpenAPI document shows, as a regular expression: a subset of what [`parse_url`]
 /// accepts (which also takes IDN hosts and every IPv6 form). Scheme `http` or `https` (any
@@ -334,7 +440,7 @@ impl TestRequest {
             ));
         }
         if let Some(delay) = self.delay_ms
-            && (!delay.is_finite() || !(0.0..=3_600_000.0).contains(&delay))
+            && (!delay.is_finite() || !(0.0..=MAX_DELAY_MS).contains(&delay))
         {
             return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
         }
@@ -389,7 +495,7 @@ impl TestRequest {
                 format!("must be between 1 and {MAX_CONCURRENCY}"),
             ));
         }
-        if self.timeout_ms == 0 || self.timeout_ms > 3_600_000 {
+        if self.timeout_ms == 0 || self.timeout_ms > MAX_TIMEOUT_MS {
             return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
         }
         if self.max_start_skew_ms > MAX_START_SKEW_MS {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stats::{ErrorKind, Summary};
 
@@ -9,7 +10,8 @@ use crate::totals::Totals;
 use crate::{ExpectStatus, TestRequest};
 
 /// A latency summary in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Summary")]
 pub struct SummaryView {
     /// Samples.
     pub count: u64,
@@ -76,7 +78,7 @@ mod empty_as_null {
 }
 
 /// Statistics of a node or of a whole test.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatsView {
     /// Requests started: sent, or failed before they could be (their connection could not be
     /// opened). At least `requests_sent`.
@@ -108,9 +110,11 @@ pub struct StatsView {
     pub success_ratio: f64,
     /// Latency from the intended send time; `null` without responses.
     #[serde(with = "empty_as_null")]
+    #[schemars(with = "Option<SummaryView>")]
     pub latency: SummaryView,
     /// Service time from the actual send; `null` without responses.
     #[serde(with = "empty_as_null")]
+    #[schemars(with = "Option<SummaryView>")]
     pub service_time: SummaryView,
     /// Gaps between consecutive sends (scheduled tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,7 +213,7 @@ fn is_status_kind(kind: &str) -> bool {
 /// One second of a per-second time series (of the test, or of one node): second `n` is the
 /// `n`-th wall-clock second after the trigger's start time (`started_at_ms`), for every node
 /// alike, so a driver that started late shows as late.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SeriesPoint {
     /// Seconds since the test's start time.
     pub second: u64,
@@ -232,7 +236,7 @@ pub struct SeriesPoint {
 }
 
 /// Where a test is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TestStatus {
     /// Created, not started.
@@ -268,7 +272,7 @@ impl TestStatus {
 }
 
 /// Per-node facts a report keeps beyond the statistics.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeFacts {
     /// The final message arrived.
     pub finished: bool,
@@ -306,7 +310,7 @@ pub struct NodeFacts {
 }
 
 /// A test as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TestView {
     /// Test id.
     pub id: String,
@@ -364,7 +368,7 @@ impl TestView {
 }
 
 /// Whether a node is heard from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     /// Heartbeat within the missing threshold (3 s by default).
@@ -376,7 +380,7 @@ pub enum Liveness {
 }
 
 /// A driver as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeView {
     /// Node id.
     pub node_id: String,

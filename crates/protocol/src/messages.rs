@@ -113,12 +113,19 @@ impl<'de> Deserialize<'de> for TestType {
     }
 }
 
+/// The header names a test may send (an HTTP token), as a regular expression for schemas.
+pub const HEADER_NAME_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
+/// The header values a test may send (no CR, LF or NUL), as a regular expression for schemas.
+pub const HEADER_VALUE_PATTERN: &str = "^[^\\r\\n\\u0000]*$";
+
 /// One HTTP header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Header {
     /// Header name.
+    #[schemars(pattern(HEADER_NAME_PATTERN))]
     pub name: String,
     /// Header value.
+    #[schemars(pattern(HEADER_VALUE_PATTERN))]
     pub value: String,
 }
 
@@ -465,7 +472,7 @@ pub enum Role {
 }
 
 /// A node's state as its heartbeat reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeState {
     /// Ready for a test.
