@@ -18,6 +18,7 @@ export function summary(median = 10, count = 100): Summary {
   };
 }
 
+/** Without `success_ratio` unless given, as older orchestrators sent it (the dashboard computes it then). */
 export function stats(over: Partial<StatsView> = {}): StatsView {
   return {
     requests_sent: 0,
@@ -31,7 +32,7 @@ export function stats(over: Partial<StatsView> = {}): StatsView {
     latency: summary(0, 0),
     service_time: summary(0, 0),
     ...over,
-  };
+  } as StatsView;
 }
 
 export function test(id: string, over: Partial<TestView> = {}): TestView {
@@ -48,6 +49,11 @@ export function test(id: string, over: Partial<TestView> = {}): TestView {
       duration_ms: null,
       concurrency: 50,
       timeout_ms: 30000,
+      headers: [],
+      body: null,
+      insecure: false,
+      drivers: null,
+      start: true,
     },
     drivers: ['a', 'b'],
     created_at_ms: 1_000,
@@ -56,8 +62,10 @@ export function test(id: string, over: Partial<TestView> = {}): TestView {
     message: null,
     aggregate: stats(),
     nodes: {},
+    node_facts: {},
     series: [],
     report_path: null,
+    last_metrics_sent_at_ms: null,
     ...over,
   };
 }

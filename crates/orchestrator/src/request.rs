@@ -176,13 +176,13 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
         "allOf".to_owned(),
         serde_json::json!([
             {
-                "description": "A request count, a duration, or both.",
-                "anyOf": [
-                    { "required": ["requests_per_driver"],
-                      "properties": { "requests_per_driver": { "type": "integer" } } },
-                    { "required": ["duration_ms"],
-                      "properties": { "duration_ms": { "type": "integer" } } }
-                ]
+                "description": "A request count, a duration, or both (not both absent or null).",
+                "not": {
+                    "properties": {
+                        "requests_per_driver": { "type": "null" },
+                        "duration_ms": { "type": "null" }
+                    }
+                }
             },
             {
                 "description": "A tsunami test needs a delay > 0 or a rate.",

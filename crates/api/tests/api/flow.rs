@@ -49,6 +49,9 @@ async fn a_test_created_with_start_runs_on_every_driver_and_leaves_a_report() {
     );
     let report = report.json();
     assert_valid(&doc, "Report", &report);
+    let published = orchestrator::report::test_report_schema().to_value();
+    crate::schema::assert_valid_root(&published, &report);
+    assert_eq!(report["report_version"], 1);
     assert_eq!(report["id"], id.as_str());
     assert_eq!(report["aggregate"]["requests_sent"], 80);
 

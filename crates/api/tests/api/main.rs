@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod contract;
 mod dashboard;
 mod errors;
 mod events;

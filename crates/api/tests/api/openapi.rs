@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use api::{ApiOptions, Endpoint};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
 use orchestrator::{
     Liveness, NodeView, StatsView, SummaryView, TestRequest, TestStatus, TestView,
     views::{NodeFacts, SeriesPoint},
@@ -294,6 +295,15 @@ fn schemas_match_what_the_types_write() {
         &node_view(Some("bad url")),
     );
     check_written(&doc, "TestView", &test_view(false), &test_view(true));
+    // A request written back (in a view, a report) has every field.
+    check_written(&doc, "TestConfig", &full_request(), &full_request());
+    let report = |full: bool| TestReport {
+        report_version: REPORT_VERSION,
+        test: test_view(full),
+        histograms: Histograms::default(),
+        node_reports: BTreeMap::from([("driver-1".to_owned(), "node-driver-1.json".to_owned())]),
+    };
+    check_written(&doc, "Report", &report(false), &report(true));
     let header = Header {
         name: "a".into(),
         value: "b".into(),

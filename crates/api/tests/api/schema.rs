@@ -1,7 +1,8 @@
-//! A small JSON Schema checker for the OpenAPI document's component schemas: `$ref`, `type`
-//! (one or a list), `enum`, `required`, `properties`, `additionalProperties`, `items`,
-//! `minimum`, `maximum`, `exclusiveMinimum`, `maxLength`. Enough to hold real answers to the
-//! document.
+//! A small JSON Schema checker for the OpenAPI document's component schemas and the published
+//! report schemas: `$ref`, `type` (one or a list), `enum`, `const`, `allOf`, `anyOf`, `oneOf`,
+//! `required`, `properties`, `additionalProperties`, `items`, `minimum`, `maximum`,
+//! `exclusiveMinimum`, `maxLength`, `not` (not `pattern`, nor `if`/`then`). Enough to hold real
+//! answers to the document.
 
 use serde_json::Value;
 
@@ -11,6 +12,14 @@ pub fn check(document: &Value, name: &str, value: &Value) -> Vec<String> {
     let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
     walk(document, &schema, value, name, &mut problems);
     problems
+}
+
+/// Panics with every problem of `value` against the root of a standalone JSON Schema document
+/// (`$ref`s point into it, e.g. `#/$defs/...`).
+pub fn assert_valid_root(schema: &Value, value: &Value) {
+    let mut problems = Vec::new();
+    walk(schema, schema, value, "$", &mut problems);
+    assert!(problems.is_empty(), "not valid: {problems:#?}\n{value:#}");
 }
 
 /// Panics with every problem of `value` against schema `name`.
@@ -42,9 +51,57 @@ fn type_matches(kind: &str, value: &Value) -> bool {
     }
 }
 
+/// How many of the schemas listed under `key` (`allOf`, `anyOf`, `oneOf`) `value` matches, of
+/// how many, and the problems with each.
+fn matches(
+    document: &Value,
+    schema: &Value,
+    key: &str,
+    value: &Value,
+    at: &str,
+) -> Option<(usize, usize, Vec<String>)> {
+    let options = schema.get(key)?.as_array()?;
+    let mut all = Vec::new();
+    let mut matched = 0;
+    for option in options {
+        let mut problems = Vec::new();
+        walk(document, option, value, at, &mut problems);
+        matched += usize::from(problems.is_empty());
+        all.extend(problems);
+    }
+    Some((matched, options.len(), all))
+}
+
 fn walk(document: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        return walk(document, resolve(document, reference), value, at, problems);
+        walk(document, resolve(document, reference), value, at, problems);
+    }
+    if let Some((matched, of, found)) = matches(document, schema, "allOf", value, at)
+        && matched < of
+    {
+        problems.extend(found);
+    }
+    if let Some((matched, _, found)) = matches(document, schema, "anyOf", value, at)
+        && matched == 0
+    {
+        problems.push(format!("{at}: matches none of anyOf: {found:?}"));
+    }
+    if let Some((matched, _, found)) = matches(document, schema, "oneOf", value, at)
+        && matched != 1
+    {
+        problems.push(format!("{at}: matches {matched} of oneOf: {found:?}"));
+    }
+    if let Some(negated) = schema.get("not") {
+        let mut found = Vec::new();
+        walk(document, negated, value, at, &mut found);
+        if found.is_empty() {
+            problems.push(format!("{at}: matches what `not` excludes: {negated}"));
+        }
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        problems.push(format!("{at}: {value} is not {constant}"));
     }
     if let Some(kind) = schema.get("type") {
         let kinds: Vec<&str> = match kind {
@@ -104,8 +161,9 @@ fn walk(document: &Value, schema: &Value, value: &Value, at: &str, problems: &mu
                 (None, Some(additional @ Value::Object(_))) => {
                     walk(document, additional, item, &here, problems);
                 }
-                // Objects with documented properties must not carry undocumented ones.
-                (None, _) if properties.is_some() => {
+                // Objects with documented properties must not carry undocumented ones (a
+                // subschema without a type, such as an `anyOf` branch, constrains only some).
+                (None, _) if properties.is_some() && schema.get("type").is_some() => {
                     problems.push(format!("{here}: not documented"));
                 }
                 (None, _) => {}
