@@ -19,7 +19,7 @@ cargo fmt --all -- --check
 
 # The dashboard first: the binary embeds dashboard/dist (crates/api/build.rs), so every cargo
 # build below (the tests, the browser tests, the compose stack) carries the real dashboard.
-step "dashboard: install, type-check, unit tests, build"
+step "dashboard: install, type-check, generated types current, unit tests, build"
 (cd dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build)
 
 step "clippy"

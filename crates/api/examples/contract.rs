@@ -13,7 +13,10 @@ fn main() -> std::io::Result<()> {
         if !unchanged {
             std::fs::write(&file, text)?;
         }
-        println!("{path}: {}", if unchanged { "unchanged" } else { "written" });
+        println!(
+            "{path}: {}",
+            if unchanged { "unchanged" } else { "written" }
+        );
     }
     Ok(())
 }

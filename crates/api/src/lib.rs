@@ -22,7 +22,8 @@
 //! - `auth`: bearer-token check on mutating requests, and CORS for one allowed origin.
 //! - `events`: the Server-Sent Events stream of nodes and active tests.
 //! - `metrics`: the Prometheus text exposition.
-//! - [`openapi`]: the OpenAPI 3.1 document of [`Endpoint`]'s routes.
+//! - [`openapi`]: the OpenAPI 3.1 document of [`Endpoint`]'s routes, schemas generated from the
+//!   Rust types, and the contract files checked in under `docs/`.
 //! - `dashboard`: the dashboard's files, embedded at build time (`build.rs`) or from a folder,
 //!   or a page saying how to build it.
 //!

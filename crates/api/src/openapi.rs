@@ -330,8 +330,14 @@ pub(crate) fn schema_without<T: JsonSchema>(
 pub fn files() -> Vec<(&'static str, String)> {
     [
         ("docs/openapi.json", document()),
-        ("docs/report.schema.json", report::test_report_schema().to_value()),
-        ("docs/node-report.schema.json", report::node_report_schema().to_value()),
+        (
+            "docs/report.schema.json",
+            report::test_report_schema().to_value(),
+        ),
+        (
+            "docs/node-report.schema.json",
+            report::node_report_schema().to_value(),
+        ),
     ]
     .into_iter()
     .map(|(path, value)| {

@@ -169,7 +169,10 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
         .and_then(|p| p.get_mut("test_type"))
         .and_then(serde_json::Value::as_object_mut)
     {
-        let all: Vec<String> = ["avalanche", "tsunami"].iter().flat_map(|t| spellings(t)).collect();
+        let all: Vec<String> = ["avalanche", "tsunami"]
+            .iter()
+            .flat_map(|t| spellings(t))
+            .collect();
         test_type.insert("enum".to_owned(), serde_json::json!(all));
     }
     schema.insert(

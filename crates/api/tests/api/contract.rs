@@ -34,10 +34,14 @@ fn report_files_validate_against_the_published_schemas() {
         serde_json::from_str(&std::fs::read_to_string(root().join("docs").join(name)).unwrap())
             .unwrap()
     };
-    let (test_schema, node_schema) = (schema("report.schema.json"), schema("node-report.schema.json"));
+    let (test_schema, node_schema) = (
+        schema("report.schema.json"),
+        schema("node-report.schema.json"),
+    );
     assert_eq!(test_schema["title"], "Report");
-    let fixture = root()
-        .join("crates/orchestrator/tests/fixtures/reports-14304d2/t-ab3c46c53c884ba18742b1ca4560ed18");
+    let fixture = root().join(
+        "crates/orchestrator/tests/fixtures/reports-14304d2/t-ab3c46c53c884ba18742b1ca4560ed18",
+    );
     let read = |file: &str| -> Value {
         serde_json::from_slice(&std::fs::read(fixture.join(file)).unwrap()).unwrap()
     };
