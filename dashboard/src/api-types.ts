@@ -197,6 +197,17 @@ export interface components {
             elapsed_ms: number;
             /** @description The final message arrived. */
             finished: boolean;
+            /**
+             * Format: uint64
+             * @description µs from the node's start to the end (response or error) of its last request; minus
+             *     `last_send_us`, vegeta's wait.
+             */
+            last_response_us?: number | null;
+            /**
+             * Format: uint64
+             * @description µs from the node's start to its last send (vegeta's attack), from its final message.
+             */
+            last_send_us?: number | null;
             /** @description The node was declared dead before finishing. */
             lost: boolean;
             /**
@@ -312,6 +323,8 @@ export interface components {
             nodes: {
                 [key: string]: components["schemas"]["StatsView"];
             };
+            /** @description Why the final report could not be written (the test is over all the same). */
+            report_error?: string | null;
             /** @description Where the aggregate report was written. */
             report_path: string | null;
             /**
@@ -618,6 +631,8 @@ export interface components {
             nodes: {
                 [key: string]: components["schemas"]["StatsView"];
             };
+            /** @description Why the final report could not be written (the test is over all the same). */
+            report_error?: string | null;
             /** @description Where the aggregate report was written. */
             report_path: string | null;
             /** @description Per-second aggregate time series. */
@@ -748,6 +763,8 @@ export interface components {
             nodes: {
                 [key: string]: components["schemas"]["StatsView"];
             };
+            /** @description Why the final report could not be written (the test is over all the same). */
+            report_error?: string | null;
             /** @description Where the aggregate report was written. */
             report_path: string | null;
             /** @description Per-second aggregate time series. */
