@@ -227,6 +227,18 @@ export interface components {
              */
             missing_messages: number;
             /**
+             * Format: int64
+             * @description How long after the test's start time (`started_at_ms` of the test, the trigger's) the
+             *     node's run started, ms (negative: before it, by clock skew).
+             */
+            start_offset_ms?: number | null;
+            /**
+             * Format: uint64
+             * @description When the node's run actually started (its clock's zero, once its connections were
+             *     open), ms since the Unix epoch, as the node reports it.
+             */
+            started_at_ms?: number | null;
+            /**
              * @description Why the node ended its run early (its own final message says so): stopped by request,
              *     no orchestrator heartbeat, shutting down, or a start failure.
              */
@@ -342,8 +354,18 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description What makes the numbers less than they seem, such as a driver that started more than
+             *     `max_start_skew_ms` after the test's start time.
+             * @default []
+             */
+            warnings: string[];
         };
-        /** @description One second of the aggregate time series. */
+        /**
+         * @description One second of a per-second time series (of the test, or of one node): second `n` is the
+         *     `n`-th wall-clock second after the trigger's start time (`started_at_ms`), for every node
+         *     alike, so a driver that started late shows as late.
+         */
         SeriesPoint: {
             /**
              * Format: uint64
@@ -352,28 +374,28 @@ export interface components {
             errors: number;
             /**
              * Format: double
-             * @description Mean (ms).
+             * @description Mean (ms); `null` without responses.
              */
-            mean: number;
+            mean: number | null;
             /** @description Requests sent per node in that second. */
             nodes: {
                 [key: string]: number;
             };
             /**
              * Format: double
-             * @description Median latency (ms).
+             * @description Median latency (ms); `null` without responses.
              */
-            p50: number;
+            p50: number | null;
             /**
              * Format: double
-             * @description 95th percentile (ms).
+             * @description 95th percentile (ms); `null` without responses.
              */
-            p95: number;
+            p95: number | null;
             /**
              * Format: double
-             * @description 99th percentile (ms).
+             * @description 99th percentile (ms); `null` without responses.
              */
-            p99: number;
+            p99: number | null;
             /**
              * Format: uint64
              * @description Requests sent in that second.
@@ -386,7 +408,7 @@ export interface components {
             responses: number;
             /**
              * Format: uint64
-             * @description Seconds since the start.
+             * @description Seconds since the test's start time.
              */
             second: number;
         };
@@ -399,9 +421,17 @@ export interface components {
             bytes_received: number;
             /**
              * Format: uint64
-             * @description Request bytes written.
+             * @description Request bytes written to sockets.
              */
             bytes_sent: number;
+            /**
+             * @description Errors by kind and cause, as `connect: connection refused (os error 111)` (at most 32
+             *     distinct ones, the rest under `other reasons`).
+             * @default {}
+             */
+            error_reasons: {
+                [key: string]: number;
+            };
             /** @description Errors by kind. */
             errors: {
                 [key: string]: number;
@@ -411,11 +441,18 @@ export interface components {
              * @description Scheduled sends that went out more than 1 ms late.
              */
             late_sends: number;
-            /** @description Latency from the intended send time. */
-            latency: components["schemas"]["Summary"];
+            /** @description Latency from the intended send time; `null` without responses. */
+            latency: components["schemas"]["Summary"] | null;
             /**
              * Format: uint64
-             * @description Requests sent.
+             * @description Requests started: sent, or failed before they could be (their connection could not be
+             *     opened). At least `requests_sent`.
+             * @default 0
+             */
+            requests_attempted: number;
+            /**
+             * Format: uint64
+             * @description Requests written to a connection.
              */
             requests_sent: number;
             /**
@@ -425,7 +462,7 @@ export interface components {
             responses_received: number;
             /**
              * Format: double
-             * @description Requests per second over the time measured.
+             * @description Requests sent per second over the time measured.
              */
             rps: number;
             /** @description Gaps between consecutive sends (scheduled tests). */
@@ -435,15 +472,15 @@ export interface components {
              *     engine's own jitter, seen by the sender.
              */
             send_lag?: components["schemas"]["Summary"] | null;
-            /** @description Service time from the actual send. */
-            service_time: components["schemas"]["Summary"];
+            /** @description Service time from the actual send; `null` without responses. */
+            service_time: components["schemas"]["Summary"] | null;
             /** @description Responses by status code. */
             status_codes: {
                 [key: string]: number;
             };
             /**
              * Format: double
-             * @description Successful responses (status < 500) over requests sent.
+             * @description Successful responses (status < 500) over requests attempted.
              */
             success_ratio: number;
         };
@@ -548,6 +585,13 @@ export interface components {
              */
             insecure: boolean;
             /**
+             * Format: uint64
+             * @description A driver whose run starts more than this many ms after the trigger's start time is
+             *     named in the test's warnings.
+             * @default 500
+             */
+            max_start_skew_ms: number;
+            /**
              * @description HTTP method.
              * @default GET
              */
@@ -644,6 +688,12 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description What makes the numbers less than they seem, such as a driver that started more than
+             *     `max_start_skew_ms` after the test's start time.
+             * @default []
+             */
+            warnings: string[];
         };
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestRequest: {
@@ -687,6 +737,13 @@ export interface components {
              * @default false
              */
             insecure?: boolean;
+            /**
+             * Format: uint64
+             * @description A driver whose run starts more than this many ms after the trigger's start time is
+             *     named in the test's warnings.
+             * @default 500
+             */
+            max_start_skew_ms?: number;
             /**
              * @description HTTP method.
              * @default GET
@@ -776,6 +833,12 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description What makes the numbers less than they seem, such as a driver that started more than
+             *     `max_start_skew_ms` after the test's start time.
+             * @default []
+             */
+            warnings: string[];
         };
     };
     responses: never;

@@ -53,6 +53,7 @@ export function test(id: string, over: Partial<TestView> = {}): TestView {
       body: null,
       insecure: false,
       drivers: null,
+      max_start_skew_ms: 500,
       start: true,
     },
     drivers: ['a', 'b'],
@@ -66,6 +67,7 @@ export function test(id: string, over: Partial<TestView> = {}): TestView {
     series: [],
     report_path: null,
     last_metrics_sent_at_ms: null,
+    warnings: [],
     ...over,
   };
 }

@@ -142,7 +142,7 @@ describe('driver starts and connect failures', () => {
   it('counts connect failures and judges success against attempts, not sends', () => {
     const refused = stats({ requests_attempted: 10, requests_sent: 0, errors: { connect: 10 }, latency: null });
     expect(connectErrors(refused)).toBe(10);
-    expect(successRatio({ ...refused, success_ratio: undefined })).toBe(0);
+    expect(successRatio(stats({ ...refused, success_ratio: undefined }))).toBe(0);
     const half = stats({ requests_attempted: 10, requests_sent: 5, status_codes: { '200': 5 }, success_ratio: undefined });
     expect(successRatio(half)).toBe(0.5);
   });

@@ -78,6 +78,7 @@ pub struct TestRequest {
         default = "default_max_start_skew_ms",
         deserialize_with = "whole::number"
     )]
+    #[schemars(range(max = MAX_START_SKEW_MS))]
     pub max_start_skew_ms: u64,
     /// Statuses that count as success: a comma-separated list of statuses (404) and classes
     /// (2xx). 2xx and 3xx when null; other statuses count as errors (`http_404`, `http_5xx`).
