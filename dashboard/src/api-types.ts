@@ -432,7 +432,10 @@ export interface components {
             error_reasons: {
                 [key: string]: number;
             };
-            /** @description Errors by kind. */
+            /**
+             * @description Errors by kind, responses with a status the test does not accept included (`http_5xx`,
+             *     `http_404`; see [`StatsView::judged`]).
+             */
             errors: {
                 [key: string]: number;
             };
@@ -480,7 +483,8 @@ export interface components {
             };
             /**
              * Format: double
-             * @description Successful responses (status < 500) over requests attempted.
+             * @description Responses with an accepted status (2xx and 3xx unless the test says otherwise) over
+             *     requests attempted.
              */
             success_ratio: number;
         };
@@ -545,10 +549,16 @@ export interface components {
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestConfig: {
             /**
-             * @description Request body.
+             * @description Request body as UTF-8 text.
              * @default null
              */
             body: string | null;
+            /**
+             * @description Request body as standard base64, for bytes that are not UTF-8 text (at most 65536 bytes
+             *     decoded); not with `body`.
+             * @default null
+             */
+            body_base64: string | null;
             /**
              * Format: uint32
              * @description Connections per driver.
@@ -575,6 +585,12 @@ export interface components {
              */
             duration_ms: number | null;
             /**
+             * @description Statuses that count as success: a comma-separated list of statuses (404) and classes
+             *     (2xx). 2xx and 3xx when null; other statuses count as errors (`http_404`, `http_5xx`).
+             * @default null
+             */
+            expect_status: string | null;
+            /**
              * @description Extra headers.
              * @default []
              */
@@ -584,6 +600,13 @@ export interface components {
              * @default false
              */
             insecure: boolean;
+            /**
+             * Format: double
+             * @description Largest share of failed requests with which the test still passes; 0: any failed
+             *     request fails it.
+             * @default 0
+             */
+            max_error_ratio: number;
             /**
              * Format: uint64
              * @description A driver whose run starts more than this many ms after the trigger's start time is
@@ -625,9 +648,13 @@ export interface components {
              * @default 30000
              */
             timeout_ms: number;
-            /** @description Target URL: absolute http:// or https://. */
+            /**
+             * @description Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
+             *     address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
+             *     percent-encoded.
+             */
             url: string;
-        } & (unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /** @description The answer of `GET /api/tests`. */
         TestList: {
             /** @description Newest first, without `series` (the detail route has it). */
@@ -698,10 +725,16 @@ export interface components {
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestRequest: {
             /**
-             * @description Request body.
+             * @description Request body as UTF-8 text.
              * @default null
              */
             body?: string | null;
+            /**
+             * @description Request body as standard base64, for bytes that are not UTF-8 text (at most 65536 bytes
+             *     decoded); not with `body`.
+             * @default null
+             */
+            body_base64?: string | null;
             /**
              * Format: uint32
              * @description Connections per driver.
@@ -728,6 +761,12 @@ export interface components {
              */
             duration_ms?: number | null;
             /**
+             * @description Statuses that count as success: a comma-separated list of statuses (404) and classes
+             *     (2xx). 2xx and 3xx when null; other statuses count as errors (`http_404`, `http_5xx`).
+             * @default null
+             */
+            expect_status?: string | null;
+            /**
              * @description Extra headers.
              * @default []
              */
@@ -737,6 +776,13 @@ export interface components {
              * @default false
              */
             insecure?: boolean;
+            /**
+             * Format: double
+             * @description Largest share of failed requests with which the test still passes; 0: any failed
+             *     request fails it.
+             * @default 0
+             */
+            max_error_ratio?: number;
             /**
              * Format: uint64
              * @description A driver whose run starts more than this many ms after the trigger's start time is
@@ -778,9 +824,13 @@ export interface components {
              * @default 30000
              */
             timeout_ms?: number;
-            /** @description Target URL: absolute http:// or https://. */
+            /**
+             * @description Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
+             *     address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
+             *     percent-encoded.
+             */
             url: string;
-        } & (unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /** @description Where a test is in its life. */
         TestStatus: "created" | "configuring" | "running" | "completed" | "degraded" | "failed" | "aborted" | "interrupted";
         /** @description A test as the API shows it. */
@@ -981,7 +1031,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description It cannot start: no live drivers, fewer than it asks for, or they did not acknowledge it. */
+            /** @description The body did not arrive within the server's body deadline (30 s by default). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It cannot start: no live drivers, all busy, fewer than it asks for, or they did not acknowledge it. */
             409: {
                 headers: {
                     [name: string]: unknown;
