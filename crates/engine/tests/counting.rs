@@ -3,41 +3,14 @@
 //! beside them would make late.
 #![allow(clippy::unwrap_used)] // a failed set-up step should fail the test loudly
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use engine::Mode;
 use stats::ErrorKind;
-use target::{Target, TargetConfig};
-use tokio_util::sync::CancellationToken;
+use target::TargetConfig;
 
-async fn serve(config: TargetConfig) -> (Arc<Target>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let target = Target::new(config);
-    tokio::spawn(Arc::clone(&target).serve(listener, std::future::pending()));
-    (target, format!("http://{addr}"))
-}
-
-fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> LoadSpec {
-    LoadSpec {
-        mode,
-        requests,
-        duration: None,
-        concurrency,
-        timeout: Duration::from_secs(5),
-        insecure: false,
-        threads: None,
-        request: RequestTemplate::new("GET", url, &[], None).unwrap(),
-    }
-}
-
-async fn run(spec: LoadSpec) -> (Interval, Duration) {
-    let handle = engine::start(spec, CancellationToken::new()).await.unwrap();
-    let recorder = Arc::clone(&handle.recorder);
-    let elapsed = handle.finished().await;
-    (recorder.take(), elapsed)
-}
+mod support;
+use support::{run, serve, spec};
 
 /// Issue 9: a request whose connection cannot be opened is attempted, never sent: no bytes out,
 /// no latency, its own count with the OS's reason; and a closed loop pauses between failed

@@ -4,38 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use engine::Mode;
 use stats::ErrorKind;
-use target::{Stall, Target, TargetConfig};
+use target::{Stall, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
-async fn serve(config: TargetConfig) -> (Arc<Target>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let target = Target::new(config);
-    tokio::spawn(Arc::clone(&target).serve(listener, std::future::pending()));
-    (target, format!("http://{addr}"))
-}
-
-fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> LoadSpec {
-    LoadSpec {
-        mode,
-        requests,
-        duration: None,
-        concurrency,
-        timeout: Duration::from_secs(5),
-        insecure: false,
-        threads: None,
-        request: RequestTemplate::new("GET", url, &[], None).unwrap(),
-    }
-}
-
-async fn run(spec: LoadSpec) -> (Interval, Duration) {
-    let handle = engine::start(spec, CancellationToken::new()).await.unwrap();
-    let recorder = Arc::clone(&handle.recorder);
-    let elapsed = handle.finished().await;
-    (recorder.take(), elapsed)
-}
+mod support;
+use support::{run, serve, spec};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avalanche_sends_exactly_the_requested_count() {
