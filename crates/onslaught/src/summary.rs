@@ -249,7 +249,8 @@ pub fn text(test: &TestView) -> String {
         .saturating_sub(a.responses_received);
     let mut codes = codes.join("  ");
     if no_response > 0 {
-        let _ = write!(codes, "  0:{}", count(no_response));
+        let sep = if codes.is_empty() { "" } else { "  " };
+        let _ = write!(codes, "{sep}0:{}", count(no_response));
     }
     line("Status codes  [code:count]", codes);
     if a.errors.is_empty() {

@@ -97,6 +97,19 @@ fn a_refused_target_counts_attempts_not_sends_and_shows_no_latency() {
         line("Error reason").contains("connect: connection refused (os error 111): "),
         "{text}"
     );
+    // Every attempt is one that got no status: "0:N" alone, and the failure names the attempts.
+    let codes = line("Status codes");
+    let zero = codes.split_whitespace().last().unwrap();
+    assert!(zero.starts_with("0:") && zero != "0:0", "{text}");
+    let errors = String::from_utf8_lossy(&output.stderr);
+    let failed = errors
+        .lines()
+        .find(|l| l.starts_with("failed: "))
+        .unwrap_or_else(|| panic!("no failure line in:\n{errors}"));
+    assert!(
+        failed.starts_with(&format!("failed: 100.00% of {} requests", &zero[2..])),
+        "{failed}"
+    );
 }
 
 /// Per-driver report series used to carry requests only: `responses` 0 and p50/p95/p99/mean 0.0
