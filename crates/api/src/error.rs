@@ -84,6 +84,7 @@ impl From<ControlError> for ApiError {
             },
             ControlError::NotFound(_) => Self::NotFound(e.to_string()),
             ControlError::Conflict(message) => Self::Conflict(message),
+            ControlError::Drivers(shortage) => Self::Conflict(shortage.to_string()),
             ControlError::Transport(_) => Self::Unavailable(e.to_string()),
         }
     }

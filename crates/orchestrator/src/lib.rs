@@ -43,6 +43,7 @@ use transport::{Transport, TransportError};
 
 pub use expect::ExpectStatus;
 pub use request::{TestRequest, ValidationError};
+pub use state::DriverShortage;
 pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
 
 use state::State;
@@ -104,6 +105,9 @@ pub enum ControlError {
     /// The test cannot do this now (already started, no live drivers, ...).
     #[error("{0}")]
     Conflict(String),
+    /// Not enough drivers are live and free for the test.
+    #[error(transparent)]
+    Drivers(#[from] DriverShortage),
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
@@ -468,8 +472,8 @@ impl Orchestrator {
                 .state
                 .lock()
                 .driver_shortage(request.drivers, &self.inner.config);
-            if let Some(message) = shortage {
-                return Err(ControlError::Conflict(message));
+            if let Some(shortage) = shortage {
+                return Err(shortage.into());
             }
         }
         let id = format!("t-{}", uuid::Uuid::new_v4().simple());

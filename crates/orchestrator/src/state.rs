@@ -61,6 +61,32 @@ impl Node {
     }
 }
 
+/// Why a test cannot have the drivers it asks for now (an answer of 409 in the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DriverShortage {
+    /// No driver is alive.
+    #[error("no live drivers are available to run the test")]
+    NoneLive,
+    /// Every live driver runs another test.
+    #[error("no driver is free: all {busy} live driver(s) are busy with another test")]
+    AllBusy {
+        /// Live drivers busy with another test.
+        busy: usize,
+    },
+    /// Fewer live idle drivers than the test asks for.
+    #[error(
+        "the test asks for {wanted} drivers but {idle} are live and idle ({busy} busy with another test)"
+    )]
+    TooFew {
+        /// Drivers the test asks for.
+        wanted: usize,
+        /// Live drivers free to run it.
+        idle: usize,
+        /// Live drivers busy with another test.
+        busy: usize,
+    },
+}
+
 /// A test the orchestrator runs or ran.
 #[derive(Debug)]
 struct Test {
@@ -489,12 +515,13 @@ impl State {
     }
 
     /// Why a test asking for `wanted` drivers (all live ones when `None`) cannot start now, if
-    /// it cannot: no live drivers, or too few of them idle (saying how many are busy).
+    /// it cannot: the one rule for "enough drivers", used when a test is created to start and
+    /// when it starts.
     pub fn driver_shortage(
         &self,
         wanted: Option<u32>,
         config: &OrchestratorConfig,
-    ) -> Option<String> {
+    ) -> Option<DriverShortage> {
         let live: Vec<&Node> = self
             .nodes
             .values()
@@ -504,16 +531,11 @@ impl State {
         let idle = live.len() - busy;
         let wanted = wanted.map_or(1, |n| n as usize);
         if live.is_empty() {
-            Some("no live drivers are available to run the test".to_owned())
+            Some(DriverShortage::NoneLive)
         } else if idle == 0 {
-            Some(format!(
-                "no driver is free: all {busy} live driver(s) are busy with another test"
-            ))
+            Some(DriverShortage::AllBusy { busy })
         } else if wanted > idle {
-            Some(format!(
-                "the test asks for {wanted} drivers but {idle} are live and idle \
-                 ({busy} busy with another test)"
-            ))
+            Some(DriverShortage::TooFew { wanted, idle, busy })
         } else {
             None
         }
@@ -536,8 +558,8 @@ impl State {
                 format!("test {id} is already {:?}", test.status).to_lowercase(),
             ));
         }
-        if let Some(message) = shortage {
-            return Err(ControlError::Conflict(message));
+        if let Some(shortage) = shortage {
+            return Err(shortage.into());
         }
         let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
         let drivers: Vec<String> = available.into_iter().take(wanted).collect();
@@ -825,6 +847,44 @@ mod tests {
         state.set_running("t", now_ms());
         state.test_mut("t").unwrap().triggered_at_ms = now_ms() - ago_ms;
         state
+    }
+
+    /// One rule for "enough drivers", typed: none live, all busy, or fewer idle than asked.
+    #[test]
+    fn a_driver_shortage_names_what_is_wanted_live_and_busy() {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = State::default();
+        assert_eq!(
+            state.driver_shortage(None, &config),
+            Some(DriverShortage::NoneLive)
+        );
+        beat(&mut state, "d1", NodeState::Running, "t0", now_ms());
+        assert_eq!(
+            state.driver_shortage(None, &config),
+            Some(DriverShortage::AllBusy { busy: 1 })
+        );
+        beat(&mut state, "d2", NodeState::Idle, "", now_ms());
+        beat(&mut state, "d3", NodeState::Finished, "t0", now_ms());
+        assert_eq!(state.driver_shortage(Some(2), &config), None);
+        let shortage = state.driver_shortage(Some(3), &config);
+        assert_eq!(
+            shortage,
+            Some(DriverShortage::TooFew {
+                wanted: 3,
+                idle: 2,
+                busy: 1
+            })
+        );
+        let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+        request.requests_per_driver = Some(10);
+        request.drivers = Some(3);
+        state.create("t", request);
+        let error = state.begin_configuring("t", &config).unwrap_err();
+        assert!(matches!(error, ControlError::Drivers(s) if Some(s) == shortage));
+        assert_eq!(
+            error.to_string(),
+            "the test asks for 3 drivers but 2 are live and idle (1 busy with another test)"
+        );
     }
 
     /// An interval of `requests` requests at 1 ms from `node`, message number `seq`.
