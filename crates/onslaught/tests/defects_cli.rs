@@ -29,6 +29,15 @@ fn exits_within(child: &mut Child, bound: Duration, what: &str) -> ExitStatus {
     }
 }
 
+/// Everything left to read on a child's pipe (empty when it was not piped).
+fn read_all(pipe: Option<impl Read>) -> String {
+    let mut text = String::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_string(&mut text).unwrap();
+    }
+    text
+}
+
 /// Reads `child`'s stdout until a line containing `needle` (at most 20 s); returns the lines.
 fn stdout_until(child: &mut Child, needle: &str) -> Vec<String> {
     let stdout = child.stdout.take().unwrap();
@@ -93,13 +102,7 @@ fn an_unwritable_report_dir_is_refused_up_front() {
             .spawn()
             .unwrap();
         let status = exits_within(&mut child, Duration::from_secs(15), &args.join(" "));
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = read_all(child.stderr.take());
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("--report-dir"), "{args:?}: {stderr}");
     }
@@ -147,20 +150,8 @@ fn a_report_that_cannot_be_written_ends_the_run_with_the_error_named() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let status = exits_within(&mut child, Duration::from_secs(25), "run");
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
     assert_eq!(status.code(), Some(4), "{stdout}\n{stderr}");
     assert!(stdout.contains("Requests      [total"), "{stdout}");
     assert!(
@@ -258,13 +249,7 @@ fn run_stops_on_sigint_with_stderr_closed() {
     }
     signal(&child, "INT");
     let status = exits_within(&mut child, Duration::from_secs(20), "run");
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = read_all(child.stdout.take());
     assert_eq!(status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("Status                "), "{stdout}");
     assert!(stdout.contains("aborted"), "{stdout}");
@@ -290,20 +275,8 @@ fn concurrency_beyond_the_open_file_limit_is_refused_up_front() {
             .spawn()
             .unwrap();
         let status = exits_within(&mut child, Duration::from_secs(30), "run under prlimit");
-        let mut stdout = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stdout = read_all(child.stdout.take());
+        let stderr = read_all(child.stderr.take());
         (status, stdout, stderr)
     };
     let args = ["-w", "1", "-c", "200", "-z", "1s"];
@@ -378,13 +351,7 @@ fn a_timed_run_ends_by_its_deadline_plus_the_timeout() {
     // Start-up, the 1 s run, the 0.5 s timeout, and the end of the test: well under 10 s.
     let status = exits_within(&mut child, Duration::from_secs(10), "run");
     let took = started.elapsed();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = read_all(child.stdout.take());
     let test: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(status.code(), Some(1), "no success: {test}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
