@@ -93,29 +93,15 @@ fn ipv6_literal_targets_are_loaded() {
         return;
     }
     let _serial = support::serial();
-    let mut child = onslaught()
-        .args(["target", "--listen", "[::1]:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line}"))
-        .to_owned();
+    let target = support::TargetProcess::listen("[::1]:0", &[]);
+    let base = &target.base;
     assert!(base.starts_with("http://[::1]:"), "{base}");
     let reports = tempfile::tempdir().unwrap();
     let (test, output) = run_json(
         &[&format!("{base}/ping"), "-n", "20", "-w", "1", "-c", "2"],
         reports.path(),
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(target);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(num(&test, "/aggregate/status_codes/200"), 20.0);
 }

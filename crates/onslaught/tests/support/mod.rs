@@ -29,8 +29,13 @@ pub struct TargetProcess {
 
 impl TargetProcess {
     pub fn start(extra: &[&str]) -> Self {
+        Self::listen("127.0.0.1:0", extra)
+    }
+
+    /// The target on `address` (a loopback address with port 0).
+    pub fn listen(address: &str, extra: &[&str]) -> Self {
         let mut child = onslaught()
-            .args(["target", "--listen", "127.0.0.1:0"])
+            .args(["target", "--listen", address])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
