@@ -1,7 +1,7 @@
 // Shapes of the orchestrator's REST API and event stream (see dashboard/README.md), as names
 // for the dashboard's code. The shapes themselves are generated: src/api-types.ts comes from
 // docs/openapi.json (`npm run gen:types`), which comes from the Rust types
-// (`cargo run -p api --example contract`). Nothing here is computed.
+// (`cargo run -p onslaught-api --example contract`). Nothing here is computed.
 
 import type { components } from './api-types';
 

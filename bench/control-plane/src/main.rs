@@ -25,15 +25,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use orchestrator::{Orchestrator, OrchestratorConfig, TestRequest};
-use protocol::{
+use onslaught_orchestrator::{Orchestrator, OrchestratorConfig, TestRequest};
+use onslaught_protocol::{
     Heartbeat, HeartbeatState, NodeState, PROTOCOL_VERSION, Register, Role, TestConfig, Topic,
     Trigger, TriggerAction, WireCounters, decode, encode, now_ms,
 };
 use serde_json::json;
-use stats::Histogram;
+use onslaught_stats::Histogram;
 use tokio_util::sync::CancellationToken;
-use transport::{InProcess, Subscription, Transport, TransportError};
+use onslaught_transport::{InProcess, Subscription, Transport, TransportError};
 
 type Res<T> = Result<T, String>;
 
@@ -195,10 +195,10 @@ fn wire(opts: &Opts) -> Res<serde_json::Value> {
             .spawn(stop.clone())
             .await
             .map_err(|e| e.to_string())?;
-        let driver_task = tokio::spawn(driver::run(
-            driver::DriverConfig::new("bench-driver-1", "in-process"),
+        let driver_task = tokio::spawn(onslaught_driver::run(
+            onslaught_driver::DriverConfig::new("bench-driver-1", "in-process"),
             Arc::clone(&driver_side) as Arc<dyn Transport>,
-            Arc::new(driver::DriverStats::default()),
+            Arc::new(onslaught_driver::DriverStats::default()),
             stop.clone(),
         ));
         if orchestrator
@@ -252,7 +252,7 @@ struct Control {
 }
 
 /// Histograms shaped like a driver's interval at ~20k requests/s: body 0.2-3 ms, a tail to 50 ms.
-fn template_histograms(samples: usize) -> (String, String, stats::Summary, u64) {
+fn template_histograms(samples: usize) -> (String, String, onslaught_stats::Summary, u64) {
     let mut latency = Histogram::new();
     let mut service = Histogram::new();
     for _ in 0..samples {
@@ -267,8 +267,8 @@ fn template_histograms(samples: usize) -> (String, String, stats::Summary, u64) 
     }
     let summary = latency.summary();
     (
-        protocol::wire_stats::encode_histogram(&latency),
-        protocol::wire_stats::encode_histogram(&service),
+        onslaught_protocol::wire_stats::encode_histogram(&latency),
+        onslaught_protocol::wire_stats::encode_histogram(&service),
         summary,
         samples as u64,
     )
@@ -278,11 +278,11 @@ struct Sim {
     transport: Arc<dyn Transport>,
     control: tokio::sync::watch::Receiver<Control>,
     every: Duration,
-    hist: Arc<(String, String, stats::Summary, u64)>,
+    hist: Arc<(String, String, onslaught_stats::Summary, u64)>,
     published: Arc<AtomicU64>,
 }
 
-async fn publish_msg<M: protocol::Message>(transport: &Arc<dyn Transport>, key: &str, m: &M) {
+async fn publish_msg<M: onslaught_protocol::Message>(transport: &Arc<dyn Transport>, key: &str, m: &M) {
     // A simulated driver does not retry: a failed publish is visible in the orchestrator's
     // missing-message count.
     let _ = transport
@@ -678,12 +678,12 @@ struct MetricsFields<'a> {
     end_ms: u64,
     latency: &'a str,
     service: &'a str,
-    summary: stats::Summary,
+    summary: onslaught_stats::Summary,
     count: u64,
 }
 
 /// A `metrics` message as a driver sends it, built as JSON so that optional fields added to
-/// `protocol::Metrics` later do not break this helper.
+/// `onslaught_protocol::Metrics` later do not break this helper.
 fn metrics_message(f: MetricsFields<'_>) -> Vec<u8> {
     let counters = WireCounters {
         requests_sent: f.count,
@@ -703,7 +703,7 @@ fn metrics_message(f: MetricsFields<'_>) -> Vec<u8> {
         "interval_start_ms": f.start_ms,
         "interval_end_ms": f.end_ms,
         "sent_at_ms": now_ms(),
-        "metrics": protocol::LatencyMetrics::from(f.summary),
+        "metrics": onslaught_protocol::LatencyMetrics::from(f.summary),
         "histogram": f.latency,
         "service_histogram": f.service,
         "counters": counters,
@@ -781,11 +781,11 @@ fn merge_kafka(
         }
         let rt = runtime(1)?;
         rt.block_on(async {
-            let mut config = kafka::KafkaConfig::new(brokers);
+            let mut config = onslaught_kafka::KafkaConfig::new(brokers);
             config.topic_prefix.clone_from(&prefix);
             config.client_id = "onslaught-bench-sims".to_owned();
             let transport: Arc<dyn Transport> = Arc::new(
-                kafka::KafkaTransport::connect(config)
+                onslaught_kafka::KafkaTransport::connect(config)
                     .await
                     .map_err(|e| e.to_string())?,
             );

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use orchestrator::ControlError;
+use onslaught_orchestrator::ControlError;
 use serde::Serialize;
 
 use crate::MAX_BODY_BYTES;

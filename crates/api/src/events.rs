@@ -15,7 +15,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt, stream};
-use orchestrator::{Orchestrator, TestView};
+use onslaught_orchestrator::{Orchestrator, TestView};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;

@@ -6,10 +6,10 @@
 //! connections ([`serve_with`] sets them). Tests call the router without a socket.
 //!
 //! ```no_run
-//! # async fn run(orchestrator: orchestrator::Orchestrator) -> std::io::Result<()> {
-//! let app = api::router(orchestrator, api::ApiOptions::default());
+//! # async fn run(orchestrator: onslaught_orchestrator::Orchestrator) -> std::io::Result<()> {
+//! let app = onslaught_api::router(orchestrator, onslaught_api::ApiOptions::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! api::serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! onslaught_api::serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
 //!
@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use orchestrator::Orchestrator;
+use onslaught_orchestrator::Orchestrator;
 use tokio_util::sync::CancellationToken;
 
 pub use dashboard::is_embedded as dashboard_is_embedded;

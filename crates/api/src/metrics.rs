@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
 
-use orchestrator::{Liveness, Orchestrator, SummaryView, TestStatus, TestView};
+use onslaught_orchestrator::{Liveness, Orchestrator, SummaryView, TestStatus, TestView};
 
 /// The `Content-Type` of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -66,7 +66,7 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
 
     let mut sent = 0u64;
     let mut responses = 0u64;
-    let mut errors: BTreeMap<String, u64> = stats::ErrorKind::ALL
+    let mut errors: BTreeMap<String, u64> = onslaught_stats::ErrorKind::ALL
         .iter()
         .map(|k| (k.as_str().to_owned(), 0))
         .collect();

@@ -4,10 +4,10 @@
 //! [`crate::Endpoint::ALL`], that real answers validate against its schemas, that each schema's
 //! `required` list is what the Rust types demand and always write, and that the checked-in
 //! copies ([`files`]: `docs/openapi.json`, the report schemas) are current; write them with
-//! `cargo run -p api --example contract`.
+//! `cargo run -p onslaught-api --example contract`.
 
-use orchestrator::report::{self, TestReport};
-use orchestrator::{TestRequest, TestView};
+use onslaught_orchestrator::report::{self, TestReport};
+use onslaught_orchestrator::{TestRequest, TestView};
 use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use orchestrator::{NodeView, TestRequest, TestStatus, TestView};
+use onslaught_orchestrator::{NodeView, TestRequest, TestStatus, TestView};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 

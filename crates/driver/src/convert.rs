@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use engine::{Interval, LoadSpec, Mode, RequestTemplate};
-use protocol::wire_stats::encode_histogram;
-use protocol::{Metrics, PROTOCOL_VERSION, TestConfig, TestType};
+use onslaught_engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use onslaught_protocol::wire_stats::encode_histogram;
+use onslaught_protocol::{Metrics, PROTOCOL_VERSION, TestConfig, TestType};
 
 /// Turns a test configuration into what the engine runs, or says why it cannot.
 pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
@@ -66,14 +66,14 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
         request,
     };
     spec.validate().map_err(|e| e.to_string())?;
-    if let Some(limit) = engine::limits::raise_open_files()
-        && !engine::limits::fits(u64::from(spec.concurrency), limit)
+    if let Some(limit) = onslaught_engine::limits::raise_open_files()
+        && !onslaught_engine::limits::fits(u64::from(spec.concurrency), limit)
     {
         return Err(format!(
             "concurrency {} needs as many open files, beyond this driver's limit of {limit} \
              (ulimit -n, {} kept for itself)",
             spec.concurrency,
-            engine::limits::RESERVED_FILES
+            onslaught_engine::limits::RESERVED_FILES
         ));
     }
     Ok(spec)
@@ -136,7 +136,7 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         is_final: at.is_final,
         interval_start_ms: at.start_ms,
         interval_end_ms: at.end_ms.max(at.start_ms),
-        sent_at_ms: protocol::now_ms(),
+        sent_at_ms: onslaught_protocol::now_ms(),
         started_at_ms: at.started_at_ms,
         metrics: interval.latency.summary().into(),
         histogram: encode_histogram(&interval.latency),
@@ -191,7 +191,7 @@ mod tests {
             duration_ms: None,
             concurrency: 1,
             timeout_ms: 1000,
-            request: protocol::RequestSpec {
+            request: onslaught_protocol::RequestSpec {
                 url: "http://127.0.0.1:9/".to_owned(),
                 method: "POST".to_owned(),
                 headers: Vec::new(),

@@ -1,7 +1,7 @@
 //! The driver node: registers, heartbeats, takes a test's configuration, acknowledges it, starts
 //! on the trigger, and streams interval metrics until its final message.
 //!
-//! Written once against [`transport::Transport`]; the same code runs in `onslaught run` over the
+//! Written once against [`onslaught_transport::Transport`]; the same code runs in `onslaught run` over the
 //! in-process transport and as `onslaught driver` over Kafka.
 //!
 //! # Layout
@@ -38,7 +38,7 @@ pub struct DriverConfig {
     /// A running test stops by itself when no orchestrator heartbeat arrived for this long.
     pub orchestrator_timeout: Duration,
     /// When set, only control messages signed with this secret are obeyed.
-    pub secret: Option<protocol::Signer>,
+    pub secret: Option<onslaught_protocol::Signer>,
     /// When not empty, only targets matching one of these are load-tested.
     pub allow_targets: Vec<allow::TargetPattern>,
     /// Engine threads for a test (`None`: one per core this process may use).
@@ -129,5 +129,5 @@ impl DriverStats {
 pub enum DriverError {
     /// The transport refused a subscription.
     #[error("transport: {0}")]
-    Transport(#[from] transport::TransportError),
+    Transport(#[from] onslaught_transport::TransportError),
 }

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol::{
+use onslaught_protocol::{
     Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, TestConfig, Topic,
     Trigger, TriggerAction, decode, now_ms,
 };
+use onslaught_transport::{Backlog, Transport};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use transport::{Backlog, Transport};
 
 use crate::convert::load_spec;
 use crate::publish::{self, METRICS_QUEUE};
@@ -196,8 +196,8 @@ impl Node {
         {
             tracing::warn!(topic = %M::TOPIC, "ignoring control message: {e}");
             let counter = match e {
-                protocol::SignatureError::Unsigned => &self.ctx.stats.unsigned_messages,
-                protocol::SignatureError::Forged => &self.ctx.stats.forged_messages,
+                onslaught_protocol::SignatureError::Unsigned => &self.ctx.stats.unsigned_messages,
+                onslaught_protocol::SignatureError::Forged => &self.ctx.stats.forged_messages,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             return None;

@@ -21,13 +21,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use onslaught_protocol::{Heartbeat, Message, Metrics, Register, Topic, encode};
+use onslaught_transport::Transport;
 use parking_lot::Mutex;
-use protocol::{Heartbeat, Message, Metrics, Register, Topic, encode};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use transport::Transport;
 
 use crate::DriverStats;
 
@@ -265,8 +265,8 @@ impl Task {
 mod tests {
     use super::*;
     use futures_util::future::BoxFuture;
+    use onslaught_transport::{InProcess, Subscription, TransportError};
     use tokio::sync::watch;
-    use transport::{InProcess, Subscription, TransportError};
 
     /// In-process, with publishes held while `open` is false.
     struct Gated {
@@ -307,7 +307,7 @@ mod tests {
             last_response: None,
             started_at_ms: None,
         };
-        crate::convert::metrics(&engine::Interval::default(), at)
+        crate::convert::metrics(&onslaught_engine::Interval::default(), at)
     }
 
     async fn setup(open: bool) -> (Arc<Gated>, Subscription, Arc<DriverStats>) {
@@ -338,7 +338,8 @@ mod tests {
             .unwrap()
             .unwrap();
         for seq in 1..=10 {
-            let got: Metrics = protocol::decode(&subscription.recv().await.unwrap()).unwrap();
+            let got: Metrics =
+                onslaught_protocol::decode(&subscription.recv().await.unwrap()).unwrap();
             assert_eq!(got.seq, seq);
         }
         publisher
@@ -352,8 +353,13 @@ mod tests {
         let (gated, _, stats) = setup(false).await;
         let mut heartbeats = gated.inner.subscribe(Topic::Heartbeat).await.unwrap();
         let (outbox, publisher) = spawn(gated.clone(), "n".to_owned(), Arc::clone(&stats), 2);
-        let beat =
-            |id: &str| Heartbeat::new(id, protocol::Role::Driver, protocol::HeartbeatState::idle());
+        let beat = |id: &str| {
+            Heartbeat::new(
+                id,
+                onslaught_protocol::Role::Driver,
+                onslaught_protocol::HeartbeatState::idle(),
+            )
+        };
         outbox.heartbeat(&beat("first"));
         // The publisher takes the first and is held publishing it; the next two share the slot.
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -368,7 +374,7 @@ mod tests {
         while let Ok(Some(p)) =
             tokio::time::timeout(Duration::from_millis(100), heartbeats.recv()).await
         {
-            got.push(protocol::decode::<Heartbeat>(&p).unwrap().node_id);
+            got.push(onslaught_protocol::decode::<Heartbeat>(&p).unwrap().node_id);
         }
         assert_eq!(got, ["first", "third"]);
         assert_eq!(stats.heartbeats_coalesced.load(Ordering::Relaxed), 1);

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use engine::{Interval, LoadSpec};
-use protocol::now_ms;
+use onslaught_engine::{Interval, LoadSpec};
+use onslaught_protocol::now_ms;
 use tokio_util::sync::CancellationToken;
 
 use crate::DriverStats;
@@ -93,7 +93,7 @@ pub async fn run_test(
         last_end_ms: 0,
         started_at_ms: None,
     };
-    let handle = match engine::start(spec, cancel.clone()).await {
+    let handle = match onslaught_engine::start(spec, cancel.clone()).await {
         Ok(handle) => handle,
         Err(e) => {
             tracing::error!(test_id, "cannot start the test: {e}");
@@ -176,7 +176,7 @@ impl Publisher<'_> {
         interval: &Interval,
         end_ms: u64,
         last: Option<&str>,
-        timing: Option<&engine::Timing>,
+        timing: Option<&onslaught_engine::Timing>,
     ) {
         let is_final = last.is_some();
         let stopped = last.filter(|reason| !reason.is_empty());
@@ -191,8 +191,8 @@ impl Publisher<'_> {
                 start_ms: self.last_end_ms,
                 end_ms,
                 stopped,
-                last_send: timing.and_then(engine::Timing::last_send),
-                last_response: timing.and_then(engine::Timing::last_end),
+                last_send: timing.and_then(onslaught_engine::Timing::last_send),
+                last_response: timing.and_then(onslaught_engine::Timing::last_end),
                 started_at_ms: self.started_at_ms,
             },
         );

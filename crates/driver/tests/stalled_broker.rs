@@ -8,16 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use driver::{DriverConfig, DriverStats};
 use futures_util::future::BoxFuture;
-use protocol::{
+use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_protocol::{
     Heartbeat, HeartbeatState, Metrics, NodeState, PROTOCOL_VERSION, RequestSpec, Role, TestConfig,
     TestType, Topic, Trigger, TriggerAction, decode, encode, now_ms,
 };
-use target::{Target, TargetConfig};
+use onslaught_target::{Target, TargetConfig};
+use onslaught_transport::{InProcess, Subscription, Transport, TransportError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use transport::{InProcess, Subscription, Transport, TransportError};
 
 /// In-process, but the driver's publishes wait while the gate is shut (and go through, in
 /// order, once it opens).
@@ -57,7 +57,7 @@ struct Setup {
     stalling: Arc<Stalling>,
     stats: Arc<DriverStats>,
     shutdown: CancellationToken,
-    driver: tokio::task::JoinHandle<Result<(), driver::DriverError>>,
+    driver: tokio::task::JoinHandle<Result<(), onslaught_driver::DriverError>>,
     /// Stops the orchestrator's heartbeats.
     orchestrator: CancellationToken,
     metrics: Subscription,
@@ -108,7 +108,7 @@ async fn setup() -> Setup {
     config.orchestrator_timeout = Duration::from_secs(1);
     config.engine_threads = Some(1);
     let stats = Arc::new(DriverStats::default());
-    let driver = tokio::spawn(driver::run(
+    let driver = tokio::spawn(onslaught_driver::run(
         config,
         Arc::clone(&stalling) as Arc<dyn Transport>,
         Arc::clone(&stats),
@@ -364,7 +364,7 @@ async fn shutdown_with_a_stalled_broker_ends_within_the_drain_bound() {
     let started = Instant::now();
     s.shutdown.cancel();
     tokio::time::timeout(
-        driver::node::SHUTDOWN_DRAIN + Duration::from_secs(3),
+        onslaught_driver::node::SHUTDOWN_DRAIN + Duration::from_secs(3),
         &mut s.driver,
     )
     .await
@@ -373,7 +373,7 @@ async fn shutdown_with_a_stalled_broker_ends_within_the_drain_bound() {
     .unwrap();
     let took = started.elapsed();
     assert!(
-        took >= driver::node::SHUTDOWN_DRAIN - Duration::from_millis(100),
+        took >= onslaught_driver::node::SHUTDOWN_DRAIN - Duration::from_millis(100),
         "{took:?}"
     );
     // The final message, at least, never went out; it is counted, not silently lost.

@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use onslaught_stats::{Counters, ErrorKind, Histogram};
 use parking_lot::Mutex;
-use stats::{Counters, ErrorKind, Histogram};
 
 use crate::LATE_TOLERANCE;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
-use stats::ErrorKind;
+use onslaught_stats::ErrorKind;
 
 use crate::connection::{Connector, Open};
 use crate::recorder::Failure;

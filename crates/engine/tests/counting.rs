@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use engine::Mode;
-use stats::ErrorKind;
-use target::TargetConfig;
+use onslaught_engine::Mode;
+use onslaught_stats::ErrorKind;
+use onslaught_target::TargetConfig;
 
 mod support;
 use support::{run, serve, spec};

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::Mode;
-use stats::ErrorKind;
-use target::{Stall, TargetConfig};
+use onslaught_engine::Mode;
+use onslaught_stats::ErrorKind;
+use onslaught_target::{Stall, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
 mod support;
@@ -78,7 +78,7 @@ async fn schedule_keeps_its_gap_from_send_to_send() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_does_not_wait_for_responses() {
     let config = TargetConfig {
-        latency: Some(target::Latency::Fixed(Duration::from_millis(100))),
+        latency: Some(onslaught_target::Latency::Fixed(Duration::from_millis(100))),
         ..TargetConfig::default()
     };
     let (_target, base) = serve(config).await;
@@ -107,7 +107,7 @@ async fn schedule_does_not_wait_for_responses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_counts_from_the_intended_time_when_sends_queue() {
     let config = TargetConfig {
-        latency: Some(target::Latency::Fixed(Duration::from_millis(50))),
+        latency: Some(onslaught_target::Latency::Fixed(Duration::from_millis(50))),
         ..TargetConfig::default()
     };
     let (_target, base) = serve(config).await;
@@ -200,7 +200,7 @@ async fn failures_are_counted_by_kind_and_never_stop_the_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_aborts_in_flight_requests_quickly() {
     let (_target, base) = serve(TargetConfig::default()).await;
-    let handle = engine::start(
+    let handle = onslaught_engine::start(
         spec(
             &format!("{base}/ping?latency=10s"),
             Mode::Avalanche,

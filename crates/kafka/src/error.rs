@@ -1,7 +1,7 @@
 //! [`KafkaError`]: why [`connect`](crate::KafkaTransport::connect) failed.
 //!
 //! Failures after start-up go through the transport seam as
-//! [`TransportError::Broker`](transport::TransportError::Broker).
+//! [`TransportError::Broker`](onslaught_transport::TransportError::Broker).
 
 use std::time::Duration;
 

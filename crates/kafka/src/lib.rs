@@ -1,11 +1,11 @@
-//! The Kafka implementation of [`transport::Transport`]; the only crate that links librdkafka.
+//! The Kafka implementation of [`onslaught_transport::Transport`]; the only crate that links librdkafka.
 //!
 //! [`KafkaTransport::connect`] waits for the cluster, creates the five topics when missing,
 //! and makes one idempotent producer shared by every publisher. Each
-//! [`subscribe`](transport::Transport::subscribe) gets a consumer of its own, positioned at the
+//! [`subscribe`](onslaught_transport::Transport::subscribe) gets a consumer of its own, positioned at the
 //! end of every partition before its future resolves (librdkafka's blocking lookups run on
 //! Tokio's blocking threads, retried with Tokio timers, bounded by `connect_timeout`), so it sees exactly the messages published after
-//! it (fan-out, like [`transport::InProcess`]); a restarted driver never sees old triggers.
+//! it (fan-out, like [`onslaught_transport::InProcess`]); a restarted driver never sees old triggers.
 //!
 //! Nothing here depends on a particular broker: any Kafka-compatible cluster will do, reached
 //! with the librdkafka settings in [`KafkaConfig::extra`].
@@ -29,14 +29,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use protocol::Topic;
+use onslaught_protocol::Topic;
+use onslaught_transport::{Subscription, Transport, TransportError};
 use rdkafka::admin::AdminClient;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
-use transport::{Subscription, Transport, TransportError};
 
 pub use config::KafkaConfig;
 pub use error::KafkaError;

@@ -12,13 +12,13 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use onslaught_transport::{Feed, Subscription, TransportError};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
-use transport::{Feed, Subscription, TransportError};
 
 use crate::KafkaConfig;
 use crate::context::{Context, is_fatal};

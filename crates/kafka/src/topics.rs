@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protocol::Topic;
+use onslaught_protocol::Topic;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;

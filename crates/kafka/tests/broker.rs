@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::try_join_all;
-use kafka::{KafkaConfig, KafkaError, KafkaTransport, topics};
-use protocol::Topic;
+use onslaught_kafka::{KafkaConfig, KafkaError, KafkaTransport, topics};
+use onslaught_protocol::Topic;
+use onslaught_transport::{Subscription, Transport};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use support::Broker;
-use transport::{Subscription, Transport};
 
 /// A config for `bootstrap` with a prefix of its own.
 fn config(bootstrap: &str) -> KafkaConfig {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use driver::{DriverConfig, DriverStats};
+use onslaught_driver::{DriverConfig, DriverStats};
 
 use crate::exit;
 use crate::flags::DriverArgs;
@@ -31,11 +31,11 @@ pub async fn run(args: DriverArgs) -> anyhow::Result<u8> {
         args.orchestrator
     );
     let mut config = DriverConfig::new(node_id, address);
-    config.secret = args.secret.as_deref().map(protocol::Signer::new);
+    config.secret = args.secret.as_deref().map(onslaught_protocol::Signer::new);
     config.allow_targets.clone_from(&args.allow_targets);
     config.orchestrator_timeout = args.orchestrator_timeout;
     config.engine_threads = args.threads.map(usize::from);
-    let task = tokio::spawn(driver::run(
+    let task = tokio::spawn(onslaught_driver::run(
         config,
         transport,
         Arc::new(DriverStats::default()),

@@ -1,7 +1,7 @@
 //! `onslaught orchestrator`: the orchestrator over Kafka, with the REST API and the dashboard.
 
 use anyhow::Context;
-use orchestrator::{Orchestrator, OrchestratorConfig};
+use onslaught_orchestrator::{Orchestrator, OrchestratorConfig};
 
 use crate::exit;
 use crate::flags::OrchestratorArgs;
@@ -17,7 +17,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
     let mut config = OrchestratorConfig::new(&args.report_dir);
     config.missing_after = args.missing_after;
     config.dead_after = args.dead_after;
-    config.secret = args.secret.as_deref().map(protocol::Signer::new);
+    config.secret = args.secret.as_deref().map(onslaught_protocol::Signer::new);
     let transport = TransportChoice::kafka(&args.kafka, &config.node_id)
         .connect()
         .await?;
@@ -28,18 +28,18 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let options = api::ApiOptions {
+    let options = onslaught_api::ApiOptions {
         api_token: args.api_token.clone(),
         dashboard_dir: args.dashboard_dir.clone(),
         allowed_origin: args.allowed_origin.clone(),
     };
-    let router = api::router(orchestrator.clone(), options);
+    let router = onslaught_api::router(orchestrator.clone(), options);
     outln!(
         "orchestrator ready: dashboard and API at http://{addr}/ (Kafka {})",
         args.kafka.brokers
     );
     let stop = shutdown.clone();
-    api::serve_with(listener, router, args.limits.limits(), async move {
+    onslaught_api::serve_with(listener, router, args.limits.limits(), async move {
         stop.cancelled().await;
     })
     .await?;

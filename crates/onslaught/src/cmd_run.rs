@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine as _;
-use orchestrator::{ControlError, TestRequest, TestStatus, TestView, ValidationError};
-use protocol::Header;
+use onslaught_orchestrator::{ControlError, TestRequest, TestStatus, TestView, ValidationError};
+use onslaught_protocol::Header;
 
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
@@ -67,7 +67,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let dashboard = args.dashboard;
     if dashboard {
         let addr = local
-            .start_dashboard(args.listen, None, api::ServeLimits::default())
+            .start_dashboard(args.listen, None, onslaught_api::ServeLimits::default())
             .await?;
         errln!("dashboard: http://{addr}/");
     }
@@ -186,13 +186,13 @@ fn flag_error(e: &ValidationError) -> String {
 /// limit first): each connection holds a descriptor, and so does the built-in target's end of
 /// it, as it runs in this process.
 fn check_open_files(args: &RunArgs) -> Result<(), String> {
-    let Some(limit) = engine::limits::raise_open_files() else {
+    let Some(limit) = onslaught_engine::limits::raise_open_files() else {
         return Ok(());
     };
     let connections = u64::from(args.drivers) * u64::from(args.concurrency);
     let ends = if args.url.is_some() { 1 } else { 2 };
     let needed = connections.saturating_mul(ends);
-    if engine::limits::fits(needed, limit) {
+    if onslaught_engine::limits::fits(needed, limit) {
         return Ok(());
     }
     let target = if args.url.is_some() {
@@ -209,7 +209,7 @@ fn check_open_files(args: &RunArgs) -> Result<(), String> {
         summary::count(u64::from(args.concurrency)),
         summary::count(connections),
         summary::count(limit),
-        engine::limits::RESERVED_FILES,
+        onslaught_engine::limits::RESERVED_FILES,
     ))
 }
 

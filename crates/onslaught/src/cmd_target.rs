@@ -1,7 +1,7 @@
 //! `onslaught target`: the built-in HTTP server, until Ctrl-C.
 
 use anyhow::Context;
-use target::{Stall, Target, TargetConfig};
+use onslaught_target::{Stall, Target, TargetConfig};
 
 use crate::exit;
 use crate::flags::TargetArgs;
@@ -20,8 +20,8 @@ pub async fn run(args: TargetArgs) -> anyhow::Result<u8> {
         error_status: args.error_status,
         close_ratio: args.close_ratio,
     };
-    let listener =
-        target::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = onslaught_target::listen(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     outln!("target listening on http://{addr} (GET /ping, GET /metrics)");
     Target::new(config)

@@ -85,8 +85,8 @@ pub struct ServeLimitArgs {
 
 impl ServeLimitArgs {
     /// The limits the API server takes.
-    pub fn limits(&self) -> api::ServeLimits {
-        api::ServeLimits {
+    pub fn limits(&self) -> onslaught_api::ServeLimits {
+        onslaught_api::ServeLimits {
             header_timeout: self.header_timeout,
             body_timeout: self.body_timeout,
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
@@ -190,7 +190,7 @@ pub struct DriverArgs {
     /// Only load-test targets matching these patterns: host, *.domain, IP or CIDR (repeatable,
     /// or comma-separated in ONSLAUGHT_ALLOW_TARGET). Others are refused with a reason.
     #[arg(long = "allow-target", env = "ONSLAUGHT_ALLOW_TARGET", value_delimiter = ',', value_parser = parse::target_pattern)]
-    pub allow_targets: Vec<driver::allow::TargetPattern>,
+    pub allow_targets: Vec<onslaught_driver::allow::TargetPattern>,
 
     /// Stop a running test when the orchestrator has been silent this long.
     #[arg(long, value_parser = parse::duration, default_value = "5s", env = "ONSLAUGHT_ORCHESTRATOR_TIMEOUT")]
@@ -247,7 +247,7 @@ pub struct RunArgs {
     /// Statuses that count as success: statuses and classes, comma-separated (200,404 or 2xx).
     /// Others count as errors [default: 2xx,3xx].
     #[arg(long, value_parser = parse::expect_status, env = "ONSLAUGHT_EXPECT_STATUS")]
-    pub expect_status: Option<orchestrator::ExpectStatus>,
+    pub expect_status: Option<onslaught_orchestrator::ExpectStatus>,
 
     /// Largest share of failed requests (0 to 1) with which the run still exits 0; by default
     /// any failed request makes it exit 1.
@@ -336,7 +336,7 @@ pub struct TargetArgs {
 
     /// Added latency on every request: fixed (10ms) or a uniform range (5ms..50ms).
     #[arg(long, env = "ONSLAUGHT_TARGET_LATENCY")]
-    pub latency: Option<target::Latency>,
+    pub latency: Option<onslaught_target::Latency>,
 
     /// Stall period: every this long, hold arriving requests for --stall-for.
     #[arg(long, value_parser = parse::duration, requires = "stall_for", env = "ONSLAUGHT_TARGET_STALL_EVERY")]

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use driver::{DriverConfig, DriverStats};
-use orchestrator::{Orchestrator, OrchestratorConfig};
-use target::{Target, TargetConfig};
+use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_orchestrator::{Orchestrator, OrchestratorConfig};
+use onslaught_target::{Target, TargetConfig};
+use onslaught_transport::Transport;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use transport::Transport;
 
 use crate::nodes::TransportChoice;
 
@@ -43,7 +43,7 @@ impl Local {
         for i in 1..=drivers {
             let mut config = DriverConfig::new(format!("driver-{i}"), "in-process");
             config.engine_threads = Some(threads);
-            let run = driver::run(
+            let run = onslaught_driver::run(
                 config,
                 Arc::clone(&transport),
                 Arc::new(DriverStats::default()),
@@ -73,7 +73,7 @@ impl Local {
 
     /// Starts the built-in target on a free loopback port; returns its base URL.
     pub async fn start_target(&mut self) -> anyhow::Result<String> {
-        let listener = target::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        let listener = onslaught_target::listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
             .context("cannot start the built-in target")?;
         let addr = listener.local_addr()?;
         let stop = self.stop.clone();
@@ -93,27 +93,24 @@ impl Local {
         &mut self,
         listen: SocketAddr,
         api_token: Option<String>,
-        limits: api::ServeLimits,
+        limits: onslaught_api::ServeLimits,
     ) -> anyhow::Result<SocketAddr> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} for the dashboard"))?;
         let addr = listener.local_addr()?;
-        let options = api::ApiOptions {
+        let options = onslaught_api::ApiOptions {
             api_token,
             // The dashboard built into the binary.
             dashboard_dir: None,
             allowed_origin: None,
         };
-        let router = api::router(self.orchestrator.clone(), options);
+        let router = onslaught_api::router(self.orchestrator.clone(), options);
         let stop = self.stop.clone();
         self.tasks.push(tokio::spawn(async move {
-            let serve = api::serve_with(
-                listener,
-                router,
-                limits,
-                async move { stop.cancelled().await },
-            );
+            let serve = onslaught_api::serve_with(listener, router, limits, async move {
+                stop.cancelled().await
+            });
             if let Err(e) = serve.await {
                 tracing::error!("the API server stopped: {e}");
             }

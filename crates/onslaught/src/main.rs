@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     // Every connection holds a file descriptor: allow as many as the hard limit does.
-    engine::limits::raise_open_files();
+    onslaught_engine::limits::raise_open_files();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use kafka::{KafkaConfig, KafkaTransport};
+use onslaught_kafka::{KafkaConfig, KafkaTransport};
+use onslaught_transport::{InProcess, Transport};
 use tokio_util::sync::CancellationToken;
-use transport::{InProcess, Transport};
 
 use crate::flags::KafkaArgs;
 

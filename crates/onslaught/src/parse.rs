@@ -49,13 +49,13 @@ pub fn key_value(s: &str) -> Result<(String, String), String> {
 }
 
 /// A target allowlist pattern.
-pub fn target_pattern(s: &str) -> Result<driver::allow::TargetPattern, String> {
-    driver::allow::TargetPattern::parse(s)
+pub fn target_pattern(s: &str) -> Result<onslaught_driver::allow::TargetPattern, String> {
+    onslaught_driver::allow::TargetPattern::parse(s)
 }
 
 /// Statuses that count as success: `200,404`, `2xx`.
-pub fn expect_status(s: &str) -> Result<orchestrator::ExpectStatus, String> {
-    orchestrator::ExpectStatus::parse(s)
+pub fn expect_status(s: &str) -> Result<onslaught_orchestrator::ExpectStatus, String> {
+    onslaught_orchestrator::ExpectStatus::parse(s)
 }
 
 /// A ratio between 0 and 1.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use orchestrator::{Orchestrator, TestView};
+use onslaught_orchestrator::{Orchestrator, TestView};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -53,9 +53,9 @@ impl Progress {
                     break;
                 };
                 // Time since the synchronized start, the same for every driver.
-                let gone_ms = view
-                    .started_at_ms
-                    .map_or(0, |start| protocol::now_ms().saturating_sub(start));
+                let gone_ms = view.started_at_ms.map_or(0, |start| {
+                    onslaught_protocol::now_ms().saturating_sub(start)
+                });
                 for (driver, bar) in &bars {
                     if let Some(stats) = view.nodes.get(driver) {
                         let numbers = format!(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use orchestrator::{StatsView, SummaryView, TestView};
+use onslaught_orchestrator::{StatsView, SummaryView, TestView};
 
 fn ms(v: f64) -> String {
     if v >= 1000.0 {

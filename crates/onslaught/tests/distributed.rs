@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use onslaught_testkit::{Broker, Child, http, kcat};
 use serde_json::{Value, json};
 use support::{TargetProcess, onslaught};
-use testkit::{Broker, Child, http, kcat};
 
 const STARTUP: Duration = Duration::from_secs(30);
 

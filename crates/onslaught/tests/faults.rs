@@ -24,8 +24,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use harness::Checks;
+use onslaught_testkit::Broker;
 use scenarios::Env;
-use testkit::Broker;
 
 struct Scenario {
     number: &'static str,

@@ -1,7 +1,7 @@
 //! The orchestrator: knows the drivers, runs tests on them, merges their metrics exactly, and
 //! writes reports.
 //!
-//! Written once against [`transport::Transport`]. A test's life: [`Orchestrator::create_test`]
+//! Written once against [`onslaught_transport::Transport`]. A test's life: [`Orchestrator::create_test`]
 //! validates a [`TestRequest`]; [`Orchestrator::start_test`] picks live drivers, publishes the
 //! `test_config`, waits until every chosen driver acknowledges it (a heartbeat in state
 //! `configured`), then publishes a `trigger` with a start time a moment ahead so every driver
@@ -32,14 +32,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
-use protocol::{
+use onslaught_protocol::{
     Heartbeat, HeartbeatState, Message, Register, Role, Topic, Trigger, TriggerAction, decode,
     encode, now_ms,
 };
+use onslaught_transport::{Transport, TransportError};
+use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use transport::{Transport, TransportError};
 
 pub use expect::ExpectStatus;
 pub use request::{TestRequest, ValidationError};
@@ -67,7 +67,7 @@ pub struct OrchestratorConfig {
     /// Gap between the orchestrator's own heartbeats.
     pub heartbeat_every: Duration,
     /// When set, `test_config` and `trigger` messages are signed with this shared secret.
-    pub secret: Option<protocol::Signer>,
+    pub secret: Option<onslaught_protocol::Signer>,
     /// How often a running test's report is checkpointed to disk (so an orchestrator that dies
     /// mid-test leaves what was measured, and its restart shows the test as interrupted).
     pub checkpoint_every: Duration,
@@ -127,7 +127,7 @@ pub struct OrchestratorStats {
     /// Start triggers sent again because a driver had not started a while after the first.
     pub triggers_resent: AtomicU64,
     /// The depth of the orchestrator's subscriptions, by topic (set by [`Orchestrator::spawn`]).
-    pub backlogs: Mutex<Vec<(Topic, transport::Backlog)>>,
+    pub backlogs: Mutex<Vec<(Topic, onslaught_transport::Backlog)>>,
 }
 
 impl OrchestratorStats {
@@ -293,7 +293,7 @@ impl Orchestrator {
 
     fn on_metrics(&self, payload: &[u8]) {
         // Validation decodes the histograms; they are merged as decoded there.
-        let (metrics, histograms) = match protocol::decode_metrics(payload) {
+        let (metrics, histograms) = match onslaught_protocol::decode_metrics(payload) {
             Ok(decoded) => decoded,
             Err(e) => {
                 tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
@@ -350,7 +350,7 @@ impl Orchestrator {
                 .triggers_resent
                 .fetch_add(1, Ordering::Relaxed);
             let trigger = Trigger {
-                protocol_version: protocol::PROTOCOL_VERSION,
+                protocol_version: onslaught_protocol::PROTOCOL_VERSION,
                 test_id: test_id.clone(),
                 trigger: TriggerAction::Start,
                 start_at_ms,
@@ -438,7 +438,7 @@ impl Orchestrator {
     }
 
     /// Publishes a control message, signed when a secret is configured.
-    async fn publish_control<M: protocol::Signed>(
+    async fn publish_control<M: onslaught_protocol::Signed>(
         &self,
         key: &str,
         mut message: M,
@@ -512,7 +512,7 @@ impl Orchestrator {
         let start_at_ms =
             now_ms() + u64::try_from(self.inner.config.start_delay.as_millis()).unwrap_or(0);
         let trigger = Trigger {
-            protocol_version: protocol::PROTOCOL_VERSION,
+            protocol_version: onslaught_protocol::PROTOCOL_VERSION,
             test_id: id.to_owned(),
             trigger: TriggerAction::Start,
             start_at_ms,
@@ -563,7 +563,7 @@ impl Orchestrator {
         let needs_trigger = self.inner.state.lock().request_stop(id)?;
         if needs_trigger {
             let trigger = Trigger {
-                protocol_version: protocol::PROTOCOL_VERSION,
+                protocol_version: onslaught_protocol::PROTOCOL_VERSION,
                 test_id: id.to_owned(),
                 trigger: TriggerAction::Stop,
                 start_at_ms: 0,

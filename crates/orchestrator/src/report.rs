@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use onslaught_protocol::wire_stats::encode_histogram_fast;
 use parking_lot::Mutex;
-use protocol::wire_stats::encode_histogram_fast;
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! A test as users ask for it (API body, CLI flags), and its validation.
 
 use base64::Engine as _;
-use protocol::{Header, RequestSpec, TestConfig, TestType};
+use onslaught_protocol::{Header, RequestSpec, TestConfig, TestType};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -561,7 +561,7 @@ impl TestRequest {
     ) -> Result<TestConfig, ValidationError> {
         let test_type = self.test_type()?;
         Ok(TestConfig {
-            protocol_version: protocol::PROTOCOL_VERSION,
+            protocol_version: onslaught_protocol::PROTOCOL_VERSION,
             test_id: test_id.to_owned(),
             test_type,
             test_message_delay: match test_type {
@@ -589,7 +589,7 @@ impl TestRequest {
             },
             insecure: self.insecure,
             drivers,
-            issued_at_ms: protocol::now_ms(),
+            issued_at_ms: onslaught_protocol::now_ms(),
             signature: None,
         })
     }
@@ -663,7 +663,7 @@ mod tests {
         let config = ok().to_config("t1", vec!["d1".into()]).unwrap();
         assert_eq!(config.test_message_delay, 10.0);
         assert_eq!(config.message_count_per_driver, Some(100));
-        protocol::decode::<TestConfig>(&protocol::encode(&config)).unwrap();
+        onslaught_protocol::decode::<TestConfig>(&onslaught_protocol::encode(&config)).unwrap();
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms};
+use onslaught_protocol::{
+    Heartbeat, HeartbeatState, Metrics, NodeState, Register, TestConfig, now_ms,
+};
 
 use crate::report::{NodeParts, NodeReport, ReportParts, TestReport};
 use crate::totals::{IntervalData, Measured, NodeTotals, Series, shift_ms};
@@ -820,7 +822,7 @@ impl State {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use protocol::Role;
+    use onslaught_protocol::Role;
 
     use super::*;
 
@@ -889,9 +891,9 @@ mod tests {
 
     /// An interval of `requests` requests at 1 ms from `node`, message number `seq`.
     fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<String> {
-        let mut latency = stats::Histogram::new();
+        let mut latency = onslaught_stats::Histogram::new();
         latency.record_micros(1_000);
-        let mut counters = stats::Counters::default();
+        let mut counters = onslaught_stats::Counters::default();
         counters.requests_sent = requests;
         let data = IntervalData {
             service: latency.clone(),
@@ -903,7 +905,7 @@ mod tests {
         let m: Metrics = serde_json::from_value(serde_json::json!({
             "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
             "interval_start_ms": (seq - 1) * 1000, "interval_end_ms": seq * 1000,
-            "metrics": protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+            "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
                 "requests_sent": requests, "responses_received": 0 }
         }))
         .unwrap();
@@ -940,11 +942,11 @@ mod tests {
         started_at_ms: u64,
         last: bool,
     ) {
-        let mut latency = stats::Histogram::new();
+        let mut latency = onslaught_stats::Histogram::new();
         for _ in 0..requests {
             latency.record_micros(1_000);
         }
-        let mut counters = stats::Counters::default();
+        let mut counters = onslaught_stats::Counters::default();
         counters.requests_attempted = requests;
         counters.requests_sent = requests;
         counters.responses_received = requests;
@@ -959,7 +961,7 @@ mod tests {
             "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
             "final": last, "started_at_ms": started_at_ms,
             "interval_start_ms": (seq - 1) * 500, "interval_end_ms": seq * 500,
-            "metrics": protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+            "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
                 "requests_sent": requests, "responses_received": requests }
         }))
         .unwrap();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use stats::{Counters, Histogram};
+use onslaught_stats::{Counters, Histogram};
 
 use crate::report::Histograms;
 use crate::views::{SeriesPoint, StatsView};

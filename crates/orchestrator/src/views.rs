@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use onslaught_stats::{ErrorKind, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use stats::{ErrorKind, Summary};
 
 use crate::totals::Totals;
 use crate::{ExpectStatus, TestRequest};
@@ -387,7 +387,7 @@ pub struct NodeView {
     /// Reachable address from its registration.
     pub address: String,
     /// Its state from the last heartbeat.
-    pub state: protocol::NodeState,
+    pub state: onslaught_protocol::NodeState,
     /// The test that state concerns.
     pub test_id: Option<String>,
     /// Alive, missing or dead.

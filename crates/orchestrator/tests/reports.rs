@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use orchestrator::TestStatus;
-use orchestrator::report::{self, NodeReport, REPORT_VERSION, TestReport};
+use onslaught_orchestrator::TestStatus;
+use onslaught_orchestrator::report::{self, NodeReport, REPORT_VERSION, TestReport};
 use serde_json::Value;
 
 const TEST_ID: &str = "t-ab3c46c53c884ba18742b1ca4560ed18";

@@ -384,13 +384,13 @@ impl Message for Metrics {
 #[derive(Clone, Debug)]
 pub struct MetricsHistograms {
     /// Latency (from the intended send time), µs.
-    pub latency: stats::Histogram,
+    pub latency: onslaught_stats::Histogram,
     /// Service time (from the actual send), µs.
-    pub service: stats::Histogram,
+    pub service: onslaught_stats::Histogram,
     /// Gaps between consecutive sends, for scheduled tests.
-    pub send_gaps: Option<stats::Histogram>,
+    pub send_gaps: Option<onslaught_stats::Histogram>,
     /// Lag of each send after its intended time, for scheduled tests.
-    pub send_lag: Option<stats::Histogram>,
+    pub send_lag: Option<onslaught_stats::Histogram>,
 }
 
 impl Metrics {
@@ -426,17 +426,17 @@ impl Metrics {
     }
 
     /// The interval's latency histogram.
-    pub fn latency(&self) -> Result<stats::Histogram, DecodeError> {
+    pub fn latency(&self) -> Result<onslaught_stats::Histogram, DecodeError> {
         decode_histogram("histogram", &self.histogram)
     }
 
     /// The interval's service-time histogram.
-    pub fn service(&self) -> Result<stats::Histogram, DecodeError> {
+    pub fn service(&self) -> Result<onslaught_stats::Histogram, DecodeError> {
         decode_histogram("service_histogram", &self.service_histogram)
     }
 
     /// The interval's send-gap histogram, if the test was scheduled.
-    pub fn send_gaps(&self) -> Result<Option<stats::Histogram>, DecodeError> {
+    pub fn send_gaps(&self) -> Result<Option<onslaught_stats::Histogram>, DecodeError> {
         self.send_gap_histogram
             .as_deref()
             .map(|h| decode_histogram("send_gap_histogram", h))
@@ -444,7 +444,7 @@ impl Metrics {
     }
 
     /// The interval's send-lag histogram, if the test was scheduled.
-    pub fn send_lag(&self) -> Result<Option<stats::Histogram>, DecodeError> {
+    pub fn send_lag(&self) -> Result<Option<onslaught_stats::Histogram>, DecodeError> {
         self.send_lag_histogram
             .as_deref()
             .map(|h| decode_histogram("send_lag_histogram", h))

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use onslaught_stats::{Counters, ErrorKind, Histogram, Summary};
 use serde::{Deserialize, Serialize};
-use stats::{Counters, ErrorKind, Histogram, Summary};
 
 use crate::codec::DecodeError;
 
@@ -66,7 +66,7 @@ pub struct WireCounters {
     #[serde(default)]
     pub errors: BTreeMap<String, u64>,
     /// Failures by kind and cause (`connect: connection refused (os error 111)`), at most
-    /// [`stats::counters::MAX_REASONS`] (plus one for the rest), each at most 256 bytes.
+    /// [`onslaught_stats::counters::MAX_REASONS`] (plus one for the rest), each at most 256 bytes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_reasons: BTreeMap<String, u64>,
     /// Responses by status code.
@@ -116,12 +116,12 @@ impl WireCounters {
                 format!("unknown kind `{bad}`"),
             ));
         }
-        if self.error_reasons.len() > stats::counters::MAX_REASONS + 1 {
+        if self.error_reasons.len() > onslaught_stats::counters::MAX_REASONS + 1 {
             return Err(DecodeError::invalid(
                 "counters.error_reasons",
                 format!(
                     "more than {} distinct reasons",
-                    stats::counters::MAX_REASONS + 1
+                    onslaught_stats::counters::MAX_REASONS + 1
                 ),
             ));
         }

@@ -1,11 +1,11 @@
 //! Round-trip and malformed-input tests for every message of the protocol.
 #![allow(clippy::unwrap_used)] // a failed set-up step should fail the test loudly
 
+use onslaught_protocol::messages::DRIVER_NODE_REGISTER;
+use onslaught_protocol::wire_stats::encode_histogram;
+use onslaught_protocol::*;
+use onslaught_stats::{Counters, ErrorKind, Histogram};
 use proptest::prelude::*;
-use protocol::messages::DRIVER_NODE_REGISTER;
-use protocol::wire_stats::encode_histogram;
-use protocol::*;
-use stats::{Counters, ErrorKind, Histogram};
 
 fn id() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_.:-]{1,40}"

@@ -10,9 +10,9 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use target::{Target, TargetConfig};
+//! use onslaught_target::{Target, TargetConfig};
 //!
-//! let listener = target::listen("127.0.0.1:8080".parse().expect("an address"))?;
+//! let listener = onslaught_target::listen("127.0.0.1:8080".parse().expect("an address"))?;
 //! let target = Target::new(TargetConfig::default());
 //! target.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }

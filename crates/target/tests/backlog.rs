@@ -11,12 +11,12 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_listen_queue_holds_as_many_connections_as_the_system_allows() {
     let wanted = 1_200;
-    let backlog = target::max_backlog();
+    let backlog = onslaught_target::max_backlog();
     if backlog < wanted {
         eprintln!("net.core.somaxconn is {backlog}: this system cannot queue {wanted} connections");
         return;
     }
-    let listener = target::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = onslaught_target::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut connecting = tokio::task::JoinSet::new();
     for _ in 0..wanted {

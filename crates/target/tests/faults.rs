@@ -5,8 +5,8 @@ mod support;
 use std::time::Duration;
 
 use hyper::StatusCode;
+use onslaught_target::{Latency, Stall, TargetConfig};
 use support::{Server, raw_get_until_closed};
-use target::{Latency, Stall, TargetConfig};
 use tokio::time::Instant;
 
 const MS: Duration = Duration::from_millis(1);

@@ -3,8 +3,8 @@
 mod support;
 
 use hyper::StatusCode;
+use onslaught_target::TargetConfig;
 use support::Server;
-use target::TargetConfig;
 
 #[tokio::test]
 async fn ping_answers_pong() {

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use onslaught_protocol::Topic;
 use parking_lot::Mutex;
-use protocol::Topic;
 
 use crate::{Feed, Subscription, Transport, TransportError};
 

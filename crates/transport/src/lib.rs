@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use protocol::Topic;
+use onslaught_protocol::Topic;
 use tokio::sync::mpsc;
 
 pub use in_process::InProcess;

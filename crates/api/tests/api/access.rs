@@ -1,8 +1,8 @@
 //! Bearer-token auth on mutating routes (reads stay open) and CORS for one origin only.
 
-use api::ApiOptions;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use onslaught_api::ApiOptions;
 use serde_json::json;
 
 use crate::support::{Harness, bearer, get, post};

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use orchestrator::report::{NodeReport, TestReport};
+use onslaught_orchestrator::report::{NodeReport, TestReport};
 use serde_json::Value;
 
 use crate::schema::assert_valid_root;
@@ -15,7 +15,7 @@ fn root() -> &'static Path {
 #[test]
 fn contract_files_are_current() {
     let mut stale = Vec::new();
-    for (path, generated) in api::openapi::files() {
+    for (path, generated) in onslaught_api::openapi::files() {
         let checked_in = std::fs::read_to_string(root().join(path)).unwrap_or_default();
         if checked_in != generated {
             stale.push(path);
@@ -24,12 +24,12 @@ fn contract_files_are_current() {
     assert!(
         stale.is_empty(),
         "{stale:?} differ from what the Rust types generate: run \
-         `cargo run -p api --example contract`, then `cd dashboard && npm run gen:types`, \
+         `cargo run -p onslaught-api --example contract`, then `cd dashboard && npm run gen:types`, \
          and commit the result"
     );
 }
 
-/// The schema of what `orchestrator::report::load_all` accepts (fields with a default may be
+/// The schema of what `onslaught_orchestrator::report::load_all` accepts (fields with a default may be
 /// absent), as opposed to the published schema of what is written now.
 fn read_schema<T: schemars::JsonSchema>() -> Value {
     schemars::generate::SchemaSettings::draft2020_12()
@@ -69,7 +69,7 @@ fn the_published_report_schema_holds_what_is_written() {
         "crates/orchestrator/tests/fixtures/reports-14304d2/t-ab3c46c53c884ba18742b1ca4560ed18",
     );
     // What loads from main's file, written again by this build.
-    let reports = orchestrator::report::load_all(fixture.parent().unwrap());
+    let reports = onslaught_orchestrator::report::load_all(fixture.parent().unwrap());
     assert_eq!(reports.len(), 1);
     let written = serde_json::to_value(&reports[0]).unwrap();
     assert_valid_root(&published, &written);

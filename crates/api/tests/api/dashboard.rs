@@ -1,7 +1,7 @@
 //! The dashboard's files at `/` (from a folder, or embedded), or a page saying how to build it.
 
-use api::ApiOptions;
 use axum::http::{StatusCode, header};
+use onslaught_api::ApiOptions;
 
 use crate::support::Harness;
 
@@ -52,7 +52,7 @@ async fn a_built_dashboard_is_served_with_index_html_for_unknown_paths() {
 async fn without_a_build_the_root_says_how_to_make_one() {
     let empty = tempfile::tempdir().unwrap();
     // Without a folder the embedded build is served (next test), unless there is none.
-    let without_folder = (!api::dashboard_is_embedded()).then_some(None);
+    let without_folder = (!onslaught_api::dashboard_is_embedded()).then_some(None);
     for dir in without_folder
         .into_iter()
         .chain([Some(empty.path().to_owned())])
@@ -80,7 +80,7 @@ async fn without_a_build_the_root_says_how_to_make_one() {
 async fn without_a_folder_the_build_embedded_at_compile_time_is_served() {
     let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dashboard/dist");
     let h = Harness::start(0, ApiOptions::default()).await;
-    if !api::dashboard_is_embedded() {
+    if !onslaught_api::dashboard_is_embedded() {
         // Only a build without `dashboard/dist` may lack it; the suite builds it first.
         assert!(
             std::env::var_os("ONSLAUGHT_REQUIRE_DASHBOARD").is_none(),

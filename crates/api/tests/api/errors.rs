@@ -1,9 +1,9 @@
 //! Every refusal: each field out of range or of the wrong type, bodies that are not JSON, too
 //! large or not declared as JSON, unknown tests and routes, and starts that cannot happen.
 
-use api::ApiOptions;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use onslaught_api::ApiOptions;
 use serde_json::{Value, json};
 
 use crate::schema::assert_valid;
@@ -115,7 +115,7 @@ fn wrong_types() -> Vec<(Value, &'static str)> {
 #[tokio::test]
 async fn every_invalid_field_is_a_400_naming_it_and_creates_nothing() {
     let h = Harness::start(0, ApiOptions::default()).await;
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     let valid_answer = h.post("/api/tests", &valid()).await;
     assert_eq!(
         valid_answer.status,
@@ -190,7 +190,7 @@ async fn bodies_must_be_declared_json_and_at_most_one_mebibyte() {
     assert_eq!(h.send(charset).await.status, StatusCode::CREATED);
 
     let mut huge = valid();
-    huge["body"] = json!("x".repeat(api::MAX_BODY_BYTES));
+    huge["body"] = json!("x".repeat(onslaught_api::MAX_BODY_BYTES));
     h.post("/api/tests", &huge)
         .await
         .error(StatusCode::PAYLOAD_TOO_LARGE);

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use api::ApiOptions;
 use axum::http::StatusCode;
+use onslaught_api::ApiOptions;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -102,11 +102,11 @@ impl EventReader {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_sends_nodes_and_tests_and_ends_on_shutdown() {
     let h = Harness::start(2, ApiOptions::default()).await;
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
-    let server = tokio::spawn(api::serve(
+    let server = tokio::spawn(onslaught_api::serve(
         listener,
         h.router.clone(),
         stop.clone().cancelled_owned(),
@@ -212,7 +212,7 @@ async fn a_client_that_reads_nothing_holds_up_no_one() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
-    tokio::spawn(api::serve(
+    tokio::spawn(onslaught_api::serve(
         listener,
         h.router.clone(),
         stop.clone().cancelled_owned(),

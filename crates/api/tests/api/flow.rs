@@ -1,7 +1,7 @@
 //! A test's life through the API: create, start, run, stop, list, read, report.
 
-use api::ApiOptions;
 use axum::http::{StatusCode, header};
+use onslaught_api::ApiOptions;
 use serde_json::json;
 
 use crate::schema::assert_valid;
@@ -10,7 +10,7 @@ use crate::support::Harness;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_created_with_start_runs_on_every_driver_and_leaves_a_report() {
     let h = Harness::start(2, ApiOptions::default()).await;
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
 
     let mut request = h.avalanche(40);
     request["start"] = json!(true);
@@ -49,7 +49,7 @@ async fn a_test_created_with_start_runs_on_every_driver_and_leaves_a_report() {
     );
     let report = report.json();
     assert_valid(&doc, "Report", &report);
-    let published = orchestrator::report::test_report_schema().to_value();
+    let published = onslaught_orchestrator::report::test_report_schema().to_value();
     crate::schema::assert_valid_root(&published, &report);
     assert_eq!(report["report_version"], 1);
     assert_eq!(report["id"], id.as_str());
@@ -82,7 +82,7 @@ async fn a_test_created_with_start_runs_on_every_driver_and_leaves_a_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_created_test_starts_and_stops_on_request() {
     let h = Harness::start(1, ApiOptions::default()).await;
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     let request = json!({
         "test_type": "TSUNAMI",
         "url": h.target,

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use api::ApiOptions;
 use axum::http::StatusCode;
+use onslaught_api::ApiOptions;
 use serde_json::{Value, json};
 
 use crate::support::Harness;

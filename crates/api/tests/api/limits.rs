@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use api::{ApiOptions, ServeLimits};
+use onslaught_api::{ApiOptions, ServeLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -18,7 +18,7 @@ async fn serve(h: &Harness, limits: ServeLimits) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = h.shutdown.clone();
-    tokio::spawn(api::serve_with(
+    tokio::spawn(onslaught_api::serve_with(
         listener,
         h.router.clone(),
         limits,

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use api::ApiOptions;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
-use protocol::Topic;
+use onslaught_api::ApiOptions;
+use onslaught_protocol::Topic;
 use serde_json::json;
 
 use crate::support::Harness;
@@ -153,12 +153,12 @@ async fn metrics_of_an_empty_orchestrator_parse() {
 #[tokio::test]
 async fn the_orchestrators_subscription_backlog_is_a_gauge_per_topic() {
     let h = Harness::start(0, ApiOptions::default()).await;
-    let register = protocol::Register::new("driver-x", "127.0.0.1:1");
+    let register = onslaught_protocol::Register::new("driver-x", "127.0.0.1:1");
     h.transport
         .publish(
             Topic::Register,
             "driver-x",
-            Bytes::from(protocol::encode(&register)),
+            Bytes::from(onslaught_protocol::encode(&register)),
         )
         .await
         .unwrap();

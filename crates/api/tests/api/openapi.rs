@@ -3,15 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api::{ApiOptions, Endpoint};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
-use orchestrator::{
+use onslaught_api::{ApiOptions, Endpoint};
+use onslaught_orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
+use onslaught_orchestrator::{
     Liveness, NodeView, StatsView, SummaryView, TestRequest, TestStatus, TestView,
     views::{NodeFacts, SeriesPoint},
 };
-use protocol::{Header, NodeState};
+use onslaught_protocol::{Header, NodeState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -32,7 +32,7 @@ fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn the_document_lists_exactly_the_routes_the_router_serves() {
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     assert_eq!(doc["openapi"], "3.1.0");
     let table: BTreeSet<(String, String)> = Endpoint::ALL
         .iter()
@@ -204,7 +204,7 @@ fn full_request() -> TestRequest {
     r.body = Some("{}".into());
     // A rate or a delay, not both (and `body` or `body_base64`, not both).
     r.rate = Some(10.0);
-    r.expect_status = Some(orchestrator::ExpectStatus::parse("2xx,404").unwrap());
+    r.expect_status = Some(onslaught_orchestrator::ExpectStatus::parse("2xx,404").unwrap());
     r.max_error_ratio = 0.5;
     r.requests_per_driver = Some(10);
     r.duration_ms = Some(1000);
@@ -259,7 +259,7 @@ fn node_view(reason: Option<&str>) -> NodeView {
 
 #[test]
 fn schemas_match_what_the_types_write() {
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     check_written(&doc, "Summary", &SummaryView::default(), &summary(2.0));
     let mut small_stats = full_stats();
     small_stats.send_gap = None;
@@ -319,7 +319,7 @@ fn schemas_match_what_the_types_write() {
 
 #[test]
 fn the_request_schema_requires_what_decoding_requires() {
-    let doc = api::openapi::document();
+    let doc = onslaught_api::openapi::document();
     let schema = &doc["components"]["schemas"]["TestRequest"];
     let required = names(schema, "required");
     let full = serde_json::to_value(full_request()).unwrap();

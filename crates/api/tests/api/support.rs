@@ -4,19 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::ApiOptions;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use bytes::Bytes;
-use driver::{DriverConfig, DriverStats};
-use orchestrator::{Orchestrator, OrchestratorConfig, TestView};
+use onslaught_api::ApiOptions;
+use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_orchestrator::{Orchestrator, OrchestratorConfig, TestView};
+use onslaught_target::{Target, TargetConfig};
+use onslaught_transport::{InProcess, Transport};
 use serde_json::Value;
-use target::{Target, TargetConfig};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
-use transport::{InProcess, Transport};
 
 /// Everything one test needs; stops it all on drop.
 pub struct Harness {
@@ -59,7 +59,7 @@ impl Harness {
             let mut config = DriverConfig::new(format!("driver-{i}"), "in-process");
             config.heartbeat_every = Duration::from_millis(200);
             config.metrics_every = Duration::from_millis(100);
-            tokio::spawn(driver::run(
+            tokio::spawn(onslaught_driver::run(
                 config,
                 Arc::clone(&transport),
                 Arc::new(DriverStats::default()),
@@ -72,7 +72,7 @@ impl Harness {
                 .await;
             assert_eq!(ready, drivers, "drivers did not come up");
         }
-        let router = api::router(orchestrator.clone(), options);
+        let router = onslaught_api::router(orchestrator.clone(), options);
         Self {
             orchestrator,
             transport,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine::{Interval, LoadSpec, Mode, RequestTemplate};
-use target::{Target, TargetConfig};
+use onslaught_engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use onslaught_target::{Target, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
 /// The built-in target on a free loopback port, and its base URL.
@@ -34,7 +34,9 @@ pub fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> L
 
 /// Runs `spec` to the end: everything it recorded and how long it took.
 pub async fn run(spec: LoadSpec) -> (Interval, Duration) {
-    let handle = engine::start(spec, CancellationToken::new()).await.unwrap();
+    let handle = onslaught_engine::start(spec, CancellationToken::new())
+        .await
+        .unwrap();
     let recorder = Arc::clone(&handle.recorder);
     let elapsed = handle.finished().await;
     (recorder.take(), elapsed)

@@ -2,7 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub use testkit::Broker;
+pub use onslaught_testkit::Broker;
 
 /// Sends `tracing` (librdkafka's logs included) to the test output; `RUST_LOG` filters,
 /// warnings by default.

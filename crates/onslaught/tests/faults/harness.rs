@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use onslaught_testkit::{Broker, Child, http, kcat};
 use serde_json::{Value, json};
-use testkit::{Broker, Child, http, kcat};
 
 /// How long a process may take to announce itself.
 pub const STARTUP: Duration = Duration::from_secs(30);

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use onslaught_testkit::{Broker, Child, http, kcat};
 use serde_json::{Value, json};
-use testkit::{Broker, Child, http, kcat};
 
 use crate::harness::{
     Checks, Net, STARTUP, node, nodes, now_ms, pings, poll, port_of, s, secs, sent_in, start,

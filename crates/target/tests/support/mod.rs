@@ -13,7 +13,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::HeaderMap;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use target::{Target, TargetConfig};
+use onslaught_target::{Target, TargetConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
