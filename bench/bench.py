@@ -245,6 +245,9 @@ class Tools:
     def __init__(self, args):
         cache = Path(args.cache)
         self.onslaught = args.onslaught
+        # An older onslaught binary run beside the current one in the throughput section, so a
+        # change is judged before/after against wrk in one run (`--baseline PATH`).
+        self.baseline = getattr(args, "baseline", None)
         self.bench_bin = args.bench_bin
         self.wrk = shutil.which("wrk")
         self.nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -263,6 +266,8 @@ class Tools:
                 return "?"
 
         v = {"onslaught": first([self.onslaught, "--version"])}
+        if self.baseline:
+            v["onslaught (baseline)"] = first([self.baseline, "--version"]) + f" ({self.baseline})"
         try:
             commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip()
@@ -291,9 +296,10 @@ class Tools:
         return v
 
 
-def run_onslaught(t: Tools, url: str, wd: Path, tag: str, seconds: float, extra: list[str]) -> dict:
+def run_onslaught(t: Tools, url: str, wd: Path, tag: str, seconds: float, extra: list[str],
+                  binary: str | None = None) -> dict:
     reports = wd / f"{tag}-reports"
-    r = measured([t.onslaught, "run", url, "--drivers", "1", "--quiet", "-o", "json",
+    r = measured([binary or t.onslaught, "run", url, "--drivers", "1", "--quiet", "-o", "json",
                   "--report-dir", str(reports), *extra], wd, tag, timeout=seconds + 120)
     shutil.rmtree(reports, ignore_errors=True)
     try:
@@ -437,9 +443,9 @@ def med(values):
 
 def section_throughput(t: Tools, cfg, wd: Path) -> dict:
     seconds, repeats = cfg.duration, cfg.repeats
-    tools = [("onslaught", True), ("wrk", bool(t.wrk)), ("oha", bool(t.oha)), ("vegeta", bool(t.vegeta)),
+    tools = [("onslaught", True), ("onslaught (baseline)", bool(t.baseline)), ("wrk", bool(t.wrk)), ("oha", bool(t.oha)), ("vegeta", bool(t.vegeta)),
              ("locust", bool(t.locust)), ("k6", bool(t.k6))]
-    skipped = {name: "not installed" for name, ok in tools if not ok}
+    skipped = {name: "not installed" for name, ok in tools if not ok and name != "onslaught (baseline)"}
     if t.k6 is None:
         skipped["k6"] = "not installed (go.k6.io/k6 is AGPL; the workplace's package list marks it not-to-use)"
     targets = []
@@ -456,12 +462,13 @@ def section_throughput(t: Tools, cfg, wd: Path) -> dict:
                 for name, ok in tools:
                     if not ok or name == "k6":
                         continue
-                    tag = f"tp-{target}-{name}-{rep}"
+                    tag = f"tp-{target}-{name.replace(' (baseline)', '-baseline')}-{rep}"
                     c0 = server.cpu()
-                    if name == "onslaught":
+                    if name.startswith("onslaught"):
                         r = run_onslaught(t, server.url(), wd, tag, seconds,
                                           ["--type", "avalanche", "-c", str(CONNECTIONS), "--duration",
-                                           f"{seconds}s"])
+                                           f"{seconds}s"],
+                                          binary=t.baseline if name == "onslaught (baseline)" else None)
                         r.pop("view", None)
                     elif name == "wrk":
                         r = run_wrk(t, server.url(), wd, tag, seconds, CONNECTIONS)
@@ -1139,6 +1146,8 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="a few seconds per tool; checks that the harness works")
     ap.add_argument("--onslaught", required=True)
     ap.add_argument("--bench-bin", required=True)
+    ap.add_argument("--baseline", default=None,
+                    help="an older onslaught binary to run beside the current one in the throughput section")
     ap.add_argument("--cache", default=os.environ.get("ONSLAUGHT_BENCH_CACHE", os.path.expanduser("~/.cache/onslaught-bench")))
     ap.add_argument("--json", default=None, help="results JSON (default bench/results/<time>.json)")
     ap.add_argument("--out", default=None, help="write the markdown tables here")

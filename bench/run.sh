@@ -3,6 +3,7 @@
 # machine, loopback only. See BENCHMARKS.md for what it measures and the latest results.
 #
 #   bench/run.sh [--smoke] [--out FILE] [--wait-quiet SECS] [--no-install] [--sections LIST]
+#                [--baseline BIN]
 #
 #   --smoke         a few seconds per tool, debug build, only the cheap installs (Debian
 #                   packages); tools that are not installed are skipped and named. Exits
@@ -13,6 +14,9 @@
 #   --wait-quiet S  wait up to S seconds for load average < 0.5 and no compiler running.
 #   --no-install    use what is installed.
 #   --sections L    comma list of throughput,rate,stall,memory,control,profile (default all).
+#   --baseline BIN  an older onslaught binary (e.g. a release build of the commit before a
+#                   change) run beside the current one in the throughput section, so a change
+#                   is judged before/after against wrk in one run.
 #
 # Full run: about 12 minutes on the 2-core machine, plus waiting for quiet and the first installs
 # (oha compiles from source: minutes).
@@ -21,7 +25,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TERM_COLOR=never
 
-smoke=0 install=1 out="" wait_quiet=0 sections=""
+smoke=0 install=1 out="" wait_quiet=0 sections="" baseline=""
 args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,7 +34,8 @@ while [ $# -gt 0 ]; do
     --wait-quiet) wait_quiet="$2"; shift ;;
     --no-install) install=0 ;;
     --sections) sections="$2"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --baseline) baseline="$2"; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,6 +64,7 @@ py_args=(--onslaught "$ROOT/target/$dir/onslaught" --bench-bin "$ROOT/target/$di
   --command "bench/run.sh ${args[*]:-}" --wait-quiet "$wait_quiet")
 [ "$smoke" -eq 1 ] && py_args+=(--smoke)
 [ -n "$sections" ] && py_args+=(--sections "$sections")
+[ -n "$baseline" ] && py_args+=(--baseline "$baseline")
 tables=""
 if [ -n "$out" ]; then
   tables="$(mktemp)"
