@@ -10,25 +10,32 @@
 //! declared dead), and the reports are written.
 //!
 //! # Layout
+//! - [`config`]: [`OrchestratorConfig`], how the orchestrator behaves.
+//! - [`error`]: [`ControlError`] and [`DriverShortage`], why an operation was refused.
+//! - [`stats`]: [`OrchestratorStats`], counters about the orchestrator itself.
 //! - [`request`]: [`TestRequest`], the user's test, and its validation.
 //! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
-//! - [`state`]: the registry of nodes and tests and how messages change it.
+//! - [`state`]: the registry of nodes and tests and how messages change it (split by concept:
+//!   nodes and liveness, a test and its lifecycle, the start protocol, merging, reports).
 //! - [`totals`]: exact merging per node, per test and per second.
 //! - [`views`]: what the API, dashboard and reports show.
 //! - [`report`]: the JSON report files.
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
+pub mod config;
+pub mod error;
 pub mod expect;
 pub mod report;
 pub mod request;
 pub mod state;
+pub mod stats;
 pub mod totals;
 pub mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,104 +48,15 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use config::OrchestratorConfig;
+pub use error::{ControlError, DriverShortage};
 pub use expect::ExpectStatus;
 pub use request::{TestRequest, ValidationError};
-pub use state::DriverShortage;
+pub use stats::OrchestratorStats;
 pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
 
 use state::State;
 use totals::IntervalData;
-
-/// How the orchestrator behaves.
-#[derive(Clone, Debug)]
-pub struct OrchestratorConfig {
-    /// This orchestrator's id on the heartbeat topic.
-    pub node_id: String,
-    /// Where reports are written.
-    pub report_dir: PathBuf,
-    /// How long drivers have to acknowledge a test's configuration.
-    pub ack_timeout: Duration,
-    /// A driver silent this long is `missing`.
-    pub missing_after: Duration,
-    /// A driver silent this long is `dead` (and a running test stops waiting for it).
-    pub dead_after: Duration,
-    /// Time between the trigger and the synchronized start.
-    pub start_delay: Duration,
-    /// Gap between the orchestrator's own heartbeats.
-    pub heartbeat_every: Duration,
-    /// When set, `test_config` and `trigger` messages are signed with this shared secret.
-    pub secret: Option<onslaught_protocol::Signer>,
-    /// How often a running test's report is checkpointed to disk (so an orchestrator that dies
-    /// mid-test leaves what was measured, and its restart shows the test as interrupted).
-    pub checkpoint_every: Duration,
-}
-
-impl OrchestratorConfig {
-    /// Defaults: reports in `report_dir`, missing after 3 s, dead after 10 s.
-    pub fn new(report_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            node_id: format!(
-                "orchestrator-{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
-            report_dir: report_dir.into(),
-            ack_timeout: Duration::from_secs(5),
-            missing_after: Duration::from_secs(3),
-            dead_after: Duration::from_secs(10),
-            start_delay: Duration::from_millis(250),
-            heartbeat_every: Duration::from_secs(1),
-            secret: None,
-            checkpoint_every: Duration::from_secs(2),
-        }
-    }
-}
-
-/// Why an operation on a test was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ControlError {
-    /// The request is invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// No test has this id.
-    #[error("no test with id `{0}`")]
-    NotFound(String),
-    /// The test cannot do this now (already started, no live drivers, ...).
-    #[error("{0}")]
-    Conflict(String),
-    /// Not enough drivers are live and free for the test.
-    #[error(transparent)]
-    Drivers(#[from] DriverShortage),
-    /// The transport failed.
-    #[error("transport: {0}")]
-    Transport(#[from] TransportError),
-}
-
-/// Counters about the orchestrator itself.
-#[derive(Debug, Default)]
-pub struct OrchestratorStats {
-    /// Messages rejected by the decoder or as invalid, by reason.
-    pub rejected: Mutex<std::collections::BTreeMap<String, u64>>,
-    /// Metrics messages dropped as duplicates (same `report_id`).
-    pub duplicates: AtomicU64,
-    /// Metrics messages accepted.
-    pub metrics_messages: AtomicU64,
-    /// Tests started.
-    pub tests_started: AtomicU64,
-    /// Start triggers sent again because a driver had not started a while after the first.
-    pub triggers_resent: AtomicU64,
-    /// The depth of the orchestrator's subscriptions, by topic (set by [`Orchestrator::spawn`]).
-    pub backlogs: Mutex<Vec<(Topic, onslaught_transport::Backlog)>>,
-}
-
-impl OrchestratorStats {
-    pub(crate) fn reject(&self, topic: Topic, reason: &str) {
-        *self
-            .rejected
-            .lock()
-            .entry(format!("{topic}:{reason}"))
-            .or_default() += 1;
-    }
-}
 
 /// A start trigger goes out again when a driver still reports the test as configured in a
 /// heartbeat sent this long after the trigger.

@@ -5,7 +5,7 @@ use onslaught_protocol::{Header, RequestSpec, TestConfig, TestType};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::ExpectStatus;
+use crate::expect::ExpectStatus;
 
 /// The test a user asks for. Counts and rates are per driver, as in the assignment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -6,8 +6,9 @@ use onslaught_stats::{ErrorKind, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::expect::ExpectStatus;
+use crate::request::TestRequest;
 use crate::totals::Totals;
-use crate::{ExpectStatus, TestRequest};
 
 /// A latency summary in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,123 @@
+//! Starting a test: picking its drivers, waiting for their acknowledgements of the config, and
+//! the start trigger (sent again to a driver that lost it).
+
+use onslaught_protocol::{NodeState, TestConfig, now_ms};
+
+use super::State;
+use crate::config::OrchestratorConfig;
+use crate::error::ControlError;
+use crate::totals::NodeTotals;
+use crate::views::TestStatus;
+
+/// What the acknowledgements of a test's config look like.
+#[derive(Debug, PartialEq)]
+pub enum Acks {
+    /// Every chosen driver holds the config.
+    All,
+    /// A driver refused it.
+    Rejected(String),
+    /// These drivers have not answered yet.
+    Waiting(Vec<String>),
+}
+impl State {
+    /// Picks drivers for the test and returns the config to publish.
+    pub fn begin_configuring(
+        &mut self,
+        id: &str,
+        config: &OrchestratorConfig,
+    ) -> Result<TestConfig, ControlError> {
+        let available = self.available_drivers(config);
+        let wanted = self.test(id).and_then(|t| t.request.drivers);
+        let shortage = self.driver_shortage(wanted, config);
+        let test = self
+            .test_mut(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
+        if test.status != TestStatus::Created {
+            return Err(ControlError::Conflict(
+                format!("test {id} is already {:?}", test.status).to_lowercase(),
+            ));
+        }
+        if let Some(shortage) = shortage {
+            return Err(shortage.into());
+        }
+        let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
+        let drivers: Vec<String> = available.into_iter().take(wanted).collect();
+        let wire = test.request.to_config(id, drivers.clone())?;
+        test.nodes = drivers
+            .iter()
+            .map(|d| (d.clone(), NodeTotals::default()))
+            .collect();
+        test.drivers = drivers;
+        test.status = TestStatus::Configuring;
+        Ok(wire)
+    }
+
+    /// Where the acknowledgements stand.
+    pub fn acks(&self, id: &str) -> Acks {
+        let Some(test) = self.test(id) else {
+            return Acks::Rejected(format!("test {id} vanished"));
+        };
+        if test.stop_requested {
+            return Acks::Rejected("stopped before it started".to_owned());
+        }
+        let mut waiting = Vec::new();
+        for driver in &test.drivers {
+            let state = self.nodes.get(driver).map(|n| &n.state);
+            match state {
+                Some(s) if s.test_id.as_deref() == Some(id) && s.state == NodeState::Rejected => {
+                    let reason = s.reason.clone().unwrap_or_default();
+                    return Acks::Rejected(format!("driver {driver} rejected the test: {reason}"));
+                }
+                Some(s) if s.test_id.as_deref() == Some(id) => {}
+                _ => waiting.push(driver.clone()),
+            }
+        }
+        if waiting.is_empty() {
+            Acks::All
+        } else {
+            Acks::Waiting(waiting)
+        }
+    }
+
+    /// The trigger is going out.
+    pub fn set_running(&mut self, id: &str, start_at_ms: u64) {
+        if let Some(test) = self.test_mut(id) {
+            test.status = TestStatus::Running;
+            test.started_at_ms = Some(start_at_ms);
+            test.triggered_at_ms = now_ms();
+            test.checkpoint_due = true;
+        }
+    }
+
+    /// Running tests whose start trigger some driver never got: the driver still reports the
+    /// test as configured in a heartbeat sent more than `after_ms` after the trigger went out
+    /// (a driver answers a trigger with a heartbeat at once). Returns each such test's id and
+    /// start time, and counts the trigger as sent again now.
+    pub fn lost_triggers(&mut self, after_ms: u64) -> Vec<(String, u64)> {
+        let now = now_ms();
+        let nodes = &self.nodes;
+        let mut lost = Vec::new();
+        for test in self.tests.iter_mut().filter(|t| {
+            t.status == TestStatus::Running && !t.stop_requested && t.triggered_at_ms > 0
+        }) {
+            let Some(start_at_ms) = test.started_at_ms else {
+                continue;
+            };
+            let due = test.triggered_at_ms.saturating_add(after_ms);
+            let waiting = test.nodes.iter().any(|(id, totals)| {
+                !totals.finished
+                    && !totals.lost
+                    && nodes.get(id).is_some_and(|n| {
+                        n.state.state == NodeState::Configured
+                            && n.state.test_id.as_deref() == Some(test.id.as_str())
+                            && n.last_heartbeat_ms > due
+                    })
+            });
+            if waiting && now > due {
+                test.triggered_at_ms = now;
+                lost.push((test.id.clone(), start_at_ms));
+            }
+        }
+        lost
+    }
+}

@@ -1,0 +1,324 @@
+//! Unit tests of the orchestrator's memory.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Instant;
+
+use onslaught_protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Role, now_ms};
+
+use super::*;
+use crate::config::OrchestratorConfig;
+use crate::error::{ControlError, DriverShortage};
+use crate::request::TestRequest;
+use crate::stats::OrchestratorStats;
+use crate::totals::IntervalData;
+use crate::views::{TestStatus, TestView};
+
+fn beat(state: &mut State, node: &str, node_state: NodeState, test_id: &str, at_ms: u64) {
+    let mut heartbeat = Heartbeat::new(node, Role::Driver, HeartbeatState::idle());
+    if node_state != NodeState::Idle {
+        heartbeat.state = HeartbeatState::for_test(node_state, test_id);
+    }
+    heartbeat.timestamp = at_ms.to_string();
+    state.heartbeat(&heartbeat);
+}
+
+/// A running test with two drivers, triggered `ago_ms` ago.
+fn running(ago_ms: u64) -> State {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = State::default();
+    for node in ["d1", "d2"] {
+        beat(&mut state, node, NodeState::Idle, "", now_ms());
+    }
+    let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+    request.requests_per_driver = Some(10);
+    state.create("t", request);
+    state.begin_configuring("t", &config).unwrap();
+    state.set_running("t", now_ms());
+    state.test_mut("t").unwrap().triggered_at_ms = now_ms() - ago_ms;
+    state
+}
+
+/// One rule for "enough drivers", typed: none live, all busy, or fewer idle than asked.
+#[test]
+fn a_driver_shortage_names_what_is_wanted_live_and_busy() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = State::default();
+    assert_eq!(
+        state.driver_shortage(None, &config),
+        Some(DriverShortage::NoneLive)
+    );
+    beat(&mut state, "d1", NodeState::Running, "t0", now_ms());
+    assert_eq!(
+        state.driver_shortage(None, &config),
+        Some(DriverShortage::AllBusy { busy: 1 })
+    );
+    beat(&mut state, "d2", NodeState::Idle, "", now_ms());
+    beat(&mut state, "d3", NodeState::Finished, "t0", now_ms());
+    assert_eq!(state.driver_shortage(Some(2), &config), None);
+    let shortage = state.driver_shortage(Some(3), &config);
+    assert_eq!(
+        shortage,
+        Some(DriverShortage::TooFew {
+            wanted: 3,
+            idle: 2,
+            busy: 1
+        })
+    );
+    let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+    request.requests_per_driver = Some(10);
+    request.drivers = Some(3);
+    state.create("t", request);
+    let error = state.begin_configuring("t", &config).unwrap_err();
+    assert!(matches!(error, ControlError::Drivers(s) if Some(s) == shortage));
+    assert_eq!(
+        error.to_string(),
+        "the test asks for 3 drivers but 2 are live and idle (1 busy with another test)"
+    );
+}
+
+/// An interval of `requests` requests at 1 ms from `node`, message number `seq`.
+fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<String> {
+    let mut latency = onslaught_stats::Histogram::new();
+    latency.record_micros(1_000);
+    let mut counters = onslaught_stats::Counters::default();
+    counters.requests_sent = requests;
+    let data = IntervalData {
+        service: latency.clone(),
+        latency,
+        send_gaps: None,
+        send_lag: None,
+        counters,
+    };
+    let m: Metrics = serde_json::from_value(serde_json::json!({
+        "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
+        "interval_start_ms": (seq - 1) * 1000, "interval_end_ms": seq * 1000,
+        "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+            "requests_sent": requests, "responses_received": 0 }
+    }))
+    .unwrap();
+    state
+        .metrics(&m, &data, &OrchestratorStats::default())
+        .unwrap()
+}
+
+/// A test whose report could not be written is over all the same (waiters used to wait for
+/// a report path forever), and its view says why there is no report.
+#[test]
+fn a_test_is_done_when_its_report_cannot_be_written() {
+    let mut state = running(0);
+    assert_eq!(state.is_done("t"), Some(false));
+    state.interrupt_running();
+    assert_eq!(state.is_done("t"), Some(false));
+    state.set_report_error("t", "cannot write the report into afile".to_owned());
+    assert_eq!(state.is_done("t"), Some(true));
+    let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+    assert_eq!(
+        view.report_error.as_deref(),
+        Some("cannot write the report into afile")
+    );
+    assert_eq!(view.report_path, None);
+}
+
+/// One 500 ms interval of `requests` requests, each answered in 1 ms, from `node`, whose run
+/// started at `started_at_ms`.
+fn merge_half_second(
+    state: &mut State,
+    node: &str,
+    seq: u64,
+    requests: u64,
+    started_at_ms: u64,
+    last: bool,
+) {
+    let mut latency = onslaught_stats::Histogram::new();
+    for _ in 0..requests {
+        latency.record_micros(1_000);
+    }
+    let mut counters = onslaught_stats::Counters::default();
+    counters.requests_attempted = requests;
+    counters.requests_sent = requests;
+    counters.responses_received = requests;
+    let data = IntervalData {
+        service: latency.clone(),
+        latency,
+        send_gaps: None,
+        send_lag: None,
+        counters,
+    };
+    let m: Metrics = serde_json::from_value(serde_json::json!({
+        "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
+        "final": last, "started_at_ms": started_at_ms,
+        "interval_start_ms": (seq - 1) * 500, "interval_end_ms": seq * 500,
+        "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+            "requests_sent": requests, "responses_received": requests }
+    }))
+    .unwrap();
+    state
+        .metrics(&m, &data, &OrchestratorStats::default())
+        .unwrap();
+}
+
+/// Issue 9: each driver's series used to be aligned to its own start, so a driver that
+/// started a second late looked on time (the target saw 1,000/s then 500/s; the reports said
+/// 1,500/s twice). Every series is now on the test's clock, the offset is shown, a start later
+/// than `max_start_skew_ms` is a warning, and node series carry responses and latencies.
+#[test]
+fn a_late_driver_shows_late_in_the_series_the_facts_and_the_warnings() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = running(0);
+    let start = state.test("t").unwrap().started_at_ms.unwrap();
+    for seq in 1..=4 {
+        merge_half_second(&mut state, "d1", seq, 250, start + 4, seq == 4);
+        merge_half_second(&mut state, "d2", seq, 250, start + 1_000, seq == 4);
+    }
+    let view = state.view("t", &config).unwrap();
+    assert_eq!(view.status, TestStatus::Completed);
+    let per_second: Vec<(u64, u64, Option<&u64>, Option<&u64>)> = view
+        .series
+        .iter()
+        .map(|p| (p.second, p.requests, p.nodes.get("d1"), p.nodes.get("d2")))
+        .collect();
+    assert_eq!(
+        per_second,
+        vec![
+            (0, 500, Some(&500), None),
+            (1, 1_000, Some(&500), Some(&500)),
+            (2, 500, None, Some(&500)),
+        ]
+    );
+    assert_eq!(view.node_facts["d1"].start_offset_ms, Some(4));
+    assert_eq!(view.node_facts["d2"].start_offset_ms, Some(1_000));
+    assert_eq!(view.node_facts["d2"].started_at_ms, Some(start + 1_000));
+    assert_eq!(view.warnings.len(), 1, "{:?}", view.warnings);
+    assert!(
+        view.warnings[0].contains("driver d2 started 1000 ms after"),
+        "{:?}",
+        view.warnings
+    );
+    // The aggregate's rate spans the test's clock: 2,000 requests over 3 s.
+    assert!(
+        (view.aggregate.rps - 2_000.0 / 3.0).abs() < 0.01,
+        "{}",
+        view.aggregate.rps
+    );
+    // Node series: the node's own responses and latencies, on the test's clock.
+    let (_, nodes) = state.reports("t").unwrap();
+    let d2 = nodes.iter().find(|n| n.node_id == "d2").unwrap();
+    let seconds: Vec<(u64, u64, u64, Option<f64>)> = d2
+        .series
+        .iter()
+        .map(|p| (p.second, p.requests, p.responses, p.p50))
+        .collect();
+    assert_eq!(
+        seconds,
+        vec![(1, 500, 500, Some(1.0)), (2, 500, 500, Some(1.0))]
+    );
+    // A wider allowance: no warning.
+    state.test_mut("t").unwrap().request.max_start_skew_ms = 1_000;
+    assert!(state.view("t", &config).unwrap().warnings.is_empty());
+}
+
+/// No latency without responses: the JSON view says `null`, not 0.
+#[test]
+fn latencies_without_responses_are_null_in_json() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = running(0);
+    merge(&mut state, "d1", 1, 0);
+    let view = state.view("t", &config).unwrap();
+    let json = serde_json::to_value(&view).unwrap();
+    assert!(
+        json["nodes"]["d2"]["latency"].is_null(),
+        "{}",
+        json["nodes"]["d2"]
+    );
+    assert!(json["nodes"]["d2"]["service_time"].is_null());
+    let back: TestView = serde_json::from_value(json).unwrap();
+    assert_eq!(back.nodes["d2"].latency.count, 0);
+    let mut point = crate::views::SeriesPoint::default();
+    point.requests = 3;
+    assert!(serde_json::to_value(&point).unwrap()["p99"].is_null());
+}
+
+#[test]
+fn only_tests_that_changed_are_checkpointed() {
+    let mut state = running(0);
+    // Due once it runs, so a restart finds it even before any metrics.
+    assert_eq!(state.checkpoint_parts().len(), 1);
+    assert!(state.checkpoint_parts().is_empty());
+    merge(&mut state, "d1", 1, 7);
+    let parts = state.checkpoint_parts();
+    assert_eq!(parts.len(), 1);
+    let (report, nodes) = parts.into_iter().next().unwrap().build();
+    assert_eq!(report.test.status, TestStatus::Running);
+    assert_eq!(report.test.aggregate.requests_sent, 7);
+    assert_eq!(report.test.nodes["d1"].requests_sent, 7);
+    assert_eq!(report.test.node_facts["d1"].messages, 1);
+    assert_eq!(nodes.len(), 2);
+    assert!(state.checkpoint_parts().is_empty());
+    // The view agrees with the report and sees the next change.
+    merge(&mut state, "d2", 1, 5);
+    let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+    assert_eq!(view.aggregate.requests_sent, 12);
+    assert_eq!(view.aggregate.latency.count, 2);
+    assert_eq!(view.aggregate.service_time.count, 2);
+    assert_eq!(view.aggregate.rps, 12.0);
+    assert_eq!(view.nodes["d1"], report.test.nodes["d1"]);
+    assert_eq!(view.nodes["d2"].requests_sent, 5);
+    assert_eq!(state.checkpoint_parts().len(), 1);
+}
+
+#[test]
+fn liveness_is_news_only_when_it_changes() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = running(0);
+    state.checkpoint_parts();
+    assert_eq!(state.check_liveness(&config), (Vec::new(), false));
+    let silent_for = |d: std::time::Duration| Instant::now().checked_sub(d).unwrap();
+    // d2 goes missing: news once, and nothing to checkpoint.
+    state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.missing_after);
+    assert_eq!(state.check_liveness(&config), (Vec::new(), true));
+    assert_eq!(state.check_liveness(&config), (Vec::new(), false));
+    assert!(state.checkpoint_parts().is_empty());
+    // d2 is dead: lost in the running test, which must be checkpointed.
+    state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
+    assert_eq!(state.check_liveness(&config), (Vec::new(), true));
+    assert!(state.test("t").unwrap().nodes["d2"].lost);
+    assert_eq!(state.checkpoint_parts().len(), 1);
+    assert_eq!(state.check_liveness(&config), (Vec::new(), false));
+}
+
+#[test]
+fn a_driver_still_configured_after_the_trigger_gets_it_again_once_per_wait() {
+    let mut state = running(5_000);
+    beat(&mut state, "d1", NodeState::Running, "t", now_ms());
+    beat(&mut state, "d2", NodeState::Configured, "t", now_ms());
+    let lost = state.lost_triggers(2_000);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].0, "t");
+    // Sent again just now: not again until another wait has passed.
+    assert!(state.lost_triggers(2_000).is_empty());
+}
+
+#[test]
+fn no_trigger_is_resent_while_drivers_could_still_be_starting_or_have_started() {
+    // A heartbeat from before the wait says nothing: the trigger may still be on its way.
+    let mut state = running(5_000);
+    beat(
+        &mut state,
+        "d2",
+        NodeState::Configured,
+        "t",
+        now_ms() - 4_000,
+    );
+    assert!(state.lost_triggers(2_000).is_empty());
+    // Every driver started.
+    let mut state = running(5_000);
+    for node in ["d1", "d2"] {
+        beat(&mut state, node, NodeState::Running, "t", now_ms());
+    }
+    assert!(state.lost_triggers(2_000).is_empty());
+    // Too early.
+    let mut state = running(500);
+    beat(&mut state, "d2", NodeState::Configured, "t", now_ms());
+    assert!(state.lost_triggers(2_000).is_empty());
+}
