@@ -6,9 +6,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::accounts::Accounts;
+
 /// How the target misbehaves on every request, unless a query parameter says otherwise.
 ///
-/// The default is a well-behaved server: no added latency, no stalls, no errors, keep-alive.
+/// The default is a well-behaved server: no added latency, no stalls, no errors, keep-alive;
+/// any user logs in with the password `secret`; items 1 to 1000 exist.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetConfig {
     /// Latency added to every request before it is answered.
@@ -22,7 +25,17 @@ pub struct TargetConfig {
     pub error_status: u16,
     /// Fraction of responses (0.0..=1.0) sent with `Connection: close`, closing the connection.
     pub close_ratio: f64,
+    /// Latency added per request already in flight when a request arrives, on top of
+    /// `latency`: latency grows with load (zero: off). See the crate docs for the formula.
+    pub latency_per_in_flight: Duration,
+    /// Who `POST /login` accepts.
+    pub accounts: Accounts,
+    /// The highest id `GET /items/{id}` finds (ids `1..=items`; others get a 404).
+    pub items: u64,
 }
+
+/// The highest item id by default.
+pub const DEFAULT_ITEMS: u64 = 1000;
 
 impl Default for TargetConfig {
     fn default() -> Self {
@@ -32,6 +45,9 @@ impl Default for TargetConfig {
             error_ratio: 0.0,
             error_status: 500,
             close_ratio: 0.0,
+            latency_per_in_flight: Duration::ZERO,
+            accounts: Accounts::default(),
+            items: DEFAULT_ITEMS,
         }
     }
 }

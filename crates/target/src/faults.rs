@@ -27,6 +27,8 @@ pub(crate) struct Faults {
     close_ratio: f64,
     /// Set by `reset=1`: the connection is dropped instead of answered.
     reset: bool,
+    /// Latency added per request in flight when this one arrived (zero: off).
+    latency_per_in_flight: Duration,
 }
 
 /// A query parameter whose value could not be parsed.
@@ -52,7 +54,13 @@ impl Faults {
             forced_status: None,
             close_ratio: config.close_ratio,
             reset: false,
+            latency_per_in_flight: config.latency_per_in_flight,
         }
+    }
+
+    /// Whether latency grows with the requests in flight, which must then be counted.
+    pub(crate) fn grows_with_load(&self) -> bool {
+        !self.latency_per_in_flight.is_zero()
     }
 
     /// These faults overridden by the query string's parameters; unknown ones are ignored.
@@ -88,19 +96,27 @@ impl Faults {
         Ok(self)
     }
 
-    /// When a request that arrived at `arrived` may be answered: at the end of the stall window
-    /// it arrived in (if any), plus latency. `None` when it is not delayed at all.
-    pub(crate) fn release_at(&self, clock_start: Instant, arrived: Instant) -> Option<Instant> {
+    /// When a request that arrived at `arrived`, with `in_flight` other requests in flight,
+    /// may be answered: at the end of the stall window it arrived in (if any), plus latency
+    /// (`latency` plus `latency_per_in_flight` times `in_flight`). `None` when it is not
+    /// delayed at all.
+    pub(crate) fn release_at(
+        &self,
+        clock_start: Instant,
+        arrived: Instant,
+        in_flight: u64,
+    ) -> Option<Instant> {
         let stalled_until = self
             .stall
             .and_then(|stall| window_end(stall, clock_start, arrived));
-        match (stalled_until, self.latency) {
-            (None, None) => None,
-            (until, latency) => {
-                let start = until.unwrap_or(arrived);
-                Some(latency.map_or(start, |latency| start + latency.sample()))
-            }
+        if stalled_until.is_none() && self.latency.is_none() && !self.grows_with_load() {
+            return None;
         }
+        let load = self
+            .latency_per_in_flight
+            .saturating_mul(u32::try_from(in_flight).unwrap_or(u32::MAX));
+        let latency = self.latency.map_or(Duration::ZERO, Latency::sample) + load;
+        Some(stalled_until.unwrap_or(arrived) + latency)
     }
 
     /// Whether to drop the connection instead of answering.
@@ -220,17 +236,38 @@ mod tests {
         assert!(faults.close());
         assert!(faults.reset());
         let now = Instant::now();
-        assert_eq!(faults.release_at(now, now), Some(now + 5 * MS));
+        assert_eq!(faults.release_at(now, now, 0), Some(now + 5 * MS));
     }
 
     #[test]
     fn well_behaved_faults_do_nothing() {
         let faults = Faults::from_config(&TargetConfig::default());
         let now = Instant::now();
-        assert_eq!(faults.release_at(now, now), None);
+        assert_eq!(faults.release_at(now, now, 0), None);
         assert_eq!(faults.injected_status(), None);
         assert!(!faults.close());
         assert!(!faults.reset());
+    }
+
+    #[test]
+    fn latency_grows_with_the_requests_in_flight() {
+        let config = TargetConfig {
+            latency: Some(Latency::Fixed(10 * MS)),
+            latency_per_in_flight: 2 * MS,
+            ..TargetConfig::default()
+        };
+        let faults = Faults::from_config(&config);
+        assert!(faults.grows_with_load());
+        let now = Instant::now();
+        assert_eq!(faults.release_at(now, now, 0), Some(now + 10 * MS));
+        assert_eq!(faults.release_at(now, now, 5), Some(now + 20 * MS));
+        let only_load = TargetConfig {
+            latency_per_in_flight: 2 * MS,
+            ..TargetConfig::default()
+        };
+        let faults = Faults::from_config(&only_load);
+        assert_eq!(faults.release_at(now, now, 0), Some(now));
+        assert_eq!(faults.release_at(now, now, 3), Some(now + 6 * MS));
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! Answers one request: routes it, counts it, and applies its faults (delay, injected status,
-//! `Connection: close`, reset).
+//! `Connection: close`, reset) before the route's own answer (see `flows` for the routes that
+//! read bodies, tokens and cookies).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use tokio::time::Instant;
 
 use crate::Target;
-use crate::faults::Faults;
+use crate::flows;
 use crate::metrics::Route;
 
 /// The body of every response: small and fully in memory.
@@ -24,14 +28,15 @@ const PONG: &[u8] = br#"{"message":"pong"}"#;
 const NOT_FOUND: &[u8] = br#"{"error":"not found","status":404}"#;
 
 impl Target {
-    /// Answers `request`, counting it on arrival and its response once handed back to hyper.
+    /// Answers `request`, counting it on arrival and its response, by status, once handed
+    /// back to hyper.
     pub(crate) async fn handle(&self, request: Request<Incoming>) -> Result<Response<Body>, Reset> {
         let arrived = Instant::now();
         let route = Route::of(request.uri().path());
         let counters = self.counters.route(route);
         counters.request_received();
         let response = self.respond(route, request, arrived).await?;
-        counters.response_sent();
+        counters.response_sent(response.status().as_u16());
         Ok(response)
     }
 
@@ -56,8 +61,36 @@ impl Target {
                 }
             },
         };
-        drain(request.into_body()).await;
-        apply(faults, self.started, arrived, route).await
+        // Counted only when latency depends on it: the default path stays free of it.
+        let in_flight = faults.grows_with_load().then(|| self.in_flight.enter());
+        let (parts, body) = request.into_parts();
+        let body = match route.body_limit() {
+            None => {
+                drain(body).await;
+                Bytes::new()
+            }
+            Some(limit) => match read(body, limit).await {
+                Ok(body) => body,
+                Err(refusal) => return Ok(refusal),
+            },
+        };
+        let others = in_flight.as_ref().map_or(0, InFlightGuard::others);
+        if let Some(release) = faults.release_at(self.started, arrived, others) {
+            tokio::time::sleep_until(release).await;
+        }
+        if faults.reset() {
+            return Err(Reset);
+        }
+        let mut response = match faults.injected_status() {
+            Some(status) => error_response(status, "injected failure"),
+            None => self.route_response(route, &parts, body),
+        };
+        if faults.close() {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        Ok(response)
     }
 
     fn metrics_response(&self) -> Response<Body> {
@@ -66,31 +99,68 @@ impl Target {
             Err(err) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
         }
     }
+
+    /// The route's own answer, once faults let it through.
+    fn route_response(&self, route: Route, request: &Parts, body: Bytes) -> Response<Body> {
+        match route {
+            Route::Ping => json_response(StatusCode::OK, Bytes::from_static(PONG)),
+            Route::Login => self.login(request, &body),
+            Route::Items => self.item(request),
+            Route::Echo => flows::echo(request, body),
+            Route::Cart => self.cart(request),
+            Route::Metrics | Route::Other => not_found(),
+        }
+    }
 }
 
-/// Delays, then resets or answers as `faults` draw.
-async fn apply(
-    faults: Faults,
-    clock_start: Instant,
-    arrived: Instant,
-    route: Route,
-) -> Result<Response<Body>, Reset> {
-    if let Some(release) = faults.release_at(clock_start, arrived) {
-        tokio::time::sleep_until(release).await;
+/// Requests being answered (all routes but `/metrics`), counted while latency grows with them.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight(AtomicU64);
+
+impl InFlight {
+    /// Counts a request in until the guard is dropped (answered, or its connection gone).
+    fn enter(&self) -> InFlightGuard<'_> {
+        let others = self.0.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard {
+            in_flight: self,
+            others,
+        }
     }
-    if faults.reset() {
-        return Err(Reset);
+}
+
+/// One request counted in [`InFlight`].
+struct InFlightGuard<'a> {
+    /// The counter to leave on drop.
+    in_flight: &'a InFlight,
+    /// The other requests in flight when this one arrived.
+    others: u64,
+}
+
+impl InFlightGuard<'_> {
+    fn others(&self) -> u64 {
+        self.others
     }
-    let mut response = match faults.injected_status() {
-        Some(status) => error_response(status, "injected failure"),
-        None => route_response(route),
-    };
-    if faults.close() {
-        response
-            .headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.in_flight.0.fetch_sub(1, Ordering::Relaxed);
     }
-    Ok(response)
+}
+
+/// Reads a body of at most `limit` bytes; a 413 (too large) or 400 (broken) otherwise.
+async fn read(body: Incoming, limit: usize) -> Result<Bytes, Response<Body>> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => Err(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("body larger than {limit} bytes"),
+        )),
+        Err(err) => Err(error_response(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot read the body: {err}"),
+        )),
+    }
 }
 
 /// Reads and discards the request body, so that the connection can be kept alive.
@@ -103,16 +173,11 @@ async fn drain(mut body: Incoming) {
     }
 }
 
-fn route_response(route: Route) -> Response<Body> {
-    match route {
-        Route::Ping => json_response(StatusCode::OK, Bytes::from_static(PONG)),
-        Route::Metrics | Route::Other => {
-            json_response(StatusCode::NOT_FOUND, Bytes::from_static(NOT_FOUND))
-        }
-    }
+pub(crate) fn not_found() -> Response<Body> {
+    json_response(StatusCode::NOT_FOUND, Bytes::from_static(NOT_FOUND))
 }
 
-fn error_response(status: StatusCode, message: &str) -> Response<Body> {
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response<Body> {
     if matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED) {
         let mut response = Response::new(Full::default());
         *response.status_mut() = status;
@@ -122,7 +187,7 @@ fn error_response(status: StatusCode, message: &str) -> Response<Body> {
     json_response(status, Bytes::from(body.to_string()))
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
+pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response

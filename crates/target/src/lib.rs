@@ -30,12 +30,17 @@
 //! Nothing here parses command-line flags: the binary crate does, and builds a
 //! [`TargetConfig`].
 
+mod accounts;
 mod config;
 mod faults;
+mod flows;
 mod handler;
 mod metrics;
 mod server;
+mod sessions;
 
-pub use config::{Latency, ParseError, Stall, TargetConfig};
+pub use accounts::{AccountList, Accounts, AccountsError, DEFAULT_PASSWORD, MAX_ACCOUNTS};
+pub use config::{DEFAULT_ITEMS, Latency, ParseError, Stall, TargetConfig};
 pub use metrics::{MetricsSnapshot, RouteSnapshot, RoutesSnapshot};
 pub use server::{Target, listen, max_backlog};
+pub use sessions::{AccountSnapshot, SessionsSnapshot};

@@ -17,8 +17,9 @@ use tracing::{debug, error, warn};
 
 use crate::config::TargetConfig;
 use crate::faults::Faults;
-use crate::handler::Reset;
+use crate::handler::{InFlight, Reset};
 use crate::metrics::{Counters, MetricsSnapshot};
+use crate::sessions::Sessions;
 
 /// How long the accept loop pauses after an accept error such as `EMFILE`.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -61,6 +62,12 @@ pub struct Target {
     pub(crate) faults: Faults,
     /// When the target was created: the stall clock's zero and the uptime's origin.
     pub(crate) started: Instant,
+    /// Who may log in, the token key, and counts of logins and authenticated requests.
+    pub(crate) sessions: Sessions,
+    /// The highest item id `/items/{id}` finds.
+    pub(crate) items: u64,
+    /// Requests being answered, counted only when latency grows with them.
+    pub(crate) in_flight: InFlight,
 }
 
 impl Target {
@@ -70,13 +77,16 @@ impl Target {
             counters: Counters::default(),
             faults: Faults::from_config(&config),
             started: Instant::now(),
+            items: config.items,
+            sessions: Sessions::new(config.accounts),
+            in_flight: InFlight::default(),
         })
     }
 
     /// The counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
         let uptime_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.counters.snapshot(uptime_ms)
+        self.counters.snapshot(uptime_ms, self.sessions.snapshot())
     }
 
     /// Serves connections from `listener` until `shutdown` resolves.
