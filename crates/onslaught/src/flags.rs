@@ -27,7 +27,9 @@ pub enum Command {
     /// Serve the built-in HTTP target (GET /ping, GET /metrics).
     ///
     /// GET /ping answers {"message":"pong"}; GET /metrics answers the counts of requests served.
-    /// Latency, stalls, errors and closed connections can be added to test a load generator.
+    /// For user flows: POST /login, GET /items/{id} (bearer token), GET /cart (session cookie),
+    /// POST /echo. Latency, stalls, errors and closed connections can be added to test a load
+    /// generator.
     Target(TargetArgs),
     /// Serve the dashboard with N in-process drivers and the built-in target, and wait for tests
     /// to be started from the dashboard or the API.
@@ -357,4 +359,22 @@ pub struct TargetArgs {
     /// Fraction of responses that close their connection.
     #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_TARGET_CLOSE_RATIO")]
     pub close_ratio: f64,
+
+    /// Latency added per request in flight, on top of --latency: latency grows with load.
+    /// Under an open load of R req/s the latency settles at L / (1 - K x R).
+    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_TARGET_LATENCY_PER_IN_FLIGHT")]
+    pub latency_per_in_flight: Option<Duration>,
+
+    /// CSV file of `user,password` lines (at most 10,000) that POST /login accepts, each
+    /// counted in /metrics. Without it, any user logs in with --password.
+    #[arg(long, env = "ONSLAUGHT_TARGET_ACCOUNTS", conflicts_with = "password")]
+    pub accounts: Option<PathBuf>,
+
+    /// The password any user logs in with when no --accounts file is given.
+    #[arg(long, default_value = onslaught_target::DEFAULT_PASSWORD, env = "ONSLAUGHT_TARGET_PASSWORD")]
+    pub password: String,
+
+    /// The highest id GET /items/{id} finds; higher ids get a 404.
+    #[arg(long, default_value_t = onslaught_target::DEFAULT_ITEMS, env = "ONSLAUGHT_TARGET_ITEMS")]
+    pub items: u64,
 }

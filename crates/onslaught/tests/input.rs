@@ -225,3 +225,62 @@ fn serve_closes_connections_stalled_in_their_headers() {
     assert!(read.is_ok(), "still open after 10 s: {read:?}");
     assert!(took < Duration::from_secs(5), "closed after {took:?}");
 }
+
+/// `onslaught target --accounts` takes the example accounts and counts each one's logins; a
+/// single-request run logging in as one of them is counted per account and per route at the
+/// target exactly as in the report. A malformed file is refused with exit 2 naming the flag.
+#[test]
+fn the_target_takes_an_accounts_file_and_counts_logins() {
+    let _serial = support::serial();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let accounts = examples.join("accounts.csv");
+    let target = TargetProcess::start(&["--accounts", accounts.to_str().unwrap()]);
+    let before = target.metrics();
+    let listed = before["sessions"]["accounts"].as_object().unwrap();
+    assert_eq!(listed.len(), 300);
+    assert!(listed.values().all(|account| account["logins"] == 0));
+
+    let first = std::fs::read_to_string(&accounts).unwrap();
+    let (user, password) = first.lines().nth(1).unwrap().split_once(',').unwrap();
+    let body = format!(r#"{{"user":"{user}","password":"{password}"}}"#);
+    let url = format!("{}/login", target.base);
+    let reports = tempfile::tempdir().unwrap();
+    let (test, output) = run_json(
+        &[
+            &url,
+            "-m",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body,
+            "-n",
+            "50",
+            "-w",
+            "1",
+            "-c",
+            "2",
+        ],
+        reports.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(num(&test, "/aggregate/status_codes/200"), 50.0);
+    let after = target.metrics();
+    assert_eq!(after["routes"]["/login"]["statuses"]["200"], 50);
+    assert_eq!(after["sessions"]["accounts"][user]["logins"], 50);
+    assert_eq!(after["sessions"]["logins"], 50);
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "user,password\nalice\n").unwrap();
+    let output = onslaught()
+        .args(["target", "--listen", "127.0.0.1:0", "--accounts"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("--accounts") && message.contains("line 2"),
+        "{message}"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::HeaderMap;
 use hyper::{Request, StatusCode};
@@ -71,6 +71,11 @@ impl Server {
     pub async fn get(&self, path: &str) -> Reply {
         self.connect().await.get(path).await
     }
+
+    /// `POST path` on a fresh connection.
+    pub async fn post(&self, path: &str, content_type: &str, body: &str) -> Reply {
+        self.connect().await.post(path, content_type, body).await
+    }
 }
 
 impl Drop for Server {
@@ -81,15 +86,38 @@ impl Drop for Server {
 
 /// One keep-alive HTTP/1.1 connection.
 pub struct Client {
-    sender: SendRequest<Empty<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
 }
 
 impl Client {
     pub async fn get(&mut self, path: &str) -> Reply {
-        self.sender.ready().await.expect("connection ready");
         let request = Request::get(path)
-            .body(Empty::new())
+            .body(Full::default())
             .expect("valid request");
+        self.send(request).await
+    }
+
+    /// `GET path` with these headers.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Full::default()).expect("valid request"))
+            .await
+    }
+
+    /// `POST path` with `body` of `content_type`.
+    pub async fn post(&mut self, path: &str, content_type: &str, body: &str) -> Reply {
+        let request = Request::post(path)
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .expect("valid request");
+        self.send(request).await
+    }
+
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Reply {
+        self.sender.ready().await.expect("connection ready");
         let response = self.sender.send_request(request).await.expect("response");
         let status = response.status();
         let headers = response.headers().clone();
