@@ -1,6 +1,8 @@
 //! The routes of user flows (`/login`, `/items/{id}`, `/cart`, `/echo`) and their counts in
 //! `/metrics`, over real sockets.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! Little's law (in flight = λ × latency) gives a steady latency of `b / (1 − k λ)`. Measured
 //! here at two rates over loopback.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

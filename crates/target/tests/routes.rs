@@ -50,6 +50,8 @@ async fn metrics_count_requests_responses_and_connections() {
     assert_eq!(json["routes"]["/ping"]["requests_received"], 5);
     assert_eq!(json["routes"]["/ping"]["responses_sent"], 5);
     assert_eq!(json["routes"]["other"]["responses_sent"], 2);
+    assert_eq!(json["routes"]["/ping"]["statuses"]["200"], 5);
+    assert_eq!(json["routes"]["other"]["statuses"]["404"], 2);
     assert_eq!(json["routes"]["/metrics"]["requests_received"], 1);
     assert_eq!(json["connections_accepted"], 2);
     assert!(json["uptime_ms"].is_u64());
