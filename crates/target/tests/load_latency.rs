@@ -106,3 +106,40 @@ async fn without_load_only_the_base_latency_is_added() {
     assert_eq!(client.get("/metrics").await.status, StatusCode::OK);
     assert!(sent.elapsed() < BASE);
 }
+
+/// A closed load of `N` users without think time keeps the other `N − 1` in flight: every
+/// request after the first round takes `b + k (N − 1)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_load_of_n_users_waits_for_the_other_n_minus_one() {
+    const USERS: u32 = 5;
+    let config = TargetConfig {
+        latency: Some(Latency::Fixed(BASE)),
+        latency_per_in_flight: PER_IN_FLIGHT,
+        ..TargetConfig::default()
+    };
+    let server = Server::start(config).await;
+    let mut users = tokio::task::JoinSet::new();
+    for _ in 0..USERS {
+        let mut client = server.connect().await;
+        users.spawn(async move {
+            let mut latencies = Vec::new();
+            for _ in 0..8 {
+                let sent = Instant::now();
+                assert_eq!(client.get("/ping").await.status, StatusCode::OK);
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        });
+    }
+    let mut steady = Vec::new();
+    while let Some(latencies) = users.join_next().await {
+        steady.extend(latencies.unwrap().into_iter().skip(2));
+    }
+    steady.sort();
+    let median = steady[steady.len() / 2];
+    let expected = BASE + PER_IN_FLIGHT * (USERS - 1);
+    assert!(
+        median >= expected && median <= expected.mul_f64(1.15),
+        "median {median:?}, formula {expected:?}"
+    );
+}
