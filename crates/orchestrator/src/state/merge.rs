@@ -6,9 +6,9 @@ use std::time::Instant;
 use onslaught_protocol::Metrics;
 
 use super::State;
+use super::test::Phase;
 use crate::stats::OrchestratorStats;
 use crate::totals::{IntervalData, Series, shift_ms};
-use crate::views::TestStatus;
 
 impl State {
     /// Merges a metrics message. Returns the id of a test that just completed, or why the
@@ -23,9 +23,17 @@ impl State {
             node.last_seen = Instant::now();
         }
         let test = self.test_mut(&m.test_id).ok_or("unknown_test")?;
-        if test.status != TestStatus::Running {
+        let Some(test) = test.live_mut() else {
             return Err("test_not_running");
-        }
+        };
+        let Phase::Running {
+            started_at_ms,
+            checkpoint_due,
+            ..
+        } = &mut test.phase
+        else {
+            return Err("test_not_running");
+        };
         if !test.seen.insert(m.report_id.clone()) {
             stats
                 .duplicates
@@ -44,7 +52,7 @@ impl State {
         }
         // Every node's intervals go on the test's clock: a node that started late counts in
         // later seconds.
-        let shift = shift_ms(node.start_offset_ms(test.started_at_ms));
+        let shift = shift_ms(node.start_offset_ms(Some(*started_at_ms)));
         let (start_ms, end_ms) = (
             m.interval_start_ms.saturating_add(shift),
             m.interval_end_ms.saturating_add(shift),
@@ -56,7 +64,7 @@ impl State {
             node.last_response_us = m.last_response_us;
         }
         test.aggregate = OnceCell::new();
-        test.checkpoint_due = true;
+        *checkpoint_due = true;
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
         }

@@ -17,16 +17,15 @@ mod test;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 use crate::config::OrchestratorConfig;
 use crate::report::TestReport;
 use crate::request::TestRequest;
-use crate::views::{TestStatus, TestView};
+use crate::views::TestView;
 
 pub use nodes::Node;
 pub use start::Acks;
-use test::Test;
+use test::{LiveTest, Test};
 
 /// Nodes and tests.
 #[derive(Debug, Default)]
@@ -41,22 +40,13 @@ impl State {
     pub fn with_history(history: Vec<TestReport>) -> Self {
         let mut state = Self::default();
         for report in history {
-            let mut view = report.test;
-            if !view.status.is_final() {
-                view.status = TestStatus::Interrupted;
-            }
-            let mut test = Test::new(&view.id, view.config.clone());
-            test.status = view.status;
-            test.created_at_ms = view.created_at_ms;
-            test.report_path = view.report_path.as_ref().map(PathBuf::from);
-            test.past = Some(Box::new(view));
-            state.push(test);
+            state.push(Test::past(report.test));
         }
         state
     }
 
     fn push(&mut self, test: Test) {
-        self.index.insert(test.id.clone(), self.tests.len());
+        self.index.insert(test.id().to_owned(), self.tests.len());
         self.tests.push(test);
     }
 
@@ -69,9 +59,19 @@ impl State {
         self.tests.get(*self.index.get(id)?)
     }
 
+    /// A test this orchestrator created (not one loaded from a past report).
+    fn live(&self, id: &str) -> Option<&LiveTest> {
+        self.test(id)?.live()
+    }
+
+    /// A test this orchestrator created (not one loaded from a past report).
+    fn live_mut(&mut self, id: &str) -> Option<&mut LiveTest> {
+        self.test_mut(id)?.live_mut()
+    }
+
     /// Records a new test.
     pub fn create(&mut self, id: &str, request: TestRequest) {
-        self.push(Test::new(id, request));
+        self.push(Test::Live(Box::new(LiveTest::new(id, request))));
     }
 
     /// One test's view.

@@ -7,9 +7,10 @@ use std::time::Instant;
 use onslaught_protocol::{Heartbeat, HeartbeatState, NodeState, Register, now_ms};
 
 use super::State;
+use super::test::{Phase, Test};
 use crate::config::OrchestratorConfig;
 use crate::error::DriverShortage;
-use crate::views::{Liveness, NodeView, TestStatus};
+use crate::views::{Liveness, NodeView};
 
 /// A driver as the orchestrator knows it.
 #[derive(Debug)]
@@ -126,11 +127,10 @@ impl State {
             .map(|n| n.node_id.as_str())
             .collect();
         let mut done = Vec::new();
-        for test in self
-            .tests
-            .iter_mut()
-            .filter(|t| t.status == TestStatus::Running)
-        {
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            let Phase::Running { checkpoint_due, .. } = &mut test.phase else {
+                continue;
+            };
             for (id, node) in test.nodes.iter_mut() {
                 if !node.finished && !node.lost && dead.contains(id.as_str()) {
                     tracing::warn!(
@@ -140,7 +140,7 @@ impl State {
                     );
                     node.lost = true;
                     node.lost_at_ms = Some(now_ms());
-                    test.checkpoint_due = true;
+                    *checkpoint_due = true;
                     changed = true;
                 }
             }

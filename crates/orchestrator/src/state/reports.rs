@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use super::State;
+use super::test::{Phase, Test};
 use crate::report::{NodeParts, NodeReport, ReportParts, TestReport};
 use crate::totals::Series;
-use crate::views::TestStatus;
 
 impl State {
     /// The reports of a test.
@@ -15,10 +15,7 @@ impl State {
 
     /// What the reports of a test are made of, to build elsewhere (not for a past test).
     pub fn report_parts(&self, id: &str) -> Option<ReportParts> {
-        let test = self.test(id)?;
-        if test.past.is_some() {
-            return None;
-        }
+        let test = self.live(id)?;
         let mut view = test.view_without_stats();
         let nodes = test
             .nodes
@@ -47,44 +44,27 @@ impl State {
         let due: Vec<String> = self
             .tests
             .iter_mut()
-            .filter(|t| t.status == TestStatus::Running && t.past.is_none() && t.checkpoint_due)
-            .map(|t| {
-                t.checkpoint_due = false;
-                t.id.clone()
+            .filter_map(Test::live_mut)
+            .filter_map(|t| match &mut t.phase {
+                Phase::Running { checkpoint_due, .. } if *checkpoint_due => {
+                    *checkpoint_due = false;
+                    Some(t.id.clone())
+                }
+                _ => None,
             })
             .collect();
         due.iter().filter_map(|id| self.report_parts(id)).collect()
     }
 
-    /// The aggregate report is on disk at `path`.
-    pub fn set_report_path(&mut self, id: &str, path: PathBuf) {
-        if let Some(test) = self.test_mut(id) {
-            test.report_path = Some(path);
-        }
-    }
-
-    /// The final report could not be written: the test is done without one.
-    pub fn set_report_error(&mut self, id: &str, error: String) {
-        if let Some(test) = self.test_mut(id) {
-            test.report_error = Some(error);
-        }
-    }
-
     /// Where a test's report is.
     pub fn report_path(&self, id: &str) -> Option<PathBuf> {
-        self.test(id)?.report_path.clone()
+        self.test(id)?.report_path()
     }
 
     /// Whether a test is over with its reports written, or their writing failed (or the test
     /// failed before it ran): what a waiter needs, without building the test's view. `None` for
     /// an unknown test.
     pub fn is_done(&self, id: &str) -> Option<bool> {
-        self.test(id).map(|t| {
-            let status = t.past.as_ref().map_or(t.status, |p| p.status);
-            status.is_final()
-                && (t.report_path.is_some()
-                    || t.report_error.is_some()
-                    || status == TestStatus::Failed)
-        })
+        self.test(id).map(Test::is_done)
     }
 }

@@ -4,10 +4,11 @@
 use onslaught_protocol::{NodeState, TestConfig, now_ms};
 
 use super::State;
+use super::test::Phase;
+use super::test::Test;
 use crate::config::OrchestratorConfig;
 use crate::error::ControlError;
 use crate::totals::NodeTotals;
-use crate::views::TestStatus;
 
 /// What the acknowledgements of a test's config look like.
 #[derive(Debug, PartialEq)]
@@ -19,6 +20,7 @@ pub enum Acks {
     /// These drivers have not answered yet.
     Waiting(Vec<String>),
 }
+
 impl State {
     /// Picks drivers for the test and returns the config to publish.
     pub fn begin_configuring(
@@ -27,16 +29,20 @@ impl State {
         config: &OrchestratorConfig,
     ) -> Result<TestConfig, ControlError> {
         let available = self.available_drivers(config);
-        let wanted = self.test(id).and_then(|t| t.request.drivers);
+        let wanted = self.live(id).and_then(|t| t.request.drivers);
         let shortage = self.driver_shortage(wanted, config);
         let test = self
             .test_mut(id)
             .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
-        if test.status != TestStatus::Created {
-            return Err(ControlError::Conflict(
-                format!("test {id} is already {:?}", test.status).to_lowercase(),
-            ));
-        }
+        let status = test.status();
+        let test = match test.live_mut() {
+            Some(test) if matches!(test.phase, Phase::Created) => test,
+            _ => {
+                return Err(ControlError::Conflict(
+                    format!("test {id} is already {status:?}").to_lowercase(),
+                ));
+            }
+        };
         if let Some(shortage) = shortage {
             return Err(shortage.into());
         }
@@ -48,17 +54,29 @@ impl State {
             .map(|d| (d.clone(), NodeTotals::default()))
             .collect();
         test.drivers = drivers;
-        test.status = TestStatus::Configuring;
+        test.phase = Phase::Configuring {
+            stop_requested: false,
+        };
         Ok(wire)
     }
 
     /// Where the acknowledgements stand.
     pub fn acks(&self, id: &str) -> Acks {
-        let Some(test) = self.test(id) else {
+        let Some(test) = self.live(id) else {
             return Acks::Rejected(format!("test {id} vanished"));
         };
-        if test.stop_requested {
-            return Acks::Rejected("stopped before it started".to_owned());
+        match test.phase {
+            Phase::Configuring {
+                stop_requested: false,
+            } => {}
+            Phase::Configuring {
+                stop_requested: true,
+            } => return Acks::Rejected("stopped before it started".to_owned()),
+            ref other => {
+                return Acks::Rejected(
+                    format!("test {id} is {:?} while configuring", other.status()).to_lowercase(),
+                );
+            }
         }
         let mut waiting = Vec::new();
         for driver in &test.drivers {
@@ -79,13 +97,18 @@ impl State {
         }
     }
 
-    /// The trigger is going out.
+    /// The trigger is going out (the test is configuring; a stop requested meanwhile holds).
+    /// Its first checkpoint is due, so a restart finds it even before any metrics.
     pub fn set_running(&mut self, id: &str, start_at_ms: u64) {
-        if let Some(test) = self.test_mut(id) {
-            test.status = TestStatus::Running;
-            test.started_at_ms = Some(start_at_ms);
-            test.triggered_at_ms = now_ms();
-            test.checkpoint_due = true;
+        if let Some(test) = self.live_mut(id)
+            && let Phase::Configuring { stop_requested } = test.phase
+        {
+            test.phase = Phase::Running {
+                started_at_ms: start_at_ms,
+                triggered_at_ms: now_ms(),
+                stop_requested,
+                checkpoint_due: true,
+            };
         }
     }
 
@@ -97,13 +120,17 @@ impl State {
         let now = now_ms();
         let nodes = &self.nodes;
         let mut lost = Vec::new();
-        for test in self.tests.iter_mut().filter(|t| {
-            t.status == TestStatus::Running && !t.stop_requested && t.triggered_at_ms > 0
-        }) {
-            let Some(start_at_ms) = test.started_at_ms else {
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            let Phase::Running {
+                started_at_ms,
+                triggered_at_ms,
+                stop_requested: false,
+                ..
+            } = &mut test.phase
+            else {
                 continue;
             };
-            let due = test.triggered_at_ms.saturating_add(after_ms);
+            let due = triggered_at_ms.saturating_add(after_ms);
             let waiting = test.nodes.iter().any(|(id, totals)| {
                 !totals.finished
                     && !totals.lost
@@ -114,8 +141,8 @@ impl State {
                     })
             });
             if waiting && now > due {
-                test.triggered_at_ms = now;
-                lost.push((test.id.clone(), start_at_ms));
+                *triggered_at_ms = now;
+                lost.push((test.id.clone(), *started_at_ms));
             }
         }
         lost

@@ -1,4 +1,5 @@
-//! One test the orchestrator runs or ran: what it holds, how it ends, and its view.
+//! One test the orchestrator runs or ran: what it holds, its lifecycle as an enum that carries
+//! each stage's data ([`Phase`], [`Outcome`], [`Written`]), and its view, derived from them.
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
@@ -12,15 +13,215 @@ use crate::request::TestRequest;
 use crate::totals::{Measured, NodeTotals, Series, shift_ms};
 use crate::views::{NodeFacts, StatsView, TestStatus, TestView};
 
-/// A test the orchestrator runs or ran.
+/// A test the orchestrator knows: one it runs or ran, or one loaded from a report written by an
+/// earlier run (shown as it was, never changed).
 #[derive(Debug)]
-pub(super) struct Test {
+pub(super) enum Test {
+    /// Created by this orchestrator.
+    Live(Box<LiveTest>),
+    /// Loaded from a report; its status is final (a test that was running is `interrupted`).
+    Past(Box<TestView>),
+}
+
+impl Test {
+    /// A past test from its report's view; a test that was still running is interrupted.
+    pub(super) fn past(mut view: TestView) -> Self {
+        if !view.status.is_final() {
+            view.status = TestStatus::Interrupted;
+        }
+        Self::Past(Box::new(view))
+    }
+
+    pub(super) fn id(&self) -> &str {
+        match self {
+            Self::Live(t) => &t.id,
+            Self::Past(v) => &v.id,
+        }
+    }
+
+    pub(super) fn status(&self) -> TestStatus {
+        match self {
+            Self::Live(t) => t.phase.status(),
+            Self::Past(v) => v.status,
+        }
+    }
+
+    pub(super) fn view(&self) -> TestView {
+        match self {
+            Self::Live(t) => t.view(),
+            Self::Past(v) => (**v).clone(),
+        }
+    }
+
+    /// The live test, if it is one.
+    pub(super) fn live(&self) -> Option<&LiveTest> {
+        match self {
+            Self::Live(t) => Some(t),
+            Self::Past(_) => None,
+        }
+    }
+
+    /// The live test, if it is one.
+    pub(super) fn live_mut(&mut self) -> Option<&mut LiveTest> {
+        match self {
+            Self::Live(t) => Some(t),
+            Self::Past(_) => None,
+        }
+    }
+
+    /// Whether the test is over with its reports written, or their writing failed (or it failed
+    /// before it ran). A past test was loaded from its report: done.
+    pub(super) fn is_done(&self) -> bool {
+        match self {
+            Self::Live(t) => match &t.phase {
+                Phase::Ended {
+                    outcome, written, ..
+                } => {
+                    matches!(outcome, Outcome::Failed { .. })
+                        || !matches!(written, Written::Pending)
+                }
+                _ => false,
+            },
+            Self::Past(_) => true,
+        }
+    }
+
+    /// Where the test's aggregate report is on disk.
+    pub(super) fn report_path(&self) -> Option<PathBuf> {
+        match self {
+            Self::Live(t) => match &t.phase {
+                Phase::Ended {
+                    written: Written::At(path),
+                    ..
+                } => Some(path.clone()),
+                _ => None,
+            },
+            Self::Past(v) => v.report_path.as_ref().map(PathBuf::from),
+        }
+    }
+}
+
+/// Where a live test is in its life, with what each stage knows.
+#[derive(Debug)]
+pub(super) enum Phase {
+    /// Recorded, not started.
+    Created,
+    /// The config went out; waiting for every chosen driver's acknowledgement.
+    Configuring {
+        /// A stop arrived meanwhile: the start gives up.
+        stop_requested: bool,
+    },
+    /// The start trigger went out; drivers are sending.
+    Running {
+        /// The synchronized start time (ms since the epoch): the test's clock.
+        started_at_ms: u64,
+        /// When the start trigger last went out (ms since the epoch).
+        triggered_at_ms: u64,
+        /// A user asked to stop: the test ends `aborted`.
+        stop_requested: bool,
+        /// Something changed since the last checkpoint of the test was taken.
+        checkpoint_due: bool,
+    },
+    /// Over.
+    Ended {
+        /// The test's start time, when it got that far.
+        started_at_ms: Option<u64>,
+        /// When it ended (ms since the epoch).
+        ended_at_ms: u64,
+        /// How it ended, and why.
+        outcome: Outcome,
+        /// Whether its final report is written.
+        written: Written,
+    },
+}
+
+impl Phase {
+    /// The status the API shows.
+    pub(super) fn status(&self) -> TestStatus {
+        match self {
+            Self::Created => TestStatus::Created,
+            Self::Configuring { .. } => TestStatus::Configuring,
+            Self::Running { .. } => TestStatus::Running,
+            Self::Ended { outcome, .. } => outcome.status(),
+        }
+    }
+
+    /// The test's start time, once triggered.
+    pub(super) fn started_at_ms(&self) -> Option<u64> {
+        match self {
+            Self::Created | Self::Configuring { .. } => None,
+            Self::Running { started_at_ms, .. } => Some(*started_at_ms),
+            Self::Ended { started_at_ms, .. } => *started_at_ms,
+        }
+    }
+
+    /// Ends the test now with `outcome` (its report still to write).
+    fn end(&mut self, outcome: Outcome) {
+        *self = Self::Ended {
+            started_at_ms: self.started_at_ms(),
+            ended_at_ms: now_ms(),
+            outcome,
+            written: Written::Pending,
+        };
+    }
+}
+
+/// How a test ended. Every outcome but a clean completion says why.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// Every driver finished.
+    Completed,
+    /// Finished, but a driver died, lost messages or ended its run early.
+    Degraded { reason: String },
+    /// Stopped by a user.
+    Aborted { reason: String },
+    /// Could not run.
+    Failed { reason: String },
+    /// The orchestrator stopped while it ran.
+    Interrupted { reason: String },
+}
+
+impl Outcome {
+    fn status(&self) -> TestStatus {
+        match self {
+            Self::Completed => TestStatus::Completed,
+            Self::Degraded { .. } => TestStatus::Degraded,
+            Self::Aborted { .. } => TestStatus::Aborted,
+            Self::Failed { .. } => TestStatus::Failed,
+            Self::Interrupted { .. } => TestStatus::Interrupted,
+        }
+    }
+
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Completed => None,
+            Self::Degraded { reason }
+            | Self::Aborted { reason }
+            | Self::Failed { reason }
+            | Self::Interrupted { reason } => Some(reason),
+        }
+    }
+}
+
+/// Whether an ended test's final report is on disk.
+#[derive(Debug)]
+pub(super) enum Written {
+    /// Not yet.
+    Pending,
+    /// Written at this path.
+    At(PathBuf),
+    /// Could not be written, for this reason: the test is over all the same.
+    Failed(String),
+}
+
+/// A test this orchestrator created.
+#[derive(Debug)]
+pub(super) struct LiveTest {
     pub(super) id: String,
     pub(super) request: TestRequest,
-    pub(super) status: TestStatus,
+    pub(super) phase: Phase,
     pub(super) created_at_ms: u64,
-    pub(super) started_at_ms: Option<u64>,
-    pub(super) ended_at_ms: Option<u64>,
+    /// The drivers chosen when it started (none before).
     pub(super) drivers: Vec<String>,
     pub(super) nodes: BTreeMap<String, NodeTotals>,
     /// All nodes merged, summed from `nodes` when first needed after a change (a view, the
@@ -31,53 +232,30 @@ pub(super) struct Test {
     /// Each node's own per second (requests, responses, latencies), on the test's clock, for
     /// node reports.
     pub(super) node_series: BTreeMap<String, Series>,
-    pub(super) message: Option<String>,
-    pub(super) report_path: Option<PathBuf>,
-    /// Why the final report could not be written: the test is over all the same.
-    pub(super) report_error: Option<String>,
     /// `report_id`s already merged (de-duplication).
     pub(super) seen: HashSet<String>,
-    pub(super) stop_requested: bool,
     /// Send time of the newest metrics message merged.
     pub(super) last_metrics_sent_at_ms: Option<u64>,
-    /// A test loaded from a report written by an earlier run: shown as it was.
-    pub(super) past: Option<Box<TestView>>,
-    /// When the start trigger last went out (ms since the epoch).
-    pub(super) triggered_at_ms: u64,
-    /// Something changed since the last checkpoint of the test was taken.
-    pub(super) checkpoint_due: bool,
 }
 
-impl Test {
+impl LiveTest {
     pub(super) fn new(id: &str, request: TestRequest) -> Self {
         Self {
             id: id.to_owned(),
             request,
-            status: TestStatus::Created,
+            phase: Phase::Created,
             created_at_ms: now_ms(),
-            started_at_ms: None,
-            ended_at_ms: None,
             drivers: Vec::new(),
             nodes: BTreeMap::new(),
             aggregate: OnceCell::new(),
             series: Series::default(),
             node_series: BTreeMap::new(),
-            message: None,
-            report_path: None,
-            report_error: None,
             seen: HashSet::new(),
-            stop_requested: false,
             last_metrics_sent_at_ms: None,
-            past: None,
-            triggered_at_ms: 0,
-            checkpoint_due: false,
         }
     }
 
     pub(super) fn view(&self) -> TestView {
-        if let Some(past) = &self.past {
-            return (**past).clone();
-        }
         let expect = self.request.expected_statuses();
         let mut view = self.view_without_stats();
         view.aggregate = self.aggregate().stats().clone().judged(&expect);
@@ -93,7 +271,7 @@ impl Test {
     pub(super) fn aggregate(&self) -> &Measured {
         self.aggregate.get_or_init(|| {
             Measured::sum(self.nodes.values().map(|n| {
-                let shift = shift_ms(n.start_offset_ms(self.started_at_ms));
+                let shift = shift_ms(n.start_offset_ms(self.phase.started_at_ms()));
                 (&n.measured, shift)
             }))
         })
@@ -106,7 +284,7 @@ impl Test {
         self.nodes
             .iter()
             .filter_map(|(id, n)| {
-                let offset = n.start_offset_ms(self.started_at_ms)?;
+                let offset = n.start_offset_ms(self.phase.started_at_ms())?;
                 (offset > i64::try_from(skew).unwrap_or(i64::MAX)).then(|| {
                     format!(
                         "driver {id} started {offset} ms after the test's start time \
@@ -120,15 +298,36 @@ impl Test {
 
     /// The view with empty statistics: everything that costs nothing to copy.
     pub(super) fn view_without_stats(&self) -> TestView {
+        let (ended_at_ms, message, report_path, report_error) = match &self.phase {
+            Phase::Ended {
+                ended_at_ms,
+                outcome,
+                written,
+                ..
+            } => {
+                let (path, error) = match written {
+                    Written::Pending => (None, None),
+                    Written::At(path) => (Some(path.display().to_string()), None),
+                    Written::Failed(error) => (None, Some(error.clone())),
+                };
+                (
+                    Some(*ended_at_ms),
+                    outcome.reason().map(str::to_owned),
+                    path,
+                    error,
+                )
+            }
+            _ => (None, None, None, None),
+        };
         TestView {
             id: self.id.clone(),
-            status: self.status,
+            status: self.phase.status(),
             config: self.request.clone(),
             drivers: self.drivers.clone(),
             created_at_ms: self.created_at_ms,
-            started_at_ms: self.started_at_ms,
-            ended_at_ms: self.ended_at_ms,
-            message: self.message.clone(),
+            started_at_ms: self.phase.started_at_ms(),
+            ended_at_ms,
+            message,
             warnings: self.warnings(),
             aggregate: StatsView::default(),
             nodes: BTreeMap::new(),
@@ -143,7 +342,7 @@ impl Test {
                         missing_messages: n.missing_messages(),
                         elapsed_ms: n.measured.elapsed_ms(),
                         started_at_ms: n.started_at_ms,
-                        start_offset_ms: n.start_offset_ms(self.started_at_ms),
+                        start_offset_ms: n.start_offset_ms(self.phase.started_at_ms()),
                         lost_at_ms: n.lost_at_ms,
                         stopped: n.stopped.clone(),
                         last_send_us: n.last_send_us,
@@ -153,17 +352,18 @@ impl Test {
                 })
                 .collect(),
             series: self.series.points(),
-            report_path: self.report_path.as_ref().map(|p| p.display().to_string()),
-            report_error: self.report_error.clone(),
+            report_path,
+            report_error,
             last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
         }
     }
 
-    /// Ends the test if every driver finished or was lost; returns whether it ended now.
+    /// Ends the test if it runs and every driver finished or was lost; returns whether it
+    /// ended now.
     pub(super) fn complete_if_done(&mut self) -> bool {
-        if self.status != TestStatus::Running {
+        let Phase::Running { stop_requested, .. } = self.phase else {
             return false;
-        }
+        };
         if !self.nodes.values().all(|n| n.finished || n.lost) {
             return false;
         }
@@ -178,17 +378,10 @@ impl Test {
             .nodes
             .iter()
             .filter_map(|(id, n)| n.stopped.as_ref().map(|why| (id, why)))
-            .filter(|_| !self.stop_requested)
+            .filter(|_| !stop_requested)
             .map(|(id, why)| format!("{id} ({why})"))
             .collect();
         let missing: u64 = self.nodes.values().map(NodeTotals::missing_messages).sum();
-        self.status = if self.stop_requested {
-            TestStatus::Aborted
-        } else if !lost.is_empty() || missing > 0 || !cut_short.is_empty() {
-            TestStatus::Degraded
-        } else {
-            TestStatus::Completed
-        };
         let mut news = Vec::new();
         if !lost.is_empty() {
             news.push(format!(
@@ -205,13 +398,18 @@ impl Test {
                 cut_short.join(", ")
             ));
         }
-        if self.stop_requested {
+        if stop_requested {
             news.push("stopped by request".to_owned());
         }
-        if !news.is_empty() {
-            self.message = Some(news.join("; "));
-        }
-        self.ended_at_ms = Some(now_ms());
+        let reason = news.join("; ");
+        let outcome = if stop_requested {
+            Outcome::Aborted { reason }
+        } else if news.is_empty() {
+            Outcome::Completed
+        } else {
+            Outcome::Degraded { reason }
+        };
+        self.phase.end(outcome);
         self.close_series();
         true
     }
@@ -226,13 +424,13 @@ impl Test {
 }
 
 impl State {
-    /// The test could not run.
+    /// The test could not run (it has not ended otherwise meanwhile).
     pub fn fail(&mut self, id: &str, reason: String) {
-        if let Some(test) = self.test_mut(id) {
+        if let Some(test) = self.live_mut(id)
+            && !matches!(test.phase, Phase::Ended { .. })
+        {
             tracing::warn!(test_id = id, "test failed: {reason}");
-            test.status = TestStatus::Failed;
-            test.message = Some(reason);
-            test.ended_at_ms = Some(now_ms());
+            test.phase.end(Outcome::Failed { reason });
         }
     }
 
@@ -242,19 +440,20 @@ impl State {
         let test = self
             .test_mut(id)
             .ok_or_else(|| ControlError::NotFound(id.to_owned()))?;
-        match test.status {
-            TestStatus::Created => {
-                test.status = TestStatus::Aborted;
-                test.ended_at_ms = Some(now_ms());
-                test.message = Some("stopped before it started".to_owned());
+        let status = test.status();
+        match test.live_mut().map(|t| &mut t.phase) {
+            Some(phase @ Phase::Created) => {
+                phase.end(Outcome::Aborted {
+                    reason: "stopped before it started".to_owned(),
+                });
                 Ok(false)
             }
-            TestStatus::Configuring | TestStatus::Running => {
-                test.stop_requested = true;
+            Some(Phase::Configuring { stop_requested } | Phase::Running { stop_requested, .. }) => {
+                *stop_requested = true;
                 Ok(true)
             }
-            other => Err(ControlError::Conflict(
-                format!("test {id} is already {other:?}").to_lowercase(),
+            _ => Err(ControlError::Conflict(
+                format!("test {id} is already {status:?}").to_lowercase(),
             )),
         }
     }
@@ -262,18 +461,40 @@ impl State {
     /// Marks running tests interrupted (the orchestrator is stopping). Returns their ids.
     pub fn interrupt_running(&mut self) -> Vec<String> {
         let mut ids = Vec::new();
-        for test in &mut self.tests {
-            if matches!(test.status, TestStatus::Running | TestStatus::Configuring) {
-                test.status = TestStatus::Interrupted;
-                test.message = Some(
-                    "the orchestrator stopped while the test ran; what was measured is kept"
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            if matches!(
+                test.phase,
+                Phase::Running { .. } | Phase::Configuring { .. }
+            ) {
+                test.phase.end(Outcome::Interrupted {
+                    reason: "the orchestrator stopped while the test ran; what was measured is \
+                             kept"
                         .to_owned(),
-                );
-                test.ended_at_ms = Some(now_ms());
+                });
                 test.close_series();
                 ids.push(test.id.clone());
             }
         }
         ids
+    }
+
+    /// The aggregate report is on disk at `path`.
+    pub fn set_report_path(&mut self, id: &str, path: PathBuf) {
+        self.set_written(id, Written::At(path));
+    }
+
+    /// The final report could not be written: the test is done without one.
+    pub fn set_report_error(&mut self, id: &str, error: String) {
+        self.set_written(id, Written::Failed(error));
+    }
+
+    fn set_written(&mut self, id: &str, report: Written) {
+        if let Some(LiveTest {
+            phase: Phase::Ended { written, .. },
+            ..
+        }) = self.live_mut(id)
+        {
+            *written = report;
+        }
     }
 }

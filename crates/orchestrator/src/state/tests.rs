@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use onslaught_protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Role, now_ms};
 
+use super::test::Phase;
 use super::*;
 use crate::config::OrchestratorConfig;
 use crate::error::{ControlError, DriverShortage};
@@ -35,7 +36,13 @@ fn running(ago_ms: u64) -> State {
     state.create("t", request);
     state.begin_configuring("t", &config).unwrap();
     state.set_running("t", now_ms());
-    state.test_mut("t").unwrap().triggered_at_ms = now_ms() - ago_ms;
+    let Phase::Running {
+        triggered_at_ms, ..
+    } = &mut state.live_mut("t").unwrap().phase
+    else {
+        panic!("the test runs");
+    };
+    *triggered_at_ms = now_ms() - ago_ms;
     state
 }
 
@@ -166,7 +173,7 @@ fn merge_half_second(
 fn a_late_driver_shows_late_in_the_series_the_facts_and_the_warnings() {
     let config = OrchestratorConfig::new(std::env::temp_dir());
     let mut state = running(0);
-    let start = state.test("t").unwrap().started_at_ms.unwrap();
+    let start = state.live("t").unwrap().phase.started_at_ms().unwrap();
     for seq in 1..=4 {
         merge_half_second(&mut state, "d1", seq, 250, start + 4, seq == 4);
         merge_half_second(&mut state, "d2", seq, 250, start + 1_000, seq == 4);
@@ -214,7 +221,7 @@ fn a_late_driver_shows_late_in_the_series_the_facts_and_the_warnings() {
         vec![(1, 500, 500, Some(1.0)), (2, 500, 500, Some(1.0))]
     );
     // A wider allowance: no warning.
-    state.test_mut("t").unwrap().request.max_start_skew_ms = 1_000;
+    state.live_mut("t").unwrap().request.max_start_skew_ms = 1_000;
     assert!(state.view("t", &config).unwrap().warnings.is_empty());
 }
 
@@ -282,7 +289,7 @@ fn liveness_is_news_only_when_it_changes() {
     // d2 is dead: lost in the running test, which must be checkpointed.
     state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
     assert_eq!(state.check_liveness(&config), (Vec::new(), true));
-    assert!(state.test("t").unwrap().nodes["d2"].lost);
+    assert!(state.live("t").unwrap().nodes["d2"].lost);
     assert_eq!(state.checkpoint_parts().len(), 1);
     assert_eq!(state.check_liveness(&config), (Vec::new(), false));
 }
@@ -321,4 +328,68 @@ fn no_trigger_is_resent_while_drivers_could_still_be_starting_or_have_started() 
     let mut state = running(500);
     beat(&mut state, "d2", NodeState::Configured, "t", now_ms());
     assert!(state.lost_triggers(2_000).is_empty());
+}
+
+/// The view is derived from the lifecycle: times, message and report appear with the stage that
+/// knows them, and a stop during configuring makes the start give up.
+#[test]
+fn the_view_follows_the_lifecycle() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = State::default();
+    beat(&mut state, "d1", NodeState::Idle, "", now_ms());
+    state.create("t", TestRequest::new("avalanche", "http://127.0.0.1:1/"));
+    let view = state.view("t", &config).unwrap();
+    assert_eq!(view.status, TestStatus::Created);
+    assert_eq!((view.started_at_ms, view.ended_at_ms), (None, None));
+    state.begin_configuring("t", &config).unwrap();
+    assert_eq!(state.acks("t"), Acks::Waiting(vec!["d1".to_owned()]));
+    assert!(state.request_stop("t").unwrap(), "drivers must be told");
+    assert_eq!(
+        state.acks("t"),
+        Acks::Rejected("stopped before it started".to_owned())
+    );
+    state.fail("t", "stopped before it started".to_owned());
+    let view = state.view("t", &config).unwrap();
+    assert_eq!(view.status, TestStatus::Failed);
+    assert_eq!(view.started_at_ms, None);
+    assert!(view.ended_at_ms.is_some());
+    assert_eq!(view.message.as_deref(), Some("stopped before it started"));
+    // A failed test is done even before its report is written; a second failure changes
+    // nothing.
+    assert_eq!(state.is_done("t"), Some(true));
+    state.fail("t", "again".to_owned());
+    assert_eq!(
+        state.view("t", &config).unwrap().message.as_deref(),
+        Some("stopped before it started")
+    );
+    assert!(state.request_stop("t").is_err());
+
+    // A running test interrupted: started, ended, why; done once its report is written.
+    let mut state = running(0);
+    let started = state.view("t", &config).unwrap().started_at_ms;
+    assert!(started.is_some());
+    assert_eq!(state.interrupt_running(), vec!["t".to_owned()]);
+    let view = state.view("t", &config).unwrap();
+    assert_eq!(view.status, TestStatus::Interrupted);
+    assert_eq!(view.started_at_ms, started);
+    assert!(view.message.unwrap().contains("orchestrator stopped"));
+    assert_eq!(state.is_done("t"), Some(false));
+    state.set_report_path("t", "x/test.json".into());
+    assert_eq!(state.is_done("t"), Some(true));
+    assert_eq!(state.report_path("t"), Some("x/test.json".into()));
+    assert_eq!(
+        state.view("t", &config).unwrap().report_path.as_deref(),
+        Some("x/test.json")
+    );
+
+    // A test still running in a report from an earlier run is past and interrupted.
+    let (mut report, _) = state.reports("t").unwrap();
+    report.test.status = TestStatus::Running;
+    let past = State::with_history(vec![report]);
+    assert_eq!(past.is_done("t"), Some(true));
+    assert_eq!(
+        past.view("t", &config).unwrap().status,
+        TestStatus::Interrupted
+    );
+    assert!(past.report_parts("t").is_none());
 }
