@@ -20,6 +20,7 @@
 //! - [`totals`]: exact merging per node, per test and per second.
 //! - [`views`]: what the API, dashboard and reports show.
 //! - [`report`]: the JSON report files.
+//! - [`writer`]: the one thread that writes them, in order, off every event loop.
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
@@ -32,10 +33,11 @@ pub mod state;
 pub mod stats;
 pub mod totals;
 pub mod views;
+pub mod writer;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -57,19 +59,14 @@ pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView
 
 use state::State;
 use totals::IntervalData;
+use writer::{FinalResult, Writer};
 
 /// A start trigger goes out again when a driver still reports the test as configured in a
 /// heartbeat sent this long after the trigger.
 const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
-/// Marks a checkpoint as under way; dropped (even by a panic) when it is done.
-struct CheckpointBusy(Orchestrator);
-
-impl Drop for CheckpointBusy {
-    fn drop(&mut self) {
-        self.0.inner.checkpointing.store(false, Ordering::Release);
-    }
-}
+/// How long a stopping orchestrator waits for its queued reports to be written.
+const DRAIN_REPORTS_WITHIN: Duration = Duration::from_secs(10);
 
 /// The orchestrator. Cheap to clone; every clone shares the same state.
 #[derive(Clone)]
@@ -84,10 +81,8 @@ struct Inner {
     /// Bumped on every change; the API's live stream and waiters watch it.
     changed: watch::Sender<u64>,
     stats: OrchestratorStats,
-    /// Writes reports: final ones on the event loop, checkpoints off it.
-    writer: report::Writer,
-    /// A checkpoint is being built and written (one at a time).
-    checkpointing: AtomicBool,
+    /// Builds and writes every report on its own thread, in order.
+    writer: Writer,
 }
 
 impl Orchestrator {
@@ -96,17 +91,22 @@ impl Orchestrator {
         let history = report::load_all(&config.report_dir);
         let (changed, _) = watch::channel(0);
         let state = State::with_history(history);
-        Self {
-            inner: Arc::new(Inner {
+        let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
+            let this = this.clone();
+            Inner {
                 config,
                 transport,
                 state: Mutex::new(state),
                 changed,
                 stats: OrchestratorStats::default(),
-                writer: report::Writer::default(),
-                checkpointing: AtomicBool::new(false),
-            }),
-        }
+                writer: Writer::spawn(move |test_id, result| {
+                    if let Some(inner) = this.upgrade() {
+                        Orchestrator { inner }.written(test_id, result);
+                    }
+                }),
+            }
+        });
+        Self { inner }
     }
 
     /// The configuration.
@@ -129,8 +129,10 @@ impl Orchestrator {
     }
 
     /// Subscribes to `register`, `heartbeat` and `metrics` now, then consumes them on a spawned
-    /// task that also publishes the orchestrator's heartbeats and watches liveness, until
-    /// `shutdown` fires. Running tests are then marked interrupted and their reports written.
+    /// task that also watches liveness and queues checkpoints, until `shutdown` fires; the
+    /// orchestrator's heartbeats go out from a task of their own. Nothing on the loop awaits I/O.
+    /// At shutdown running tests are marked interrupted and the task waits (at most
+    /// [`DRAIN_REPORTS_WITHIN`]) for every queued report to be written.
     pub async fn spawn(
         &self,
         shutdown: CancellationToken,
@@ -145,8 +147,13 @@ impl Orchestrator {
             (Topic::Metrics, metrics.backlog()),
         ];
         let this = self.clone();
+        let beats = tokio::spawn(publish_heartbeats(
+            transport,
+            self.inner.config.node_id.clone(),
+            self.inner.config.heartbeat_every,
+            shutdown.clone(),
+        ));
         Ok(tokio::spawn(async move {
-            let mut beat = tokio::time::interval(this.inner.config.heartbeat_every);
             let mut liveness = tokio::time::interval(Duration::from_millis(250));
             let mut checkpoint = tokio::time::interval(this.inner.config.checkpoint_every);
             loop {
@@ -155,13 +162,18 @@ impl Orchestrator {
                     Some(p) = registers.recv() => this.on_register(&p),
                     Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
                     Some(p) = metrics.recv() => this.on_metrics(&p),
-                    _ = beat.tick() => this.send_heartbeat().await,
-                    _ = liveness.tick() => this.check_liveness().await,
+                    _ = liveness.tick() => this.check_liveness(),
                     _ = checkpoint.tick() => this.checkpoint(),
                     else => break,
                 }
             }
             this.interrupt_running();
+            if !this.inner.writer.flush(DRAIN_REPORTS_WITHIN).await {
+                tracing::error!(
+                    "reports still unwritten {DRAIN_REPORTS_WITHIN:?} after the shutdown began"
+                );
+            }
+            beats.abort();
         }))
     }
 
@@ -246,7 +258,7 @@ impl Orchestrator {
         self.notify();
     }
 
-    async fn check_liveness(&self) {
+    fn check_liveness(&self) {
         let (done, changed) = self.inner.state.lock().check_liveness(&self.inner.config);
         for test_id in done {
             self.finish(test_id);
@@ -275,58 +287,49 @@ impl Orchestrator {
                 issued_at_ms: now_ms(),
                 signature: None,
             };
-            if let Err(e) = self.publish_control(&test_id, trigger).await {
-                tracing::warn!(test_id, "cannot send the trigger again: {e}");
-            }
-        }
-    }
-
-    /// Writes the report of every running test that changed since its last checkpoint as it
-    /// stands (status `running`), so an orchestrator that dies mid-test leaves what was measured
-    /// on disk. Only a snapshot is taken here; summarising, encoding and writing happen on a
-    /// blocking thread, so the event loop goes on merging meanwhile. One checkpoint at a time: a
-    /// tick that finds the previous one still writing leaves its work to the next tick.
-    fn checkpoint(&self) {
-        if self.inner.checkpointing.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let parts = self.inner.state.lock().checkpoint_parts();
-        if parts.is_empty() {
-            self.inner.checkpointing.store(false, Ordering::Release);
-            return;
-        }
-        let busy = CheckpointBusy(self.clone());
-        tokio::task::spawn_blocking(move || {
-            let inner = &busy.0.inner;
-            for part in parts {
-                let id = part.id().to_owned();
-                let (report, nodes) = part.build();
-                if let Err(e) = inner
-                    .writer
-                    .checkpoint(&inner.config.report_dir, report, nodes)
-                {
-                    tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
+            // Published off the control loop.
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.publish_control(&test_id, trigger).await {
+                    tracing::warn!(test_id, "cannot send the trigger again: {e}");
                 }
-            }
-        });
+            });
+        }
     }
 
-    /// Writes the reports of a test that just ended.
+    /// Queues the reports of every running test that changed since its last checkpoint, as it
+    /// stands (status `running`), so an orchestrator that dies mid-test leaves what was measured
+    /// on disk. Only a snapshot is taken here; summarising, encoding and writing happen on the
+    /// writer's thread. One checkpoint at a time: a tick that finds the previous one still
+    /// queued leaves its work to the next tick.
+    fn checkpoint(&self) {
+        self.inner
+            .writer
+            .checkpoint(&self.inner.config.report_dir, || {
+                self.inner.state.lock().checkpoint_parts()
+            });
+    }
+
+    /// Queues the reports of a test that just ended.
     fn finish(&self, test_id: String) {
-        let reports = self.inner.state.lock().reports(&test_id);
-        let Some((report, nodes)) = reports else {
-            return;
-        };
-        let dir = self.inner.config.report_dir.clone();
-        match self.inner.writer.finish(&dir, report, nodes) {
+        let parts = self.inner.state.lock().report_parts(&test_id);
+        if let Some(parts) = parts {
+            self.inner
+                .writer
+                .finish(&self.inner.config.report_dir, parts);
+        }
+    }
+
+    /// A test's final report is written, or could not be (called on the writer's thread).
+    fn written(&self, test_id: &str, result: FinalResult) {
+        match result {
             Ok(path) => {
                 tracing::info!(test_id, path = %path.display(), "report written");
-                self.inner.state.lock().set_report_path(&test_id, path);
+                self.inner.state.lock().set_report_path(test_id, path);
             }
-            Err(e) => {
-                let error = format!("cannot write the report into {}: {e}", dir.display());
+            Err(error) => {
                 tracing::error!(test_id, "{error}");
-                self.inner.state.lock().set_report_error(&test_id, error);
+                self.inner.state.lock().set_report_error(test_id, error);
             }
         }
         self.notify();
@@ -337,15 +340,6 @@ impl Orchestrator {
         for id in ids {
             self.finish(id);
         }
-    }
-
-    async fn send_heartbeat(&self) {
-        let heartbeat = Heartbeat::new(
-            &self.inner.config.node_id,
-            Role::Orchestrator,
-            HeartbeatState::idle(),
-        );
-        let _ = self.publish(&self.inner.config.node_id, &heartbeat).await;
     }
 
     async fn publish<M: Message>(&self, key: &str, message: &M) -> Result<(), TransportError> {
@@ -558,5 +552,31 @@ impl Orchestrator {
     /// Every known driver.
     pub fn nodes(&self) -> Vec<NodeView> {
         self.inner.state.lock().node_views(&self.inner.config)
+    }
+}
+
+/// Publishes the orchestrator's heartbeat every `every` until `shutdown`, each publish bounded
+/// by `every`: a slow broker delays the next heartbeat, never the control loop.
+async fn publish_heartbeats(
+    transport: Arc<dyn Transport>,
+    node_id: String,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut beat = tokio::time::interval(every);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = beat.tick() => {}
+        }
+        let heartbeat = Heartbeat::new(&node_id, Role::Orchestrator, HeartbeatState::idle());
+        let payload = Bytes::from(encode(&heartbeat));
+        let publish = transport.publish(Topic::Heartbeat, &node_id, payload);
+        match tokio::time::timeout(every, publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!("cannot publish the orchestrator's heartbeat: {e}"),
+            Err(_) => tracing::debug!("the orchestrator's heartbeat timed out after {every:?}"),
+        }
     }
 }

@@ -1,11 +1,10 @@
 //! JSON reports at the end of a test: one for the test (aggregate), one per node.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use onslaught_protocol::wire_stats::encode_histogram_fast;
-use parking_lot::Mutex;
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
@@ -162,43 +161,6 @@ impl ReportParts {
     }
 }
 
-/// Writes reports, one at a time, so that a checkpoint written off the event loop never lands
-/// after (and over) a test's final report.
-#[derive(Debug, Default)]
-pub struct Writer {
-    /// Tests whose final report is written (or being written); held while writing.
-    finished: Mutex<HashSet<String>>,
-}
-
-impl Writer {
-    /// Writes a running test's reports as they stand, unless its final report is out. Returns
-    /// the aggregate report's path, `None` when skipped.
-    pub fn checkpoint(
-        &self,
-        dir: &Path,
-        report: TestReport,
-        nodes: Vec<NodeReport>,
-    ) -> io::Result<Option<PathBuf>> {
-        let finished = self.finished.lock();
-        if finished.contains(&report.test.id) {
-            return Ok(None);
-        }
-        write(dir, report, nodes).map(Some)
-    }
-
-    /// Writes a test's final reports; no checkpoint of the test is written after this starts.
-    pub fn finish(
-        &self,
-        dir: &Path,
-        report: TestReport,
-        nodes: Vec<NodeReport>,
-    ) -> io::Result<PathBuf> {
-        let mut finished = self.finished.lock();
-        finished.insert(report.test.id.clone());
-        write(dir, report, nodes)
-    }
-}
-
 /// Writes `report` and every node report into `dir/<test_id>/`, atomically per file. Returns
 /// the path of the aggregate report.
 pub fn write(dir: &Path, mut report: TestReport, nodes: Vec<NodeReport>) -> io::Result<PathBuf> {
@@ -287,64 +249,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    fn report(id: &str, status: TestStatus) -> TestReport {
-        let test = TestView {
-            id: id.to_owned(),
-            status,
-            config: TestRequest::new("avalanche", "http://127.0.0.1:1/"),
-            drivers: Vec::new(),
-            created_at_ms: 1,
-            started_at_ms: None,
-            ended_at_ms: None,
-            message: None,
-            warnings: Vec::new(),
-            aggregate: StatsView::default(),
-            nodes: BTreeMap::new(),
-            node_facts: BTreeMap::new(),
-            series: Vec::new(),
-            report_path: None,
-            report_error: None,
-            last_metrics_sent_at_ms: None,
-        };
-        TestReport {
-            report_version: 1,
-            test,
-            histograms: Histograms::default(),
-            node_reports: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn no_checkpoint_lands_after_the_final_report() {
-        let dir = std::env::temp_dir().join(format!(
-            "orchestrator-writer-{}-{}",
-            std::process::id(),
-            line!()
-        ));
-        let writer = Writer::default();
-        let running = writer
-            .checkpoint(&dir, report("t1", TestStatus::Running), Vec::new())
-            .unwrap();
-        assert!(running.is_some());
-        writer
-            .finish(&dir, report("t1", TestStatus::Completed), Vec::new())
-            .unwrap();
-        // A checkpoint that was built before the test ended arrives late: it is dropped.
-        let late = writer
-            .checkpoint(&dir, report("t1", TestStatus::Running), Vec::new())
-            .unwrap();
-        assert!(late.is_none());
-        let on_disk = load_all(&dir);
-        assert_eq!(on_disk.len(), 1);
-        assert_eq!(on_disk[0].test.status, TestStatus::Completed);
-        // Other tests are still checkpointed.
-        let other = writer
-            .checkpoint(&dir, report("t2", TestStatus::Running), Vec::new())
-            .unwrap();
-        assert!(other.is_some());
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 
     #[test]
     fn file_names_cannot_escape_the_report_dir() {

@@ -1,0 +1,308 @@
+//! The report writer: one thread that builds and writes every report file, fed by a channel, so
+//! no event loop waits on the disk (or on summarising histograms).
+//!
+//! Jobs are done one at a time in the order they were queued. A checkpoint of a test whose final
+//! report is already written is skipped, so a late checkpoint never overwrites a final report,
+//! whatever the order the two were queued in. The queue holds at most one checkpoint (a tick
+//! that finds one still queued leaves its work to the next tick) and one final report per ended
+//! test.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::report::{self, ReportParts};
+
+/// What the writer is asked to do.
+#[derive(Debug)]
+pub enum Job {
+    /// Write running tests' reports as they stand into `dir`, except for a test whose final
+    /// report is already written.
+    Checkpoint {
+        /// The report folder.
+        dir: PathBuf,
+        /// One test's reports each.
+        parts: Vec<ReportParts>,
+    },
+    /// Write a test's final reports into `dir`; the result goes to the writer's `on_final`.
+    Final {
+        /// The report folder.
+        dir: PathBuf,
+        /// The test's reports.
+        parts: Box<ReportParts>,
+    },
+    /// Answer once every job queued before this one is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// What becomes of a final report: its path, or why it could not be written.
+pub type FinalResult = Result<PathBuf, String>;
+
+/// Told each final report's test id and result.
+type OnFinal = Arc<dyn Fn(&str, FinalResult) + Send + Sync>;
+
+/// Hands jobs to the writer thread. The thread ends once the writer is dropped and its queue is
+/// done.
+pub struct Writer {
+    /// The queue; `None` when the thread could not be started (every final report then fails
+    /// with that reason).
+    jobs: Option<mpsc::UnboundedSender<Job>>,
+    /// A checkpoint is queued or being written.
+    checkpoint_queued: Arc<AtomicBool>,
+    /// Called with a test's id and the result of its final report when the thread cannot be
+    /// started.
+    on_final: OnFinal,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("running", &self.jobs.is_some())
+            .field("checkpoint_queued", &self.checkpoint_queued)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread. `on_final` is called on it with each final report's test id
+    /// and result.
+    pub fn spawn(on_final: impl Fn(&str, FinalResult) + Send + Sync + 'static) -> Self {
+        let on_final: OnFinal = Arc::new(on_final);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let checkpoint_queued = Arc::new(AtomicBool::new(false));
+        let thread = Thread {
+            jobs: rx,
+            finished: HashSet::new(),
+            checkpoint_queued: Arc::clone(&checkpoint_queued),
+            on_final: Arc::clone(&on_final),
+        };
+        let jobs = match std::thread::Builder::new()
+            .name("report-writer".to_owned())
+            .spawn(move || thread.run())
+        {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                tracing::error!("cannot start the report writer: {e}");
+                None
+            }
+        };
+        Self {
+            jobs,
+            checkpoint_queued,
+            on_final,
+        }
+    }
+
+    /// Queues a checkpoint of what `parts` returns into `dir`, unless one is still queued or
+    /// being written (`parts` is then not called: what it would take is left for the next
+    /// checkpoint). Returns whether one was queued. Never waits.
+    pub fn checkpoint(&self, dir: &Path, parts: impl FnOnce() -> Vec<ReportParts>) -> bool {
+        if self.checkpoint_queued.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let parts = parts();
+        if parts.is_empty() {
+            self.checkpoint_queued.store(false, Ordering::Release);
+            return false;
+        }
+        let job = Job::Checkpoint {
+            dir: dir.to_owned(),
+            parts,
+        };
+        let queued = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !queued {
+            self.checkpoint_queued.store(false, Ordering::Release);
+        }
+        queued
+    }
+
+    /// Queues a test's final reports into `dir`. Never waits; the result goes to `on_final`.
+    pub fn finish(&self, dir: &Path, parts: ReportParts) {
+        let id = parts.id().to_owned();
+        let job = Job::Final {
+            dir: dir.to_owned(),
+            parts: Box::new(parts),
+        };
+        let queued = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !queued {
+            (self.on_final)(
+                &id,
+                Err(format!(
+                    "cannot write the report into {}: the report writer is not running",
+                    dir.display()
+                )),
+            );
+        }
+    }
+
+    /// Waits until every job queued so far is done, for at most `within`. Returns whether they
+    /// are.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let (done, flushed) = oneshot::channel();
+        let Some(jobs) = &self.jobs else {
+            return true;
+        };
+        if jobs.send(Job::Flush(done)).is_err() {
+            return true;
+        }
+        matches!(tokio::time::timeout(within, flushed).await, Ok(Ok(())))
+    }
+}
+
+/// The writer thread's side.
+struct Thread {
+    jobs: mpsc::UnboundedReceiver<Job>,
+    /// Tests whose final report is written (or failed): no checkpoint of theirs after it.
+    finished: HashSet<String>,
+    checkpoint_queued: Arc<AtomicBool>,
+    on_final: OnFinal,
+}
+
+impl Thread {
+    fn run(mut self) {
+        while let Some(job) = self.jobs.blocking_recv() {
+            self.work(job);
+        }
+    }
+
+    fn work(&mut self, job: Job) {
+        match job {
+            Job::Checkpoint { dir, parts } => {
+                for part in parts {
+                    if self.finished.contains(part.id()) {
+                        continue;
+                    }
+                    let id = part.id().to_owned();
+                    let (report, nodes) = part.build();
+                    if let Err(e) = report::write(&dir, report, nodes) {
+                        tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
+                    }
+                }
+                self.checkpoint_queued.store(false, Ordering::Release);
+            }
+            Job::Final { dir, parts } => {
+                let id = parts.id().to_owned();
+                self.finished.insert(id.clone());
+                let (report, nodes) = (*parts).build();
+                let result = report::write(&dir, report, nodes)
+                    .map_err(|e| format!("cannot write the report into {}: {e}", dir.display()));
+                (self.on_final)(&id, result);
+            }
+            Job::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+    use std::sync::mpsc as std_mpsc;
+
+    use super::*;
+    use crate::request::TestRequest;
+    use crate::views::{StatsView, TestStatus, TestView};
+
+    fn parts(id: &str, status: TestStatus) -> ReportParts {
+        ReportParts {
+            test: TestView {
+                id: id.to_owned(),
+                status,
+                config: TestRequest::new("avalanche", "http://127.0.0.1:1/"),
+                drivers: Vec::new(),
+                created_at_ms: 1,
+                started_at_ms: None,
+                ended_at_ms: None,
+                message: None,
+                warnings: Vec::new(),
+                aggregate: StatsView::default(),
+                nodes: BTreeMap::new(),
+                node_facts: BTreeMap::new(),
+                series: Vec::new(),
+                report_path: None,
+                report_error: None,
+                last_metrics_sent_at_ms: None,
+            },
+            aggregate: None,
+            nodes: Vec::new(),
+        }
+    }
+
+    fn writer() -> (Writer, std_mpsc::Receiver<(String, FinalResult)>) {
+        let (tx, rx) = std_mpsc::channel();
+        let tx = parking_lot::Mutex::new(tx);
+        let writer = Writer::spawn(move |id, result| {
+            let _ = tx.lock().send((id.to_owned(), result));
+        });
+        (writer, rx)
+    }
+
+    /// A checkpoint queued after (or built before and queued after) the final report is
+    /// dropped; one queued before it is overwritten by it; other tests are still checkpointed.
+    #[tokio::test]
+    async fn a_late_checkpoint_never_overwrites_the_final_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, finals) = writer();
+        assert!(!writer.checkpoint(dir.path(), Vec::new), "nothing to write");
+        assert!(writer.checkpoint(dir.path(), || vec![parts("t1", TestStatus::Running)]));
+        writer.finish(dir.path(), parts("t1", TestStatus::Completed));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        let late = vec![
+            parts("t1", TestStatus::Running),
+            parts("t2", TestStatus::Running),
+        ];
+        assert!(writer.checkpoint(dir.path(), || late));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        let (id, path) = finals.try_recv().unwrap();
+        assert_eq!(id, "t1");
+        assert_eq!(path.unwrap(), dir.path().join("t1").join("test.json"));
+        assert!(finals.try_recv().is_err(), "one final report");
+        let mut on_disk = report::load_all(dir.path());
+        on_disk.sort_by(|a, b| a.test.id.cmp(&b.test.id));
+        let statuses: Vec<(&str, TestStatus)> = on_disk
+            .iter()
+            .map(|r| (r.test.id.as_str(), r.test.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![("t1", TestStatus::Completed), ("t2", TestStatus::Running)]
+        );
+    }
+
+    /// A final report that cannot be written says why, with the folder, and later checkpoints
+    /// of the test are still skipped.
+    #[tokio::test]
+    async fn a_failed_final_report_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        std::fs::write(&file, b"not a folder").unwrap();
+        let (writer, finals) = writer();
+        writer.finish(&file, parts("t1", TestStatus::Completed));
+        assert!(writer.checkpoint(&file, || vec![parts("t1", TestStatus::Running)]));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        let (id, result) = finals.try_recv().unwrap();
+        assert_eq!(id, "t1");
+        let error = result.unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "cannot write the report into {}: ",
+                file.display()
+            )),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
+    }
+}
