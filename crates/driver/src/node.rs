@@ -5,14 +5,15 @@
 //! and the target allowlist. A running test stops by itself when the orchestrator's heartbeats
 //! stop for `orchestrator_timeout`: no runaway load when the orchestrator dies.
 //!
-//! Nothing in the loop waits on the broker: register and heartbeats go to the publisher's slots
-//! ([`crate::publish`]), so the watchdog and a stop trigger are handled on time even while the
-//! broker stalls. On shutdown the running test is stopped and the publisher drains its queue
+//! Nothing in the loop waits on I/O: register and heartbeats go to the publisher's slots
+//! ([`crate::publish`]), and the allowlist's lookup of a target host runs in a task whose answer
+//! comes back as an event, so the watchdog and a stop trigger are handled on time even while the
+//! broker or the resolver stalls. On shutdown the running test is stopped and the publisher drains its queue
 //! (the final metrics message included) within [`SHUTDOWN_DRAIN`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use onslaught_protocol::{
@@ -20,6 +21,7 @@ use onslaught_protocol::{
     Trigger, TriggerAction, decode, now_ms,
 };
 use onslaught_transport::{Backlog, Transport};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -58,8 +60,38 @@ struct Current {
     stop: StopSignal,
     /// Requests sent so far, for heartbeats.
     sent: Arc<AtomicU64>,
+    /// The run queued its final metrics: the test is over for this driver, which is free for the
+    /// next one while the run winds down.
+    done: Arc<AtomicBool>,
     /// The run, once triggered.
     task: Option<JoinHandle<Outcome>>,
+}
+
+impl Current {
+    /// The run is going and has not queued its final metrics.
+    fn is_busy(&self) -> bool {
+        self.task.is_some() && !self.done.load(Ordering::Acquire)
+    }
+
+    /// The state heartbeats report: finished as soon as the final metrics are queued.
+    fn reported_state(&self) -> NodeState {
+        if self.state == NodeState::Running && self.done.load(Ordering::Acquire) {
+            NodeState::Finished
+        } else {
+            self.state
+        }
+    }
+}
+
+/// A config's target host, resolved for the allowlist by a task of its own: the answer comes
+/// back to the loop as an event.
+struct Resolved {
+    /// The config it was resolved for.
+    test_id: String,
+    /// The host as written in the target URL.
+    host: String,
+    /// Its addresses; none when the lookup failed or timed out.
+    addrs: Vec<std::net::IpAddr>,
 }
 
 /// The driver's state between events.
@@ -67,6 +99,11 @@ struct Node {
     ctx: Context,
     config: DriverConfig,
     current: Option<Current>,
+    /// A config whose target host is being resolved for the allowlist; a newer config replaces
+    /// it (the older lookup's answer is then ignored).
+    pending: Option<TestConfig>,
+    /// Where lookups send their answer.
+    resolved: mpsc::Sender<Resolved>,
     /// Tests already configured here (replays of their configs are refused).
     seen_tests: VecDeque<String>,
     /// Last heartbeat heard from an orchestrator.
@@ -111,10 +148,13 @@ pub async fn run(
     let mut reregister = tokio::time::interval(REGISTER_EVERY);
     reregister.tick().await;
     let mut watchdog = tokio::time::interval(Duration::from_millis(250));
+    let (resolved, mut lookups) = mpsc::channel(4);
     let mut node = Node {
         ctx,
         config,
         current: None,
+        pending: None,
+        resolved,
         seen_tests: VecDeque::new(),
         orchestrator_seen: Instant::now(),
         started_ms: now_ms(),
@@ -137,9 +177,10 @@ pub async fn run(
             payload = configs.recv() => {
                 let Some(payload) = payload else { break };
                 if let Some(test) = node.control::<TestConfig>(&payload) {
-                    node.on_config(test).await;
+                    node.on_config(test);
                 }
             }
+            Some(resolved) = lookups.recv() => node.on_resolved(resolved),
             payload = triggers.recv() => {
                 let Some(payload) = payload else { break };
                 if let Some(trigger) = node.control::<Trigger>(&payload) {
@@ -242,12 +283,12 @@ impl Node {
         }
     }
 
-    async fn on_config(&mut self, config: TestConfig) {
+    fn on_config(&mut self, config: TestConfig) {
         if !config.drivers.iter().any(|d| d == &self.ctx.node_id) {
             return;
         }
         if let Some(c) = self.current.as_ref()
-            && c.task.is_some()
+            && c.is_busy()
         {
             tracing::warn!(
                 test_id = config.test_id,
@@ -278,46 +319,82 @@ impl Node {
             self.seen_tests.pop_front();
         }
         self.orchestrator_seen = Instant::now();
-        let verdict = match load_spec(&config) {
-            Ok(spec) => self.check_target(&spec.request.uri).await,
-            Err(reason) => Err(reason),
+        self.pending = None;
+        let spec = match load_spec(&config) {
+            Ok(spec) => spec,
+            Err(reason) => return self.configured(config, Err(reason)),
         };
+        if self.config.allow_targets.is_empty() {
+            return self.configured(config, Ok(()));
+        }
+        // The allowlist needs the host's addresses: looked up off the loop, bounded by
+        // RESOLVE_TIMEOUT, answered in `on_resolved`.
+        let uri = &spec.request.uri;
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let answer = self.resolved.clone();
+        let test_id = config.test_id.clone();
+        tokio::spawn(async move {
+            let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), port));
+            let addrs = match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                Ok(Err(_)) | Err(_) => Vec::new(),
+            };
+            let _ = answer
+                .send(Resolved {
+                    test_id,
+                    host,
+                    addrs,
+                })
+                .await;
+        });
+        self.pending = Some(config);
+    }
+
+    /// A pending config's target host is resolved: the allowlist decides.
+    fn on_resolved(&mut self, resolved: Resolved) {
+        let Some(config) = self.pending.take_if(|c| c.test_id == resolved.test_id) else {
+            return;
+        };
+        let verdict = allow::check(&self.config.allow_targets, &resolved.host, &resolved.addrs)
+            .inspect_err(|reason| {
+                tracing::warn!("refusing the test: {reason}");
+                self.ctx
+                    .stats
+                    .refused_targets
+                    .fetch_add(1, Ordering::Relaxed);
+            });
+        self.configured(config, verdict);
+    }
+
+    /// Holds `config`, accepted or refused, and acknowledges it.
+    fn configured(&mut self, config: TestConfig, verdict: Result<(), String>) {
         let (state, reason) = match verdict {
             Ok(()) => (NodeState::Configured, None),
             Err(reason) => (NodeState::Rejected, Some(reason)),
         };
         tracing::info!(test_id = config.test_id, ?state, reason, "test configured");
+        if let Some(previous) = self.current.take()
+            && previous.task.is_some()
+        {
+            // Its final metrics are queued (else the config was refused as busy): the run only
+            // winds down, on its own.
+            tracing::debug!(
+                test_id = previous.config.test_id,
+                "the previous run winds down in the background"
+            );
+        }
         self.current = Some(Current {
             config,
             state,
             reason,
             stop: StopSignal::default(),
             sent: Arc::new(AtomicU64::new(0)),
+            done: Arc::new(AtomicBool::new(false)),
             task: None,
         });
         // The heartbeat with state `configured` is the acknowledgement the orchestrator waits for.
         self.send_heartbeat();
-    }
-
-    async fn check_target(&self, uri: &http::Uri) -> Result<(), String> {
-        if self.config.allow_targets.is_empty() {
-            return Ok(());
-        }
-        let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri.port_u16().unwrap_or(80);
-        let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), port));
-        let resolved: Vec<std::net::IpAddr> =
-            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
-                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
-                Ok(Err(_)) | Err(_) => Vec::new(),
-            };
-        allow::check(&self.config.allow_targets, &host, &resolved).inspect_err(|reason| {
-            tracing::warn!("refusing the test: {reason}");
-            self.ctx
-                .stats
-                .refused_targets
-                .fetch_add(1, Ordering::Relaxed);
-        })
     }
 
     fn on_trigger(&mut self, trigger: Trigger) {
@@ -365,6 +442,7 @@ impl Node {
                     trigger.start_at_ms,
                     c.stop.clone(),
                     Arc::clone(&c.sent),
+                    Arc::clone(&c.done),
                 )));
                 self.send_heartbeat();
             }
@@ -394,7 +472,7 @@ impl Node {
         let state = match &self.current {
             None => HeartbeatState::idle(),
             Some(c) => HeartbeatState {
-                state: c.state,
+                state: c.reported_state(),
                 test_id: Some(c.config.test_id.clone()),
                 reason: c.reason.clone(),
             },

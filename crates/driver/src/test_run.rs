@@ -2,7 +2,7 @@
 //! the publisher at least once a second, then a final message.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use onslaught_engine::{Interval, LoadSpec};
@@ -71,7 +71,9 @@ pub struct Outcome {
 }
 
 /// Runs `spec` for `test_id`, starting at the wall-clock time `start_at_ms` (at once if it has
-/// passed), until done or `cancel` fires. `sent` mirrors the requests sent so far.
+/// passed), until done or `cancel` fires. `sent` mirrors the requests sent so far; `done` is set
+/// once the final metrics message is queued (the driver is then free for another test while the
+/// run winds down).
 pub async fn run_test(
     ctx: Context,
     test_id: String,
@@ -79,6 +81,7 @@ pub async fn run_test(
     start_at_ms: u64,
     stop: StopSignal,
     sent: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
 ) -> Outcome {
     let cancel = stop.token();
     let wait = Duration::from_millis(start_at_ms.saturating_sub(now_ms()));
@@ -100,6 +103,7 @@ pub async fn run_test(
             publisher
                 .send(&Interval::default(), 0, Some(&e.to_string()), None)
                 .await;
+            done.store(true, Ordering::Release);
             return Outcome {
                 test_id: test_id.clone(),
                 requests_sent: 0,
@@ -144,6 +148,7 @@ pub async fn run_test(
             Some(&timing),
         )
         .await;
+    done.store(true, Ordering::Release);
     Outcome {
         test_id,
         requests_sent,

@@ -161,3 +161,37 @@ async fn lists_are_paged_newest_first() {
     let whole = h.get("/api/tests?limit=100&cache=123").await.json();
     assert_eq!(whole["tests"].as_array().unwrap().len(), 5);
 }
+
+/// A test started the moment the previous one completes is accepted: a driver is free once its
+/// final metrics are in (the orchestrator counts it finished with them, and the driver takes a
+/// new config while its last run winds down), not only once a later heartbeat says so. It used
+/// to be refused with 409 "all busy" until the drivers' "finished" heartbeats arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_started_as_the_previous_one_completes_is_accepted() {
+    let h = Harness::start(2, ApiOptions::default()).await;
+    let mut request = h.avalanche(20);
+    request["start"] = json!(true);
+    for round in 0..3 {
+        let created = h.post("/api/tests", &request).await;
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "round {round}: {}",
+            created.text()
+        );
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        // The moment its status is final (its last final metrics merged), not its report.
+        let mut changes = h.orchestrator.watch();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !h.orchestrator.test(&id).unwrap().status.is_final() {
+            tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .expect("the test did not end in time")
+                .unwrap();
+        }
+        assert_eq!(
+            h.orchestrator.test(&id).unwrap().status,
+            onslaught_orchestrator::TestStatus::Completed
+        );
+    }
+}

@@ -192,7 +192,6 @@ async fn statuses_not_accepted_are_errors_and_lower_the_success_ratio() {
     assert_eq!(test.nodes["driver-1"].errors["http_404"], 20);
 
     request["expect_status"] = json!("404");
-    h.wait_drivers_free().await;
     let id = h.post("/api/tests", &request).await.json()["id"]
         .as_str()
         .unwrap()

@@ -120,29 +120,6 @@ impl Harness {
             .unwrap()
     }
 
-    /// Waits (at most 5 s) until no driver reports itself configured for or running a test: a
-    /// driver's "finished" heartbeat can trail the final metrics that complete its test, and
-    /// until it arrives the orchestrator rightly calls the driver busy.
-    pub async fn wait_drivers_free(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let nodes = self.get("/api/nodes").await.json();
-            let busy = nodes.as_array().is_some_and(|nodes| {
-                nodes
-                    .iter()
-                    .any(|n| matches!(n["state"].as_str(), Some("configured" | "running")))
-            });
-            if !busy {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "drivers still busy after 5 s: {nodes}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// How many tests the API lists in all.
     pub async fn total(&self) -> u64 {
         let answer = self.get("/api/tests").await;

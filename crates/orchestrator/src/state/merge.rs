@@ -73,6 +73,10 @@ impl State {
             .entry(m.node_id.clone())
             .or_insert_with(Series::node)
             .add(&m.node_id, start_ms, end_ms, data);
-        Ok(test.complete_if_done().then(|| test.id.clone()))
+        let completed = test.complete_if_done().then(|| test.id.clone());
+        if m.is_final {
+            self.finished_with(&m.node_id, &m.test_id);
+        }
+        Ok(completed)
     }
 }

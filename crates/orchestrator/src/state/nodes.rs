@@ -92,13 +92,22 @@ impl State {
 
     /// A driver's heartbeat.
     pub fn heartbeat(&mut self, heartbeat: &Heartbeat) {
+        let mut state = heartbeat.state.clone();
+        // A driver whose final metrics for a test arrived is done with it, whatever a heartbeat
+        // sent before them (and published after them) says.
+        if let Some(test_id) = &state.test_id
+            && matches!(state.state, NodeState::Configured | NodeState::Running)
+            && self.finished_in(test_id, &heartbeat.node_id)
+        {
+            state.state = NodeState::Finished;
+        }
         let node = self
             .nodes
             .entry(heartbeat.node_id.clone())
             .or_insert_with(|| Node::new(&heartbeat.node_id));
         node.last_seen = Instant::now();
         node.last_heartbeat_ms = heartbeat.timestamp.parse().unwrap_or_else(|_| now_ms());
-        node.state = heartbeat.state.clone();
+        node.state = state;
         node.requests_sent = heartbeat.info.get("requests_sent").copied().unwrap_or(0);
         node.counters = heartbeat
             .info
@@ -106,6 +115,24 @@ impl State {
             .filter(|(k, _)| k.as_str() != "requests_sent")
             .map(|(k, v)| (k.clone(), *v))
             .collect();
+    }
+
+    /// Whether `node_id`'s final metrics for `test_id` arrived.
+    fn finished_in(&self, test_id: &str, node_id: &str) -> bool {
+        self.live(test_id)
+            .and_then(|t| t.nodes.get(node_id))
+            .is_some_and(|n| n.finished)
+    }
+
+    /// Its final metrics for `test_id` arrived: the driver is done with the test (and free for
+    /// the next one) even before its heartbeat says so.
+    pub(super) fn finished_with(&mut self, node_id: &str, test_id: &str) {
+        if let Some(node) = self.nodes.get_mut(node_id)
+            && node.state.test_id.as_deref() == Some(test_id)
+            && node.is_busy()
+        {
+            node.state.state = NodeState::Finished;
+        }
     }
 
     /// Marks drivers dead past the threshold as lost in their running tests. Returns the tests

@@ -393,3 +393,33 @@ fn the_view_follows_the_lifecycle() {
     );
     assert!(past.report_parts("t").is_none());
 }
+
+/// A driver is free for the next test once its final metrics are in, even when a heartbeat sent
+/// before them (saying it runs the test) arrives after them.
+#[test]
+fn a_driver_is_free_once_its_final_metrics_are_in() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = running(0);
+    let start = state.live("t").unwrap().phase.started_at_ms().unwrap();
+    for node in ["d1", "d2"] {
+        beat(&mut state, node, NodeState::Running, "t", now_ms());
+    }
+    assert_eq!(
+        state.driver_shortage(None, &config),
+        Some(DriverShortage::AllBusy { busy: 2 })
+    );
+    merge_half_second(&mut state, "d1", 1, 10, start, true);
+    assert_eq!(state.available_drivers(&config), vec!["d1".to_owned()]);
+    // A stale heartbeat of d1 still running the test: it is finished with it all the same.
+    beat(&mut state, "d1", NodeState::Running, "t", now_ms());
+    assert_eq!(state.available_drivers(&config), vec!["d1".to_owned()]);
+    merge_half_second(&mut state, "d2", 1, 10, start, true);
+    assert_eq!(
+        state.view("t", &config).unwrap().status,
+        TestStatus::Completed
+    );
+    assert_eq!(state.driver_shortage(Some(2), &config), None);
+    // A driver busy with another test stays busy.
+    beat(&mut state, "d2", NodeState::Running, "t2", now_ms());
+    assert_eq!(state.available_drivers(&config), vec!["d1".to_owned()]);
+}
