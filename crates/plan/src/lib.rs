@@ -1,0 +1,26 @@
+//! A load test's plan, from what users write to what runs.
+//!
+//! [`TestRequest`] is the documented JSON form (API body, the CLI's flags, report files, the
+//! wire's `test_config.plan`); [`TestPlan`] is the same test as typed values (`http::Method`, a
+//! parsed `url::Url`, the load model as [`Load`], `Duration`s, decoded body bytes, typed
+//! headers). `TestPlan::try_from(TestRequest)` is the one validation, naming the field it
+//! rejects; a plan writes itself back as a canonical `TestRequest` (`From<&TestPlan>`), and
+//! serde goes through that form both ways.
+//!
+//! # Layout
+//! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
+//! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
+//! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
+//! - [`target`]: target URL rules.
+//!
+//! `plan` knows nothing of the protocol, the engine, HTTP serving or async.
+
+pub mod expect;
+pub mod plan;
+pub mod request;
+pub mod target;
+
+pub use expect::ExpectStatus;
+pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, TestPlan, ValidationError};
+pub use request::{Header, TestRequest};
+pub use target::{parse_url, valid_url};

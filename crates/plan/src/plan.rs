@@ -1,0 +1,756 @@
+//! [`TestPlan`]: a test as typed values, made from a [`TestRequest`] by the one validation
+//! (`TestPlan::try_from`), and written back as one for views, reports and the wire.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+use serde::{Deserialize, Serialize};
+
+use crate::request::{
+    Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DELAY_MS, MAX_DRIVERS,
+    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_TIMEOUT_MS, MIN_RATE,
+    TestRequest,
+};
+use crate::{ExpectStatus, target};
+
+/// A test ready to run: every field parsed and in range. Counts and rates are per driver.
+///
+/// Made only by `TestPlan::try_from(TestRequest)`; serialized as that [`TestRequest`] (in its
+/// canonical form), and parsed back by the same conversion, so the wire and the report files
+/// carry the documented JSON form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TestRequest", into = "TestRequest")]
+pub struct TestPlan {
+    /// Where requests go: http or https, a host, no user info, no fragment.
+    pub url: url::Url,
+    /// The method; standard ones in upper case, extension methods as written.
+    pub method: Method,
+    /// Extra headers, in the order given.
+    pub headers: Vec<PlanHeader>,
+    /// The body, if any.
+    pub body: Option<Body>,
+    /// How requests are released.
+    pub load: Load,
+    /// What ends the run on each driver.
+    pub bound: Bound,
+    /// Connections per driver (also the cap on requests in flight).
+    pub concurrency: NonZeroU32,
+    /// Per-request timeout, connect included.
+    pub timeout: Duration,
+    /// Skip TLS certificate verification.
+    pub insecure: bool,
+    /// How many live drivers take part (all when `None`).
+    pub drivers: Option<NonZeroU32>,
+    /// A driver starting later than this after the start time is named in the warnings.
+    pub max_start_skew: Duration,
+    /// Statuses that count as success as asked for (2xx and 3xx when `None`).
+    pub expect_status: Option<ExpectStatus>,
+    /// Largest share of failed requests with which the test passes, 0 to 1.
+    pub max_error_ratio: f64,
+    /// Start right after creating.
+    pub start: bool,
+}
+
+/// How requests are released: the mission's two test types.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Load {
+    /// As soon as a connection is free, first come first served (closed loop).
+    Avalanche,
+    /// On a fixed schedule of intended send times (open loop).
+    Tsunami(Schedule),
+}
+
+/// A tsunami's schedule, as the user gave it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// A fixed gap between sends (`delay_ms`); more than 0, at most an hour.
+    Gap(Duration),
+    /// Requests per second (`rate`).
+    Rate(Rate),
+}
+
+/// Requests per second: finite, from [`MIN_RATE`] (one an hour) to [`MAX_RATE`].
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Rate(f64);
+
+impl Rate {
+    /// The rate, requests per second.
+    pub fn per_second(self) -> f64 {
+        self.0
+    }
+}
+
+impl Schedule {
+    /// The gap between intended send times.
+    pub fn gap(self) -> Duration {
+        match self {
+            Schedule::Gap(gap) => gap,
+            // In range by construction: 100 ns to an hour.
+            Schedule::Rate(rate) => Duration::from_secs_f64(1.0 / rate.0),
+        }
+    }
+
+    /// Sends per second.
+    pub fn per_second(self) -> f64 {
+        match self {
+            Schedule::Gap(gap) => 1.0 / gap.as_secs_f64(),
+            Schedule::Rate(rate) => rate.0,
+        }
+    }
+}
+
+impl Load {
+    /// The schedule, for a tsunami.
+    pub fn schedule(self) -> Option<Schedule> {
+        match self {
+            Load::Avalanche => None,
+            Load::Tsunami(schedule) => Some(schedule),
+        }
+    }
+}
+
+/// What ends a run on a driver: a request count, a duration, or whichever comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// After this many requests.
+    Requests(NonZeroU64),
+    /// After this long.
+    Duration(Duration),
+    /// Whichever comes first.
+    Both {
+        /// Requests per driver.
+        requests: NonZeroU64,
+        /// Time bound per driver.
+        duration: Duration,
+    },
+}
+
+impl Bound {
+    /// The request count, if there is one.
+    pub fn requests(self) -> Option<u64> {
+        match self {
+            Bound::Requests(n) | Bound::Both { requests: n, .. } => Some(n.get()),
+            Bound::Duration(_) => None,
+        }
+    }
+
+    /// The time bound, if there is one.
+    pub fn duration(self) -> Option<Duration> {
+        match self {
+            Bound::Duration(d) | Bound::Both { duration: d, .. } => Some(d),
+            Bound::Requests(_) => None,
+        }
+    }
+}
+
+/// A request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Given as UTF-8 text (`body`).
+    Text(String),
+    /// Given as base64 (`body_base64`), decoded.
+    Binary(Bytes),
+}
+
+impl Body {
+    /// The bytes sent.
+    pub fn bytes(&self) -> Bytes {
+        match self {
+            Body::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
+            Body::Binary(bytes) => bytes.clone(),
+        }
+    }
+}
+
+/// One header: typed for sending, with its name as the user wrote it (shown back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanHeader {
+    /// The name (lower case, as HTTP/1.1 sends it).
+    pub name: HeaderName,
+    /// The value, trimmed.
+    pub value: HeaderValue,
+    /// The name as written.
+    written: String,
+}
+
+impl PlanHeader {
+    /// The name as the user wrote it.
+    pub fn written_name(&self) -> &str {
+        &self.written
+    }
+}
+
+/// A field of a request that is not acceptable, and why.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The field's name as the user wrote it.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
+    ValidationError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl TestPlan {
+    /// The statuses that count as success.
+    pub fn expected_statuses(&self) -> ExpectStatus {
+        self.expect_status.clone().unwrap_or_default()
+    }
+
+    /// The test type's name, lower case (`avalanche`, `tsunami`).
+    pub fn test_type(&self) -> &'static str {
+        match self.load {
+            Load::Avalanche => "avalanche",
+            Load::Tsunami(_) => "tsunami",
+        }
+    }
+}
+
+impl TryFrom<TestRequest> for TestPlan {
+    type Error = ValidationError;
+
+    /// The one validation of a test: checks every field and builds its typed value; the first
+    /// problem found is returned, naming the field.
+    fn try_from(r: TestRequest) -> Result<Self, ValidationError> {
+        let tsunami = if r.test_type.eq_ignore_ascii_case("avalanche") {
+            false
+        } else if r.test_type.eq_ignore_ascii_case("tsunami") {
+            true
+        } else {
+            return Err(invalid("test_type", "must be avalanche or tsunami"));
+        };
+        let url = target::parse_url(&r.url).map_err(|message| invalid("url", message))?;
+        let method = method(&r.method)?;
+        let headers = r
+            .headers
+            .iter()
+            .map(header)
+            .collect::<Result<Vec<_>, _>>()?;
+        if r
+            .body
+            .as_ref()
+            .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
+        {
+            return Err(invalid(
+                "body",
+                format!("must be at most {MAX_BODY_CHARS} characters"),
+            ));
+        }
+        if r.body.is_some() && r.body_base64.is_some() {
+            return Err(invalid(
+                "body_base64",
+                "cannot be combined with body: give the body as text or as base64, not both",
+            ));
+        }
+        let body = match (r.body, r.body_base64) {
+            (Some(text), _) => Some(Body::Text(text)),
+            (None, Some(encoded)) => Some(Body::Binary(binary_body(&encoded)?)),
+            (None, None) => None,
+        };
+        let load = load(tsunami, r.delay_ms, r.rate)?;
+        let bound = bound(r.requests_per_driver, r.duration_ms)?;
+        let concurrency = NonZeroU32::new(r.concurrency)
+            .filter(|n| n.get() <= MAX_CONCURRENCY)
+            .ok_or_else(|| {
+                invalid(
+                    "concurrency",
+                    format!("must be between 1 and {MAX_CONCURRENCY}"),
+                )
+            })?;
+        if r.timeout_ms == 0 || r.timeout_ms > MAX_TIMEOUT_MS {
+            return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
+        }
+        if r.max_start_skew_ms > MAX_START_SKEW_MS {
+            return Err(invalid(
+                "max_start_skew_ms",
+                format!("must be between 0 and {MAX_START_SKEW_MS} ms"),
+            ));
+        }
+        let drivers = match r.drivers {
+            None => None,
+            Some(n) => Some(
+                NonZeroU32::new(n)
+                    .filter(|n| n.get() <= MAX_DRIVERS)
+                    .ok_or_else(|| {
+                        invalid("drivers", format!("must be between 1 and {MAX_DRIVERS}"))
+                    })?,
+            ),
+        };
+        if !(r.max_error_ratio.is_finite() && (0.0..=1.0).contains(&r.max_error_ratio)) {
+            return Err(invalid("max_error_ratio", "must be between 0 and 1"));
+        }
+        Ok(TestPlan {
+            url,
+            method,
+            headers,
+            body,
+            load,
+            bound,
+            concurrency,
+            timeout: Duration::from_millis(r.timeout_ms),
+            insecure: r.insecure,
+            drivers,
+            max_start_skew: Duration::from_millis(r.max_start_skew_ms),
+            expect_status: r.expect_status,
+            max_error_ratio: r.max_error_ratio,
+            start: r.start,
+        })
+    }
+}
+
+/// A method: letters only, at most 32; a standard one in any case becomes its canonical
+/// spelling (`get` -> `GET`), other (extension) methods are case-sensitive and stay as written.
+fn method(text: &str) -> Result<Method, ValidationError> {
+    let bad = || invalid("method", "must be an HTTP method such as GET or POST");
+    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(bad());
+    }
+    let canonical = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ]
+    .into_iter()
+    .find(|m| m.eq_ignore_ascii_case(text))
+    .unwrap_or(text);
+    Method::from_bytes(canonical.as_bytes()).map_err(|_| bad())
+}
+
+/// A header: the name an HTTP token, the value (trimmed) without control characters but tab.
+fn header(h: &Header) -> Result<PlanHeader, ValidationError> {
+    let token = !h.name.is_empty()
+        && h.name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+    let name = HeaderName::from_bytes(h.name.as_bytes())
+        .ok()
+        .filter(|_| token)
+        .ok_or_else(|| invalid("headers", format!("invalid header name `{}`", h.name)))?;
+    let value = HeaderValue::from_bytes(h.value.trim().as_bytes())
+        .map_err(|_| invalid("headers", format!("invalid value for header `{}`", h.name)))?;
+    Ok(PlanHeader {
+        name,
+        value,
+        written: h.name.clone(),
+    })
+}
+
+/// Standard base64 as users write it: padding optional, stray bits in the last symbol ignored.
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+fn binary_body(encoded: &str) -> Result<Bytes, ValidationError> {
+    let bytes = LENIENT_BASE64
+        .decode(encoded.trim())
+        .map_err(|e| invalid("body_base64", format!("is not valid base64: {e}")))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(invalid(
+            "body_base64",
+            format!(
+                "decodes to {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// The load model from the test type, `delay_ms` and `rate`.
+fn load(tsunami: bool, delay_ms: Option<f64>, rate: Option<f64>) -> Result<Load, ValidationError> {
+    // A delay of 0 is no delay (the dashboard sends one with a rate); any other is a second
+    // schedule that the rate would silently override.
+    if let Some(delay) = delay_ms
+        && delay != 0.0
+        && rate.is_some()
+    {
+        return Err(invalid(
+            "rate",
+            format!(
+                "cannot be combined with delay_ms ({delay} ms): give a rate or a delay, not both"
+            ),
+        ));
+    }
+    if let Some(delay) = delay_ms
+        && (!delay.is_finite() || !(0.0..=MAX_DELAY_MS).contains(&delay))
+    {
+        return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
+    }
+    if let Some(rate) = rate
+        && (!rate.is_finite() || rate <= 0.0 || rate > MAX_RATE)
+    {
+        return Err(invalid(
+            "rate",
+            format!("must be > 0 and at most {MAX_RATE}"),
+        ));
+    }
+    if let Some(rate) = rate
+        && rate < MIN_RATE
+    {
+        return Err(invalid(
+            "rate",
+            format!("must be at least {MIN_RATE} (one request an hour)"),
+        ));
+    }
+    if !tsunami {
+        if rate.is_some() {
+            return Err(invalid(
+                "rate",
+                "an avalanche test has no rate; use tsunami for a fixed rate",
+            ));
+        }
+        return Ok(Load::Avalanche);
+    }
+    let schedule = match (rate, delay_ms) {
+        (Some(rate), _) => Schedule::Rate(Rate(rate)),
+        (None, Some(delay)) if delay > 0.0 => {
+            let gap = Duration::from_nanos((delay * 1e6).round() as u64);
+            if gap.is_zero() {
+                return Err(invalid("delay_ms", "must be at least 0.000001 ms (1 ns)"));
+            }
+            Schedule::Gap(gap)
+        }
+        (None, _) => {
+            return Err(invalid(
+                "delay_ms",
+                "a tsunami test needs a delay > 0 or a rate",
+            ));
+        }
+    };
+    Ok(Load::Tsunami(schedule))
+}
+
+/// What ends the run, from `requests_per_driver` and `duration_ms`.
+fn bound(requests: Option<u64>, duration_ms: Option<u64>) -> Result<Bound, ValidationError> {
+    let requests = match requests {
+        None => None,
+        Some(n) => Some(
+            NonZeroU64::new(n)
+                .filter(|n| n.get() <= MAX_REQUESTS)
+                .ok_or_else(|| {
+                    invalid(
+                        "requests_per_driver",
+                        format!("must be between 1 and {MAX_REQUESTS}"),
+                    )
+                })?,
+        ),
+    };
+    if let Some(d) = duration_ms
+        && (d == 0 || d > MAX_DURATION_MS)
+    {
+        return Err(invalid(
+            "duration_ms",
+            format!("must be between 1 and {MAX_DURATION_MS}"),
+        ));
+    }
+    let duration = duration_ms.map(Duration::from_millis);
+    match (requests, duration) {
+        (Some(requests), Some(duration)) => Ok(Bound::Both { requests, duration }),
+        (Some(requests), None) => Ok(Bound::Requests(requests)),
+        (None, Some(duration)) => Ok(Bound::Duration(duration)),
+        (None, None) => Err(invalid(
+            "requests_per_driver",
+            "give a request count, a duration, or both",
+        )),
+    }
+}
+
+fn whole_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl From<&TestPlan> for TestRequest {
+    /// The plan in its documented JSON form, canonical: the URL as parsed, standard methods in
+    /// upper case, a binary body in padded base64, a delay only for a tsunami given one.
+    fn from(plan: &TestPlan) -> Self {
+        let (delay_ms, rate) = match plan.load.schedule() {
+            None => (None, None),
+            Some(Schedule::Gap(gap)) => (Some(gap.as_nanos() as f64 / 1e6), None),
+            Some(Schedule::Rate(rate)) => (None, Some(rate.0)),
+        };
+        let (body, body_base64) = match &plan.body {
+            None => (None, None),
+            Some(Body::Text(text)) => (Some(text.clone()), None),
+            Some(Body::Binary(bytes)) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ),
+        };
+        TestRequest {
+            test_type: plan.test_type().to_owned(),
+            url: plan.url.to_string(),
+            method: plan.method.as_str().to_owned(),
+            headers: plan
+                .headers
+                .iter()
+                .map(|h| Header {
+                    name: h.written.clone(),
+                    // Made from a `String`, so the bytes are UTF-8.
+                    value: String::from_utf8_lossy(h.value.as_bytes()).into_owned(),
+                })
+                .collect(),
+            body,
+            body_base64,
+            delay_ms,
+            rate,
+            requests_per_driver: plan.bound.requests(),
+            duration_ms: plan.bound.duration().map(whole_ms),
+            concurrency: plan.concurrency.get(),
+            timeout_ms: whole_ms(plan.timeout),
+            insecure: plan.insecure,
+            drivers: plan.drivers.map(NonZeroU32::get),
+            max_start_skew_ms: whole_ms(plan.max_start_skew),
+            expect_status: plan.expect_status.clone(),
+            max_error_ratio: plan.max_error_ratio,
+            start: plan.start,
+        }
+    }
+}
+
+impl From<TestPlan> for TestRequest {
+    fn from(plan: TestPlan) -> Self {
+        TestRequest::from(&plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn ok() -> TestRequest {
+        let mut r = TestRequest::new("tsunami", "http://127.0.0.1:8080/ping");
+        r.delay_ms = Some(10.0);
+        r.requests_per_driver = Some(100);
+        r
+    }
+
+    fn plan(r: TestRequest) -> TestPlan {
+        TestPlan::try_from(r).unwrap()
+    }
+
+    #[test]
+    fn a_valid_request_becomes_typed_values() {
+        let p = plan(ok());
+        assert_eq!(
+            p.load,
+            Load::Tsunami(Schedule::Gap(Duration::from_millis(10)))
+        );
+        assert_eq!(p.bound.requests(), Some(100));
+        assert_eq!(p.bound.duration(), None);
+        assert_eq!(p.method, Method::GET);
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:8080/ping");
+        assert_eq!(p.timeout, Duration::from_millis(30_000));
+        let mut by_rate = ok();
+        by_rate.delay_ms = Some(0.0);
+        by_rate.rate = Some(4.0);
+        let s = plan(by_rate).load.schedule().unwrap();
+        assert_eq!((s.gap(), s.per_second()), (Duration::from_millis(250), 4.0));
+    }
+
+    #[test]
+    fn known_methods_are_normalized_and_binary_bodies_carried() {
+        let mut r = ok();
+        r.method = "get".into();
+        assert_eq!(plan(r).method, Method::GET);
+        let mut custom = ok();
+        custom.method = "purge".into();
+        assert_eq!(plan(custom).method.as_str(), "purge");
+        let mut binary = ok();
+        binary.body_base64 = Some("/wCAfw==".into());
+        let p = plan(binary.clone());
+        assert_eq!(p.body.as_ref().unwrap().bytes().as_ref(), [0xff, 0, 0x80, 0x7f]);
+        let back = TestRequest::from(&p);
+        assert_eq!(back.body_base64.as_deref(), Some("/wCAfw=="));
+        assert_eq!(back.body, None);
+        // Stray bits and missing padding are forgiven; the written form is canonical.
+        binary.body_base64 = Some("lPTPn9m9kILTyb==".into());
+        plan(binary.clone());
+        binary.body_base64 = Some("/wCAfw".into());
+        let back = TestRequest::from(&plan(binary));
+        assert_eq!(back.body_base64.as_deref(), Some("/wCAfw=="));
+    }
+
+    #[test]
+    fn idn_hosts_become_punycode() {
+        let mut r = TestRequest::new("avalanche", "http://bücher.example/p");
+        r.duration_ms = Some(1000);
+        assert_eq!(plan(r).url.as_str(), "http://xn--bcher-kva.example/p");
+    }
+
+    #[test]
+    fn a_plan_round_trips_through_its_request_form() {
+        let mut full = ok();
+        full.test_type = "TSUNAMI".into();
+        full.url = "HTTP://Example.com:8080/a?b=1".into();
+        full.method = "post".into();
+        full.headers = vec![
+            Header {
+                name: "X-Mixed-Case".into(),
+                value: " v ".into(),
+            },
+            Header {
+                name: "x-b".into(),
+                value: "é".into(),
+            },
+        ];
+        full.body_base64 = Some("/wCAfw".into());
+        full.delay_ms = Some(0.1);
+        full.duration_ms = Some(5000);
+        full.drivers = Some(3);
+        full.expect_status = Some(ExpectStatus::parse("2XX, 404").unwrap());
+        full.max_error_ratio = 0.25;
+        full.insecure = true;
+        full.start = true;
+        let mut by_rate = ok();
+        by_rate.delay_ms = None;
+        by_rate.rate = Some(1000.0 / 7.0);
+        let mut text = TestRequest::new("avalanche", "http://[::1]:1/");
+        text.duration_ms = Some(1);
+        text.body = Some("hi".into());
+        for request in [ok(), full, by_rate, text] {
+            let first = plan(request);
+            let written = TestRequest::from(&first);
+            let again = plan(written.clone());
+            assert_eq!(again, first);
+            assert_eq!(TestRequest::from(&again), written);
+            // Serde goes through the same request form and the same conversion.
+            let json = serde_json::to_string(&first).unwrap();
+            assert_eq!(serde_json::from_str::<TestPlan>(&json).unwrap(), first);
+        }
+        let written = TestRequest::from(&plan({
+            let mut r = ok();
+            r.headers = vec![Header {
+                name: "X-B".into(),
+                value: "two".into(),
+            }];
+            r
+        }));
+        assert_eq!(written.headers[0].name, "X-B");
+        assert_eq!(written.delay_ms, Some(10.0));
+        let bad = serde_json::json!({"test_type": "avalanche", "url": "ftp://x"});
+        let err = serde_json::from_value::<TestPlan>(bad).unwrap_err();
+        assert!(err.to_string().contains("url"), "{err}");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Change = Box<dyn Fn(&mut TestRequest)>;
+        let cases: Vec<(&str, Change)> = vec![
+            ("test_type", Box::new(|r| r.test_type = "blizzard".into())),
+            ("url", Box::new(|r| r.url = "ftp://x".into())),
+            ("url", Box::new(|r| r.url = "http://".into())),
+            ("url", Box::new(|r| r.url = "http://a b/".into())),
+            ("url", Box::new(|r| r.url = "http://host:65536/".into())),
+            ("url", Box::new(|r| r.url = "http://:80/".into())),
+            ("url", Box::new(|r| r.url = "http://h/ü".into())),
+            ("method", Box::new(|r| r.method = "GE T".into())),
+            ("method", Box::new(|r| r.method = String::new())),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a b".into(),
+                        value: "v".into(),
+                    }]
+                }),
+            ),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a".into(),
+                        value: "v\r\nx".into(),
+                    }]
+                }),
+            ),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a".into(),
+                        value: "v\u{1}".into(),
+                    }]
+                }),
+            ),
+            (
+                "body",
+                Box::new(|r| r.body = Some("x".repeat(MAX_BODY_CHARS + 1))),
+            ),
+            (
+                "body_base64",
+                Box::new(|r| r.body_base64 = Some("not base64!".into())),
+            ),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(-1.0))),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(0.0))),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(1e-9))),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(f64::NAN))),
+            (
+                "rate",
+                Box::new(|r| {
+                    r.delay_ms = None;
+                    r.rate = Some(0.0)
+                }),
+            ),
+            (
+                "rate",
+                Box::new(|r| {
+                    r.delay_ms = None;
+                    r.rate = Some(1e-9)
+                }),
+            ),
+            (
+                "requests_per_driver",
+                Box::new(|r| r.requests_per_driver = Some(0)),
+            ),
+            (
+                "requests_per_driver",
+                Box::new(|r| r.requests_per_driver = None),
+            ),
+            ("duration_ms", Box::new(|r| r.duration_ms = Some(0))),
+            ("concurrency", Box::new(|r| r.concurrency = 0)),
+            (
+                "concurrency",
+                Box::new(|r| r.concurrency = MAX_CONCURRENCY + 1),
+            ),
+            ("timeout_ms", Box::new(|r| r.timeout_ms = 0)),
+            (
+                "max_start_skew_ms",
+                Box::new(|r| r.max_start_skew_ms = MAX_START_SKEW_MS + 1),
+            ),
+            ("drivers", Box::new(|r| r.drivers = Some(0))),
+            ("max_error_ratio", Box::new(|r| r.max_error_ratio = 1.5)),
+        ];
+        for (field, change) in cases {
+            let mut r = ok();
+            change(&mut r);
+            let err = TestPlan::try_from(r).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+        }
+        let mut both = ok();
+        both.rate = Some(5.0);
+        let err = TestPlan::try_from(both).unwrap_err();
+        assert_eq!(err.field, "rate");
+        assert!(err.message.contains("delay_ms"), "{err}");
+        let mut bodies = ok();
+        bodies.body = Some("x".into());
+        bodies.body_base64 = Some("eA==".into());
+        assert_eq!(TestPlan::try_from(bodies).unwrap_err().field, "body_base64");
+        let mut avalanche = ok();
+        avalanche.test_type = "AVALANCHE".into();
+        avalanche.delay_ms = None;
+        avalanche.rate = Some(10.0);
+        assert_eq!(TestPlan::try_from(avalanche).unwrap_err().field, "rate");
+    }
+}

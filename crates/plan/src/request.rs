@@ -1,0 +1,341 @@
+//! [`TestRequest`]: a test as users write it (API body, CLI flags, report files), its defaults,
+//! bounds and documented schema. It is only ever turned into a [`crate::TestPlan`], by
+//! `TestPlan::try_from`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ExpectStatus;
+use crate::target::URL_PATTERN;
+
+/// The test a user asks for. Counts and rates are per driver, as in the assignment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = cross_field_rules)]
+pub struct TestRequest {
+    /// `avalanche` (as fast as possible) or `tsunami` (a fixed delay or rate); any case is
+    /// accepted.
+    pub test_type: String,
+    /// Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
+    /// address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
+    /// percent-encoded.
+    #[schemars(pattern(URL_PATTERN))]
+    pub url: String,
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    #[schemars(pattern("^[A-Za-z]{1,32}$"))]
+    pub method: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    /// Request body as UTF-8 text.
+    #[serde(default)]
+    #[schemars(length(max = MAX_BODY_CHARS))]
+    pub body: Option<String>,
+    /// Request body as standard base64, for bytes that are not UTF-8 text (at most 65536 bytes
+    /// decoded); not with `body`.
+    #[serde(default)]
+    #[schemars(
+        pattern(BASE64_PATTERN),
+        length(max = MAX_BODY_BASE64_CHARS),
+        extend("contentEncoding" = "base64")
+    )]
+    pub body_base64: Option<String>,
+    /// Tsunami: gap between sends on each driver, in ms. A tsunami test needs a delay > 0 or
+    /// a rate.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = MAX_DELAY_MS))]
+    pub delay_ms: Option<f64>,
+    /// Tsunami: requests per second per driver (instead of a delay); at least one an hour.
+    #[serde(default)]
+    #[schemars(range(min = MIN_RATE, max = MAX_RATE))]
+    pub rate: Option<f64>,
+    /// Requests each driver sends. Give this, `duration_ms`, or both.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_REQUESTS))]
+    pub requests_per_driver: Option<u64>,
+    /// Time bound per driver, in ms.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_DURATION_MS))]
+    pub duration_ms: Option<u64>,
+    /// Connections per driver.
+    #[serde(default = "default_concurrency", deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
+    pub concurrency: u32,
+    /// Per-request timeout in ms.
+    #[serde(default = "default_timeout_ms", deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
+    pub timeout_ms: u64,
+    /// Skip TLS certificate verification.
+    #[serde(default)]
+    pub insecure: bool,
+    /// How many live drivers take part (all when absent or null).
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_DRIVERS))]
+    pub drivers: Option<u32>,
+    /// A driver whose run starts more than this many ms after the trigger's start time is
+    /// named in the test's warnings.
+    #[serde(
+        default = "default_max_start_skew_ms",
+        deserialize_with = "whole::number"
+    )]
+    #[schemars(range(max = MAX_START_SKEW_MS))]
+    pub max_start_skew_ms: u64,
+    /// Statuses that count as success: a comma-separated list of statuses (404) and classes
+    /// (2xx). 2xx and 3xx when null; other statuses count as errors (`http_404`, `http_5xx`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>", pattern(crate::expect::PATTERN))]
+    pub expect_status: Option<ExpectStatus>,
+    /// Largest share of failed requests with which the test still passes; 0: any failed
+    /// request fails it.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
+    pub max_error_ratio: f64,
+    /// Start right after creating.
+    #[serde(default)]
+    pub start: bool,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+/// Default connections per driver.
+pub const DEFAULT_CONCURRENCY: u32 = 50;
+
+fn default_concurrency() -> u32 {
+    DEFAULT_CONCURRENCY
+}
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+fn default_timeout_ms() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+/// Default lateness of a driver's start beyond which the test warns.
+pub const DEFAULT_MAX_START_SKEW_MS: u64 = 500;
+
+/// Largest `max_start_skew_ms` accepted.
+pub const MAX_START_SKEW_MS: u64 = 600_000;
+
+fn default_max_start_skew_ms() -> u64 {
+    DEFAULT_MAX_START_SKEW_MS
+}
+
+/// Most drivers a test can ask for.
+pub const MAX_DRIVERS: u32 = 100_000;
+
+/// Longest text request body accepted (`body`), in characters.
+pub const MAX_BODY_CHARS: usize = 65_536;
+
+/// Longest binary request body accepted (`body_base64`, decoded), in bytes (64 KiB).
+pub const MAX_BODY_BYTES: usize = 65_536;
+
+/// Longest `body_base64` the OpenAPI document shows: the padded encoding of the whole bytes
+/// that fit in [`MAX_BODY_BYTES`] (a subset of what is accepted).
+pub const MAX_BODY_BASE64_CHARS: usize = MAX_BODY_BYTES / 3 * 4;
+
+/// Canonical standard base64 as a regular expression for the OpenAPI document (padded; a subset
+/// of what is accepted, which also forgives missing padding and stray bits).
+pub const BASE64_PATTERN: &str = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$";
+
+/// Largest request count per driver accepted.
+pub const MAX_REQUESTS: u64 = 10_000_000_000;
+/// Longest test accepted (one week).
+pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Most connections per driver accepted.
+pub const MAX_CONCURRENCY: u32 = 100_000;
+/// Highest rate per driver accepted.
+pub const MAX_RATE: f64 = 10_000_000.0;
+/// Lowest rate per driver accepted: one request an hour, the longest delay.
+pub const MIN_RATE: f64 = 1.0 / 3600.0;
+/// Longest tsunami delay accepted, ms.
+pub const MAX_DELAY_MS: f64 = 3_600_000.0;
+/// Longest per-request timeout accepted, ms.
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// For the schema, what `TestPlan::try_from` enforces beyond each field's type and range:
+/// the spellings of `test_type` listed, a request count or a duration, a tsunami test needs a
+/// delay > 0 or a rate, a rate or a delay above 0 (not both), the body as text or as base64
+/// (not both), an avalanche test has no rate.
+fn cross_field_rules(schema: &mut schemars::Schema) {
+    let spellings = |name: &str| {
+        [
+            name.to_owned(),
+            name.to_ascii_uppercase(),
+            format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]),
+        ]
+    };
+    if let Some(test_type) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("test_type"))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let all: Vec<String> = ["avalanche", "tsunami"]
+            .iter()
+            .flat_map(|t| spellings(t))
+            .collect();
+        test_type.insert("enum".to_owned(), serde_json::json!(all));
+    }
+    schema.insert(
+        "allOf".to_owned(),
+        serde_json::json!([
+            {
+                "description": "A request count, a duration, or both (not both absent or null).",
+                "not": {
+                    "properties": {
+                        "requests_per_driver": { "type": "null" },
+                        "duration_ms": { "type": "null" }
+                    }
+                }
+            },
+            {
+                "description": "A tsunami test needs a delay > 0 or a rate.",
+                "if": { "properties": { "test_type": { "enum": spellings("tsunami") } } },
+                "then": {
+                    "anyOf": [
+                        { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
+                        { "required": ["delay_ms"],
+                          "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }
+                    ]
+                }
+            },
+            {
+                "description": "A rate or a delay above 0, not both.",
+                "not": {
+                    "required": ["rate", "delay_ms"],
+                    "properties": {
+                        "rate": { "type": "number" },
+                        "delay_ms": { "type": "number", "exclusiveMinimum": 0 }
+                    }
+                }
+            },
+            {
+                "description": "The body as text or as base64, not both.",
+                "not": {
+                    "required": ["body", "body_base64"],
+                    "properties": {
+                        "body": { "type": "string" }, "body_base64": { "type": "string" }
+                    }
+                }
+            },
+            {
+                "description": "An avalanche test has no rate.",
+                "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
+                "then": { "properties": { "rate": { "type": "null" } } }
+            }
+        ]),
+    );
+}
+
+impl TestRequest {
+    /// A request with defaults for everything but type and URL.
+    pub fn new(test_type: &str, url: &str) -> Self {
+        Self {
+            test_type: test_type.to_owned(),
+            url: url.to_owned(),
+            method: default_method(),
+            headers: Vec::new(),
+            body: None,
+            body_base64: None,
+            delay_ms: None,
+            rate: None,
+            requests_per_driver: None,
+            duration_ms: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            insecure: false,
+            drivers: None,
+            max_start_skew_ms: DEFAULT_MAX_START_SKEW_MS,
+            expect_status: None,
+            max_error_ratio: 0.0,
+            start: false,
+        }
+    }
+}
+
+/// The header names a test may send (an HTTP token), as a regular expression for schemas.
+pub const HEADER_NAME_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
+/// The header values a test may send (no control character but tab), as a regular expression
+/// for schemas.
+pub const HEADER_VALUE_PATTERN: &str = "^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$";
+
+/// One HTTP header, as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// Header name.
+    #[schemars(pattern(HEADER_NAME_PATTERN))]
+    pub name: String,
+    /// Header value.
+    #[schemars(pattern(HEADER_VALUE_PATTERN))]
+    pub value: String,
+}
+
+/// Whole-number fields that also accept a JSON number with a zero fraction (`2000.0`), since JSON
+/// (and JSON Schema's `integer`) does not tell them apart.
+mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn to_whole<T: TryFrom<u64>, E: Error>(value: f64) -> Result<T, E> {
+        if value.fract() != 0.0 || !(0.0..=u64::MAX as f64).contains(&value) {
+            return Err(E::custom(format!(
+                "expected a whole number >= 0, got {value}"
+            )));
+        }
+        T::try_from(value as u64).map_err(|_| E::custom(format!("{value} is out of range")))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+
+    pub(super) fn number<'de, D: Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<T, D::Error> {
+        match Number::deserialize(d)? {
+            Number::Whole(n) => {
+                T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+            }
+            Number::Float(f) => to_whole(f),
+        }
+    }
+
+    pub(super) fn option<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(Number::Whole(n)) => T::try_from(n)
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("{n} is out of range"))),
+            Some(Number::Float(f)) => to_whole(f).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let json =
+            r#"{"test_type":"avalanche","url":"http://h/","duration_ms":2000.0,"concurrency":5.0}"#;
+        let r: TestRequest = serde_json::from_str(json).unwrap();
+        assert_eq!((r.duration_ms, r.concurrency), (Some(2000), 5));
+        for bad in [
+            r#""concurrency":2.5"#,
+            r#""concurrency":-1"#,
+            r#""concurrency":"5""#,
+            r#""duration_ms":1e30"#,
+        ] {
+            let json = format!(r#"{{"test_type":"avalanche","url":"http://h/",{bad}}}"#);
+            assert!(serde_json::from_str::<TestRequest>(&json).is_err(), "{bad}");
+        }
+    }
+}
