@@ -1,6 +1,6 @@
 //! The JSON request body: declared as JSON, at most [`crate::MAX_BODY_BYTES`], arrived within
 //! the server's body deadline, and decoded so that a decoding error names the field at fault
-//! (`concurrency`, `headers[0].name`).
+//! (`concurrency`, `headers[0].name`). [`Plan`] takes a test's body on to its [`TestPlan`].
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -8,8 +8,27 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use onslaught_plan::{TestPlan, TestRequest};
+
 use crate::ApiError;
 use crate::server::BodyTimeout;
+
+/// A test's body: decoded as a [`TestRequest`], then made a [`TestPlan`] by the one validation;
+/// a refusal is a 400 naming the field.
+pub(crate) struct Plan(pub TestPlan);
+
+impl<S: Send + Sync> FromRequest<S> for Plan {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(request) = JsonBody::<TestRequest>::from_request(request, state).await?;
+        let plan = TestPlan::try_from(request).map_err(|e| ApiError::BadRequest {
+            message: e.to_string(),
+            field: Some(e.field),
+        })?;
+        Ok(Plan(plan))
+    }
+}
 
 /// A body decoded from JSON; every rejection is an [`ApiError`].
 pub(crate) struct JsonBody<T>(pub T);

@@ -78,10 +78,6 @@ impl ApiError {
 impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> Self {
         match e {
-            ControlError::Invalid(v) => Self::BadRequest {
-                message: v.to_string(),
-                field: Some(v.field),
-            },
             ControlError::NotFound(_) => Self::NotFound(e.to_string()),
             ControlError::Conflict(message) => Self::Conflict(message),
             ControlError::Drivers(shortage) => Self::Conflict(shortage.to_string()),

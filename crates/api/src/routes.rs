@@ -9,11 +9,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use onslaught_orchestrator::{NodeView, TestRequest, TestStatus, TestView};
+use onslaught_orchestrator::{NodeView, TestStatus, TestView};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
-use crate::body::JsonBody;
+use crate::body::Plan;
 use crate::{ApiError, AppState, events, metrics, openapi};
 
 /// Tests listed when the query gives no `limit`.
@@ -204,12 +204,12 @@ fn page(query: &str) -> Result<(usize, usize), ApiError> {
 /// plain that it cannot start (no live drivers, or fewer than it asks for).
 async fn create_test(
     State(state): State<AppState>,
-    JsonBody(request): JsonBody<TestRequest>,
+    Plan(plan): Plan,
 ) -> Result<(StatusCode, Json<TestView>), ApiError> {
     let orchestrator = &state.orchestrator;
-    let start = request.start;
+    let start = plan.start;
     // Recorded unstarted and started here, so that the id is known if the start fails.
-    let view = orchestrator.record_test(request)?;
+    let view = orchestrator.record_test(plan)?;
     if !start {
         tracing::info!(test_id = view.id, "test created");
         return Ok((StatusCode::CREATED, Json(view)));

@@ -1,71 +1,51 @@
-//! Conversions at the driver's edges: wire config → engine spec, engine interval → wire metrics.
+//! Conversions at the driver's edges: test plan → engine spec, engine interval → wire metrics.
 
 use std::time::Duration;
 
-use base64::Engine as _;
+use http::HeaderMap;
 use onslaught_engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use onslaught_plan::{Load, TestPlan};
 use onslaught_protocol::wire_stats::encode_histogram;
-use onslaught_protocol::{Metrics, PROTOCOL_VERSION, TestConfig, TestType};
+use onslaught_protocol::{Metrics, PROTOCOL_VERSION};
 
-/// Turns a test configuration into what the engine runs, or says why it cannot.
-pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
-    let mode = match config.test_type {
-        TestType::Avalanche => Mode::Avalanche,
-        TestType::Tsunami => {
-            let gap = match config.target_rps {
-                Some(rps) => 1.0 / rps,
-                None => config.test_message_delay / 1000.0,
-            };
-            let interval =
-                Duration::try_from_secs_f64(gap).map_err(|e| format!("invalid gap: {e}"))?;
-            Mode::Scheduled { interval }
-        }
+/// What the engine runs for `plan` (the one place a plan becomes an engine spec), or why this
+/// driver cannot run it.
+pub fn load_spec(plan: &TestPlan) -> Result<LoadSpec, String> {
+    let mode = match plan.load {
+        Load::Avalanche => Mode::Avalanche,
+        Load::Tsunami(schedule) => Mode::Scheduled {
+            interval: schedule.gap(),
+        },
     };
-    let headers: Vec<(String, String)> = config
-        .request
-        .headers
-        .iter()
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect();
-    let mut request = RequestTemplate::new(
-        &config.request.method,
-        &config.request.url,
-        &headers,
-        config.request.body.as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
-    if let Some(encoded) = &config.request.body_base64 {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|e| format!("invalid body_base64: {e}"))?;
-        request.body = bytes::Bytes::from(bytes);
+    let uri = http::Uri::try_from(plan.url.as_str())
+        .map_err(|e| format!("url `{}` is not a valid URI: {e}", plan.url))?;
+    let mut headers = HeaderMap::with_capacity(plan.headers.len());
+    for h in &plan.headers {
+        headers.append(h.name.clone(), h.value.clone());
     }
-    let per_second = match config.test_type {
-        TestType::Avalanche => None,
-        TestType::Tsunami => Some(
-            config
-                .target_rps
-                .unwrap_or(1000.0 / config.test_message_delay),
-        ),
+    let request = RequestTemplate {
+        method: plan.method.clone(),
+        uri,
+        headers,
+        body: plan.body.as_ref().map(|b| b.bytes()).unwrap_or_default(),
     };
-    let requests = match (per_second, config.duration_ms) {
-        (Some(per_second), Some(duration_ms)) => {
-            let fit = sends_before(duration_ms, per_second);
-            Some(config.message_count_per_driver.map_or(fit, |n| n.min(fit)))
+    let requests = match (plan.load.schedule(), plan.bound.duration()) {
+        (Some(schedule), Some(duration)) => {
+            let fit = sends_before(duration, schedule.per_second());
+            Some(plan.bound.requests().map_or(fit, |n| n.min(fit)))
         }
-        _ => config.message_count_per_driver,
+        _ => plan.bound.requests(),
     };
     let spec = LoadSpec {
         mode,
         requests,
-        duration: config.duration_ms.map(Duration::from_millis),
-        concurrency: config.concurrency,
-        timeout: Duration::from_millis(config.timeout_ms),
-        insecure: config.insecure,
+        duration: plan.bound.duration(),
+        concurrency: plan.concurrency.get(),
+        timeout: plan.timeout,
+        insecure: plan.insecure,
         threads: None,
         request,
     };
-    spec.validate().map_err(|e| e.to_string())?;
     if let Some(limit) = onslaught_engine::limits::raise_open_files()
         && !onslaught_engine::limits::fits(u64::from(spec.concurrency), limit)
     {
@@ -83,8 +63,8 @@ pub fn load_spec(config: &TestConfig) -> Result<LoadSpec, String> {
 /// `i / per_second` and is sent only when that is before the deadline, so exactly
 /// `ceil(duration x rate)` go out (900 for 300/s over 3 s, not 901). Computed from the rate, not
 /// from the interval rounded to whole nanoseconds, whose rounding would let one more in.
-fn sends_before(duration_ms: u64, per_second: f64) -> u64 {
-    let exact = duration_ms as f64 * per_second / 1000.0;
+fn sends_before(duration: Duration, per_second: f64) -> u64 {
+    let exact = duration.as_secs_f64() * per_second;
     let nearest = exact.round();
     let count = if (exact - nearest).abs() <= 1e-9 * nearest.max(1.0) {
         nearest
@@ -156,52 +136,68 @@ fn micros(d: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use onslaught_plan::TestRequest;
+
     use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
 
     #[test]
     fn a_schedule_sends_only_requests_intended_before_its_deadline() {
-        assert_eq!(sends_before(3_000, 300.0), 900);
-        assert_eq!(sends_before(3_000, 100.0), 300);
-        assert_eq!(sends_before(1_000, 3.0), 3);
+        assert_eq!(sends_before(ms(3_000), 300.0), 900);
+        assert_eq!(sends_before(ms(3_000), 100.0), 300);
+        assert_eq!(sends_before(ms(1_000), 3.0), 3);
         // 0, 1/3 and 2/3 s fall before 1 s; 1 s does not.
-        assert_eq!(sends_before(1_001, 3.0), 4);
-        assert_eq!(sends_before(2_500, 1.0), 3);
-        assert_eq!(sends_before(1_000, 1000.0 / 7.0), 143);
+        assert_eq!(sends_before(ms(1_001), 3.0), 4);
+        assert_eq!(sends_before(ms(2_500), 1.0), 3);
+        assert_eq!(sends_before(ms(1_000), 1000.0 / 7.0), 143);
+    }
+
+    fn plan(change: impl FnOnce(&mut TestRequest)) -> TestPlan {
+        let mut r = TestRequest::new("avalanche", "http://127.0.0.1:9/");
+        r.method = "POST".to_owned();
+        r.requests_per_driver = Some(1);
+        r.concurrency = 1;
+        r.timeout_ms = 1000;
+        change(&mut r);
+        TestPlan::try_from(r).unwrap()
     }
 
     #[test]
     fn a_base64_body_is_sent_as_its_bytes() {
-        let mut request = orchestrator_free_config();
-        request.request.body_base64 = Some("/wCAfw==".to_owned());
-        let spec = load_spec(&request).unwrap();
+        let spec = load_spec(&plan(|r| r.body_base64 = Some("/wCAfw==".to_owned()))).unwrap();
         assert_eq!(spec.request.body.as_ref(), [0xff, 0x00, 0x80, 0x7f]);
-        request.request.body_base64 = Some("not base64!".to_owned());
-        assert!(load_spec(&request).unwrap_err().contains("body_base64"));
+        assert_eq!(spec.request.method, http::Method::POST);
+        // Not base64: the plan refuses it, naming the field (the driver never sees it).
+        let mut r = TestRequest::new("avalanche", "http://127.0.0.1:9/");
+        r.requests_per_driver = Some(1);
+        r.body_base64 = Some("not base64!".to_owned());
+        assert_eq!(TestPlan::try_from(r).unwrap_err().field, "body_base64");
     }
 
-    /// A minimal avalanche config (the orchestrator builds real ones).
-    fn orchestrator_free_config() -> TestConfig {
-        TestConfig {
-            protocol_version: PROTOCOL_VERSION,
-            test_id: "t".to_owned(),
-            test_type: TestType::Avalanche,
-            test_message_delay: 0.0,
-            message_count_per_driver: Some(1),
-            target_rps: None,
-            duration_ms: None,
-            concurrency: 1,
-            timeout_ms: 1000,
-            request: onslaught_protocol::RequestSpec {
-                url: "http://127.0.0.1:9/".to_owned(),
-                method: "POST".to_owned(),
-                headers: Vec::new(),
-                body: None,
-                body_base64: None,
-            },
-            insecure: false,
-            drivers: vec!["d".to_owned()],
-            issued_at_ms: 0,
-            signature: None,
-        }
+    #[test]
+    fn a_plan_becomes_one_engine_spec() {
+        let spec = load_spec(&plan(|r| {
+            r.test_type = "tsunami".to_owned();
+            r.rate = Some(300.0);
+            r.duration_ms = Some(3_000);
+            r.requests_per_driver = Some(10_000);
+            r.method = "purge".to_owned();
+            r.headers = vec![onslaught_plan::Header {
+                name: "X-A".to_owned(),
+                value: " b ".to_owned(),
+            }];
+        }))
+        .unwrap();
+        assert_eq!(spec.requests, Some(900));
+        assert_eq!(spec.duration, Some(ms(3_000)));
+        assert!(
+            matches!(spec.mode, Mode::Scheduled { interval } if interval == Duration::from_secs_f64(1.0 / 300.0))
+        );
+        assert_eq!(spec.request.method.as_str(), "purge");
+        assert_eq!(spec.request.headers["x-a"], "b");
+        assert_eq!(spec.request.uri, "http://127.0.0.1:9/");
     }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use onslaught_engine::LoadSpec;
 use onslaught_protocol::{
     Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, TestConfig, Topic,
     Trigger, TriggerAction, decode, now_ms,
@@ -52,6 +53,8 @@ const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 struct Current {
     /// The configuration as received.
     config: TestConfig,
+    /// What the engine runs, built once from the plan when it was accepted; taken by the start.
+    spec: Option<LoadSpec>,
     /// What the driver is doing with it.
     state: NodeState,
     /// Why it was rejected or stopped, if it was.
@@ -99,9 +102,9 @@ struct Node {
     ctx: Context,
     config: DriverConfig,
     current: Option<Current>,
-    /// A config whose target host is being resolved for the allowlist; a newer config replaces
-    /// it (the older lookup's answer is then ignored).
-    pending: Option<TestConfig>,
+    /// A config (with the engine spec built from its plan) whose target host is being resolved
+    /// for the allowlist; a newer config replaces it (the older lookup's answer is then ignored).
+    pending: Option<(TestConfig, LoadSpec)>,
     /// Where lookups send their answer.
     resolved: mpsc::Sender<Resolved>,
     /// Tests already configured here (replays of their configs are refused).
@@ -320,12 +323,12 @@ impl Node {
         }
         self.orchestrator_seen = Instant::now();
         self.pending = None;
-        let spec = match load_spec(&config) {
+        let spec = match load_spec(&config.plan) {
             Ok(spec) => spec,
             Err(reason) => return self.configured(config, Err(reason)),
         };
         if self.config.allow_targets.is_empty() {
-            return self.configured(config, Ok(()));
+            return self.configured(config, Ok(spec));
         }
         // The allowlist needs the host's addresses: looked up off the loop, bounded by
         // RESOLVE_TIMEOUT, answered in `on_resolved`.
@@ -348,12 +351,13 @@ impl Node {
                 })
                 .await;
         });
-        self.pending = Some(config);
+        self.pending = Some((config, spec));
     }
 
     /// A pending config's target host is resolved: the allowlist decides.
     fn on_resolved(&mut self, resolved: Resolved) {
-        let Some(config) = self.pending.take_if(|c| c.test_id == resolved.test_id) else {
+        let Some((config, spec)) = self.pending.take_if(|(c, _)| c.test_id == resolved.test_id)
+        else {
             return;
         };
         let verdict = allow::check(&self.config.allow_targets, &resolved.host, &resolved.addrs)
@@ -363,15 +367,16 @@ impl Node {
                     .stats
                     .refused_targets
                     .fetch_add(1, Ordering::Relaxed);
-            });
+            })
+            .map(|()| spec);
         self.configured(config, verdict);
     }
 
-    /// Holds `config`, accepted or refused, and acknowledges it.
-    fn configured(&mut self, config: TestConfig, verdict: Result<(), String>) {
-        let (state, reason) = match verdict {
-            Ok(()) => (NodeState::Configured, None),
-            Err(reason) => (NodeState::Rejected, Some(reason)),
+    /// Holds `config`, accepted (with its engine spec) or refused, and acknowledges it.
+    fn configured(&mut self, config: TestConfig, verdict: Result<LoadSpec, String>) {
+        let (state, reason, spec) = match verdict {
+            Ok(spec) => (NodeState::Configured, None, Some(spec)),
+            Err(reason) => (NodeState::Rejected, Some(reason), None),
         };
         tracing::info!(test_id = config.test_id, ?state, reason, "test configured");
         if let Some(previous) = self.current.take()
@@ -386,6 +391,7 @@ impl Node {
         }
         self.current = Some(Current {
             config,
+            spec,
             state,
             reason,
             stop: StopSignal::default(),
@@ -424,7 +430,7 @@ impl Node {
                         .fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let Ok(mut spec) = load_spec(&c.config) else {
+                let Some(mut spec) = c.spec.take() else {
                     return;
                 };
                 spec.threads = self.config.engine_threads;

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_plan::{TestPlan, TestRequest};
 use onslaught_protocol::{
-    Heartbeat, HeartbeatState, Metrics, NodeState, PROTOCOL_VERSION, RequestSpec, Role, TestConfig,
-    TestType, Topic, Trigger, TriggerAction, decode, encode, now_ms,
+    Heartbeat, HeartbeatState, Metrics, NodeState, PROTOCOL_VERSION, Role, TestConfig, Topic,
+    Trigger, TriggerAction, decode, encode, now_ms,
 };
 use onslaught_target::{Target, TargetConfig};
 use onslaught_transport::{InProcess, Subscription, Transport, TransportError};
@@ -156,28 +157,14 @@ impl Setup {
     /// Configures and starts a 30 s, 50 requests/s test, and waits for its first metrics.
     async fn start_test(&mut self, test_id: &str) -> Vec<Metrics> {
         self.driver_heartbeat(|_| true).await;
-        let config = TestConfig {
-            protocol_version: PROTOCOL_VERSION,
-            test_id: test_id.to_owned(),
-            test_type: TestType::Tsunami,
-            test_message_delay: 0.0,
-            message_count_per_driver: Some(1500),
-            target_rps: Some(50.0),
-            duration_ms: Some(30_000),
-            concurrency: 2,
-            timeout_ms: 1000,
-            request: RequestSpec {
-                url: self.url.clone(),
-                method: "GET".to_owned(),
-                headers: Vec::new(),
-                body: None,
-                body_base64: None,
-            },
-            insecure: false,
-            drivers: vec![NODE.to_owned()],
-            issued_at_ms: now_ms(),
-            signature: None,
-        };
+        let mut request = TestRequest::new("tsunami", &self.url);
+        request.rate = Some(50.0);
+        request.requests_per_driver = Some(1500);
+        request.duration_ms = Some(30_000);
+        request.concurrency = 2;
+        request.timeout_ms = 1000;
+        let plan = TestPlan::try_from(request).unwrap();
+        let config = TestConfig::new(test_id, plan, vec![NODE.to_owned()]);
         self.orchestrate(Topic::TestConfig, encode(&config)).await;
         self.driver_heartbeat(|b| b.state.state == NodeState::Configured)
             .await;

@@ -42,14 +42,6 @@ pub enum SpecError {
     /// A header name or value is invalid.
     #[error("invalid header `{0}`")]
     Header(String),
-    /// Another field is out of range.
-    #[error("invalid {field}: {reason}")]
-    Field {
-        /// Field name.
-        field: &'static str,
-        /// What is wrong.
-        reason: &'static str,
-    },
 }
 
 impl RequestTemplate {
@@ -111,39 +103,6 @@ pub struct LoadSpec {
     pub threads: Option<usize>,
     /// The request to send.
     pub request: RequestTemplate,
-}
-
-impl LoadSpec {
-    /// Checks bounds the types cannot express.
-    pub fn validate(&self) -> Result<(), SpecError> {
-        if self.requests.is_none() && self.duration.is_none() {
-            return Err(SpecError::Field {
-                field: "requests",
-                reason: "a run needs a request count or a duration",
-            });
-        }
-        if self.concurrency == 0 {
-            return Err(SpecError::Field {
-                field: "concurrency",
-                reason: "must be at least 1",
-            });
-        }
-        if self.timeout.is_zero() {
-            return Err(SpecError::Field {
-                field: "timeout",
-                reason: "must be > 0",
-            });
-        }
-        if let Mode::Scheduled { interval } = self.mode
-            && interval.is_zero()
-        {
-            return Err(SpecError::Field {
-                field: "interval",
-                reason: "a schedule needs a gap > 0",
-            });
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine as _;
-use onslaught_orchestrator::{ControlError, TestRequest, TestStatus, TestView, ValidationError};
-use onslaught_protocol::Header;
+use onslaught_orchestrator::{ControlError, TestStatus, TestView};
+use onslaught_plan::{Header, TestPlan, TestRequest, ValidationError};
 
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
@@ -52,12 +52,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             format!("{base}/ping")
         }
     };
-    let request = match test_request(&args, &url).and_then(|mut r| {
-        r.normalize();
-        r.validate().map_err(|e| flag_error(&e))?;
-        Ok(r)
-    }) {
-        Ok(r) => r,
+    // The same request form and the same validation as the API's.
+    let plan = match test_request(&args, &url)
+        .and_then(|r| TestPlan::try_from(r).map_err(|e| flag_error(&e)))
+    {
+        Ok(plan) => plan,
         Err(message) => {
             errln!("error: {message}");
             local.shutdown().await;
@@ -72,13 +71,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         errln!("dashboard: http://{addr}/");
     }
     let orchestrator = local.orchestrator.clone();
-    let test = match orchestrator.create_test(request).await {
+    let test = match orchestrator.create_test(plan).await {
         Ok(test) => test,
-        Err(ControlError::Invalid(e)) => {
-            errln!("error: {}", flag_error(&e));
-            local.shutdown().await;
-            return Ok(exit::BAD_CONFIG);
-        }
         Err(e) => {
             errln!("error: the test could not start: {e}");
             local.shutdown().await;

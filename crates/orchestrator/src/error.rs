@@ -3,14 +3,9 @@
 
 use onslaught_transport::TransportError;
 
-use crate::request::ValidationError;
-
 /// Why an operation on a test was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    /// The request is invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
     /// No test has this id.
     #[error("no test with id `{0}`")]
     NotFound(String),

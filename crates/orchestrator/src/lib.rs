@@ -2,7 +2,7 @@
 //! writes reports.
 //!
 //! Written once against [`onslaught_transport::Transport`]. A test's life: [`Orchestrator::create_test`]
-//! validates a [`TestRequest`]; [`Orchestrator::start_test`] picks live drivers, publishes the
+//! records a [`TestPlan`] (validated where it came in: the API's extractor, the CLI); [`Orchestrator::start_test`] picks live drivers, publishes the
 //! `test_config`, waits until every chosen driver acknowledges it (a heartbeat in state
 //! `configured`), then publishes a `trigger` with a start time a moment ahead so every driver
 //! starts together. Metrics messages are de-duplicated by `report_id` and merged by histogram
@@ -13,8 +13,6 @@
 //! - [`config`]: [`OrchestratorConfig`], how the orchestrator behaves.
 //! - [`error`]: [`ControlError`] and [`DriverShortage`], why an operation was refused.
 //! - [`stats`]: [`OrchestratorStats`], counters about the orchestrator itself.
-//! - [`request`]: [`TestRequest`], the user's test, and its validation.
-//! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
 //! - [`state`]: the registry of nodes and tests and how messages change it (split by concept:
 //!   nodes and liveness, a test and its lifecycle, the start protocol, merging, reports).
 //! - [`totals`]: exact merging per node, per test and per second.
@@ -26,9 +24,7 @@
 
 pub mod config;
 pub mod error;
-pub mod expect;
 pub mod report;
-pub mod request;
 pub mod state;
 pub mod stats;
 pub mod totals;
@@ -52,8 +48,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::OrchestratorConfig;
 pub use error::{ControlError, DriverShortage};
-pub use expect::ExpectStatus;
-pub use request::{TestRequest, ValidationError};
+pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
 pub use stats::OrchestratorStats;
 pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
 
@@ -361,35 +356,33 @@ impl Orchestrator {
         self.publish(key, &message).await
     }
 
-    /// Validates and records a new test; starts it too if it asks to be started.
-    pub async fn create_test(&self, request: TestRequest) -> Result<TestView, ControlError> {
-        let start = request.start;
-        let view = self.record_test(request)?;
+    /// Records a new test; starts it too if it asks to be started.
+    pub async fn create_test(&self, plan: TestPlan) -> Result<TestView, ControlError> {
+        let start = plan.start;
+        let view = self.record_test(plan)?;
         if start {
             return self.start_test(&view.id).await;
         }
         Ok(view)
     }
 
-    /// Validates and records a new test without starting it, even one that asks to be started
+    /// Records a new test without starting it, even one that asks to be started
     /// (the caller then calls [`Orchestrator::start_test`], knowing the id if the start fails).
     /// A test that asks to be started is refused, and nothing is recorded, when too few drivers
     /// are live and idle.
-    pub fn record_test(&self, mut request: TestRequest) -> Result<TestView, ControlError> {
-        request.normalize();
-        request.validate()?;
-        if request.start {
+    pub fn record_test(&self, plan: TestPlan) -> Result<TestView, ControlError> {
+        if plan.start {
             let shortage = self
                 .inner
                 .state
                 .lock()
-                .driver_shortage(request.drivers, &self.inner.config);
+                .driver_shortage(plan.drivers.map(|n| n.get()), &self.inner.config);
             if let Some(shortage) = shortage {
                 return Err(shortage.into());
             }
         }
         let id = format!("t-{}", uuid::Uuid::new_v4().simple());
-        self.inner.state.lock().create(&id, request);
+        self.inner.state.lock().create(&id, plan);
         self.notify();
         self.test(&id).ok_or(ControlError::NotFound(id))
     }

@@ -9,9 +9,9 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::request::TestRequest;
 use crate::totals::{Measured, Totals, shift_ms};
 use crate::views::{NodeFacts, SeriesPoint, StatsView, TestStatus, TestView};
+use onslaught_plan::TestRequest;
 
 /// The version of the report files written (`report_version`). Files without one were written
 /// before it existed, in the format of version 1.

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use onslaught_plan::{ExpectStatus, TestRequest};
 use onslaught_stats::{ErrorKind, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::expect::ExpectStatus;
-use crate::request::TestRequest;
 use crate::totals::Totals;
 
 /// A latency summary in milliseconds.

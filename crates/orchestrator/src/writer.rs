@@ -213,8 +213,8 @@ mod tests {
     use std::sync::mpsc as std_mpsc;
 
     use super::*;
-    use crate::request::TestRequest;
     use crate::views::{StatsView, TestStatus, TestView};
+    use onslaught_plan::TestRequest;
 
     fn parts(id: &str, status: TestStatus) -> ReportParts {
         ReportParts {

@@ -235,8 +235,7 @@ impl TryFrom<TestRequest> for TestPlan {
             .iter()
             .map(header)
             .collect::<Result<Vec<_>, _>>()?;
-        if r
-            .body
+        if r.body
             .as_ref()
             .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
         {
@@ -570,7 +569,10 @@ mod tests {
         let mut binary = ok();
         binary.body_base64 = Some("/wCAfw==".into());
         let p = plan(binary.clone());
-        assert_eq!(p.body.as_ref().unwrap().bytes().as_ref(), [0xff, 0, 0x80, 0x7f]);
+        assert_eq!(
+            p.body.as_ref().unwrap().bytes().as_ref(),
+            [0xff, 0, 0x80, 0x7f]
+        );
         let back = TestRequest::from(&p);
         assert_eq!(back.body_base64.as_deref(), Some("/wCAfw=="));
         assert_eq!(back.body, None);

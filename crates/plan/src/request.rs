@@ -254,6 +254,11 @@ impl TestRequest {
             start: false,
         }
     }
+
+    /// The statuses that count as success (2xx and 3xx unless `expect_status` says).
+    pub fn expected_statuses(&self) -> ExpectStatus {
+        self.expect_status.clone().unwrap_or_default()
+    }
 }
 
 /// The header names a test may send (an HTTP token), as a regular expression for schemas.

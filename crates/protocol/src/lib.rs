@@ -22,8 +22,8 @@ pub mod wire_stats;
 
 pub use codec::{DecodeError, MAX_MESSAGE_BYTES, Message, decode, encode};
 pub use messages::{
-    Header, Heartbeat, HeartbeatState, Metrics, MetricsHistograms, NodeState, Register,
-    RequestSpec, Role, TestConfig, TestType, Trigger, TriggerAction, decode_metrics,
+    Heartbeat, HeartbeatState, Metrics, MetricsHistograms, NodeState, Register, Role, TestConfig,
+    TestType, Trigger, TriggerAction, decode_metrics,
 };
 pub use signing::{SignatureError, Signed, Signer};
 pub use topic::Topic;

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use onslaught_plan::{Load, TestPlan};
+
 use crate::codec::{DecodeError, Message, check_id};
 use crate::wire_stats::{LatencyMetrics, WireCounters, decode_histogram};
 use crate::{PROTOCOL_VERSION, Topic};
@@ -113,47 +115,12 @@ impl<'de> Deserialize<'de> for TestType {
     }
 }
 
-/// The header names a test may send (an HTTP token), as a regular expression for schemas.
-pub const HEADER_NAME_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
-/// The header values a test may send (no CR, LF or NUL), as a regular expression for schemas.
-pub const HEADER_VALUE_PATTERN: &str = "^[^\\r\\n\\u0000]*$";
-
-/// One HTTP header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Header {
-    /// Header name.
-    #[schemars(pattern(HEADER_NAME_PATTERN))]
-    pub name: String,
-    /// Header value.
-    #[schemars(pattern(HEADER_VALUE_PATTERN))]
-    pub value: String,
-}
-
-/// What every request of a test looks like.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestSpec {
-    /// Absolute `http://` or `https://` URL.
-    pub url: String,
-    /// HTTP method.
-    #[serde(default = "default_method")]
-    pub method: String,
-    /// Extra headers.
-    #[serde(default)]
-    pub headers: Vec<Header>,
-    /// Request body (UTF-8).
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Request body as standard base64, for bytes that are not UTF-8 (never with `body`).
-    /// Absent from the JSON when not set, so older drivers read configs without it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_base64: Option<String>,
-}
-
-fn default_method() -> String {
-    "GET".to_owned()
-}
-
 /// `test_config`: a test's full configuration, sent to every driver.
+///
+/// The assignment's fields (`test_id`, `test_type`, `test_message_delay`,
+/// `message_count_per_driver`) are derived from the plan ([`TestConfig::new`]); the plan itself
+/// travels in its documented JSON form and is parsed on receipt by the one validation
+/// (`TestPlan::try_from`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TestConfig {
     /// Protocol version of the sender.
@@ -163,29 +130,15 @@ pub struct TestConfig {
     pub test_id: String,
     /// Avalanche or Tsunami.
     pub test_type: TestType,
-    /// Tsunami: the gap between request send times on each driver, in ms (fractional allowed);
-    /// 0 for Avalanche.
+    /// Tsunami: the gap between request send times on each driver, in ms (fractional allowed;
+    /// for a rate, 1000 / rate); 0 for Avalanche.
     #[serde(default)]
     pub test_message_delay: f64,
     /// Requests each driver sends; `None` bounds the test by duration only.
     #[serde(default)]
     pub message_count_per_driver: Option<u64>,
-    /// Target throughput per driver in requests/s (a Tsunami schedule); `None` when the delay or
-    /// Avalanche decides.
-    #[serde(default)]
-    pub target_rps: Option<f64>,
-    /// Time bound per driver, in ms.
-    #[serde(default)]
-    pub duration_ms: Option<u64>,
-    /// Concurrent connections per driver (also the cap on requests in flight).
-    pub concurrency: u32,
-    /// Per-request timeout, in ms.
-    pub timeout_ms: u64,
-    /// The request to send.
-    pub request: RequestSpec,
-    /// Skip TLS certificate verification.
-    #[serde(default)]
-    pub insecure: bool,
+    /// The whole test.
+    pub plan: TestPlan,
     /// Node ids of the drivers taking part; every other driver ignores the test.
     pub drivers: Vec<String>,
     /// Wall-clock time the orchestrator issued the config, ms since the Unix epoch.
@@ -196,59 +149,59 @@ pub struct TestConfig {
     pub signature: Option<String>,
 }
 
-/// Largest number of connections per driver accepted on the wire.
-pub const MAX_CONCURRENCY: u32 = 100_000;
+impl TestConfig {
+    /// The config of `plan` as test `test_id` for `drivers`, issued now, unsigned.
+    pub fn new(test_id: &str, plan: TestPlan, drivers: Vec<String>) -> Self {
+        let (test_type, test_message_delay, message_count_per_driver) = assignment_fields(&plan);
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            test_id: test_id.to_owned(),
+            test_type,
+            test_message_delay,
+            message_count_per_driver,
+            plan,
+            drivers,
+            issued_at_ms: crate::now_ms(),
+            signature: None,
+        }
+    }
+}
+
+/// The assignment's view of a plan: its type, the gap in ms (0 for avalanche) and the request
+/// count.
+fn assignment_fields(plan: &TestPlan) -> (TestType, f64, Option<u64>) {
+    let (test_type, delay) = match plan.load {
+        Load::Avalanche => (TestType::Avalanche, 0.0),
+        Load::Tsunami(schedule) => (TestType::Tsunami, schedule.gap().as_nanos() as f64 / 1e6),
+    };
+    (test_type, delay, plan.bound.requests())
+}
 
 impl Message for TestConfig {
     const TOPIC: Topic = Topic::TestConfig;
     fn protocol_version(&self) -> u32 {
         self.protocol_version
     }
+    /// The plan was validated when it was decoded; the assignment's fields must say the same.
     fn validate(&self) -> Result<(), DecodeError> {
         check_id("test_id", &self.test_id)?;
-        if !self.test_message_delay.is_finite() || self.test_message_delay < 0.0 {
+        let (test_type, delay, count) = assignment_fields(&self.plan);
+        if self.test_type != test_type {
+            return Err(DecodeError::invalid(
+                "test_type",
+                format!("is not the plan's ({})", test_type.as_str()),
+            ));
+        }
+        if self.test_message_delay != delay {
             return Err(DecodeError::invalid(
                 "test_message_delay",
-                "must be a finite number >= 0",
+                format!("is not the plan's gap ({delay} ms)"),
             ));
         }
-        if let Some(rps) = self.target_rps
-            && (!rps.is_finite() || rps <= 0.0)
-        {
-            return Err(DecodeError::invalid(
-                "target_rps",
-                "must be a finite number > 0",
-            ));
-        }
-        if self.test_type == TestType::Tsunami
-            && self.target_rps.is_none()
-            && self.test_message_delay <= 0.0
-        {
-            return Err(DecodeError::invalid(
-                "test_message_delay",
-                "a TSUNAMI test needs a delay > 0 or a target_rps",
-            ));
-        }
-        if self.message_count_per_driver.is_none() && self.duration_ms.is_none() {
+        if self.message_count_per_driver != count {
             return Err(DecodeError::invalid(
                 "message_count_per_driver",
-                "a test needs a request count or a duration",
-            ));
-        }
-        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
-            return Err(DecodeError::invalid(
-                "concurrency",
-                format!("must be between 1 and {MAX_CONCURRENCY}"),
-            ));
-        }
-        if self.timeout_ms == 0 {
-            return Err(DecodeError::invalid("timeout_ms", "must be > 0"));
-        }
-        let url = self.request.url.to_ascii_lowercase();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(DecodeError::invalid(
-                "request.url",
-                "must be an http:// or https:// URL",
+                "is not the plan's request count",
             ));
         }
         if self.drivers.is_empty() {

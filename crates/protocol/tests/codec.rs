@@ -1,6 +1,7 @@
 //! Round-trip and malformed-input tests for every message of the protocol.
 #![allow(clippy::unwrap_used)] // a failed set-up step should fail the test loudly
 
+use onslaught_plan::{Header, TestPlan, TestRequest};
 use onslaught_protocol::messages::DRIVER_NODE_REGISTER;
 use onslaught_protocol::wire_stats::encode_histogram;
 use onslaught_protocol::*;
@@ -24,7 +25,7 @@ fn register() -> impl Strategy<Value = Register> {
 fn test_config() -> impl Strategy<Value = TestConfig> {
     (
         id(),
-        prop_oneof![Just(TestType::Avalanche), Just(TestType::Tsunami)],
+        prop_oneof![Just("avalanche"), Just("tsunami")],
         1u32..10_000,
         prop::option::of(1u64..10_000_000),
         prop::option::of(1.0f64..100_000.0),
@@ -33,30 +34,25 @@ fn test_config() -> impl Strategy<Value = TestConfig> {
         prop::option::of(".{0,64}"),
     )
         .prop_map(
-            |(test_id, test_type, delay_us, count, rps, concurrency, drivers, body)| TestConfig {
-                protocol_version: PROTOCOL_VERSION,
-                test_id,
-                test_type,
-                test_message_delay: f64::from(delay_us) / 1000.0,
-                message_count_per_driver: count,
-                target_rps: rps,
-                duration_ms: if count.is_none() { Some(1000) } else { None },
-                concurrency,
-                timeout_ms: 5000,
-                request: RequestSpec {
-                    url: "http://127.0.0.1:8080/ping".to_owned(),
-                    method: "POST".to_owned(),
-                    headers: vec![Header {
-                        name: "x-a".to_owned(),
-                        value: "b".to_owned(),
-                    }],
-                    body,
-                    body_base64: None,
-                },
-                insecure: false,
-                drivers,
-                issued_at_ms: 1,
-                signature: None,
+            |(test_id, test_type, delay_us, count, rps, concurrency, drivers, body)| {
+                let mut r = TestRequest::new(test_type, "http://127.0.0.1:8080/ping");
+                r.method = "POST".to_owned();
+                r.headers = vec![Header {
+                    name: "x-a".to_owned(),
+                    value: "b".to_owned(),
+                }];
+                r.body = body;
+                if test_type == "tsunami" {
+                    r.delay_ms = rps.is_none().then(|| f64::from(delay_us) / 1000.0);
+                    r.rate = rps;
+                }
+                r.requests_per_driver = count;
+                r.duration_ms = if count.is_none() { Some(1000) } else { None };
+                r.concurrency = concurrency;
+                r.timeout_ms = 5000;
+                let mut config = TestConfig::new(&test_id, TestPlan::try_from(r).unwrap(), drivers);
+                config.issued_at_ms = 1;
+                config
             },
         )
 }
@@ -251,6 +247,21 @@ fn accepts_the_assignments_shapes() {
     assert_eq!(heartbeat.role, Role::Driver);
 }
 
+/// A plan in its JSON form: avalanche, 5 requests.
+const PLAN_AVALANCHE: &str =
+    r#"{"test_type":"avalanche","url":"http://127.0.0.1/","requests_per_driver":5}"#;
+/// A plan in its JSON form: tsunami every 10 ms, 5 requests.
+const PLAN_TSUNAMI: &str =
+    r#"{"test_type":"tsunami","url":"http://127.0.0.1/","delay_ms":10,"requests_per_driver":5}"#;
+
+#[test]
+fn a_config_whose_plan_does_not_validate_is_malformed_and_names_the_field() {
+    let bad = r#"{"test_id":"t","test_type":"AVALANCHE","message_count_per_driver":5,"plan":{"test_type":"avalanche","url":"ftp://x/","requests_per_driver":5},"drivers":["d"]}"#;
+    assert!(
+        matches!(decode::<TestConfig>(bad.as_bytes()), Err(DecodeError::Malformed(m)) if m.contains("url"))
+    );
+}
+
 #[test]
 fn test_type_is_case_insensitive_and_serializes_upper_case() {
     for (text, expected) in [
@@ -258,8 +269,14 @@ fn test_type_is_case_insensitive_and_serializes_upper_case() {
         ("Tsunami", TestType::Tsunami),
         ("TSUNAMI", TestType::Tsunami),
     ] {
+        let plan = if expected == TestType::Tsunami {
+            PLAN_TSUNAMI
+        } else {
+            PLAN_AVALANCHE
+        };
+        let delay = if expected == TestType::Tsunami { 10 } else { 0 };
         let json = format!(
-            r#"{{"test_id":"t","test_type":"{text}","test_message_delay":10,"message_count_per_driver":5,"concurrency":1,"timeout_ms":100,"request":{{"url":"http://127.0.0.1/"}},"drivers":["d"]}}"#
+            r#"{{"test_id":"t","test_type":"{text}","test_message_delay":{delay},"message_count_per_driver":5,"plan":{plan},"drivers":["d"]}}"#
         );
         let config: TestConfig = decode(json.as_bytes()).unwrap();
         assert_eq!(config.test_type, expected);
@@ -269,9 +286,11 @@ fn test_type_is_case_insensitive_and_serializes_upper_case() {
                 .contains(expected.as_str())
         );
     }
-    let bad = br#"{"test_id":"t","test_type":"BLIZZARD","message_count_per_driver":5,"concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    let bad = format!(
+        r#"{{"test_id":"t","test_type":"BLIZZARD","message_count_per_driver":5,"plan":{PLAN_AVALANCHE},"drivers":["d"]}}"#
+    );
     assert!(
-        matches!(decode::<TestConfig>(bad), Err(DecodeError::Malformed(m)) if m.contains("BLIZZARD"))
+        matches!(decode::<TestConfig>(bad.as_bytes()), Err(DecodeError::Malformed(m)) if m.contains("BLIZZARD"))
     );
 }
 
@@ -304,18 +323,23 @@ fn rejects_oversized_future_and_invalid_messages() {
         Err(DecodeError::Malformed(_))
     ));
 
-    let no_bound = br#"{"test_id":"t","test_type":"AVALANCHE","concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    // The assignment's fields must say what the plan says.
+    let no_bound = format!(
+        r#"{{"test_id":"t","test_type":"AVALANCHE","plan":{PLAN_AVALANCHE},"drivers":["d"]}}"#
+    );
     assert!(matches!(
-        decode::<TestConfig>(no_bound),
+        decode::<TestConfig>(no_bound.as_bytes()),
         Err(DecodeError::Invalid {
             field: "message_count_per_driver",
             ..
         })
     ));
 
-    let tsunami_without_gap = br#"{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":1,"concurrency":1,"timeout_ms":100,"request":{"url":"http://x/"},"drivers":["d"]}"#;
+    let tsunami_without_gap = format!(
+        r#"{{"test_id":"t","test_type":"TSUNAMI","message_count_per_driver":5,"plan":{PLAN_TSUNAMI},"drivers":["d"]}}"#
+    );
     assert!(matches!(
-        decode::<TestConfig>(tsunami_without_gap),
+        decode::<TestConfig>(tsunami_without_gap.as_bytes()),
         Err(DecodeError::Invalid {
             field: "test_message_delay",
             ..

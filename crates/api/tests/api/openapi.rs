@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use onslaught_api::{ApiOptions, Endpoint};
+use onslaught_orchestrator::Header;
 use onslaught_orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
 use onslaught_orchestrator::{
     Liveness, NodeView, StatsView, SummaryView, TestRequest, TestStatus, TestView,
     views::{NodeFacts, SeriesPoint},
 };
-use onslaught_protocol::{Header, NodeState};
+use onslaught_protocol::NodeState;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

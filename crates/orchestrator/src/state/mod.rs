@@ -18,9 +18,10 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
+use onslaught_plan::TestPlan;
+
 use crate::config::OrchestratorConfig;
 use crate::report::TestReport;
-use crate::request::TestRequest;
 use crate::views::TestView;
 
 pub use nodes::Node;
@@ -70,8 +71,8 @@ impl State {
     }
 
     /// Records a new test.
-    pub fn create(&mut self, id: &str, request: TestRequest) {
-        self.push(Test::Live(Box::new(LiveTest::new(id, request))));
+    pub fn create(&mut self, id: &str, plan: TestPlan) {
+        self.push(Test::Live(Box::new(LiveTest::new(id, plan))));
     }
 
     /// One test's view.

@@ -1,6 +1,8 @@
 //! Starting a test: picking its drivers, waiting for their acknowledgements of the config, and
 //! the start trigger (sent again to a driver that lost it).
 
+use std::num::NonZeroU32;
+
 use onslaught_protocol::{NodeState, TestConfig, now_ms};
 
 use super::State;
@@ -29,7 +31,10 @@ impl State {
         config: &OrchestratorConfig,
     ) -> Result<TestConfig, ControlError> {
         let available = self.available_drivers(config);
-        let wanted = self.live(id).and_then(|t| t.request.drivers);
+        let wanted = self
+            .live(id)
+            .and_then(|t| t.plan.drivers)
+            .map(NonZeroU32::get);
         let shortage = self.driver_shortage(wanted, config);
         let test = self
             .test_mut(id)
@@ -46,9 +51,12 @@ impl State {
         if let Some(shortage) = shortage {
             return Err(shortage.into());
         }
-        let wanted = test.request.drivers.map_or(available.len(), |n| n as usize);
+        let wanted = test
+            .plan
+            .drivers
+            .map_or(available.len(), |n| n.get() as usize);
         let drivers: Vec<String> = available.into_iter().take(wanted).collect();
-        let wire = test.request.to_config(id, drivers.clone())?;
+        let wire = TestConfig::new(id, test.plan.clone(), drivers.clone());
         test.nodes = drivers
             .iter()
             .map(|d| (d.clone(), NodeTotals::default()))

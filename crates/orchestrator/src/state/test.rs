@@ -5,11 +5,11 @@ use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
+use onslaught_plan::TestPlan;
 use onslaught_protocol::now_ms;
 
 use super::State;
 use crate::error::ControlError;
-use crate::request::TestRequest;
 use crate::totals::{Measured, NodeTotals, Series, shift_ms};
 use crate::views::{NodeFacts, StatsView, TestStatus, TestView};
 
@@ -218,7 +218,8 @@ pub(super) enum Written {
 #[derive(Debug)]
 pub(super) struct LiveTest {
     pub(super) id: String,
-    pub(super) request: TestRequest,
+    /// What the test runs (shown and written back in its request form).
+    pub(super) plan: TestPlan,
     pub(super) phase: Phase,
     pub(super) created_at_ms: u64,
     /// The drivers chosen when it started (none before).
@@ -239,10 +240,10 @@ pub(super) struct LiveTest {
 }
 
 impl LiveTest {
-    pub(super) fn new(id: &str, request: TestRequest) -> Self {
+    pub(super) fn new(id: &str, plan: TestPlan) -> Self {
         Self {
             id: id.to_owned(),
-            request,
+            plan,
             phase: Phase::Created,
             created_at_ms: now_ms(),
             drivers: Vec::new(),
@@ -256,7 +257,7 @@ impl LiveTest {
     }
 
     pub(super) fn view(&self) -> TestView {
-        let expect = self.request.expected_statuses();
+        let expect = self.plan.expected_statuses();
         let mut view = self.view_without_stats();
         view.aggregate = self.aggregate().stats().clone().judged(&expect);
         view.nodes = self
@@ -280,7 +281,7 @@ impl LiveTest {
     /// A warning for each node that started more than `max_start_skew_ms` after the test's
     /// start time.
     pub(super) fn warnings(&self) -> Vec<String> {
-        let skew = self.request.max_start_skew_ms;
+        let skew = u64::try_from(self.plan.max_start_skew.as_millis()).unwrap_or(u64::MAX);
         self.nodes
             .iter()
             .filter_map(|(id, n)| {
@@ -322,7 +323,7 @@ impl LiveTest {
         TestView {
             id: self.id.clone(),
             status: self.phase.status(),
-            config: self.request.clone(),
+            config: (&self.plan).into(),
             drivers: self.drivers.clone(),
             created_at_ms: self.created_at_ms,
             started_at_ms: self.phase.started_at_ms(),

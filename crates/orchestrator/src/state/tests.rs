@@ -2,15 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use onslaught_plan::{TestPlan, TestRequest};
 use onslaught_protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Role, now_ms};
 
 use super::test::Phase;
 use super::*;
 use crate::config::OrchestratorConfig;
 use crate::error::{ControlError, DriverShortage};
-use crate::request::TestRequest;
 use crate::stats::OrchestratorStats;
 use crate::totals::IntervalData;
 use crate::views::{TestStatus, TestView};
@@ -33,7 +33,7 @@ fn running(ago_ms: u64) -> State {
     }
     let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
     request.requests_per_driver = Some(10);
-    state.create("t", request);
+    state.create("t", TestPlan::try_from(request).unwrap());
     state.begin_configuring("t", &config).unwrap();
     state.set_running("t", now_ms());
     let Phase::Running {
@@ -75,7 +75,7 @@ fn a_driver_shortage_names_what_is_wanted_live_and_busy() {
     let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
     request.requests_per_driver = Some(10);
     request.drivers = Some(3);
-    state.create("t", request);
+    state.create("t", TestPlan::try_from(request).unwrap());
     let error = state.begin_configuring("t", &config).unwrap_err();
     assert!(matches!(error, ControlError::Drivers(s) if Some(s) == shortage));
     assert_eq!(
@@ -221,7 +221,7 @@ fn a_late_driver_shows_late_in_the_series_the_facts_and_the_warnings() {
         vec![(1, 500, 500, Some(1.0)), (2, 500, 500, Some(1.0))]
     );
     // A wider allowance: no warning.
-    state.live_mut("t").unwrap().request.max_start_skew_ms = 1_000;
+    state.live_mut("t").unwrap().plan.max_start_skew = Duration::from_secs(1);
     assert!(state.view("t", &config).unwrap().warnings.is_empty());
 }
 
@@ -337,7 +337,9 @@ fn the_view_follows_the_lifecycle() {
     let config = OrchestratorConfig::new(std::env::temp_dir());
     let mut state = State::default();
     beat(&mut state, "d1", NodeState::Idle, "", now_ms());
-    state.create("t", TestRequest::new("avalanche", "http://127.0.0.1:1/"));
+    let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+    request.requests_per_driver = Some(10);
+    state.create("t", TestPlan::try_from(request).unwrap());
     let view = state.view("t", &config).unwrap();
     assert_eq!(view.status, TestStatus::Created);
     assert_eq!((view.started_at_ms, view.ended_at_ms), (None, None));
