@@ -172,7 +172,7 @@ export interface components {
             /** @description The request field at fault (400 only), e.g. `url` or `headers[0].name`. */
             field?: string | null;
         };
-        /** @description One HTTP header. */
+        /** @description One HTTP header, as written. */
         Header: {
             /** @description Header name. */
             name: string;
@@ -621,7 +621,7 @@ export interface components {
             method: string;
             /**
              * Format: double
-             * @description Tsunami: requests per second per driver (instead of a delay).
+             * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
              * @default null
              */
             rate: number | null;
@@ -797,7 +797,7 @@ export interface components {
             method?: string;
             /**
              * Format: double
-             * @description Tsunami: requests per second per driver (instead of a delay).
+             * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
              * @default null
              */
             rate?: number | null;

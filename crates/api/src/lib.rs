@@ -17,7 +17,8 @@
 //! - [`routes`]: [`Endpoint`], the table of API routes, and their handlers.
 //! - [`server`]: [`serve`], the HTTP/1.1 server with header and body deadlines and a cap on
 //!   connections ([`ServeLimits`]).
-//! - `body`: the JSON request body (content type, size limit, the field a decoding error names).
+//! - `body`: the JSON request body (content type, size limit, the field a decoding error names),
+//!   and `Plan`, the extractor that takes a test's body on to its `TestPlan`.
 //! - `error`: [`ApiError`], every refusal as a status and a JSON body.
 //! - `auth`: bearer-token check on mutating requests, and CORS for one allowed origin.
 //! - `events`: the Server-Sent Events stream of nodes and active tests.

@@ -31,7 +31,7 @@ fn patched(changes: Value) -> Value {
     request
 }
 
-/// Changes that `TestRequest::validate` refuses, and the field each names.
+/// Changes that `TestPlan::try_from` refuses, and the field each names.
 fn out_of_range() -> Vec<(Value, &'static str)> {
     vec![
         (json!({"test_type": "blizzard"}), "test_type"),
