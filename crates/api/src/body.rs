@@ -5,10 +5,9 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
+use onslaught_plan::{TestPlan, TestRequest};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
-
-use onslaught_plan::{TestPlan, TestRequest};
 
 use crate::ApiError;
 use crate::server::BodyTimeout;
