@@ -9,38 +9,23 @@ use std::time::Duration;
 use bytes::Bytes;
 use onslaught_driver::allow::TargetPattern;
 use onslaught_driver::{DriverConfig, DriverStats};
-use onslaught_protocol::{
-    Heartbeat, NodeState, PROTOCOL_VERSION, RequestSpec, TestConfig, TestType, Topic, decode,
-    encode, now_ms,
-};
+use onslaught_plan::{TestPlan, TestRequest};
+use onslaught_protocol::{Heartbeat, NodeState, TestConfig, Topic, decode, encode};
 use onslaught_transport::{InProcess, Subscription, Transport};
 use tokio_util::sync::CancellationToken;
 
 const NODE: &str = "driver-1";
 
 fn config(test_id: &str, url: &str) -> TestConfig {
-    TestConfig {
-        protocol_version: PROTOCOL_VERSION,
-        test_id: test_id.to_owned(),
-        test_type: TestType::Avalanche,
-        test_message_delay: 0.0,
-        message_count_per_driver: Some(1),
-        target_rps: None,
-        duration_ms: None,
-        concurrency: 1,
-        timeout_ms: 1000,
-        request: RequestSpec {
-            url: url.to_owned(),
-            method: "GET".to_owned(),
-            headers: Vec::new(),
-            body: None,
-            body_base64: None,
-        },
-        insecure: false,
-        drivers: vec![NODE.to_owned()],
-        issued_at_ms: now_ms(),
-        signature: None,
-    }
+    let mut request = TestRequest::new("avalanche", url);
+    request.requests_per_driver = Some(1);
+    request.concurrency = 1;
+    request.timeout_ms = 1000;
+    TestConfig::new(
+        test_id,
+        TestPlan::try_from(request).unwrap(),
+        vec![NODE.to_owned()],
+    )
 }
 
 /// The driver's next heartbeat about `test_id`, failing after 5 s.
