@@ -99,10 +99,59 @@ function withoutTrailingZeros(values: (number | null)[]): (number | null)[] {
   return values.map((v, i) => (i < end ? v : null));
 }
 
-/** Latency percentiles per second; seconds without responses have no latency (null). */
-export function latencyData(points: readonly SeriesPoint[] | undefined): ChartData {
+/** The latency statistics a series point has per second. */
+export type LatencyKey = 'p50' | 'p90' | 'p95' | 'p99' | 'max';
+
+/**
+ * Latency percentiles per second (p50, p95, p99 unless `keys` says otherwise); seconds without
+ * responses have no latency (null), nor do statistics a report written before them lacks.
+ */
+export function latencyData(
+  points: readonly SeriesPoint[] | undefined,
+  keys: readonly LatencyKey[] = ['p50', 'p95', 'p99'],
+): ChartData {
   const { x, at } = perSecond(points);
-  const pick = (key: 'p50' | 'p95' | 'p99') =>
-    at.map((p) => (p && p.responses > 0 && Number.isFinite(p[key]) ? p[key] : null));
-  return { labels: ['p50', 'p95', 'p99'], columns: [x, pick('p50'), pick('p95'), pick('p99')] };
+  const pick = (key: LatencyKey) =>
+    at.map((p) => {
+      const v = p?.[key];
+      return p && p.responses > 0 && typeof v === 'number' && Number.isFinite(v) ? v : null;
+    });
+  return { labels: [...keys], columns: [x, ...keys.map(pick)] };
+}
+
+/**
+ * One column per driver of a per-second count taken from each driver's own series (e.g. its
+ * errors), over every second any driver has, plus their `total` first. A second a driver has
+ * no point for is null in its column.
+ */
+export function perDriverData(
+  seriesOf: Readonly<Record<string, readonly SeriesPoint[] | undefined>>,
+  nodeIds: readonly string[],
+  value: (p: SeriesPoint) => number,
+): ChartData {
+  const seconds = new Set<number>();
+  const index = nodeIds.map((id) => {
+    const byS = new Map<number, SeriesPoint>();
+    for (const p of orderedPoints(seriesOf[id])) {
+      byS.set(p.second, p);
+      seconds.add(p.second);
+    }
+    return byS;
+  });
+  if (seconds.size === 0) return { labels: ['total', ...nodeIds], columns: [[], [], ...nodeIds.map(() => [])] };
+  const first = Math.min(...seconds);
+  const last = Math.max(...seconds);
+  const x: number[] = [];
+  for (let s = first; s <= last; s++) x.push(s);
+  const columns = index.map((byS) =>
+    x.map((s) => {
+      const p = byS.get(s);
+      return p ? value(p) : null;
+    }),
+  );
+  const total = x.map((_, i) => {
+    const here = columns.map((c) => c[i]).filter((v): v is number => v !== null && v !== undefined);
+    return here.length ? here.reduce((a, b) => a + b, 0) : null;
+  });
+  return { labels: ['total', ...nodeIds], columns: [x, total, ...columns] };
 }

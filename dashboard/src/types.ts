@@ -38,6 +38,12 @@ export type NodeList = Schemas['NodeList'];
 export type ErrorBody = Schemas['Error'];
 /** The aggregate report file (`GET /api/tests/{id}/report`). */
 export type Report = Schemas['Report'];
+/** A node's report file (`node-<id>.json`). */
+export type NodeReport = Schemas['NodeReport'];
+/** The data block of the HTML report page: test.json, the node reports, the latency spectrum. */
+export type ReportPage = Schemas['ReportPage'];
+/** One step of the latency percentile spectrum. */
+export type SpectrumStep = Schemas['SpectrumStep'];
 
 /** The kinds of error the engine counts (keys of `StatsView.errors`). */
 export type ErrorKind = 'connect' | 'timeout' | 'reset' | 'http_5xx' | 'aborted' | 'other';

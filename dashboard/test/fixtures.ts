@@ -76,7 +76,7 @@ export function test(id: string, over: Partial<TestView> = {}): TestView {
 }
 
 export function point(second: number, over: Partial<SeriesPoint> = {}): SeriesPoint {
-  return { second, requests: 0, responses: 0, errors: 0, p50: 0, p95: 0, p99: 0, mean: 0, nodes: {}, ...over };
+  return { second, requests: 0, responses: 0, errors: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0, nodes: {}, ...over };
 }
 
 export function node(id: string, over: Partial<NodeView> = {}): NodeView {

@@ -6,6 +6,7 @@
 //! copies ([`files`]: `docs/openapi.json`, the report schemas) are current; write them with
 //! `cargo run -p onslaught-api --example contract`.
 
+use onslaught_orchestrator::html;
 use onslaught_orchestrator::report::{self, TestReport};
 use onslaught_orchestrator::{TestRequest, TestView};
 use schemars::JsonSchema;
@@ -168,6 +169,23 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/tests/{id}/report.html": {
+                "get": {
+                    "summary": "The self-contained HTML report of an ended test",
+                    "description": "One HTML file with every script and style inlined (it opens offline); its data block (`<script type=\"application/json\" id=\"report-data\">`) holds a `ReportPage`.",
+                    "operationId": "getReportPage",
+                    "tags": ["tests"],
+                    "parameters": [id_parameter()],
+                    "responses": {
+                        "200": {
+                            "description": "The report page.",
+                            "content": { "text/html": { "schema": { "type": "string" } } }
+                        },
+                        "404": error("No test with this id, or it has no report yet."),
+                        "500": error("The page could not be made (a binary built without the dashboard).")
+                    }
+                }
+            },
             "/api/nodes": {
                 "get": {
                     "summary": "Every known driver",
@@ -267,6 +285,7 @@ fn schemas() -> Map<String, Value> {
     writes.subschema_for::<TestList>();
     writes.subschema_for::<NodeList>();
     writes.subschema_for::<TestReport>();
+    writes.subschema_for::<html::ReportPage<'static>>();
     let mut schemas = reads.take_definitions(true);
     let mut written = Value::Object(writes.take_definitions(true));
     let renamed: Vec<String> = written

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use onslaught_orchestrator::{NodeView, TestStatus, TestView};
+use onslaught_orchestrator::{NodeView, TestStatus, TestView, html};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
@@ -36,6 +36,8 @@ pub enum Endpoint {
     StopTest,
     /// `GET /api/tests/{id}/report`
     Report,
+    /// `GET /api/tests/{id}/report.html`
+    ReportPage,
     /// `GET /api/nodes`
     Nodes,
     /// `GET /api/events`
@@ -48,13 +50,14 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every route, in the order the OpenAPI document lists them.
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::ListTests,
         Endpoint::CreateTest,
         Endpoint::GetTest,
         Endpoint::StartTest,
         Endpoint::StopTest,
         Endpoint::Report,
+        Endpoint::ReportPage,
         Endpoint::Nodes,
         Endpoint::Events,
         Endpoint::OpenApi,
@@ -77,6 +80,7 @@ impl Endpoint {
             Endpoint::StartTest => "/api/tests/{id}/start",
             Endpoint::StopTest => "/api/tests/{id}/stop",
             Endpoint::Report => "/api/tests/{id}/report",
+            Endpoint::ReportPage => "/api/tests/{id}/report.html",
             Endpoint::Nodes => "/api/nodes",
             Endpoint::Events => "/api/events",
             Endpoint::OpenApi => "/api/openapi.json",
@@ -93,6 +97,7 @@ impl Endpoint {
             Endpoint::StartTest => post(start_test),
             Endpoint::StopTest => post(stop_test),
             Endpoint::Report => get(report),
+            Endpoint::ReportPage => get(report_page),
             Endpoint::Nodes => get(nodes),
             Endpoint::Events => get(events::stream),
             Endpoint::OpenApi => get(openapi_document),
@@ -321,6 +326,55 @@ async fn report(
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
+    )
+        .into_response())
+}
+
+/// The self-contained HTML report of an ended test: the `report.html` written beside its
+/// `test.json`, or, for a report folder without one (written by an older version), made from
+/// the folder now.
+async fn report_page(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = test_id(path)?;
+    let view = state.orchestrator.test(&id).ok_or_else(|| not_found(&id))?;
+    let Some(dir) = state
+        .orchestrator
+        .report_path(&id)
+        .and_then(|file| file.parent().map(std::path::Path::to_path_buf))
+    else {
+        return Err(ApiError::NotFound(format!(
+            "test {id} has no report yet: it is {}; reports are written when a test ends",
+            status_name(view.status)
+        )));
+    };
+    let page = tokio::task::spawn_blocking(move || {
+        match std::fs::read_to_string(dir.join(html::FILE_NAME)) {
+            Ok(page) => Ok(page),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                html::ReportFolder::read(&dir).and_then(|folder| html::render(&folder))
+            }
+            Err(source) => Err(html::HtmlError::Io {
+                path: dir.join(html::FILE_NAME),
+                source,
+            }),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the report page task failed: {e}")))?
+    .map_err(|e| match e {
+        html::HtmlError::NotAReport(_) => {
+            ApiError::NotFound(format!("the report of test {id} is no longer on disk"))
+        }
+        other => ApiError::Internal(format!("cannot make the report page of test {id}: {other}")),
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        page,
     )
         .into_response())
 }

@@ -38,6 +38,20 @@ pub enum Command {
     Orchestrator(OrchestratorArgs),
     /// Run a driver node over Kafka.
     Driver(DriverArgs),
+    /// Make the self-contained HTML report page of a test from its report folder (the one
+    /// holding test.json), one file that opens offline.
+    Report(ReportArgs),
+}
+
+/// `onslaught report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The test's report folder (`<report-dir>/<test-id>`, holding test.json and node-*.json).
+    pub test_dir: PathBuf,
+
+    /// Where to write the page [default: TEST_DIR/report.html].
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
 }
 
 /// `onslaught serve`.

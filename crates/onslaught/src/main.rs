@@ -20,6 +20,7 @@ macro_rules! errln {
 
 mod cmd_driver;
 mod cmd_orchestrator;
+mod cmd_report;
 mod cmd_run;
 mod cmd_serve;
 mod cmd_target;
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => cmd_serve::run(args).await,
             Command::Orchestrator(args) => cmd_orchestrator::run(args).await,
             Command::Driver(args) => cmd_driver::run(args).await,
+            Command::Report(args) => cmd_report::run(&args),
         }
     });
     match outcome {
@@ -88,7 +90,7 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     let default = match cli.command {
-        Command::Run(_) => "warn",
+        Command::Run(_) | Command::Report(_) => "warn",
         Command::Target(_) | Command::Serve(_) | Command::Orchestrator(_) | Command::Driver(_) => {
             "info"
         }

@@ -19,11 +19,13 @@
 //! - [`views`]: what the API, dashboard and reports show.
 //! - [`report`]: the JSON report files.
 //! - [`writer`]: the one thread that writes them, in order, off every event loop.
+//! - [`html`]: the self-contained HTML report page (`report.html`).
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
 pub mod config;
 pub mod error;
+pub mod html;
 pub mod report;
 pub mod state;
 pub mod stats;

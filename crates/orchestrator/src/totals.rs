@@ -293,8 +293,10 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
         responses: bucket.counters.responses_received,
         errors: bucket.counters.error_count(),
         p50: summary.map(|s| s.median),
+        p90: summary.map(|s| s.p90),
         p95: summary.map(|s| s.p95),
         p99: summary.map(|s| s.p99),
+        max: summary.map(|s| s.max),
         mean: summary.map(|s| s.mean),
         nodes: bucket.nodes.clone(),
     }

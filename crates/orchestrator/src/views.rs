@@ -225,10 +225,16 @@ pub struct SeriesPoint {
     pub errors: u64,
     /// Median latency (ms); `null` without responses.
     pub p50: Option<f64>,
+    /// 90th percentile (ms); `null` without responses (and in reports written before it).
+    #[serde(default)]
+    pub p90: Option<f64>,
     /// 95th percentile (ms); `null` without responses.
     pub p95: Option<f64>,
     /// 99th percentile (ms); `null` without responses.
     pub p99: Option<f64>,
+    /// Largest latency (ms); `null` without responses (and in reports written before it).
+    #[serde(default)]
+    pub max: Option<f64>,
     /// Mean (ms); `null` without responses.
     pub mean: Option<f64>,
     /// Requests sent per node in that second.

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::html;
 use crate::report::{self, ReportParts};
 
 /// What the writer is asked to do.
@@ -195,6 +196,7 @@ impl Thread {
                 self.finished.insert(id.clone());
                 let (report, nodes) = (*parts).build();
                 let result = report::write(&dir, report, nodes)
+                    .inspect(|path| html::write_page_beside(path))
                     .map_err(|e| format!("cannot write the report into {}: {e}", dir.display()));
                 (self.on_final)(&id, result);
             }

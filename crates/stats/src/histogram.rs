@@ -37,6 +37,18 @@ pub enum DecodeError {
     Range,
 }
 
+/// One line of a percentile spectrum ([`Histogram::spectrum`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpectrumPoint {
+    /// The value at this step, µs (the highest value equivalent to it at the histogram's
+    /// resolution, as HdrHistogram prints it).
+    pub micros: u64,
+    /// The quantile reached (0.0..=1.0).
+    pub quantile: f64,
+    /// Samples at or below this value.
+    pub count: u64,
+}
+
 impl Default for Histogram {
     fn default() -> Self {
         Self::new()
@@ -169,6 +181,29 @@ impl Histogram {
         let stdev = (m2 / weight).max(0.0).sqrt();
         let mode = best.map_or(0, |(value, _)| self.inner.median_equivalent(value));
         (mean, stdev, mode)
+    }
+
+    /// The percentile spectrum, as HdrHistogram's `outputPercentileDistribution` prints it and
+    /// hdrhistogram.org's plotter reads it: steps that halve the distance to 100%, each split in
+    /// `ticks_per_half_distance` (5 in HdrHistogram's tools), up to the largest value. Empty
+    /// when nothing was recorded.
+    pub fn spectrum(&self, ticks_per_half_distance: u32) -> Vec<SpectrumPoint> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        self.inner
+            .iter_quantiles(ticks_per_half_distance.max(1))
+            .map(|step| SpectrumPoint {
+                micros: self.inner.highest_equivalent(step.value_iterated_to()),
+                quantile: step.quantile_iterated_to(),
+                count: step.count_since_last_iteration(),
+            })
+            .scan(0_u64, |total, mut point| {
+                *total += point.count;
+                point.count = *total;
+                Some(point)
+            })
+            .collect()
     }
 
     /// The numbers users read, in milliseconds.
@@ -329,6 +364,29 @@ fn check_header(raw: &[u8]) -> Result<(), DecodeError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn spectrum_rises_to_the_maximum_and_counts_every_sample() {
+        let mut h = Histogram::new();
+        for v in 1..=1000 {
+            h.record_micros(v * 1000);
+        }
+        let spectrum = h.spectrum(5);
+        assert!(spectrum.len() > 20, "{} steps", spectrum.len());
+        for pair in spectrum.windows(2) {
+            assert!(pair[0].quantile <= pair[1].quantile, "{pair:?}");
+            assert!(pair[0].micros <= pair[1].micros, "{pair:?}");
+            assert!(pair[0].count <= pair[1].count, "{pair:?}");
+        }
+        let last = spectrum[spectrum.len() - 1];
+        assert_eq!(last.quantile, 1.0);
+        assert_eq!(last.count, 1000);
+        assert_eq!(last.micros, h.max_micros());
+        // The median step reads what the summary's median reads.
+        let median = spectrum.iter().find(|p| p.quantile >= 0.5).unwrap();
+        assert!((median.micros as f64 / 1000.0 - h.summary().median).abs() <= 1.0);
+        assert!(Histogram::new().spectrum(5).is_empty());
+    }
 
     #[test]
     fn percentiles_of_a_uniform_range() {

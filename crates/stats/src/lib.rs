@@ -17,5 +17,5 @@ pub mod histogram;
 pub mod summary;
 
 pub use counters::{Counters, ErrorKind};
-pub use histogram::{DecodeError, Histogram};
+pub use histogram::{DecodeError, Histogram, SpectrumPoint};
 pub use summary::Summary;

@@ -1,0 +1,264 @@
+// The self-contained HTML report page (report.html): reads the report data the orchestrator
+// filled into <script type="application/json" id="report-data"> and draws it with the
+// dashboard's own charts, tables and formatting. No request ever leaves the page.
+
+import { LineChart } from '../charts';
+import { h } from '../dom';
+import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
+import { latencyData, perDriverData, throughputData, type ChartData } from '../series';
+import { errorRows, statusRows, totalErrors } from '../stats';
+import '../styles.css';
+import type { ReportPage } from '../types';
+import { DataTable } from '../views/table';
+import {
+  causeRows,
+  chartColumns,
+  configRows,
+  driverIds,
+  driverTable,
+  fateTable,
+  latencyTable,
+  nodeSeries,
+  passed,
+  readReportPage,
+  requestTable,
+  scheduleTable,
+  spectrumData,
+  thresholdRows,
+  type Table,
+} from './data';
+import { drawSpectrum } from './spectrum-chart';
+import './report.css';
+
+const root = document.getElementById('app')!;
+const page = readReportPage(document.getElementById('report-data')?.textContent);
+if (typeof page === 'string') {
+  root.append(h('main', { class: 'report' }, h('p', { class: 'form-error', role: 'alert', 'data-testid': 'report-error' }, page)));
+} else {
+  render(page);
+}
+
+/** A section with a heading. */
+function section(title: string, testid: string, ...children: (Node | null)[]): HTMLElement {
+  return h('section', { class: 'card', 'data-testid': testid }, h('h2', {}, title), ...children);
+}
+
+/** A data table whose numeric cells carry their exact value in `data-value`. */
+function table(caption: string, testid: string, t: Table): HTMLElement {
+  const dt = new DataTable(caption, { 'data-testid': testid });
+  dt.update(
+    t.columns,
+    t.rows.map((r) => ({ cells: r.cells.map((c) => c.text), attrs: { 'data-testid': `${testid}-row-${r.key}` } })),
+  );
+  // DataTable renders text only; the exact values go on the cells afterwards.
+  const rows = dt.element.querySelectorAll('tbody tr');
+  t.rows.forEach((r, i) => {
+    const cells = rows[i]?.children;
+    r.cells.forEach((c, j) => {
+      if (c.value !== undefined && cells?.[j]) cells[j].setAttribute('data-value', c.value === null ? '' : String(c.value));
+    });
+  });
+  return dt.element;
+}
+
+/** A line chart over the test's seconds; its numbers also in `data-columns`. */
+function chart(caption: string, testid: string, data: ChartData, options: ConstructorParameters<typeof LineChart>[1]): HTMLElement {
+  const host = h('div', { class: 'chart', 'data-testid': testid, role: 'img', 'aria-label': caption });
+  host.setAttribute('data-columns', JSON.stringify(chartColumns(data)));
+  const figure = h('figure', {}, h('figcaption', {}, caption), host);
+  // Drawn once the figure is in the page (uPlot measures its host).
+  queueMicrotask(() => new LineChart(host, options).update(data));
+  return figure;
+}
+
+function tile(key: string, label: string, text: string, value: number | null): HTMLElement {
+  return h(
+    'div',
+    { class: 'tile' },
+    h('dt', {}, label),
+    h('dd', { 'data-testid': `tile-${key}`, 'data-value': value === null ? '' : String(value) }, text),
+  );
+}
+
+function render(page: ReportPage): void {
+  const r = page.report;
+  const ids = driverIds(page);
+  const agg = r.aggregate;
+  const ok = passed(page);
+  document.title = `onslaught report ${r.id} (${r.status}${ok ? ', passed' : ', failed'})`;
+
+  const head = h(
+    'header',
+    { class: 'card report-head' },
+    h(
+      'h1',
+      {},
+      `onslaught report: test ${r.id} `,
+      h('span', { class: `status status-${r.status}`, 'data-testid': 'report-status' }, r.status),
+      ' ',
+      h('span', { class: ok ? 'verdict pass' : 'verdict fail', 'data-testid': 'report-verdict' }, ok ? 'passed' : 'failed'),
+    ),
+    h(
+      'p',
+      { class: 'subtitle' },
+      `Created ${fmtDateTime(r.created_at_ms)}` +
+        (r.started_at_ms ? ` · started ${fmtDateTime(r.started_at_ms)}` : '') +
+        (r.ended_at_ms ? ` · ended ${fmtDateTime(r.ended_at_ms)}` : '') +
+        (r.started_at_ms && r.ended_at_ms ? ` · ${fmtDuration(r.ended_at_ms - r.started_at_ms)}` : ''),
+    ),
+    r.message ? h('p', { class: 'message', 'data-testid': 'report-message' }, r.message) : null,
+    ...(r.warnings ?? []).map((w) => h('p', { class: 'message', role: 'note' }, `Warning: ${w}`)),
+    r.report_error ? h('p', { class: 'form-error' }, `Report error: ${r.report_error}`) : null,
+    h(
+      'dl',
+      { class: 'tiles' },
+      tile('attempted', 'Requests attempted', fmtInt(agg.requests_attempted ?? agg.requests_sent), agg.requests_attempted ?? agg.requests_sent),
+      tile('sent', 'Requests sent', fmtInt(agg.requests_sent), agg.requests_sent),
+      tile('responses', 'Responses', fmtInt(agg.responses_received), agg.responses_received),
+      tile('errors', 'Errors', fmtInt(totalErrors(agg)), totalErrors(agg)),
+      tile('rps', 'Achieved rate', fmtRate(agg.rps), agg.rps),
+      tile('success', 'Success', fmtPercent(agg.success_ratio, 2), agg.success_ratio),
+      tile('p50', 'Latency p50', agg.latency?.count ? fmtMs(agg.latency.median) : DASH, agg.latency?.count ? agg.latency.median : null),
+      tile('p99', 'Latency p99', agg.latency?.count ? fmtMs(agg.latency.p99) : DASH, agg.latency?.count ? agg.latency.p99 : null),
+      tile('max', 'Latency max', agg.latency?.count ? fmtMs(agg.latency.max) : DASH, agg.latency?.count ? agg.latency.max : null),
+      tile('bytes', 'Bytes sent / received', `${fmtBytes(agg.bytes_sent)} / ${fmtBytes(agg.bytes_received)}`, null),
+    ),
+  );
+
+  const plan = section(
+    'Plan and load settings',
+    'report-plan',
+    h(
+      'dl',
+      { class: 'settings' },
+      configRows(r.config, ids.length).flatMap(([label, text]) => [h('dt', {}, label), h('dd', {}, text)]),
+    ),
+  );
+
+  const thresholds = section(
+    'Thresholds',
+    'report-thresholds',
+    table('Each expectation with what was measured', 'thresholds', {
+      columns: ['Expectation', 'Limit', 'Measured', 'Verdict'],
+      rows: thresholdRows(page).map((t, i) => ({
+        key: String(i),
+        cells: [{ text: t.name }, { text: t.limit }, { text: t.measured }, { text: t.passed ? 'pass' : 'fail' }],
+      })),
+    }),
+  );
+
+  const seriesByNode = nodeSeries(page);
+  const charts = section(
+    'Over time',
+    'report-charts',
+    h(
+      'div',
+      { class: 'charts' },
+      chart('Throughput (requests sent per second, total and per driver)', 'throughput-chart', throughputData(r.series, ids, true), {
+        height: 240,
+        format: (v) => fmtNum(v, 0),
+        counts: true,
+        emptyText: 'No requests were sent.',
+        styles: {
+          total: { stroke: 'var(--fg)', width: 2.5 },
+          errors: { stroke: '#d62728', width: 1.5, dash: [6, 4] },
+        },
+      }),
+      chart('Errors per second (total and per driver)', 'errors-chart', perDriverData(seriesByNode, ids, (p) => p.errors), {
+        height: 240,
+        format: (v) => fmtNum(v, 0),
+        counts: true,
+        emptyText: 'No driver reported a series.',
+        styles: { total: { stroke: '#d62728', width: 2.5 } },
+      }),
+      chart('Latency per second (ms): p50, p90, p99, max', 'latency-chart', latencyData(r.series, ['p50', 'p90', 'p99', 'max']), {
+        height: 240,
+        format: (v) => fmtMs(v),
+        emptyText: 'No responses.',
+        styles: {
+          p50: { stroke: '#0072b2', width: 2 },
+          p90: { stroke: '#009e73', width: 2 },
+          p99: { stroke: '#d55e00', width: 2 },
+          max: { stroke: '#cc79a7', width: 1.5, dash: [4, 3] },
+        },
+      }),
+    ),
+  );
+
+  const spectrum = spectrumData(page.spectrum);
+  const spectrumHost = h('div', {
+    class: 'chart',
+    'data-testid': 'spectrum-chart',
+    role: 'img',
+    'aria-label': 'Latency by percentile, log scale on 1/(1-percentile)',
+    'data-columns': JSON.stringify({ x: spectrum.x, latency: spectrum.y, percentile: spectrum.percentiles }),
+  });
+  const distribution = section(
+    'Latency distribution',
+    'report-spectrum',
+    h('p', { class: 'hint' }, 'Latency by percentile (HdrHistogram percentile spectrum, from the exact histogram in test.json); the x axis is 1/(1-percentile) on a log scale.'),
+    spectrumHost,
+    table('Latency statistics (ms)', 'latency-table', latencyTable(page)),
+  );
+
+  const requests = requestTable(page);
+  const perRequest = requests.rows.length ? section('Requests', 'report-requests', table('Each request', 'request-table', requests)) : null;
+
+  const drivers = section('Drivers', 'report-drivers', table('Each driver', 'driver-table', driverTable(page)));
+
+  const countTable = (caption: string, testid: string, first: string, rows: { key: string; total: number; perNode: number[] }[]): HTMLElement =>
+    table(caption, testid, {
+      columns: [first, 'total', ...ids],
+      rows: rows.map((row) => ({
+        key: row.key,
+        cells: [{ text: row.key }, { text: fmtInt(row.total), value: row.total }, ...row.perNode.map((n) => ({ text: fmtInt(n), value: n }))],
+      })),
+    });
+  const causes = causeRows(agg);
+  const outcomes = section(
+    'Status codes and errors',
+    'report-outcomes',
+    h(
+      'div',
+      { class: 'counts' },
+      countTable('Status codes', 'status-table', 'Status', statusRows(r, ids)),
+      countTable('Errors by kind', 'error-table', 'Error', errorRows(r, ids)),
+    ),
+    causes.length
+      ? table('Error causes', 'cause-table', {
+          columns: ['Cause', 'count'],
+          rows: causes.map(([cause, n], i) => ({ key: String(i), cells: [{ text: cause }, { text: fmtInt(n), value: n }] })),
+        })
+      : h('p', { class: 'hint' }, 'No error causes were recorded.'),
+  );
+
+  const sched = scheduleTable(page);
+  const schedule = section(
+    'Scheduled load: late sends and send lag',
+    'report-schedule',
+    sched
+      ? table('Late sends and how late sends went out (ms)', 'schedule-table', sched)
+      : h('p', { class: 'hint' }, 'Not a scheduled test (avalanche): requests go out as fast as responses come back.'),
+  );
+
+  const fates = section('What happened to the drivers', 'report-fates', table('Each driver’s run', 'fate-table', fateTable(page)));
+
+  root.append(
+    h(
+      'main',
+      { class: 'report', 'data-testid': 'report', 'data-test-id': r.id },
+      head,
+      plan,
+      thresholds,
+      charts,
+      distribution,
+      perRequest,
+      drivers,
+      outcomes,
+      schedule,
+      fates,
+      h('p', { class: 'hint' }, `Made by onslaught from ${r.report_path ?? 'test.json'}; everything on this page is in this one file.`),
+    ),
+  );
+  drawSpectrum(spectrumHost, spectrum, 'No responses: no latency distribution.');
+}
