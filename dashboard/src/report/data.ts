@@ -57,7 +57,8 @@ export function spectrumData(steps: readonly SpectrumStep[] | undefined): Spectr
   if (!steps || total <= 0) return out;
   const cap = Math.max(1, total);
   for (const step of steps) {
-    const x = step.quantile >= 1 ? cap : Math.min(cap, 1 / (1 - step.quantile));
+    // Rounded to 1e-6: 1/(1-0.99) is 99.99999999999991 in floating point.
+    const x = step.quantile >= 1 ? cap : Math.min(cap, Math.round(1e6 / (1 - step.quantile)) / 1e6);
     const last = out.x.length - 1;
     if (last >= 0 && x <= out.x[last]!) {
       out.y[last] = Math.max(out.y[last]!, step.ms);

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import {
+  causeRows,
+  configRows,
+  driverIds,
+  driverTable,
+  fateTable,
+  latencyTable,
+  passed,
+  readReportPage,
+  requestTable,
+  scheduleTable,
+  spectrumData,
+  thresholdRows,
+} from '../src/report/data';
+import { percentileLabel } from '../src/report/spectrum-chart';
+import { latencyData, perDriverData } from '../src/series';
+import type { NodeReport, ReportPage, SpectrumStep, StatsView } from '../src/types';
+import { point, stats, summary, test } from './fixtures';
+
+function nodeReport(id: string, series = [point(0, { requests: 5, errors: 1 })]): NodeReport {
+  return {
+    report_version: 1,
+    test_id: 't',
+    node_id: id,
+    config: test('t').config,
+    status: 'completed',
+    started_at_ms: 2_000,
+    ended_at_ms: 12_000,
+    stats: stats(),
+    facts: { finished: true, lost: false, messages: 3, missing_messages: 0, elapsed_ms: 10_000 },
+    series,
+    histograms: { latency: '', service_time: '' },
+  };
+}
+
+function page(over: { aggregate?: Partial<StatsView>; status?: ReportPage['report']['status']; spectrum?: SpectrumStep[] } = {}): ReportPage {
+  const aggregate = stats({
+    requests_attempted: 1_000,
+    requests_sent: 1_000,
+    responses_received: 1_000,
+    status_codes: { '200': 990, '404': 10 },
+    errors: { http_404: 10 },
+    success_ratio: 0.99,
+    latency: summary(10, 1_000),
+    ...over.aggregate,
+  });
+  const report = {
+    ...test('t', { status: over.status ?? 'completed', aggregate, drivers: ['a', 'b'] }),
+    report_version: 1,
+    histograms: { latency: '', service_time: '' },
+    node_reports: {},
+    series: [point(0)],
+  };
+  report.nodes = { a: stats({ requests_sent: 600, latency: summary(8, 600) }), b: stats({ requests_sent: 400, errors: { http_404: 10 } }) };
+  report.node_facts = {
+    a: { finished: true, lost: false, messages: 20, missing_messages: 0, elapsed_ms: 10_000, start_offset_ms: 3 },
+    b: { finished: false, lost: true, messages: 8, missing_messages: 1, elapsed_ms: 4_000, lost_at_ms: 2_000 + 6_500 },
+  };
+  return { report, nodes: { a: nodeReport('a'), b: nodeReport('b', [point(1, { errors: 4 })]) }, spectrum: over.spectrum ?? [] } as ReportPage;
+}
+
+describe('readReportPage', () => {
+  it('reads a filled data block and explains an empty or broken one', () => {
+    const p = page();
+    expect(readReportPage(JSON.stringify(p))).toEqual(p);
+    expect(readReportPage('__ONSLAUGHT_REPORT_DATA__')).toMatch(/onslaught report/);
+    expect(readReportPage(null)).toMatch(/no report data/);
+    expect(readReportPage('{"report":')).toMatch(/cannot be read/);
+    expect(readReportPage('{"x":1}')).toMatch(/not a report/);
+  });
+});
+
+describe('thresholds', () => {
+  it('judges as the orchestrator does: failed share against max_error_ratio', () => {
+    const p = page();
+    const rows = thresholdRows(p);
+    expect(rows.map((r) => r.passed)).toEqual([true, true, false]);
+    expect(rows[2]!.measured).toBe('1% failed (10 of 1,000), success 99%');
+    expect(passed(p)).toBe(false);
+    p.report.config.max_error_ratio = 0.01;
+    expect(passed(p)).toBe(true);
+    p.report.config.max_error_ratio = 0.0099;
+    expect(passed(p)).toBe(false);
+  });
+  it('fails a test that did not complete or sent nothing', () => {
+    expect(passed(page({ status: 'degraded', aggregate: { status_codes: { '200': 1000 }, errors: {}, success_ratio: 1 } }))).toBe(false);
+    expect(
+      passed(page({ aggregate: { requests_attempted: 0, requests_sent: 0, status_codes: {}, errors: {}, success_ratio: 0 } })),
+    ).toBe(false);
+    expect(passed(page({ aggregate: { status_codes: { '200': 1000 }, errors: {}, success_ratio: 1 } }))).toBe(true);
+  });
+});
+
+describe('spectrumData', () => {
+  const step = (ms: number, quantile: number, count: number): SpectrumStep => ({ ms, quantile, count });
+  it('places each step at 1/(1-p) and the maximum at the sample count', () => {
+    const d = spectrumData([step(1, 0, 1), step(2, 0.5, 50), step(3, 0.9, 90), step(4, 0.99, 99), step(9, 1, 100)]);
+    expect(d.x.map((x) => Math.round(x * 1e9) / 1e9)).toEqual([1, 2, 10, 100]);
+    // p = 0.99 and p = 1 both land on x = 100 (N): the larger latency is kept.
+    expect(d.y).toEqual([1, 2, 3, 9]);
+    expect(d.percentiles[3]).toBe(100);
+    expect(spectrumData([])).toEqual({ x: [], y: [], percentiles: [] });
+    expect(spectrumData(undefined).x).toEqual([]);
+  });
+  it('labels log ticks as percentiles', () => {
+    expect(percentileLabel(10)).toBe('90%');
+    expect(percentileLabel(100)).toBe('99%');
+    expect(percentileLabel(1000)).toBe('99.9%');
+    expect(percentileLabel(1)).toBe('0%');
+  });
+});
+
+describe('per-second charts', () => {
+  it('draws p50, p90, p99 and max when asked; null without responses or in older reports', () => {
+    const d = latencyData(
+      [point(0, { responses: 2, p50: 1, p90: 2, p99: 3, max: 4 }), point(1, { responses: 0 }), point(2, { responses: 1, p90: undefined, max: null })],
+      ['p50', 'p90', 'p99', 'max'],
+    );
+    expect(d.labels).toEqual(['p50', 'p90', 'p99', 'max']);
+    expect(d.columns).toEqual([
+      [0, 1, 2],
+      [1, null, 0],
+      [2, null, null],
+      [3, null, 0],
+      [4, null, null],
+    ]);
+  });
+  it('puts each driver’s own series in its column and sums the seconds reported', () => {
+    const d = perDriverData({ a: [point(0, { errors: 1 }), point(2, { errors: 3 })], b: [point(1, { errors: 2 })] }, ['a', 'b', 'c'], (p) => p.errors);
+    expect(d.labels).toEqual(['total', 'a', 'b', 'c']);
+    expect(d.columns).toEqual([
+      [0, 1, 2],
+      [1, 2, 3],
+      [1, null, 3],
+      [null, 2, null],
+      [null, null, null],
+    ]);
+    expect(perDriverData({}, ['a'], (p) => p.errors).columns[0]).toEqual([]);
+  });
+});
+
+describe('tables', () => {
+  it('per driver: counts, latency and start with exact values', () => {
+    const t = driverTable(page());
+    expect(t.rows.map((r) => r.key)).toEqual(['a', 'b']);
+    const a = t.rows[0]!.cells;
+    expect(a[1]!.text).toBe('finished');
+    expect(a[2]).toEqual({ text: '600', value: 600 });
+    expect(a[9]).toEqual({ text: '32 ms', value: 32 });
+    expect(a[11]).toEqual({ text: '+3 ms', value: 3 });
+    expect(t.rows[1]!.cells[1]!.text).toBe('lost');
+    expect(t.rows[1]!.cells[4]!.value).toBe(10);
+    expect(t.rows[1]!.cells[9]!.text).toBe('—');
+  });
+  it('what happened to the drivers: lost and when', () => {
+    const t = fateTable(page());
+    const b = t.rows[1]!.cells;
+    expect(b[1]!.text).toBe('lost');
+    expect(b[2]!.value).toBe(8_500);
+    expect(b[2]!.text).toContain('(6.5 s after the start)');
+    expect(b[5]!.value).toBe(1);
+    expect(t.rows[0]!.cells[2]!.text).toBe('—');
+  });
+  it('latency statistics of the test, its send lag when scheduled, and each driver', () => {
+    const t = latencyTable(page({ aggregate: { send_lag: summary(0.1, 1000) } }));
+    expect(t.rows.map((r) => r.key)).toEqual(['latency', 'service_time', 'send_lag', 'latency-a', 'latency-b']);
+    expect(t.rows[0]!.cells[3]).toEqual({ text: '10 ms', value: 10 });
+    expect(t.rows[4]!.cells[3]!.text).toBe('—');
+  });
+  it('scheduled load only for scheduled tests', () => {
+    expect(scheduleTable(page())).toBeNull();
+    const t = scheduleTable(page({ aggregate: { late_sends: 5, send_lag: summary(0.5, 1000) } }))!;
+    expect(t.rows[0]!.cells[1]).toEqual({ text: '5', value: 5 });
+    expect(t.rows[0]!.cells[2]!.text).toBe('0.5%');
+    expect(t.rows.map((r) => r.key)).toEqual(['all', 'a', 'b']);
+  });
+  it('per request: no rows until reports carry named requests', () => {
+    expect(requestTable(page()).rows).toEqual([]);
+  });
+  it('error causes, largest first', () => {
+    expect(causeRows(stats({ error_reasons: { 'connect: refused': 2, 'timeout: x': 5 } }))).toEqual([
+      ['timeout: x', 5],
+      ['connect: refused', 2],
+    ]);
+  });
+  it('settings say per driver and in total', () => {
+    const p = page();
+    p.report.config.rate = 100;
+    const rows = Object.fromEntries(configRows(p.report.config, driverIds(p).length));
+    expect(rows['Requests per driver']).toBe('1,000 (× 2 = 2,000 in total)');
+    expect(rows['Rate per driver']).toBe('100/s (200/s in total)');
+    expect(rows['Accepted statuses']).toBe('2xx, 3xx');
+    expect(rows.Headers).toBeUndefined();
+  });
+});
