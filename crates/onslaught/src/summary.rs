@@ -305,6 +305,10 @@ pub fn text(test: &TestView) -> String {
             out,
             "              {folder}/node-<driver>.json (one per driver)"
         );
+        let page = std::path::Path::new(&folder).join(onslaught_orchestrator::html::FILE_NAME);
+        if page.is_file() {
+            let _ = writeln!(out, "              {} (opens offline)", page.display());
+        }
     }
     let _ = writeln!(
         out,

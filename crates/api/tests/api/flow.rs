@@ -55,6 +55,37 @@ async fn a_test_created_with_start_runs_on_every_driver_and_leaves_a_report() {
     assert_eq!(report["id"], id.as_str());
     assert_eq!(report["aggregate"]["requests_sent"], 80);
 
+    // The HTML report: the page written beside test.json, as it is on disk.
+    let folder = std::path::Path::new(test["report_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
+    let written = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    let page = h.get(&format!("/api/tests/{id}/report.html")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.header(header::CONTENT_TYPE),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(page.text(), written);
+    // A folder without one (written by an older version) gets one made from its files.
+    std::fs::remove_file(folder.join("report.html")).unwrap();
+    let page = h.get(&format!("/api/tests/{id}/report.html")).await;
+    if onslaught_orchestrator::html::is_built() {
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains(&format!("\"id\":\"{id}\"")));
+        assert_eq!(page.text(), written, "made from the files as when written");
+    } else {
+        let error = page.error(StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .contains("without the dashboard"),
+            "{error}"
+        );
+    }
+
     let list = h.get("/api/tests").await;
     assert_eq!(list.status, StatusCode::OK);
     let list = list.json();
@@ -97,12 +128,14 @@ async fn a_created_test_starts_and_stops_on_request() {
     assert_eq!(view["config"]["rate"], 50.0);
     let id = view["id"].as_str().unwrap().to_owned();
 
-    let report = h.get(&format!("/api/tests/{id}/report")).await;
-    let error = report.error(StatusCode::NOT_FOUND);
-    assert!(
-        error["error"].as_str().unwrap().contains("no report yet"),
-        "{error}"
-    );
+    for route in ["report", "report.html"] {
+        let report = h.get(&format!("/api/tests/{id}/{route}")).await;
+        let error = report.error(StatusCode::NOT_FOUND);
+        assert!(
+            error["error"].as_str().unwrap().contains("no report yet"),
+            "{route}: {error}"
+        );
+    }
 
     let started = h.post_empty(&format!("/api/tests/{id}/start")).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text());
