@@ -42,7 +42,8 @@ RUN npm ci --no-audit --no-fund
 COPY dashboard/ ./
 RUN npm run build
 
-# The release binary, with the dashboard embedded (crates/api/build.rs).
+# The release binary, with the dashboard and the report page embedded (crates/api/build.rs,
+# crates/orchestrator/build.rs).
 FROM ${RUST_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cmake pkg-config \
@@ -50,6 +51,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 COPY --from=dashboard /dashboard/dist dashboard/dist
+COPY --from=dashboard /dashboard/dist-report dashboard/dist-report
 RUN cargo build --release --locked -p onslaught \
  && strip target/release/onslaught
 
