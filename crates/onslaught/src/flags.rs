@@ -41,6 +41,25 @@ pub enum Command {
     /// Make the self-contained HTML report page of a test from its report folder (the one
     /// holding test.json), one file that opens offline.
     Report(ReportArgs),
+    /// Compare a test with a base run: throughput, error rate and each latency percentile, with
+    /// a verdict per metric; exits 1 when one regressed past its tolerance.
+    Compare(CompareArgs),
+}
+
+/// `onslaught compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base run: its report folder (holding test.json) or its test.json.
+    pub base: PathBuf,
+
+    /// The new run, likewise.
+    pub new: PathBuf,
+
+    /// How much worse each metric may get, comma-separated: `p99=10%,error_rate=0.5pp,max=50ms`
+    /// (metrics: throughput, error_rate, p50, p90, p95, p99, p99.9, max, mean). Defaults: 10% for
+    /// throughput and the latencies, 0.5pp for the error rate, max not judged.
+    #[arg(long, value_name = "SPEC", env = "ONSLAUGHT_MAX_REGRESSION")]
+    pub max_regression: Option<String>,
 }
 
 /// `onslaught report`.

@@ -18,6 +18,7 @@ macro_rules! errln {
     }};
 }
 
+mod cmd_compare;
 mod cmd_driver;
 mod cmd_orchestrator;
 mod cmd_report;
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
             Command::Orchestrator(args) => cmd_orchestrator::run(args).await,
             Command::Driver(args) => cmd_driver::run(args).await,
             Command::Report(args) => cmd_report::run(&args),
+            Command::Compare(args) => cmd_compare::run(&args),
         }
     });
     match outcome {
@@ -90,7 +92,7 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     let default = match cli.command {
-        Command::Run(_) | Command::Report(_) => "warn",
+        Command::Run(_) | Command::Report(_) | Command::Compare(_) => "warn",
         Command::Target(_) | Command::Serve(_) | Command::Orchestrator(_) | Command::Driver(_) => {
             "info"
         }

@@ -20,9 +20,11 @@
 //! - [`report`]: the JSON report files.
 //! - [`writer`]: the one thread that writes them, in order, off every event loop.
 //! - [`html`]: the self-contained HTML report page (`report.html`).
+//! - [`compare`]: two tests' reports side by side, with a verdict per metric.
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod html;

@@ -1,0 +1,100 @@
+//! `onslaught compare BASE NEW` with the real binary and real runs: a run against itself has no
+//! regression (exit 0); a run against the same test with 200 ms added by the target regresses
+//! and names p99 (exit 1); inputs that cannot be read exit 2 and say why.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::{TargetProcess, onslaught, run_json};
+
+/// Runs 30 requests per driver against `url` and returns the report folder.
+fn run(url: &str, reports: &Path) -> PathBuf {
+    let (test, output) = run_json(&[url, "-n", "30", "-w", "3", "-c", "5"], reports);
+    assert_eq!(output.status.code(), Some(0), "{test}");
+    Path::new(test["report_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn compare(args: &[&Path], extra: &[&str]) -> (Output, String) {
+    let output = onslaught()
+        .arg("compare")
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+#[test]
+fn a_run_against_itself_passes_and_200ms_more_names_p99() {
+    let _serial = support::serial();
+    let target = TargetProcess::start(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let base = run(&format!("{}/ping", target.base), reports.path());
+    let slow = run(
+        &format!("{}/ping?latency=200ms", target.base),
+        reports.path(),
+    );
+
+    let (output, stdout) = compare(&[&base, &base], &[]);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("No regression."), "{stdout}");
+    for metric in [
+        "throughput",
+        "error_rate",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(metric)),
+            "{metric}: {stdout}"
+        );
+    }
+
+    let (output, stdout) = compare(&[&base, &slow.join("test.json")], &[]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let p99 = stdout.lines().find(|l| l.starts_with("p99 ")).unwrap();
+    assert!(p99.ends_with("REGRESSION"), "{p99}");
+    let verdict = stdout.lines().last().unwrap();
+    assert!(
+        verdict.starts_with("Regression:") && verdict.contains("p99 ("),
+        "{verdict}"
+    );
+
+    // A tolerance wide enough for 200 ms on every latency lets it pass.
+    let wide =
+        "p50=1000ms,p90=1000ms,p95=1000ms,p99=1000ms,p99.9=1000ms,mean=1000ms,throughput=100%";
+    let (output, stdout) = compare(&[&base, &slow], &["--max-regression", wide]);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+}
+
+#[test]
+fn inputs_that_cannot_be_read_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (output, _) = compare(&[dir.path(), dir.path()], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("test.json"), "{stderr}");
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../orchestrator/tests/fixtures/reports-14304d2/t-ab3c46c53c884ba18742b1ca4560ed18");
+    let (output, stdout) = compare(&[&fixture, &fixture], &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "an old report compares: {stdout}"
+    );
+    let (output, _) = compare(&[&fixture, &fixture], &["--max-regression", "p98=1%"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown metric `p98`"));
+}
