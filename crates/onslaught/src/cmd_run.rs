@@ -8,6 +8,7 @@ use base64::Engine as _;
 use onslaught_orchestrator::{ControlError, TestStatus, TestView};
 use onslaught_plan::{Header, TestPlan, TestRequest, ValidationError};
 
+use crate::distribution;
 use crate::exit;
 use crate::flags::{Output, RunArgs, TestKind};
 use crate::local::Local;
@@ -101,9 +102,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     match args.output {
         Output::Text => {
             use std::io::Write as _;
-            let _ = write!(std::io::stdout(), "{}", summary::text(&finished));
+            let mut text = summary::text(&finished);
+            match distribution::of_report(&finished) {
+                Some(h) => {
+                    text.push_str("\nLatency histogram:\n");
+                    text.push_str(&distribution::ascii_histogram(&h));
+                    if args.latency_spectrum {
+                        text.push_str("\nLatency spectrum (ms):\n");
+                        text.push_str(&distribution::spectrum(&h));
+                    }
+                }
+                None if args.latency_spectrum => {
+                    text.push_str("\nLatency spectrum: none (no responses, or no report)\n");
+                }
+                None => {}
+            }
+            let _ = write!(std::io::stdout(), "{text}");
         }
         Output::Json => outln!("{}", summary::json(&finished)?),
+        Output::Csv => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{}", summary::csv(&finished));
+        }
     }
     if let Some(error) = &finished.report_error {
         errln!("error: {error}");

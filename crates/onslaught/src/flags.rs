@@ -253,6 +253,9 @@ pub enum Output {
     Text,
     /// The aggregate report as JSON on stdout.
     Json,
+    /// The per-second series as CSV on stdout: the test's counts and latency percentiles, and
+    /// the requests of each driver.
+    Csv,
 }
 
 /// `onslaught run`.
@@ -346,6 +349,11 @@ pub struct RunArgs {
     /// Hide the live progress display.
     #[arg(long, env = "ONSLAUGHT_QUIET")]
     pub quiet: bool,
+
+    /// Add the latency's detailed percentile spectrum to the text summary (HdrHistogram's
+    /// percentile distribution, as wrk2 prints it; hdrhistogram.org's plotter reads it).
+    #[arg(long, env = "ONSLAUGHT_LATENCY_SPECTRUM")]
+    pub latency_spectrum: bool,
 
     /// Also serve the dashboard and REST API (on --listen) and keep serving after the test
     /// until Ctrl-C.

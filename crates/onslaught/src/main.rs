@@ -25,6 +25,7 @@ mod cmd_report;
 mod cmd_run;
 mod cmd_serve;
 mod cmd_target;
+mod distribution;
 mod flags;
 mod local;
 mod memory;

@@ -319,6 +319,48 @@ pub fn text(test: &TestView) -> String {
 }
 
 /// The aggregate as JSON, with the process's peak memory.
+/// The per-second series as CSV: the test's counts and latency (ms; empty without responses),
+/// then the requests each driver sent in that second.
+pub fn csv(test: &TestView) -> String {
+    let drivers: Vec<&String> = test.nodes.keys().collect();
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out =
+        String::from("second,requests,responses,errors,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,mean_ms");
+    for d in &drivers {
+        out.push(',');
+        out.push_str(&quote(&format!("requests_{d}")));
+    }
+    out.push('\n');
+    let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for p in &test.series {
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            p.second,
+            p.requests,
+            p.responses,
+            p.errors,
+            cell(p.p50),
+            cell(p.p90),
+            cell(p.p95),
+            cell(p.p99),
+            cell(p.max),
+            cell(p.mean)
+        );
+        for d in &drivers {
+            let _ = write!(out, ",{}", p.nodes.get(*d).copied().unwrap_or(0));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 pub fn json(test: &TestView) -> anyhow::Result<String> {
     let mut value = serde_json::to_value(test)?;
     if let Some(object) = value.as_object_mut() {

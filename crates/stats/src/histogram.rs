@@ -206,6 +206,29 @@ impl Histogram {
             .collect()
     }
 
+    /// The samples in `bins` equal-width ranges from the smallest to the largest value (oha's
+    /// histogram): each bin's upper bound (µs) and count. Empty when nothing was recorded; one
+    /// bin when every value is the same.
+    pub fn linear_bins(&self, bins: usize) -> Vec<(u64, u64)> {
+        if self.is_empty() || bins == 0 {
+            return Vec::new();
+        }
+        let (min, max) = (self.min_micros(), self.max_micros());
+        if min >= max {
+            return vec![(max, self.len())];
+        }
+        let width = (max - min) as f64 / bins as f64;
+        let mut out: Vec<(u64, u64)> = (1..=bins)
+            .map(|i| (min + (width * i as f64).round() as u64, 0))
+            .collect();
+        for bucket in self.inner.iter_recorded() {
+            let value = self.inner.median_equivalent(bucket.value_iterated_to());
+            let index = (((value.saturating_sub(min)) as f64 / width) as usize).min(bins - 1);
+            out[index].1 += bucket.count_at_value();
+        }
+        out
+    }
+
     /// The numbers users read, in milliseconds.
     pub fn summary(&self) -> Summary {
         Summary::of(self)
@@ -386,6 +409,26 @@ mod tests {
         let median = spectrum.iter().find(|p| p.quantile >= 0.5).unwrap();
         assert!((median.micros as f64 / 1000.0 - h.summary().median).abs() <= 1.0);
         assert!(Histogram::new().spectrum(5).is_empty());
+    }
+
+    #[test]
+    fn linear_bins_hold_every_sample_in_equal_ranges() {
+        let mut h = Histogram::new();
+        for v in 1..=100 {
+            h.record_micros(v * 1000);
+        }
+        let bins = h.linear_bins(10);
+        assert_eq!(bins.len(), 10);
+        assert_eq!(bins.iter().map(|b| b.1).sum::<u64>(), 100);
+        assert_eq!(bins[9].0, h.max_micros());
+        for b in &bins {
+            assert!((9..=12).contains(&b.1), "{bins:?}");
+        }
+        let mut one = Histogram::new();
+        one.record_micros(5);
+        one.record_micros(5);
+        assert_eq!(one.linear_bins(10), vec![(5, 2)]);
+        assert!(Histogram::new().linear_bins(10).is_empty());
     }
 
     #[test]
