@@ -4,15 +4,45 @@
 // equals test.json's (or the node report's it comes from). The API serves the same page.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { dashboardTest, DRIVERS, getJson, poll, postJson, screenshot, useDashboard } from './harness.mjs';
+import { BIN, dashboardTest, DRIVERS, getJson, poll, postJson, screenshot, useDashboard } from './harness.mjs';
 
 const RATE = 50; // per driver, requests/s
 const DURATION_MS = 4_000;
 
 const env = useDashboard();
+
+/** Runs a tsunami test through the API until its report is written; returns its view. */
+async function runTest(server, url) {
+  const created = await postJson(server, 'api/tests', { test_type: 'tsunami', url, rate: RATE, duration_ms: DURATION_MS, start: true });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return poll(
+    async () => {
+      const t = await getJson(server, `api/tests/${created.body.id}`);
+      return t.report_path ? t : null;
+    },
+    { timeout: DURATION_MS + 30_000, what: 'the test to end with its report written' },
+  );
+}
+
+/** Opens a file in a new page with every request that is not file:// blocked; returns the page and what was blocked. */
+async function openOffline(browser, file) {
+  const page = await browser.context.newPage();
+  const requested = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file://')) return route.continue();
+    requested.push(url);
+    return route.abort();
+  });
+  await page.goto(pathToFileURL(file).href);
+  await poll(() => page.getByTestId('report').isVisible(), { what: 'the report to render' });
+  return { page, requested };
+}
 
 /** data-value of every cell of a table's rows, by row test id; each row as an array. */
 function tableValues(page, testId) {
@@ -29,22 +59,8 @@ function tableValues(page, testId) {
 }
 
 dashboardTest(env, 'report.html opens offline with every chart drawn and the numbers of test.json', async ({ server, browser }) => {
-  const created = await postJson(server, 'api/tests', {
-    test_type: 'tsunami',
-    url: server.targetUrl,
-    rate: RATE,
-    duration_ms: DURATION_MS,
-    start: true,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.id;
-  const view = await poll(
-    async () => {
-      const t = await getJson(server, `api/tests/${id}`);
-      return t.report_path ? t : null;
-    },
-    { timeout: DURATION_MS + 30_000, what: 'the test to end with its report written' },
-  );
+  const view = await runTest(server, server.targetUrl);
+  const id = view.id;
   assert.equal(view.status, 'completed', view.message ?? '');
   const folder = path.dirname(view.report_path);
   const json = JSON.parse(await readFile(view.report_path, 'utf8'));
@@ -62,16 +78,7 @@ dashboardTest(env, 'report.html opens offline with every chart drawn and the num
   assert.equal(await served.text(), html, 'the API serves the page written beside test.json');
 
   // Opened from disk, with the network cut: anything but file:// is blocked and recorded.
-  const page = await browser.context.newPage();
-  const requested = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file://')) return route.continue();
-    requested.push(url);
-    return route.abort();
-  });
-  await page.goto(pathToFileURL(file).href);
-  await poll(() => page.getByTestId('report').isVisible(), { what: 'the report to render' });
+  const { page, requested } = await openOffline(browser, file);
   // uPlot has drawn a canvas into every chart.
   for (const chart of ['throughput-chart', 'errors-chart', 'latency-chart', 'spectrum-chart']) {
     await poll(() => page.locator(`[data-testid="${chart}"] canvas`).count(), { what: `${chart} to draw` });
@@ -190,5 +197,34 @@ dashboardTest(env, 'report.html opens offline with every chart drawn and the num
   }
   const thresholds = await tableValues(page, 'thresholds');
   assert.deepEqual(Object.values(thresholds).map((r) => r[3]), ['pass', 'pass', 'pass']);
+  await page.close();
+});
+
+dashboardTest(env, 'onslaught compare --html overlays a base run and names the regression, offline', async ({ server, browser }) => {
+  const base = await runTest(server, server.targetUrl);
+  const slow = await runTest(server, `${server.targetUrl}?latency=200ms`);
+  const out = path.join(server.reportDir, 'compare.html');
+  const run = await promisify(execFile)(BIN, ['compare', path.dirname(base.report_path), path.dirname(slow.report_path), '--html', out]).then(
+    () => ({ code: 0 }),
+    (error) => ({ code: error.code, stdout: error.stdout }),
+  );
+  assert.equal(run.code, 1, 'a regression exits 1');
+  assert.match(run.stdout, /Regression: .*p99 \(/);
+
+  const { page, requested } = await openOffline(browser, out);
+  for (const chart of ['compare-throughput-chart', 'compare-latency-chart', 'compare-spectrum-chart']) {
+    await poll(() => page.locator(`[data-testid="${chart}"] canvas`).count(), { what: `${chart} to draw` });
+    const columns = JSON.parse(await page.getByTestId(chart).getAttribute('data-columns'));
+    for (const run of ['base', 'new']) assert.ok(columns[run].some((v) => v !== null), `${chart}: ${run} has data`);
+  }
+  await screenshot(page, 'compare.png', { fullPage: true });
+  assert.deepEqual(requested, [], 'the comparison page made no request beyond its own file');
+  assert.match(await page.getByTestId('compare-verdict').textContent(), /^Regression: .*p99/);
+  const rows = await tableValues(page, 'compare-table');
+  const p99 = rows['compare-table-row-p99'];
+  assert.equal(p99[1], base.aggregate.latency.p99);
+  assert.equal(p99[2], slow.aggregate.latency.p99);
+  assert.equal(p99[5], 'regression');
+  assert.equal(await page.getByTestId('report').getAttribute('data-test-id'), slow.id, 'the page is the new run\'s report');
   await page.close();
 });

@@ -185,6 +185,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The base run of a comparison page. */
+        BaseRun: {
+            /** @description The base run's `test.json`. */
+            report: components["schemas"]["Report"];
+            /** @description One row per metric, as `onslaught compare` prints them. */
+            rows: components["schemas"]["ComparisonRow"][];
+            /** @description Its latency spectrum. */
+            spectrum: components["schemas"]["SpectrumStep"][];
+        };
+        /** @description One metric of a comparison. */
+        ComparisonRow: {
+            /**
+             * Format: double
+             * @description The base run's value (req/s, a ratio, or ms); `null` without one.
+             */
+            base: number | null;
+            /** @description `throughput`, `error_rate`, `p50` … `p99.9`, `max`, `mean`. */
+            metric: string;
+            /**
+             * Format: double
+             * @description The new run's value.
+             */
+            new: number | null;
+            /** @description The tolerance it was judged against (`10%`, `0.5pp`, `5ms`); `null`: not judged. */
+            tolerance: string | null;
+            /** @description `ok`, `regression`, or `info` (not judged). */
+            verdict: string;
+        };
         /** @description The JSON body of every error answer. */
         Error: {
             /** @description What went wrong. */
@@ -421,6 +449,11 @@ export interface components {
         };
         /** @description What the report page reads from its data block. */
         ReportPage: {
+            /**
+             * @description On a comparison page (`onslaught compare --html`): the base run and the verdicts; this
+             *     page's own run is the new one.
+             */
+            base?: components["schemas"]["BaseRun"] | null;
             /** @description Each node's report file as written, by node id. */
             nodes: {
                 [key: string]: components["schemas"]["NodeReport"];

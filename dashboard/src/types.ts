@@ -44,6 +44,8 @@ export type NodeReport = Schemas['NodeReport'];
 export type ReportPage = Schemas['ReportPage'];
 /** One step of the latency percentile spectrum. */
 export type SpectrumStep = Schemas['SpectrumStep'];
+/** The base run of a comparison page (`onslaught compare --html`). */
+export type BaseRun = Schemas['BaseRun'];
 
 /** The kinds of error the engine counts (keys of `StatsView.errors`). */
 export type ErrorKind = 'connect' | 'timeout' | 'reset' | 'http_5xx' | 'aborted' | 'other';

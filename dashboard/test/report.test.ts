@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   causeRows,
+  comparisonTable,
   configRows,
   driverIds,
   driverTable,
   fateTable,
   latencyTable,
+  overlayData,
   passed,
   readReportPage,
   requestTable,
@@ -13,7 +15,7 @@ import {
   spectrumData,
   thresholdRows,
 } from '../src/report/data';
-import { percentileLabel } from '../src/report/spectrum-chart';
+import { mergeSpectra, percentileLabel } from '../src/report/spectrum-chart';
 import { latencyData, perDriverData } from '../src/series';
 import type { NodeReport, ReportPage, SpectrumStep, StatsView } from '../src/types';
 import { point, stats, summary, test } from './fixtures';
@@ -192,5 +194,47 @@ describe('tables', () => {
     expect(rows['Rate per driver']).toBe('100/s (200/s in total)');
     expect(rows['Accepted statuses']).toBe('2xx, 3xx');
     expect(rows.Headers).toBeUndefined();
+  });
+});
+
+describe('comparison page', () => {
+  it('shows each metric of both runs with its change and verdict', () => {
+    const t = comparisonTable({
+      report: page().report,
+      spectrum: [],
+      rows: [
+        { metric: 'throughput', base: 1000, new: 900, tolerance: '10%', verdict: 'ok' },
+        { metric: 'error_rate', base: 0.01, new: 0.02, tolerance: '0.5pp', verdict: 'regression' },
+        { metric: 'p99', base: 5, new: 205, tolerance: '10%', verdict: 'regression' },
+        { metric: 'max', base: null, new: 3, tolerance: null, verdict: 'info' },
+      ],
+    });
+    expect(t.rows.map((r) => r.cells.map((c) => c.text))).toEqual([
+      ['throughput', '1,000/s', '900/s', '-10%', '10%', 'ok'],
+      ['error_rate', '1%', '2%', '+1pp', '0.5pp', 'regression'],
+      ['p99', '5 ms', '205 ms', '+4,000%', '10%', 'regression'],
+      ['max', '—', '3 ms', '—', '—', 'info'],
+    ]);
+    expect(t.rows[2]!.cells[2]!.value).toBe(205);
+  });
+  it('overlays both runs on the seconds either has', () => {
+    const d = overlayData([point(0, { requests: 5 }), point(1, { requests: 6 })], [point(0, { requests: 7 }), point(3, { requests: 8 })], (p) => p.requests);
+    expect(d.labels).toEqual(['base', 'new']);
+    expect(d.columns).toEqual([
+      [0, 1, 2, 3],
+      [5, 6, null, null],
+      [7, null, null, 8],
+    ]);
+  });
+  it('merges two spectra on the union of their x values', () => {
+    const m = mergeSpectra([
+      { x: [1, 2, 10], y: [1, 2, 3], percentiles: [] },
+      { x: [1, 4], y: [5, 6], percentiles: [] },
+    ]);
+    expect(m.x).toEqual([1, 2, 4, 10]);
+    expect(m.ys).toEqual([
+      [1, 2, null, 3],
+      [5, null, 6, null],
+    ]);
   });
 });

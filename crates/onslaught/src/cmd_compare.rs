@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use onslaught_orchestrator::compare::{self, Comparison, Metric, Row, Tolerances, Verdict};
+use onslaught_orchestrator::html::{self, ReportFolder};
 use onslaught_orchestrator::report::TestReport;
 
 use crate::exit;
@@ -29,6 +30,21 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     };
     let comparison = compare::compare(&base, &new, &tolerances);
     outln!("{}", render(&base, &new, &comparison));
+    if let Some(out) = &args.html {
+        let folders = (folder_of(&args.base), folder_of(&args.new));
+        let page = match (
+            ReportFolder::read(&folders.0),
+            ReportFolder::read(&folders.1),
+        ) {
+            (Ok(base), Ok(new)) => html::render_comparison(&base, &new, &comparison)?,
+            (Err(e), _) | (_, Err(e)) => {
+                errln!("error: --html: {e}");
+                return Ok(exit::BAD_CONFIG);
+            }
+        };
+        html::write_atomic(out, page.as_bytes())?;
+        outln!("Comparison page: {}", out.display());
+    }
     let regressions: Vec<String> = comparison
         .regressions()
         .map(|r| format!("{} ({})", r.metric.name(), change(r)))
@@ -39,6 +55,16 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     } else {
         outln!("Regression: {}", regressions.join(", "));
         Ok(exit::TEST_FAILED)
+    }
+}
+
+/// The report folder of an argument: itself, or the folder of its test.json.
+fn folder_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_owned()
+    } else {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 }
 

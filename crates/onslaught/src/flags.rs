@@ -60,6 +60,11 @@ pub struct CompareArgs {
     /// throughput and the latencies, 0.5pp for the error rate, max not judged.
     #[arg(long, value_name = "SPEC", env = "ONSLAUGHT_MAX_REGRESSION")]
     pub max_regression: Option<String>,
+
+    /// Also write a comparison page: NEW's HTML report with BASE's charts overlaid and the
+    /// verdicts (both must be report folders).
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
 }
 
 /// `onslaught report`.

@@ -71,6 +71,34 @@ fn a_run_against_itself_passes_and_200ms_more_names_p99() {
         "{verdict}"
     );
 
+    // The comparison page: the new run's report with the base run and the verdicts.
+    let page_path = reports.path().join("compare.html");
+    let (output, stdout) = compare(&[&base, &slow], &["--html", page_path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    if Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dashboard/dist-report/report.html")
+        .is_file()
+    {
+        assert!(stdout.contains("Comparison page: "), "{stdout}");
+        let page = std::fs::read_to_string(&page_path).unwrap();
+        let start = page.find("id=\"report-data\">").unwrap() + "id=\"report-data\">".len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let data: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+        let base_json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(base.join("test.json")).unwrap()).unwrap();
+        assert_eq!(data["base"]["report"]["id"], base_json["id"]);
+        assert_eq!(data["base"]["report"]["aggregate"], base_json["aggregate"]);
+        let p99 = data["base"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == "p99")
+            .unwrap();
+        assert_eq!(p99["verdict"], "regression", "{p99}");
+        assert_eq!(p99["base"], base_json["aggregate"]["latency"]["p99"]);
+        assert!(p99["new"].as_f64().unwrap() >= 200.0, "{p99}");
+    }
+
     // A tolerance wide enough for 200 ms on every latency lets it pass.
     let wide =
         "p50=1000ms,p90=1000ms,p95=1000ms,p99=1000ms,p99.9=1000ms,mean=1000ms,throughput=100%";

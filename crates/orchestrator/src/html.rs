@@ -17,6 +17,7 @@ use onslaught_protocol::wire_stats::decode_histogram;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::compare::{Comparison, Row, Verdict};
 use crate::report::{NodeReport, TestReport};
 
 include!(concat!(env!("OUT_DIR"), "/report_template.rs"));
@@ -128,6 +129,53 @@ pub struct ReportPage<'a> {
     /// The aggregate latency's percentile spectrum (from `report.histograms.latency`), in
     /// HdrHistogram's percentile distribution steps.
     pub spectrum: Vec<SpectrumStep>,
+    /// On a comparison page (`onslaught compare --html`): the base run and the verdicts; this
+    /// page's own run is the new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseRun<'a>>,
+}
+
+/// The base run of a comparison page.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BaseRun<'a> {
+    /// The base run's `test.json`.
+    pub report: &'a TestReport,
+    /// Its latency spectrum.
+    pub spectrum: Vec<SpectrumStep>,
+    /// One row per metric, as `onslaught compare` prints them.
+    pub rows: Vec<ComparisonRow>,
+}
+
+/// One metric of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct ComparisonRow {
+    /// `throughput`, `error_rate`, `p50` … `p99.9`, `max`, `mean`.
+    pub metric: String,
+    /// The base run's value (req/s, a ratio, or ms); `null` without one.
+    pub base: Option<f64>,
+    /// The new run's value.
+    pub new: Option<f64>,
+    /// The tolerance it was judged against (`10%`, `0.5pp`, `5ms`); `null`: not judged.
+    pub tolerance: Option<String>,
+    /// `ok`, `regression`, or `info` (not judged).
+    pub verdict: String,
+}
+
+impl ComparisonRow {
+    fn of(row: &Row) -> Self {
+        Self {
+            metric: row.metric.name().to_owned(),
+            base: row.base,
+            new: row.new,
+            tolerance: row.tolerance.map(|t| t.to_string()),
+            verdict: match row.verdict {
+                Verdict::Ok => "ok",
+                Verdict::Regression => "regression",
+                Verdict::Info => "info",
+            }
+            .to_owned(),
+        }
+    }
 }
 
 /// One step of a latency percentile spectrum.
@@ -171,6 +219,28 @@ pub fn render(folder: &ReportFolder) -> Result<String, HtmlError> {
         report: &folder.report,
         nodes: &folder.nodes,
         spectrum: spectrum(&folder.report, &folder.dir.join("test.json"))?,
+        base: None,
+    };
+    fill(template, &page)
+}
+
+/// The comparison page of `new` against `base`: `new`'s report page with the base run's charts
+/// overlaid and the comparison's verdicts.
+pub fn render_comparison(
+    base: &ReportFolder,
+    new: &ReportFolder,
+    comparison: &Comparison,
+) -> Result<String, HtmlError> {
+    let template = TEMPLATE.ok_or(HtmlError::NotBuilt)?;
+    let page = ReportPage {
+        report: &new.report,
+        nodes: &new.nodes,
+        spectrum: spectrum(&new.report, &new.dir.join("test.json"))?,
+        base: Some(BaseRun {
+            report: &base.report,
+            spectrum: spectrum(&base.report, &base.dir.join("test.json"))?,
+            rows: comparison.rows.iter().map(ComparisonRow::of).collect(),
+        }),
     };
     fill(template, &page)
 }

@@ -4,7 +4,7 @@
 import { DASH, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
 import type { ChartData } from '../series';
 import { driverStanding, startOffset } from '../stats';
-import type { NodeReport, ReportPage, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
+import type { BaseRun, NodeReport, ReportPage, SeriesPoint, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
 
 /** The page's data block, parsed; a message when it holds no report. */
 export function readReportPage(text: string | null | undefined): ReportPage | string {
@@ -295,4 +295,61 @@ export function chartColumns(data: ChartData): Record<string, (number | null)[]>
     out[label] = data.columns[i + 1] ?? [];
   });
   return out;
+}
+
+/** A comparison's rows (`onslaught compare --html`), each value exact in its cell. */
+export function comparisonTable(base: BaseRun): Table {
+  const show = (metric: string, v: number | null | undefined): Cell => {
+    if (v === null || v === undefined) return { text: DASH, value: null };
+    if (metric === 'throughput') return { text: fmtRate(v), value: v };
+    if (metric === 'error_rate') return { text: fmtPercent(v, 2), value: v };
+    return { text: fmtMs(v), value: v };
+  };
+  const change = (metric: string, b: number | null | undefined, n: number | null | undefined): string => {
+    if (b === null || b === undefined || n === null || n === undefined) return DASH;
+    if (metric === 'error_rate') return `${n - b >= 0 ? '+' : ''}${fmtNum((n - b) * 100, 2)}pp`;
+    if (b === 0) return n === 0 ? '0' : DASH;
+    const rel = ((n - b) / b) * 100;
+    return `${rel >= 0 ? '+' : ''}${fmtNum(rel, 1)}%`;
+  };
+  return {
+    columns: ['Metric', 'Base', 'New', 'Change', 'Tolerance', 'Verdict'],
+    rows: base.rows.map((r) => ({
+      key: r.metric,
+      cells: [
+        { text: r.metric },
+        show(r.metric, r.base),
+        show(r.metric, r.new),
+        { text: change(r.metric, r.base, r.new) },
+        { text: r.tolerance ?? DASH },
+        { text: r.verdict },
+      ],
+    })),
+  };
+}
+
+/**
+ * Two runs' per-second values on one chart: `base` and `new` columns over every second either
+ * has (each test's seconds count from its own start).
+ */
+export function overlayData(
+  base: readonly SeriesPoint[] | undefined,
+  next: readonly SeriesPoint[] | undefined,
+  value: (p: SeriesPoint) => number | null | undefined,
+): ChartData {
+  const b = new Map((base ?? []).map((p) => [p.second, p]));
+  const n = new Map((next ?? []).map((p) => [p.second, p]));
+  const seconds = [...new Set([...b.keys(), ...n.keys()])].sort((x, y) => x - y);
+  const first = seconds[0];
+  const last = seconds[seconds.length - 1];
+  if (first === undefined || last === undefined) return { labels: ['base', 'new'], columns: [[], [], []] };
+  const x: number[] = [];
+  for (let s = first; s <= last; s++) x.push(s);
+  const col = (m: Map<number, SeriesPoint>) =>
+    x.map((s) => {
+      const p = m.get(s);
+      const v = p ? value(p) : null;
+      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+    });
+  return { labels: ['base', 'new'], columns: [x, col(b), col(n)] };
 }

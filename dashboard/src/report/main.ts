@@ -13,12 +13,14 @@ import { DataTable } from '../views/table';
 import {
   causeRows,
   chartColumns,
+  comparisonTable,
   configRows,
   driverIds,
   driverTable,
   fateTable,
   latencyTable,
   nodeSeries,
+  overlayData,
   passed,
   readReportPage,
   requestTable,
@@ -27,7 +29,7 @@ import {
   thresholdRows,
   type Table,
 } from './data';
-import { drawSpectrum } from './spectrum-chart';
+import { drawSpectra, drawSpectrum, mergeSpectra } from './spectrum-chart';
 import './report.css';
 
 const root = document.getElementById('app')!;
@@ -124,6 +126,8 @@ function render(page: ReportPage): void {
       tile('bytes', 'Bytes sent / received', `${fmtBytes(agg.bytes_sent)} / ${fmtBytes(agg.bytes_received)}`, null),
     ),
   );
+
+  const comparison = page.base ? compareSection(page, page.base) : null;
 
   const plan = section(
     'Plan and load settings',
@@ -248,6 +252,7 @@ function render(page: ReportPage): void {
       'main',
       { class: 'report', 'data-testid': 'report', 'data-test-id': r.id },
       head,
+      comparison?.section ?? null,
       plan,
       thresholds,
       charts,
@@ -261,4 +266,57 @@ function render(page: ReportPage): void {
     ),
   );
   drawSpectrum(spectrumHost, spectrum, 'No responses: no latency distribution.');
+  comparison?.draw();
+}
+
+/**
+ * The comparison page's own section (`onslaught compare --html`): the verdicts, then the base
+ * run's and this (new) run's throughput, p99 per second and spectrum overlaid.
+ */
+function compareSection(page: ReportPage, base: NonNullable<ReportPage['base']>): { section: HTMLElement; draw: () => void } {
+  const regressions = base.rows.filter((r) => r.verdict === 'regression').map((r) => r.metric);
+  const runs = [
+    { label: `base ${base.report.id}`, data: spectrumData(base.spectrum) },
+    { label: `new ${page.report.id}`, data: spectrumData(page.spectrum) },
+  ];
+  const merged = mergeSpectra(runs.map((r) => r.data));
+  const spectrumHost = h('div', {
+    class: 'chart',
+    'data-testid': 'compare-spectrum-chart',
+    role: 'img',
+    'aria-label': 'Latency by percentile of both runs',
+    'data-columns': JSON.stringify({ x: merged.x, base: merged.ys[0], new: merged.ys[1] }),
+  });
+  const styles = { base: { stroke: '#0072b2', width: 2 }, new: { stroke: '#d55e00', width: 2 } };
+  const section = h(
+    'section',
+    { class: 'card', 'data-testid': 'report-comparison' },
+    h('h2', {}, `Compared with base run ${base.report.id}`),
+    h(
+      'p',
+      { class: regressions.length ? 'form-error' : 'hint', 'data-testid': 'compare-verdict' },
+      regressions.length ? `Regression: ${regressions.join(', ')}` : 'No regression.',
+    ),
+    table('Each metric of the base and the new run', 'compare-table', comparisonTable(base)),
+    h(
+      'div',
+      { class: 'charts' },
+      chart('Throughput (requests sent per second), base and new', 'compare-throughput-chart', overlayData(base.report.series, page.report.series, (p) => p.requests), {
+        height: 220,
+        format: (v) => fmtNum(v, 0),
+        counts: true,
+        emptyText: 'No requests.',
+        styles,
+      }),
+      chart('Latency p99 per second (ms), base and new', 'compare-latency-chart', overlayData(base.report.series, page.report.series, (p) => (p.responses > 0 ? p.p99 : null)), {
+        height: 220,
+        format: (v) => fmtMs(v),
+        emptyText: 'No responses.',
+        styles,
+      }),
+    ),
+    h('h3', {}, 'Latency distribution, base and new'),
+    spectrumHost,
+  );
+  return { section, draw: () => drawSpectra(spectrumHost, runs, 'No responses in either run.') };
 }

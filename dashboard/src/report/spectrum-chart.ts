@@ -15,8 +15,25 @@ export function percentileLabel(x: number): string {
   return `${fmtNum(p, decimals)}%`;
 }
 
+/** Several runs' spectra on one x axis: the union of their x values, null where a run has none. */
+export function mergeSpectra(runs: readonly SpectrumData[]): { x: number[]; ys: (number | null)[][] } {
+  const x = [...new Set(runs.flatMap((r) => r.x))].sort((a, b) => a - b);
+  const ys = runs.map((r) => {
+    const at = new Map(r.x.map((v, i) => [v, r.y[i] ?? null]));
+    return x.map((v) => at.get(v) ?? null);
+  });
+  return { x, ys };
+}
+
 /** Draws `data` into `host` (a fixed chart: a report does not change). */
 export function drawSpectrum(host: HTMLElement, data: SpectrumData, emptyText: string): void {
+  drawSpectra(host, [{ label: 'latency', data }], emptyText);
+}
+
+/** Draws one or more runs' spectra into `host`, each a line. */
+export function drawSpectra(host: HTMLElement, runs: { label: string; data: SpectrumData }[], emptyText: string): void {
+  const { x, ys } = mergeSpectra(runs.map((r) => r.data));
+  const data: SpectrumData = { x, y: [], percentiles: [] };
   if (data.x.length === 0) {
     host.append(h('p', { class: 'chart-empty' }, emptyText));
     return;
@@ -38,13 +55,16 @@ export function drawSpectrum(host: HTMLElement, data: SpectrumData, emptyText: s
       },
       series: [
         { label: 'percentile', value: (_u, v) => (v === null ? '—' : percentileLabel(v)) },
-        {
-          label: 'latency',
-          stroke: color('--accent', '#0b63c5'),
-          width: 2,
-          points: { show: true, size: 4 },
-          value: (_u, v) => (v === null ? '—' : fmtMs(v)),
-        },
+        ...runs.map(
+          (r, i): uPlot.Series => ({
+            label: r.label,
+            stroke: i === 0 ? color('--accent', '#0b63c5') : '#d55e00',
+            width: 2,
+            spanGaps: true,
+            points: { show: true, size: 4 },
+            value: (_u, v) => (v === null || v === undefined ? '—' : fmtMs(v)),
+          }),
+        ),
       ],
       axes: [
         {
@@ -58,7 +78,7 @@ export function drawSpectrum(host: HTMLElement, data: SpectrumData, emptyText: s
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
     },
-    [data.x, data.y],
+    [x, ...ys],
     canvas,
   );
   new ResizeObserver(() => {
