@@ -33,8 +33,7 @@ export function drawSpectrum(host: HTMLElement, data: SpectrumData, emptyText: s
 /** Draws one or more runs' spectra into `host`, each a line. */
 export function drawSpectra(host: HTMLElement, runs: { label: string; data: SpectrumData }[], emptyText: string): void {
   const { x, ys } = mergeSpectra(runs.map((r) => r.data));
-  const data: SpectrumData = { x, y: [], percentiles: [] };
-  if (data.x.length === 0) {
+  if (x.length === 0) {
     host.append(h('p', { class: 'chart-empty' }, emptyText));
     return;
   }
@@ -44,7 +43,7 @@ export function drawSpectra(host: HTMLElement, runs: { label: string; data: Spec
   const styles = getComputedStyle(document.documentElement);
   const color = (name: string, fallback: string) => styles.getPropertyValue(name).trim() || fallback;
   const grid = color('--grid', 'rgba(128,128,128,0.2)');
-  const maxX = Math.max(10, ...data.x);
+  const maxX = Math.max(10, ...x);
   const plot = new uPlot(
     {
       width: width(),
