@@ -117,7 +117,9 @@ fn acceptance_run(target: &TargetProcess, attempt: u64) -> Vec<(String, f64, f64
         assert_eq!(per_second, 300.0, "{node}: the per-second series adds up");
     }
     assert_eq!(sum, 900.0);
-    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 4);
+    // test.json, three node reports and the HTML report page.
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 5);
+    assert!(folder.join("report.html").is_file());
     timing
 }
 
