@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// Why a request did not get a usable response. Counted per kind; none of them aborts a test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorKind {
@@ -48,6 +51,31 @@ impl ErrorKind {
     }
 }
 
+impl Serialize for ErrorKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        ErrorKind::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error kind `{name}`")))
+    }
+}
+
+impl JsonSchema for ErrorKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
 /// At most this many distinct failure reasons are kept; later ones count under
 /// [`OTHER_REASONS`].
 pub const MAX_REASONS: usize = 32;
@@ -56,10 +84,15 @@ pub const MAX_REASONS: usize = 32;
 pub const OTHER_REASONS: &str = "other reasons";
 
 /// Counters for one interval (or, once merged, for a whole test).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Its serde form is the `counters` of a metrics message: error kinds by name, status codes as
+/// string keys (JSON object keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Counters {
     /// Requests started: sent, or failed before they could be (a connection that could not be
-    /// opened). At least `requests_sent`.
+    /// opened). At least `requests_sent` over a whole run. Absent from the metrics of older
+    /// drivers (read as 0; views show at least `requests_sent`).
+    #[serde(default)]
     pub requests_attempted: u64,
     /// Requests written to a connection (a request whose connection could not be opened is
     /// attempted, never sent).
@@ -67,19 +100,55 @@ pub struct Counters {
     /// Requests that got a complete response (any status).
     pub responses_received: u64,
     /// Failures by kind.
+    #[serde(default)]
     pub errors: BTreeMap<ErrorKind, u64>,
     /// Failures by kind and cause, as users read them (`connect: connection refused (os error
     /// 111)`); at most [`MAX_REASONS`] distinct ones, the rest under [`OTHER_REASONS`].
+    #[serde(default)]
     pub error_reasons: BTreeMap<String, u64>,
     /// Responses by HTTP status code.
+    #[serde(default, with = "status_keys")]
+    #[schemars(with = "BTreeMap<String, u64>")]
     pub status_codes: BTreeMap<u16, u64>,
     /// Request bytes written to sockets (head and body, as framed by the client).
+    #[serde(default)]
     pub bytes_sent: u64,
     /// Response body bytes read.
+    #[serde(default)]
     pub bytes_received: u64,
     /// Scheduled sends that went out later than their intended time (by more than the lateness
     /// tolerance), because every connection was busy or the scheduler fell behind.
+    #[serde(default)]
     pub late_sends: u64,
+}
+
+/// Status codes as string keys, read from strings whatever the deserializer (a flattened or
+/// buffered map gives its keys as strings, where plain integer keys would be refused).
+mod status_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        codes: &BTreeMap<u16, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(codes.iter().map(|(code, n)| (code.to_string(), n)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<u16, u64>, D::Error> {
+        BTreeMap::<String, u64>::deserialize(d)?
+            .into_iter()
+            .map(|(code, n)| match code.parse::<u16>() {
+                Ok(status @ 100..=999) => Ok((status, n)),
+                _ => Err(serde::de::Error::custom(format!(
+                    "`{code}` is not an HTTP status"
+                ))),
+            })
+            .collect()
+    }
 }
 
 impl Counters {
@@ -191,6 +260,31 @@ mod tests {
             a.error_reasons.values().sum::<u64>(),
             5 + MAX_REASONS as u64 + 5
         );
+    }
+
+    /// The serde form is the one metrics messages always had: names and string keys.
+    #[test]
+    fn serde_form_uses_names_and_string_keys() {
+        let mut c = Counters::default();
+        c.requests_sent = 2;
+        c.error(ErrorKind::Status5xx);
+        c.status(503);
+        c.status(200);
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["errors"]["http_5xx"], 1);
+        assert_eq!(json["status_codes"]["503"], 1);
+        let back: Counters = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
+        let old: Counters =
+            serde_json::from_str(r#"{"requests_sent": 3, "responses_received": 1}"#).unwrap();
+        assert_eq!((old.requests_sent, old.requests_attempted), (3, 0));
+        for bad in [
+            r#"{"requests_sent": 0, "responses_received": 0, "errors": {"nope": 1}}"#,
+            r#"{"requests_sent": 0, "responses_received": 0, "status_codes": {"abc": 1}}"#,
+            r#"{"requests_sent": 0, "responses_received": 0, "status_codes": {"1000": 1}}"#,
+        ] {
+            assert!(serde_json::from_str::<Counters>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

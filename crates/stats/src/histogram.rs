@@ -20,7 +20,7 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 ///
 /// Adding two histograms is exact, so merging the interval histograms of many drivers gives the
 /// same percentiles as recording every sample into one histogram.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     /// The underlying HdrHistogram; its memory is fixed by the range, not the sample count.
     inner: hdrhistogram::Histogram<u64>,

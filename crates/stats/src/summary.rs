@@ -1,12 +1,16 @@
 //! The summary of a latency histogram, in milliseconds.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::Histogram;
 
-/// The latency numbers users read, in milliseconds (fractional, microsecond resolution).
+/// The numbers users read of a histogram, in milliseconds (fractional, microsecond resolution).
 ///
 /// Computed from a [`Histogram`], so the summary of merged histograms is exact; summaries are
-/// never averaged with each other.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// never averaged with each other. The one summary type: the API, the reports, the CLI and the
+/// wire show it (the wire under the assignment's names, `mean_latency`...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Number of samples.
     pub count: u64,
