@@ -88,8 +88,8 @@ mod tests {
         for part in &parts {
             sum.add(part);
         }
-        assert_eq!(sum.latency.encode(), whole.latency.encode());
-        assert_eq!(sum.service.encode(), whole.service.encode());
+        assert_eq!(sum.latency.summary(), whole.latency.summary());
+        assert_eq!(sum.service.summary(), whole.service.summary());
         assert_eq!(sum.counters, whole.counters);
         assert_eq!(sum.send_lag.map(|h| h.len()), Some(2));
         assert!(sum.send_gaps.is_some_and(|h| h.is_empty()));
