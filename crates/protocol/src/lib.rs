@@ -9,7 +9,7 @@
 //! - [`topic`]: the five topics.
 //! - [`codec`]: [`encode`], [`decode`], size limit and validation.
 //! - [`messages`]: `Register`, `TestConfig`, `Trigger`, `Metrics`, `Heartbeat` and their parts.
-//! - [`wire_stats`]: how histograms, summaries and counters from `stats` travel on the wire.
+//! - [`wire_stats`]: how histograms and the latency summary from `stats` travel on the wire.
 //! - [`signing`]: HMAC signatures on control messages (`test_config`, `trigger`).
 //!
 //! `protocol` depends on nothing async and knows nothing of Kafka.
@@ -22,12 +22,11 @@ pub mod wire_stats;
 
 pub use codec::{DecodeError, MAX_MESSAGE_BYTES, Message, decode, encode};
 pub use messages::{
-    Heartbeat, HeartbeatState, Metrics, MetricsHistograms, NodeState, Register, Role, TestConfig,
-    TestType, Trigger, TriggerAction, decode_metrics,
+    Heartbeat, HeartbeatState, Metrics, NodeState, Register, Role, TestConfig, TestType, Trigger,
+    TriggerAction, decode_metrics,
 };
 pub use signing::{SignatureError, Signed, Signer};
 pub use topic::Topic;
-pub use wire_stats::{LatencyMetrics, WireCounters};
 
 /// The protocol version this build speaks. Messages without a version are taken as version 1
 /// (the assignment's shapes); messages from a newer version are rejected.

@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use onslaught_plan::{Load, TestPlan};
 
 use crate::codec::{DecodeError, Message, check_id};
-use crate::wire_stats::{LatencyMetrics, WireCounters, decode_histogram};
+use onslaught_stats::{Counters, Measurements, Summary};
+
+use crate::wire_stats::{check_counters, decode_histogram, encode_histogram};
 use crate::{PROTOCOL_VERSION, Topic};
 
 fn v1() -> u32 {
@@ -294,8 +296,11 @@ pub struct Metrics {
     /// test's clock and to show a late start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at_ms: Option<u64>,
-    /// Latency summary of the interval in ms (from the intended send time).
-    pub metrics: LatencyMetrics,
+    /// Latency summary of the interval in ms (from the intended send time), under the
+    /// assignment's names (`mean_latency`, `median_latency`, `min_latency`, `max_latency`...;
+    /// see [`crate::wire_stats::assignment_names`]). Derived from `histogram`.
+    #[serde(with = "crate::wire_stats::assignment_names")]
+    pub metrics: Summary,
     /// The interval's latency histogram (µs), HdrHistogram V2 deflate, base64.
     pub histogram: String,
     /// The interval's service-time histogram (µs, from the actual send), same encoding.
@@ -308,7 +313,7 @@ pub struct Metrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_histogram: Option<String>,
     /// Counters of the interval.
-    pub counters: WireCounters,
+    pub counters: Counters,
     /// On the final message of a run that ended early: why (stopped by the orchestrator, no
     /// orchestrator heartbeat, the driver shutting down).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,21 +334,8 @@ impl Message for Metrics {
     }
     fn validate(&self) -> Result<(), DecodeError> {
         self.validate_fields()?;
-        self.histograms().map(drop)
+        self.measurements().map(drop)
     }
-}
-
-/// The histograms of one metrics message, decoded.
-#[derive(Clone, Debug)]
-pub struct MetricsHistograms {
-    /// Latency (from the intended send time), µs.
-    pub latency: onslaught_stats::Histogram,
-    /// Service time (from the actual send), µs.
-    pub service: onslaught_stats::Histogram,
-    /// Gaps between consecutive sends, for scheduled tests.
-    pub send_gaps: Option<onslaught_stats::Histogram>,
-    /// Lag of each send after its intended time, for scheduled tests.
-    pub send_lag: Option<onslaught_stats::Histogram>,
 }
 
 impl Metrics {
@@ -361,57 +353,50 @@ impl Metrics {
                 "before interval_start_ms",
             ));
         }
-        self.counters.validate()?;
+        check_counters(&self.counters)?;
         if self.stopped.as_ref().is_some_and(|s| s.len() > 1024) {
             return Err(DecodeError::invalid("stopped", "longer than 1024 bytes"));
         }
         Ok(())
     }
 
-    /// Decodes the interval's histograms (each is base64 of deflated HdrHistogram V2).
-    pub fn histograms(&self) -> Result<MetricsHistograms, DecodeError> {
-        Ok(MetricsHistograms {
-            latency: self.latency()?,
-            service: self.service()?,
-            send_gaps: self.send_gaps()?,
-            send_lag: self.send_lag()?,
+    /// What the message measured: its histograms decoded (each is base64 of deflated
+    /// HdrHistogram V2) and its counters.
+    pub fn measurements(&self) -> Result<Measurements, DecodeError> {
+        let optional = |field, text: &Option<String>| {
+            text.as_deref()
+                .map(|h| decode_histogram(field, h))
+                .transpose()
+        };
+        Ok(Measurements {
+            latency: decode_histogram("histogram", &self.histogram)?,
+            service: decode_histogram("service_histogram", &self.service_histogram)?,
+            send_gaps: optional("send_gap_histogram", &self.send_gap_histogram)?,
+            send_lag: optional("send_lag_histogram", &self.send_lag_histogram)?,
+            counters: self.counters.clone(),
         })
     }
 
-    /// The interval's latency histogram.
-    pub fn latency(&self) -> Result<onslaught_stats::Histogram, DecodeError> {
-        decode_histogram("histogram", &self.histogram)
-    }
-
-    /// The interval's service-time histogram.
-    pub fn service(&self) -> Result<onslaught_stats::Histogram, DecodeError> {
-        decode_histogram("service_histogram", &self.service_histogram)
-    }
-
-    /// The interval's send-gap histogram, if the test was scheduled.
-    pub fn send_gaps(&self) -> Result<Option<onslaught_stats::Histogram>, DecodeError> {
-        self.send_gap_histogram
-            .as_deref()
-            .map(|h| decode_histogram("send_gap_histogram", h))
-            .transpose()
-    }
-
-    /// The interval's send-lag histogram, if the test was scheduled.
-    pub fn send_lag(&self) -> Result<Option<onslaught_stats::Histogram>, DecodeError> {
-        self.send_lag_histogram
-            .as_deref()
-            .map(|h| decode_histogram("send_lag_histogram", h))
-            .transpose()
+    /// Puts `measured` in the message: its latency summary (`metrics`), its histograms encoded,
+    /// its counters. The inverse of [`Metrics::measurements`].
+    pub fn set_measurements(&mut self, measured: &Measurements) {
+        self.metrics = measured.latency.summary();
+        self.histogram = encode_histogram(&measured.latency);
+        self.service_histogram = encode_histogram(&measured.service);
+        self.send_gap_histogram = measured.send_gaps.as_ref().map(encode_histogram);
+        self.send_lag_histogram = measured.send_lag.as_ref().map(encode_histogram);
+        self.counters = measured.counters.clone();
     }
 }
 
 /// Decodes and validates a metrics message like [`crate::decode`], and returns the histograms
-/// that validation decoded, so a receiver that merges them does not decode them again.
-pub fn decode_metrics(bytes: &[u8]) -> Result<(Metrics, MetricsHistograms), DecodeError> {
+/// that validation decoded with the counters, so a receiver that merges them does not decode them
+/// again.
+pub fn decode_metrics(bytes: &[u8]) -> Result<(Metrics, Measurements), DecodeError> {
     let message: Metrics = crate::codec::parse(bytes)?;
     message.validate_fields()?;
-    let histograms = message.histograms()?;
-    Ok((message, histograms))
+    let measured = message.measurements()?;
+    Ok((message, measured))
 }
 
 /// Who sent a heartbeat.

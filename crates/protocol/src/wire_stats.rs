@@ -1,172 +1,74 @@
-//! How `stats` values travel: summaries in ms, counters with string keys, histograms as base64.
-
-use std::collections::BTreeMap;
+//! How `stats` values travel: the latency summary under the assignment's names, counters as
+//! their serde form, histograms as base64.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use onslaught_stats::{Counters, ErrorKind, Histogram, Summary};
-use serde::{Deserialize, Serialize};
+use onslaught_stats::{Counters, Histogram};
 
 use crate::codec::DecodeError;
 
-/// The latency summary of a metrics message, in ms. The first four names are the assignment's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LatencyMetrics {
-    /// Samples in the interval.
-    pub count: u64,
-    /// Mean latency.
-    pub mean_latency: f64,
-    /// Median latency.
-    pub median_latency: f64,
-    /// Smallest latency.
-    pub min_latency: f64,
-    /// Largest latency.
-    pub max_latency: f64,
-    /// Most frequent latency at the histogram's resolution.
-    pub mode_latency: f64,
-    /// 90th percentile.
-    pub p90_latency: f64,
-    /// 95th percentile.
-    pub p95_latency: f64,
-    /// 99th percentile.
-    pub p99_latency: f64,
-    /// 99.9th percentile.
-    pub p999_latency: f64,
-}
+/// The `metrics` of a metrics message: the interval's latency [`Summary`] under the assignment's
+/// names, each field `x` as `x_latency` (`mean_latency`, `median_latency`, `min_latency`,
+/// `max_latency`, `p99_latency`...) but `count`. Derived from [`Summary`] field by field, so a
+/// field added there follows.
+pub mod assignment_names {
+    use onslaught_stats::Summary;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{Map, Value};
 
-impl From<Summary> for LatencyMetrics {
-    fn from(s: Summary) -> Self {
-        Self {
-            count: s.count,
-            mean_latency: s.mean,
-            median_latency: s.median,
-            min_latency: s.min,
-            max_latency: s.max,
-            mode_latency: s.mode,
-            p90_latency: s.p90,
-            p95_latency: s.p95,
-            p99_latency: s.p99,
-            p999_latency: s.p999,
+    const SUFFIX: &str = "_latency";
+
+    /// Writes `summary` with the assignment's names.
+    pub fn serialize<S: Serializer>(summary: &Summary, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(fields) = serde_json::to_value(summary).map_err(S::Error::custom)?
+        else {
+            return Err(S::Error::custom("a summary is a JSON object"));
+        };
+        let renamed: Map<String, Value> = fields
+            .into_iter()
+            .map(|(name, v)| match name.as_str() {
+                "count" => (name, v),
+                _ => (format!("{name}{SUFFIX}"), v),
+            })
+            .collect();
+        renamed.serialize(s)
+    }
+
+    /// Reads a summary written with the assignment's names (missing fields are 0).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Summary, D::Error> {
+        let fields = Map::<String, Value>::deserialize(d)?;
+        let mut plain: Map<String, Value> = serde_json::to_value(Summary::default())
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        for (name, v) in fields {
+            let name = name.strip_suffix(SUFFIX).map_or(name.clone(), str::to_owned);
+            if plain.contains_key(&name) {
+                plain.insert(name, v);
+            }
         }
+        serde_json::from_value(Value::Object(plain)).map_err(D::Error::custom)
     }
 }
 
-/// Counters on the wire: error kinds and status codes as string keys.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireCounters {
-    /// Requests started, sent or not (a connection that could not be opened); absent from
-    /// older drivers (then taken as `requests_sent`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_attempted: Option<u64>,
-    /// Requests written to a connection.
-    pub requests_sent: u64,
-    /// Requests that got a complete response.
-    pub responses_received: u64,
-    /// Failures by kind (`connect`, `timeout`, `reset`, `http_5xx`, `other`).
-    #[serde(default)]
-    pub errors: BTreeMap<String, u64>,
-    /// Failures by kind and cause (`connect: connection refused (os error 111)`), at most
-    /// [`onslaught_stats::counters::MAX_REASONS`] (plus one for the rest), each at most 256 bytes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub error_reasons: BTreeMap<String, u64>,
-    /// Responses by status code.
-    #[serde(default)]
-    pub status_codes: BTreeMap<String, u64>,
-    /// Request bytes written.
-    #[serde(default)]
-    pub bytes_sent: u64,
-    /// Response bytes read.
-    #[serde(default)]
-    pub bytes_received: u64,
-    /// Scheduled sends that went out late.
-    #[serde(default)]
-    pub late_sends: u64,
-}
-
-impl From<&Counters> for WireCounters {
-    fn from(c: &Counters) -> Self {
-        Self {
-            requests_attempted: Some(c.requests_attempted),
-            requests_sent: c.requests_sent,
-            responses_received: c.responses_received,
-            errors: c
-                .errors
-                .iter()
-                .map(|(k, n)| (k.as_str().to_owned(), *n))
-                .collect(),
-            error_reasons: c.error_reasons.clone(),
-            status_codes: c
-                .status_codes
-                .iter()
-                .map(|(code, n)| (code.to_string(), *n))
-                .collect(),
-            bytes_sent: c.bytes_sent,
-            bytes_received: c.bytes_received,
-            late_sends: c.late_sends,
-        }
+/// Checks what deserializing [`Counters`] leaves open: the number and length of reasons.
+pub fn check_counters(counters: &Counters) -> Result<(), DecodeError> {
+    let most = onslaught_stats::counters::MAX_REASONS + 1;
+    if counters.error_reasons.len() > most {
+        return Err(DecodeError::invalid(
+            "counters.error_reasons",
+            format!("more than {most} distinct reasons"),
+        ));
     }
-}
-
-impl WireCounters {
-    /// Checks that every key is a known error kind or a valid status code.
-    pub fn validate(&self) -> Result<(), DecodeError> {
-        if let Some(bad) = self.errors.keys().find(|k| ErrorKind::parse(k).is_none()) {
-            return Err(DecodeError::invalid(
-                "counters.errors",
-                format!("unknown kind `{bad}`"),
-            ));
-        }
-        if self.error_reasons.len() > onslaught_stats::counters::MAX_REASONS + 1 {
-            return Err(DecodeError::invalid(
-                "counters.error_reasons",
-                format!(
-                    "more than {} distinct reasons",
-                    onslaught_stats::counters::MAX_REASONS + 1
-                ),
-            ));
-        }
-        if self.error_reasons.keys().any(|k| k.len() > 256) {
-            return Err(DecodeError::invalid(
-                "counters.error_reasons",
-                "a reason is longer than 256 bytes",
-            ));
-        }
-        if let Some(bad) = self
-            .status_codes
-            .keys()
-            .find(|k| !matches!(k.parse::<u16>(), Ok(100..=999)))
-        {
-            return Err(DecodeError::invalid(
-                "counters.status_codes",
-                format!("`{bad}` is not an HTTP status"),
-            ));
-        }
-        Ok(())
+    if counters.error_reasons.keys().any(|k| k.len() > 256) {
+        return Err(DecodeError::invalid(
+            "counters.error_reasons",
+            "a reason is longer than 256 bytes",
+        ));
     }
-
-    /// Back to `stats` counters. Unknown keys (rejected by [`WireCounters::validate`]) are
-    /// dropped.
-    pub fn to_counters(&self) -> Counters {
-        Counters {
-            requests_attempted: self.requests_attempted.unwrap_or(self.requests_sent),
-            requests_sent: self.requests_sent,
-            responses_received: self.responses_received,
-            errors: self
-                .errors
-                .iter()
-                .filter_map(|(k, n)| ErrorKind::parse(k).map(|k| (k, *n)))
-                .collect(),
-            error_reasons: self.error_reasons.clone(),
-            status_codes: self
-                .status_codes
-                .iter()
-                .filter_map(|(k, n)| k.parse::<u16>().ok().map(|k| (k, *n)))
-                .collect(),
-            bytes_sent: self.bytes_sent,
-            bytes_received: self.bytes_received,
-            late_sends: self.late_sends,
-        }
-    }
+    Ok(())
 }
 
 /// Encodes a histogram for the wire.

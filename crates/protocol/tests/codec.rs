@@ -110,7 +110,7 @@ fn metrics() -> impl Strategy<Value = Metrics> {
                     stopped: is_final.then(|| "stopped by the orchestrator".to_owned()),
                     last_send_us: is_final.then_some(seq * 1000),
                     last_response_us: is_final.then_some(seq * 1000 + 7),
-                    metrics: h.summary().into(),
+                    metrics: h.summary(),
                     histogram: encode_histogram(&h),
                     service_histogram: encode_histogram(&h),
                     send_gap_histogram: if is_final {
@@ -123,7 +123,7 @@ fn metrics() -> impl Strategy<Value = Metrics> {
                     } else {
                         Some(encode_histogram(&h))
                     },
-                    counters: (&c).into(),
+                    counters: c,
                 }
             },
         )
@@ -176,12 +176,14 @@ fn survives_damage<M: Message>(m: &M, flip: usize) {
     let _ = decode::<M>(&damaged);
 }
 
-/// `decode_metrics` accepts exactly what `decode` accepts, and its histograms are the message's.
+/// `decode_metrics` accepts exactly what `decode` accepts, and its measurements are the
+/// message's.
 fn metrics_decoders_agree(bytes: &[u8]) {
     match (decode::<Metrics>(bytes), decode_metrics(bytes)) {
         (Ok(plain), Ok((message, histograms))) => {
             assert_eq!(plain, message);
-            let again = plain.histograms().unwrap();
+            let again = plain.measurements().unwrap();
+            assert_eq!(histograms.counters, again.counters);
             assert_eq!(histograms.latency.encode(), again.latency.encode());
             assert_eq!(histograms.service.encode(), again.service.encode());
             assert_eq!(
@@ -365,12 +367,12 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
         stopped: None,
         last_send_us: None,
         last_response_us: None,
-        metrics: h.summary().into(),
+        metrics: h.summary(),
         histogram: "!!not base64!!".into(),
         service_histogram: encode_histogram(&h),
         send_gap_histogram: None,
         send_lag_histogram: None,
-        counters: WireCounters::default(),
+        counters: Counters::default(),
     };
     assert!(matches!(
         decode::<Metrics>(&encode(&m)),
@@ -380,22 +382,66 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
         })
     ));
     metrics_decoders_agree(&encode(&m));
-    let mut bad_code = m.clone();
-    bad_code.histogram = encode_histogram(&h);
-    bad_code.counters.status_codes.insert("abc".into(), 1);
+    let mut ok = m.clone();
+    ok.histogram = encode_histogram(&h);
+    // Status codes are typed: a key that is not a status cannot be built, only sent as JSON.
+    let mut bad_code: serde_json::Value = serde_json::from_slice(&encode(&ok)).unwrap();
+    bad_code["counters"]["status_codes"]["abc"] = 1.into();
+    let bad_code = serde_json::to_vec(&bad_code).unwrap();
     assert!(matches!(
-        decode::<Metrics>(&encode(&bad_code)),
-        Err(DecodeError::Invalid {
-            field: "counters.status_codes",
-            ..
-        })
+        decode::<Metrics>(&bad_code),
+        Err(DecodeError::Malformed(reason)) if reason.contains("`abc` is not an HTTP status")
     ));
-    let mut ok = bad_code.clone();
-    ok.counters.status_codes.clear();
     let back: Metrics = decode(&encode(&ok)).unwrap();
-    assert_eq!(back.latency().unwrap().len(), 1);
-    metrics_decoders_agree(&encode(&bad_code));
+    assert_eq!(back.measurements().unwrap().latency.len(), 1);
+    metrics_decoders_agree(&bad_code);
     metrics_decoders_agree(&encode(&ok));
     let (_, histograms) = decode_metrics(&encode(&ok)).unwrap();
     assert_eq!(histograms.latency.len(), 1);
+}
+
+/// The `metrics` field carries the assignment's names, in ms, derived from the latency summary,
+/// and reads back to the same summary.
+#[test]
+fn metrics_carry_the_assignments_latency_names() {
+    let mut measured = onslaught_stats::Measurements::default();
+    for us in [1_000, 2_000, 3_000, 10_000] {
+        measured.latency.record_micros(us);
+    }
+    measured.counters.requests_sent = 4;
+    let mut m = Metrics {
+        protocol_version: 1,
+        node_id: "d".into(),
+        test_id: "t".into(),
+        report_id: "r".into(),
+        seq: 1,
+        is_final: false,
+        interval_start_ms: 0,
+        interval_end_ms: 1000,
+        sent_at_ms: 0,
+        started_at_ms: None,
+        stopped: None,
+        last_send_us: None,
+        last_response_us: None,
+        metrics: onslaught_stats::Summary::default(),
+        histogram: String::new(),
+        service_histogram: String::new(),
+        send_gap_histogram: None,
+        send_lag_histogram: None,
+        counters: Counters::default(),
+    };
+    m.set_measurements(&measured);
+    let json: serde_json::Value = serde_json::from_slice(&encode(&m)).unwrap();
+    let metrics = &json["metrics"];
+    assert_eq!(metrics["count"], 4);
+    assert_eq!(metrics["min_latency"], 1.0);
+    let summary = measured.latency.summary();
+    assert_eq!(metrics["max_latency"], summary.max);
+    assert!((summary.max - 10.0).abs() < 0.01, "{summary:?}");
+    assert_eq!(metrics["mean_latency"], summary.mean);
+    assert_eq!(metrics["median_latency"], 2.0);
+    assert!(metrics.get("mean").is_none(), "{metrics}");
+    let back: Metrics = decode(&encode(&m)).unwrap();
+    assert_eq!(back.metrics, measured.latency.summary());
+    assert_eq!(back.measurements().unwrap().counters.requests_sent, 4);
 }
