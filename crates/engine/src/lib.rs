@@ -4,7 +4,9 @@
 //! keep-alive connections, a per-request timeout and a request template. [`start`] spawns one
 //! worker task per connection on engine threads of its own and returns a [`RunHandle`]; the
 //! caller drains interval statistics from the handle's [`Recorder`] as often as it likes and
-//! awaits the run's end.
+//! awaits the run's end. Each engine thread records into its own slot of the recorder; nothing on
+//! the request path is shared between engine threads (an avalanche's request budget is claimed
+//! in batches).
 //!
 //! - [`Mode::Avalanche`]: every worker sends its next request as soon as its previous response
 //!   is complete (closed loop, first come first served).
@@ -21,7 +23,8 @@
 //!
 //! # Layout
 //! - [`spec`]: [`LoadSpec`], [`Mode`], [`RequestTemplate`], validation of a URL into a target.
-//! - [`recorder`]: [`Recorder`] and [`Interval`], the shared statistics sink.
+//! - [`recorder`]: [`Recorder`], one statistics slot per engine thread, drained and summed
+//!   into `onslaught_stats::Measurements`; [`Timing`], a run's attack and wait.
 //! - [`schedule`]: the pacer thread and precise sleeping.
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
 //! - `worker`: one connection's request loop.
@@ -45,13 +48,12 @@ pub mod spec;
 mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use recorder::{Interval, Recorder};
+pub use recorder::{Recorder, Timing};
 pub use spec::{LoadSpec, Mode, RequestTemplate, SpecError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
@@ -59,6 +61,9 @@ const PACER_LEAD: Duration = Duration::from_millis(3);
 
 /// Longest time connections are opened before a run's clock starts.
 pub const OPEN_AHEAD_BUDGET: Duration = Duration::from_secs(2);
+
+/// Most avalanche permits an engine thread claims from the run's budget at once.
+const PERMIT_BATCH_MAX: usize = 64;
 
 /// A send that starts more than this after its intended time counts as late.
 pub const LATE_TOLERANCE: Duration = Duration::from_millis(1);
@@ -94,65 +99,8 @@ pub struct RunHandle {
     threads: Vec<std::thread::JoinHandle<()>>,
     /// Stops the run early.
     cancel: CancellationToken,
-    /// When the last request went out and when the last one ended.
-    timing: Arc<Timing>,
     /// Stops the run at `deadline + timeout`, for a run bounded in time.
     hard_stop: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// When a run's last request went out and when its last request ended (response or error),
-/// measured from the run's start: vegeta's attack and wait.
-#[derive(Debug)]
-pub struct Timing {
-    /// The run's start.
-    origin: Instant,
-    /// Nanoseconds from `origin` to the latest send, plus one (0: none yet).
-    last_send: AtomicU64,
-    /// Nanoseconds from `origin` to the latest end of a request, plus one (0: none yet).
-    last_end: AtomicU64,
-}
-
-impl Timing {
-    fn new(origin: Instant) -> Self {
-        Self {
-            origin,
-            last_send: AtomicU64::new(0),
-            last_end: AtomicU64::new(0),
-        }
-    }
-
-    fn stamp(&self, at: Instant, into: &AtomicU64) {
-        let nanos = u64::try_from(at.saturating_duration_since(self.origin).as_nanos())
-            .unwrap_or(u64::MAX - 1);
-        into.fetch_max(nanos + 1, Ordering::Relaxed);
-    }
-
-    /// A request goes out now.
-    pub(crate) fn sent(&self, at: Instant) {
-        self.stamp(at, &self.last_send);
-    }
-
-    /// A request ended now (a response or an error).
-    pub(crate) fn ended(&self, at: Instant) {
-        self.stamp(at, &self.last_end);
-    }
-
-    fn read(value: &AtomicU64) -> Option<Duration> {
-        match value.load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(Duration::from_nanos(n - 1)),
-        }
-    }
-
-    /// From the start to the last send, if any request went out.
-    pub fn last_send(&self) -> Option<Duration> {
-        Self::read(&self.last_send)
-    }
-
-    /// From the start to the end of the last request to end, if any did.
-    pub fn last_end(&self) -> Option<Duration> {
-        Self::read(&self.last_end)
-    }
 }
 
 impl RunHandle {
@@ -164,11 +112,6 @@ impl RunHandle {
     /// A token that stops the run when cancelled.
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
-    }
-
-    /// When the last request went out and ended (read it once the run is over).
-    pub fn timing(&self) -> Arc<Timing> {
-        Arc::clone(&self.timing)
     }
 
     /// Waits until every request has a response, an error, or was aborted.
@@ -208,7 +151,6 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let cancel = cancel.child_token();
     let connector = Arc::new(connection::Connector::new(&spec).await?);
     let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
-    let recorder = Arc::new(Recorder::new(scheduled));
     // Sends on a schedule should not wait behind other work on a busy machine: engine threads
     // of a scheduled run ask for nice -10, and for real-time like the pacer when the schedule is
     // precise (gaps of 1 ms or more: at most 1,000 light requests a second per driver, so a
@@ -225,11 +167,18 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     // nor holds up the schedule.
     let count = thread_count(&spec);
     let concurrency = usize::try_from(spec.concurrency).unwrap_or(usize::MAX);
+    let connections_of =
+        |index: usize| concurrency / count + usize::from(index < concurrency % count);
+    // Each thread claims avalanche permits a few at a time: about one per connection.
+    let batches: Vec<u64> = (0..count)
+        .map(|index| u64::try_from(connections_of(index).clamp(1, PERMIT_BATCH_MAX)).unwrap_or(1))
+        .collect();
+    let recorder = Arc::new(Recorder::with_batches(scheduled, &batches));
     let mut ready = Vec::with_capacity(count);
     let mut go = Vec::with_capacity(count);
     let mut first = 0;
     for index in 0..count {
-        let connections = concurrency / count + usize::from(index < concurrency % count);
+        let connections = connections_of(index);
         let numbers = first..first + connections;
         first += connections;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
@@ -239,12 +188,14 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             .spawn({
                 let cancel = cancel.clone();
                 let connector = Arc::clone(&connector);
+                let slot = recorder.slot(index);
                 let open_for = spec.timeout.min(OPEN_AHEAD_BUDGET);
                 move || {
                     let setup = ThreadSetup {
                         ready: ready_tx,
                         go: go_rx,
                         connector,
+                        slot,
                         numbers,
                         open_for,
                         priority,
@@ -290,7 +241,6 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 }
             })
         });
-    let timing = Arc::new(Timing::new(started));
     let jobs = match spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
         Mode::Scheduled { interval } => {
@@ -315,7 +265,6 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         spec: Arc::clone(&spec),
         connector,
         recorder: Arc::clone(&recorder),
-        timing: Arc::clone(&timing),
         jobs,
     });
     for thread in go {
@@ -329,7 +278,6 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         started_at,
         threads,
         cancel,
-        timing,
         hard_stop,
     })
 }
@@ -345,6 +293,8 @@ struct ThreadSetup {
     go: tokio::sync::oneshot::Receiver<Arc<worker::Shared>>,
     /// Opens the connections.
     connector: Arc<connection::Connector>,
+    /// Where this thread's workers record (no other engine thread does).
+    slot: Arc<recorder::Slot>,
     /// The numbers of this thread's connections (one worker each).
     numbers: std::ops::Range<usize>,
     /// How long connections may take to open before the run starts.
@@ -358,6 +308,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         ready,
         go,
         connector,
+        slot,
         numbers,
         open_for,
         priority,
@@ -404,7 +355,12 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         };
         let mut workers = JoinSet::new();
         for (number, connection) in (first..).zip(opened) {
-            workers.spawn(worker::run(Arc::clone(&shared), number, connection));
+            workers.spawn(worker::run(
+                Arc::clone(&shared),
+                Arc::clone(&slot),
+                number,
+                connection,
+            ));
         }
         tokio::select! {
             () = cancel.cancelled() => workers.abort_all(),

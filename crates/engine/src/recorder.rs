@@ -1,9 +1,10 @@
-//! The shared statistics sink workers record into, drained in intervals.
+//! Where workers record: one slot per engine thread, drained and summed in intervals.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use onslaught_stats::{Counters, ErrorKind, Histogram};
+use onslaught_stats::{ErrorKind, Measurements};
 use parking_lot::Mutex;
 
 use crate::LATE_TOLERANCE;
@@ -40,262 +41,354 @@ impl Failure {
     }
 }
 
-/// Everything recorded between two drains.
-#[derive(Clone, Debug, Default)]
-pub struct Interval {
-    /// Latency of completed requests: from the intended send time in scheduled mode, from the
-    /// actual send otherwise.
-    pub latency: Histogram,
-    /// Service time of completed requests: from the actual send.
-    pub service: Histogram,
-    /// Scheduled mode: gaps between consecutive actual sends.
-    pub send_gaps: Option<Histogram>,
-    /// Scheduled mode: how late each send started after its intended time.
-    pub send_lag: Option<Histogram>,
-    /// Counters.
-    pub counters: Counters,
-}
-
-impl Interval {
-    fn new(scheduled: bool) -> Self {
-        Self {
-            send_gaps: scheduled.then(Histogram::new),
-            send_lag: scheduled.then(Histogram::new),
-            ..Self::default()
-        }
-    }
-
-    /// Empties the interval, keeping its allocations.
-    pub fn clear(&mut self, scheduled: bool) {
-        self.latency.clear();
-        self.service.clear();
-        for h in [&mut self.send_gaps, &mut self.send_lag] {
-            match (h.as_mut(), scheduled) {
-                (Some(h), true) => h.clear(),
-                (None, true) => *h = Some(Histogram::new()),
-                (_, false) => *h = None,
-            }
-        }
-        self.counters = Counters::default();
-    }
-
-    /// Adds another interval into this one (exact).
-    pub fn add(&mut self, other: &Interval) {
-        self.latency.add(&other.latency);
-        self.service.add(&other.service);
-        merge_optional(&mut self.send_gaps, other.send_gaps.as_ref());
-        merge_optional(&mut self.send_lag, other.send_lag.as_ref());
-        self.counters.add(&other.counters);
-    }
-}
-
-fn merge_optional(into: &mut Option<Histogram>, from: Option<&Histogram>) {
-    if let Some(from) = from {
-        into.get_or_insert_with(Histogram::new).add(from);
-    }
-}
-
-/// Where workers record. Drain it with [`Recorder::take`] at least once a second; memory stays
-/// the size of one [`Interval`] however many requests run.
+/// Where a run records: one slot per engine thread, drained and summed on demand.
+///
+/// Each engine thread records only into its own [`Slot`] (a lock that no other engine thread
+/// takes; the drain takes it twice a second for a swap), so nothing on the request path is
+/// shared between engine threads. [`Recorder::take`] swaps every slot's interval for an empty
+/// one and sums them (exact: histogram addition), so each event lands in exactly one drained
+/// interval. Memory stays the size of two [`Measurements`] per engine thread however many
+/// requests run.
+///
+/// A scheduled run also keeps the time of the node's latest send in one atomic, for the gaps
+/// between consecutive sends of the node (a quantity of all threads together, at most the
+/// schedule's rate); an avalanche run shares nothing.
 #[derive(Debug)]
 pub struct Recorder {
-    /// The interval being filled.
-    current: Mutex<Interval>,
+    /// One per engine thread.
+    slots: Box<[Arc<Slot>]>,
+    /// Emptied intervals the drain swaps in, one per slot (only the drain takes this lock).
+    spares: Mutex<Vec<Measurements>>,
     /// Whether sends follow a schedule (gap and lag histograms exist).
     scheduled: bool,
-    /// Requests started since the run started (sent or not), readable without the lock.
-    begun_total: AtomicU64,
-    /// `begun_total` as of the latest drain (the attempts of the next interval start there).
-    begun_drained: AtomicU64,
-    /// Requests sent since the run started, readable without the lock (progress display).
-    sent_total: AtomicU64,
-    /// Requests finished (response or error) since the run started.
-    finished_total: AtomicU64,
-    /// Time of the latest send, in ns since `origin` plus one (0: none yet).
+    /// Scheduled runs: time of the node's latest send, in ns since `origin` plus one (0: none
+    /// yet).
     last_send: AtomicU64,
     /// The clock origin for `last_send`.
     origin: Instant,
 }
 
+/// One engine thread's part of a [`Recorder`]: its own interval and running totals, behind a
+/// lock only that thread and the drain take. Aligned to its own cache lines, so threads
+/// recording into neighbouring slots do not share one.
+#[derive(Debug)]
+#[repr(align(128))]
+pub struct Slot {
+    /// What this thread recorded since the last drain, and its totals.
+    local: Mutex<Local>,
+    /// Avalanche permits this thread claimed from the run's budget and not yet used. Only this
+    /// slot's engine thread touches it (its workers are tasks on that one thread), so a load and
+    /// a store suffice: no read-modify-write, no line shared with other threads.
+    permits: AtomicU64,
+    /// How many permits this thread claims from the budget at once.
+    batch: u64,
+}
+
+/// A slot's state.
+#[derive(Debug, Default)]
+struct Local {
+    /// The interval being filled.
+    interval: Measurements,
+    /// Requests started since the run started (sent or not).
+    begun: u64,
+    /// Requests sent since the run started.
+    sent: u64,
+    /// Requests finished (response, error or abort) since the run started.
+    finished: u64,
+    /// When this thread's latest request started.
+    last_begin: Option<Instant>,
+    /// When this thread's latest request ended.
+    last_end: Option<Instant>,
+}
+
+/// When a run's last request went out and when its last request ended (response or error),
+/// measured from the run's start: vegeta's attack and wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// From the start to the last send, if any request went out.
+    pub last_send: Option<Duration>,
+    /// From the start to the end of the last request to end, if any did.
+    pub last_end: Option<Duration>,
+}
+
+impl Timing {
+    /// From the start to the last send, if any request went out.
+    pub fn last_send(&self) -> Option<Duration> {
+        self.last_send
+    }
+
+    /// From the start to the end of the last request to end, if any did.
+    pub fn last_end(&self) -> Option<Duration> {
+        self.last_end
+    }
+}
+
 impl Recorder {
-    /// An empty recorder.
-    pub fn new(scheduled: bool) -> Self {
+    /// An empty recorder for `threads` engine threads, each claiming avalanche permits one at
+    /// a time.
+    pub fn new(scheduled: bool, threads: usize) -> Self {
+        Self::with_batches(scheduled, &vec![1; threads.max(1)])
+    }
+
+    /// An empty recorder with one slot per entry of `batches`, the number of permits that
+    /// slot's thread claims at once.
+    pub(crate) fn with_batches(scheduled: bool, batches: &[u64]) -> Self {
+        let slots: Box<[Arc<Slot>]> = batches
+            .iter()
+            .map(|batch| {
+                Arc::new(Slot {
+                    local: Mutex::new(Local {
+                        interval: Measurements::new(scheduled),
+                        ..Local::default()
+                    }),
+                    permits: AtomicU64::new(0),
+                    batch: (*batch).max(1),
+                })
+            })
+            .collect();
+        let spares = slots
+            .iter()
+            .map(|_| Measurements::new(scheduled))
+            .collect();
         Self {
-            current: Mutex::new(Interval::new(scheduled)),
+            slots,
+            spares: Mutex::new(spares),
             scheduled,
-            begun_total: AtomicU64::new(0),
-            begun_drained: AtomicU64::new(0),
-            sent_total: AtomicU64::new(0),
-            finished_total: AtomicU64::new(0),
             last_send: AtomicU64::new(0),
             origin: Instant::now(),
         }
     }
 
+    /// Engine thread `index`'s slot.
+    pub(crate) fn slot(&self, index: usize) -> Arc<Slot> {
+        Arc::clone(&self.slots[index % self.slots.len()])
+    }
+
     /// Takes everything recorded since the previous call.
-    pub fn take(&self) -> Interval {
-        let mut into = Interval::new(self.scheduled);
+    pub fn take(&self) -> Measurements {
+        let mut into = Measurements::new(self.scheduled);
         self.take_into(&mut into);
         into
     }
 
-    /// Like [`Recorder::take`], but swaps into `into` (cleared first) so a caller that drains
-    /// every second reuses two buffers instead of allocating new histograms each time.
-    pub fn take_into(&self, into: &mut Interval) {
+    /// Like [`Recorder::take`], but into `into` (cleared first), so a caller that drains every
+    /// second reuses its buffer instead of allocating new histograms each time.
+    pub fn take_into(&self, into: &mut Measurements) {
         into.clear(self.scheduled);
-        let mut current = self.current.lock();
-        std::mem::swap(&mut *current, into);
-        // Attempts are counted without the lock; the ones begun since the last drain belong to
-        // this interval (taken under the lock, so drains see a rising count).
-        let begun = self.begun_total.load(Ordering::Relaxed);
-        let before = self.begun_drained.swap(begun, Ordering::Relaxed);
-        drop(current);
-        into.counters.requests_attempted = begun.saturating_sub(before);
+        let mut spares = self.spares.lock();
+        for (slot, spare) in self.slots.iter().zip(spares.iter_mut()) {
+            // The swap is all that happens under the thread's lock; summing happens after.
+            std::mem::swap(&mut slot.local.lock().interval, spare);
+            into.add(spare);
+            spare.clear(self.scheduled);
+        }
+    }
+
+    fn sum(&self, of: impl Fn(&Local) -> u64) -> u64 {
+        self.slots.iter().map(|slot| of(&slot.local.lock())).sum()
     }
 
     /// Requests started so far (sent, or failed before they could be).
     pub fn requests_attempted(&self) -> u64 {
-        self.begun_total.load(Ordering::Relaxed)
+        self.sum(|l| l.begun)
     }
 
     /// Requests sent so far in this run.
     pub fn requests_sent(&self) -> u64 {
-        self.sent_total.load(Ordering::Relaxed)
+        self.sum(|l| l.sent)
     }
 
     /// Requests finished so far (response, error or abort).
     pub fn requests_finished(&self) -> u64 {
-        self.finished_total.load(Ordering::Relaxed)
+        self.sum(|l| l.finished)
     }
 
-    /// A request starts: it is counted as attempted (without the lock), whether or not it can
-    /// be sent.
-    pub(crate) fn begin(&self) {
-        self.begun_total.fetch_add(1, Ordering::Relaxed);
+    /// When the last request went out and ended, from `origin` (the run's start; read it once
+    /// the run is over).
+    pub fn timing(&self, origin: Instant) -> Timing {
+        let mut timing = Timing::default();
+        for slot in &self.slots {
+            let local = slot.local.lock();
+            let since = |at: Option<Instant>| at.map(|at| at.saturating_duration_since(origin));
+            timing.last_send = timing.last_send.max(since(local.last_begin));
+            timing.last_end = timing.last_end.max(since(local.last_end));
+        }
+        timing
+    }
+
+    /// The gap since the node's previous send, for a scheduled run (a send at `now`).
+    fn send_gap(&self, now: Instant) -> Option<Duration> {
+        let stamp = u64::try_from(now.saturating_duration_since(self.origin).as_nanos())
+            .unwrap_or(u64::MAX - 1)
+            + 1;
+        match self.last_send.swap(stamp, Ordering::AcqRel) {
+            0 => None,
+            previous => Some(Duration::from_nanos(stamp.saturating_sub(previous))),
+        }
+    }
+
+    /// Counts every request that was begun but never finished as aborted (after a stop, once
+    /// the engine threads are gone).
+    pub(crate) fn abort_in_flight(&self) {
+        for slot in &self.slots {
+            let mut local = slot.local.lock();
+            let in_flight = local.begun.saturating_sub(local.finished);
+            if in_flight > 0 {
+                local.finished += in_flight;
+                *local
+                    .interval
+                    .counters
+                    .errors
+                    .entry(ErrorKind::Aborted)
+                    .or_default() += in_flight;
+            }
+        }
+    }
+}
+
+impl Slot {
+    /// Claims one avalanche permit for this thread from `budget` (requests not yet claimed by
+    /// any thread), taking `batch` at a time so the shared budget is touched once per batch.
+    pub(crate) fn claim(&self, budget: &AtomicU64) -> bool {
+        let held = self.permits.load(Ordering::Relaxed);
+        if held > 0 {
+            self.permits.store(held - 1, Ordering::Relaxed);
+            return true;
+        }
+        let batch = self.batch;
+        match budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n > 0).then(|| n.saturating_sub(batch))
+        }) {
+            Ok(before) => {
+                let got = before.min(batch);
+                self.permits.store(got - 1, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// A request starts at `at`: it is counted as attempted, whether or not it can be sent.
+    pub(crate) fn begin(&self, at: Instant) {
+        let mut local = self.local.lock();
+        local.begun += 1;
+        local.interval.counters.requests_attempted += 1;
+        local.last_begin = Some(at);
     }
 
     /// A begun request is handed to an open connection at `now`; `intended` is its scheduled
-    /// time, if any.
-    pub(crate) fn sent(&self, now: Instant, intended: Option<Instant>) {
-        self.sent_total.fetch_add(1, Ordering::Relaxed);
-        let mut gap = None;
-        if self.scheduled {
-            let stamp = u64::try_from(now.saturating_duration_since(self.origin).as_nanos())
-                .unwrap_or(u64::MAX - 1)
-                + 1;
-            let previous = self.last_send.swap(stamp, Ordering::AcqRel);
-            if previous != 0 {
-                gap = Some(Duration::from_nanos(stamp.saturating_sub(previous)));
-            }
-        }
+    /// time, if any. A scheduled run measures the node's send gap from `recorder`.
+    pub(crate) fn sent(&self, recorder: &Recorder, now: Instant, intended: Option<Instant>) {
+        let gap = if recorder.scheduled {
+            recorder.send_gap(now)
+        } else {
+            None
+        };
         let lag = intended.map(|i| now.saturating_duration_since(i));
-        let mut current = self.current.lock();
-        current.counters.requests_sent += 1;
-        if let (Some(gap), Some(h)) = (gap, current.send_gaps.as_mut()) {
+        let mut local = self.local.lock();
+        local.sent += 1;
+        let interval = &mut local.interval;
+        interval.counters.requests_sent += 1;
+        if let (Some(gap), Some(h)) = (gap, interval.send_gaps.as_mut()) {
             h.record(gap);
         }
         if let Some(lag) = lag {
             if lag > LATE_TOLERANCE {
-                current.counters.late_sends += 1;
+                interval.counters.late_sends += 1;
             }
-            if let Some(h) = current.send_lag.as_mut() {
+            if let Some(h) = interval.send_lag.as_mut() {
                 h.record(lag);
             }
         }
     }
 
-    /// A complete response arrived; `written` bytes went out on its connection for it.
-    pub(crate) fn response(
-        &self,
-        status: u16,
-        latency: Duration,
-        service: Duration,
-        bytes: u64,
-        written: u64,
-    ) {
-        self.finished_total.fetch_add(1, Ordering::Relaxed);
-        let mut current = self.current.lock();
-        current.counters.responses_received += 1;
-        current.counters.bytes_received += bytes;
-        current.counters.bytes_sent += written;
-        current.counters.status(status);
-        if status >= 500 {
-            current.counters.error(ErrorKind::Status5xx);
+    /// A complete response arrived at `end`; `written` bytes went out on its connection for it.
+    pub(crate) fn response(&self, end: Instant, exchange: Exchange) {
+        let mut local = self.local.lock();
+        local.finished += 1;
+        local.last_end = Some(end);
+        let counters = &mut local.interval.counters;
+        counters.responses_received += 1;
+        counters.bytes_received += exchange.bytes;
+        counters.bytes_sent += exchange.written;
+        counters.status(exchange.status);
+        if exchange.status >= 500 {
+            counters.error(ErrorKind::Status5xx);
         }
-        current.latency.record(latency);
-        current.service.record(service);
+        local.interval.latency.record(exchange.latency);
+        local.interval.service.record(exchange.service);
     }
 
-    /// A request failed without a complete response; `written` bytes went out for it (none if
-    /// its connection could not be opened).
-    pub(crate) fn failure(&self, failure: &Failure, written: u64) {
-        self.finished_total.fetch_add(1, Ordering::Relaxed);
-        let mut current = self.current.lock();
-        current.counters.error(failure.kind);
-        current.counters.bytes_sent += written;
-        match &failure.cause {
-            Some(cause) => {
-                let reason = format!("{}: {cause}", failure.kind.as_str());
-                current.counters.reason(&reason, 1);
-            }
-            None => current.counters.reason(failure.kind.as_str(), 1),
-        }
+    /// A request failed at `end` without a complete response; `written` bytes went out for it
+    /// (none if its connection could not be opened).
+    pub(crate) fn failure(&self, end: Instant, failure: &Failure, written: u64) {
+        let reason = match &failure.cause {
+            Some(cause) => format!("{}: {cause}", failure.kind.as_str()),
+            None => failure.kind.as_str().to_owned(),
+        };
+        let mut local = self.local.lock();
+        local.finished += 1;
+        local.last_end = Some(end);
+        let counters = &mut local.interval.counters;
+        counters.error(failure.kind);
+        counters.bytes_sent += written;
+        counters.reason(&reason, 1);
     }
+}
 
-    /// Counts every request that was begun but never finished as aborted (after a stop).
-    pub(crate) fn abort_in_flight(&self) {
-        let finished = self.finished_total.load(Ordering::Relaxed);
-        let in_flight = self.requests_attempted().saturating_sub(finished);
-        if in_flight == 0 {
-            return;
-        }
-        self.finished_total.fetch_add(in_flight, Ordering::Relaxed);
-        *self
-            .current
-            .lock()
-            .counters
-            .errors
-            .entry(ErrorKind::Aborted)
-            .or_default() += in_flight;
-    }
+/// What a completed request measured.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exchange {
+    /// Response status.
+    pub(crate) status: u16,
+    /// From the intended send time (scheduled) or the actual send.
+    pub(crate) latency: Duration,
+    /// From the actual send.
+    pub(crate) service: Duration,
+    /// Response body bytes read.
+    pub(crate) bytes: u64,
+    /// Request bytes written on its connection.
+    pub(crate) written: u64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn exchange(status: u16, latency_ms: u64, service_ms: u64) -> Exchange {
+        Exchange {
+            status,
+            latency: Duration::from_millis(latency_ms),
+            service: Duration::from_millis(service_ms),
+            bytes: 10,
+            written: 50,
+        }
+    }
+
+    /// Two threads' slots are drained into one interval: counts, lateness, node-level gaps.
     #[test]
     fn take_drains_and_counts_lateness() {
-        let recorder = Recorder::new(true);
+        let recorder = Recorder::new(true, 2);
+        let (a, b) = (recorder.slot(0), recorder.slot(1));
         let t0 = Instant::now();
-        for _ in 0..4 {
-            recorder.begin();
+        for slot in [&a, &b, &a, &b] {
+            slot.begin(t0);
         }
-        recorder.sent(
+        a.sent(
+            &recorder,
             t0 + Duration::from_millis(10),
             Some(t0 + Duration::from_millis(10)),
         );
-        recorder.sent(
+        b.sent(
+            &recorder,
             t0 + Duration::from_millis(25),
             Some(t0 + Duration::from_millis(20)),
         );
-        recorder.response(
-            200,
-            Duration::from_millis(3),
-            Duration::from_millis(2),
-            10,
-            50,
-        );
-        recorder.response(
-            503,
-            Duration::from_millis(9),
-            Duration::from_millis(4),
-            10,
-            50,
-        );
-        recorder.failure(&Failure::of(ErrorKind::Timeout), 0);
+        a.response(t0, exchange(200, 3, 2));
+        b.response(t0, exchange(503, 9, 4));
+        a.failure(t0, &Failure::of(ErrorKind::Timeout), 0);
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        recorder.failure(&Failure::because(ErrorKind::Connect, &refused), 0);
+        b.failure(t0, &Failure::because(ErrorKind::Connect, &refused), 0);
         let interval = recorder.take();
         assert_eq!(interval.counters.requests_attempted, 4);
         assert_eq!(interval.counters.requests_sent, 2);
@@ -310,6 +403,7 @@ mod tests {
         assert_eq!(interval.counters.responses_received, 2);
         assert_eq!(interval.counters.errors[&ErrorKind::Status5xx], 1);
         assert_eq!(interval.counters.errors[&ErrorKind::Timeout], 1);
+        // The gap is the node's, from one thread's send to the other's.
         let gaps = interval.send_gaps.unwrap();
         assert_eq!(gaps.len(), 1);
         assert!((gaps.quantile_micros(0.5) as i64 - 15_000).abs() < 20);
@@ -319,5 +413,69 @@ mod tests {
         assert_eq!(next.counters.requests_attempted, 0);
         assert_eq!(recorder.requests_sent(), 2);
         assert_eq!(recorder.requests_finished(), 4);
+        assert_eq!(recorder.requests_attempted(), 4);
+        assert_eq!(recorder.timing(t0).last_send(), Some(Duration::ZERO));
+    }
+
+    /// Drains taken while threads record lose and double-count nothing: the intervals add up
+    /// to every event, and what was begun but not finished is counted aborted at the end.
+    #[test]
+    fn drains_during_recording_are_exact() {
+        const THREADS: usize = 3;
+        const PER_THREAD: u64 = 20_000;
+        let recorder = Arc::new(Recorder::new(false, THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let slot = recorder.slot(i);
+                let recorder = Arc::clone(&recorder);
+                std::thread::spawn(move || {
+                    for n in 0..PER_THREAD {
+                        let now = Instant::now();
+                        slot.begin(now);
+                        slot.sent(&recorder, now, None);
+                        // The last request of each thread stays in flight.
+                        if n + 1 < PER_THREAD {
+                            slot.response(now, exchange(200, 1, 1));
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut total = Measurements::default();
+        while !threads.iter().all(std::thread::JoinHandle::is_finished) {
+            total.add(&recorder.take());
+        }
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        recorder.abort_in_flight();
+        total.add(&recorder.take());
+        let all = THREADS as u64 * PER_THREAD;
+        assert_eq!(total.counters.requests_attempted, all);
+        assert_eq!(total.counters.requests_sent, all);
+        assert_eq!(total.counters.responses_received, all - THREADS as u64);
+        assert_eq!(total.latency.len(), all - THREADS as u64);
+        assert_eq!(total.counters.errors[&ErrorKind::Aborted], THREADS as u64);
+        assert_eq!(recorder.requests_finished(), all);
+    }
+
+    /// Permits are claimed in batches and never more than the budget.
+    #[test]
+    fn permits_are_claimed_in_batches_up_to_the_budget() {
+        let recorder = Recorder::with_batches(false, &[4, 4]);
+        let budget = AtomicU64::new(10);
+        let (a, b) = (recorder.slot(0), recorder.slot(1));
+        assert!(a.claim(&budget));
+        assert_eq!(budget.load(Ordering::Relaxed), 6);
+        assert!(b.claim(&budget));
+        assert_eq!(budget.load(Ordering::Relaxed), 2);
+        let mut claimed = 2;
+        while a.claim(&budget) {
+            claimed += 1;
+        }
+        while b.claim(&budget) {
+            claimed += 1;
+        }
+        assert_eq!(claimed, 10);
     }
 }

@@ -1,7 +1,7 @@
 //! One connection's request loop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use onslaught_stats::ErrorKind;
 
 use crate::connection::{Connector, Open};
-use crate::recorder::Failure;
+use crate::recorder::{Exchange, Failure, Slot};
 use crate::{LoadSpec, Recorder};
 
 /// First pause of a closed-loop worker after its connection could not be opened; it doubles
@@ -24,10 +24,11 @@ const CONNECT_BACKOFF_MAX: Duration = Duration::from_millis(100);
 
 /// Where workers get their next request from.
 pub(crate) enum Jobs {
-    /// Avalanche: a shared budget of requests and an optional deadline.
+    /// Avalanche: a budget of requests, claimed by each engine thread in batches, and an
+    /// optional deadline.
     Permits {
-        /// Requests not yet claimed (`u64::MAX`: unbounded).
-        remaining: AtomicU64,
+        /// Requests not yet claimed by any thread (`None`: unbounded).
+        remaining: Option<AtomicU64>,
         /// No request starts at or after this time.
         deadline: Option<Instant>,
     },
@@ -38,7 +39,7 @@ pub(crate) enum Jobs {
 impl Jobs {
     pub(crate) fn permits(count: Option<u64>, deadline: Option<Instant>) -> Self {
         Jobs::Permits {
-            remaining: AtomicU64::new(count.unwrap_or(u64::MAX)),
+            remaining: count.map(AtomicU64::new),
             deadline,
         }
     }
@@ -47,9 +48,9 @@ impl Jobs {
         Jobs::Scheduled(rx)
     }
 
-    /// The next request to send: `Some(intended time)` (None inside for unscheduled), or `None`
-    /// when the run is over for this worker.
-    async fn next(&self) -> Option<Option<Instant>> {
+    /// The next request to send for a worker of `slot`'s thread: `Some(intended time)` (None
+    /// inside for unscheduled), or `None` when the run is over for this worker.
+    async fn next(&self, slot: &Slot) -> Option<Option<Instant>> {
         match self {
             Jobs::Permits {
                 remaining,
@@ -58,14 +59,10 @@ impl Jobs {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return None;
                 }
-                remaining
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
-                        0 => None,
-                        u64::MAX => Some(u64::MAX),
-                        n => Some(n - 1),
-                    })
-                    .ok()
-                    .map(|_| None)
+                match remaining {
+                    None => Some(None),
+                    Some(budget) => slot.claim(budget).then_some(None),
+                }
             }
             Jobs::Scheduled(rx) => rx.recv().await.ok().map(Some),
         }
@@ -93,8 +90,6 @@ pub(crate) struct Shared {
     pub(crate) spec: Arc<LoadSpec>,
     pub(crate) connector: Arc<Connector>,
     pub(crate) recorder: Arc<Recorder>,
-    /// When the last request went out and ended.
-    pub(crate) timing: Arc<crate::Timing>,
     pub(crate) jobs: Jobs,
 }
 
@@ -120,39 +115,49 @@ fn prepare(spec: &LoadSpec) -> Prepared {
     Prepared { uri, headers }
 }
 
-/// Sends requests over one keep-alive connection until the jobs run out. A stop aborts the
-/// task (see `engine_thread`).
-pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<Open>) {
+/// Sends requests over one keep-alive connection until the jobs run out, recording into its
+/// thread's `slot`. A stop aborts the task (see `engine_thread`).
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    slot: Arc<Slot>,
+    number: usize,
+    connection: Option<Open>,
+) {
     let prepared = prepare(&shared.spec);
     let mut connection = connection;
     // Connections that could not be opened in a row (a closed loop pauses after each).
     let mut connect_failures = 0u32;
-    while let Some(intended) = shared.jobs.next().await {
+    while let Some(intended) = shared.jobs.next(&slot).await {
         let started = Instant::now();
-        shared.timing.sent(started);
-        shared.recorder.begin();
+        slot.begin(started);
         let outcome = tokio::time::timeout(
             shared.spec.timeout,
-            exchange(&shared, &prepared, &mut connection, number, intended),
+            exchange(&shared, &slot, &prepared, &mut connection, number, intended),
         )
         .await
         .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
-        shared.timing.ended(Instant::now());
+        let end = Instant::now();
         // Bytes out are what reached the socket for this request, whatever its outcome.
         let written = connection.as_ref().map_or(0, Open::take_written);
         match outcome {
             Ok((status, bytes)) => {
                 connect_failures = 0;
-                let end = Instant::now();
                 let latency = end.saturating_duration_since(intended.unwrap_or(started));
-                shared
-                    .recorder
-                    .response(status, latency, end - started, bytes, written);
+                slot.response(
+                    end,
+                    Exchange {
+                        status,
+                        latency,
+                        service: end - started,
+                        bytes,
+                        written,
+                    },
+                );
             }
             Err(failure) => {
                 // The connection's state is unknown after a failure: start afresh.
                 connection = None;
-                shared.recorder.failure(&failure, written);
+                slot.failure(end, &failure, written);
                 if failure.kind == ErrorKind::Connect {
                     connect_failures = connect_failures.saturating_add(1);
                     shared.jobs.back_off(connect_failures).await;
@@ -168,6 +173,7 @@ pub(crate) async fn run(shared: Arc<Shared>, number: usize, connection: Option<O
 /// once its connection is open and ready to take it (`intended`: its scheduled time).
 async fn exchange(
     shared: &Shared,
+    slot: &Slot,
     prepared: &Prepared,
     connection: &mut Option<Open>,
     number: usize,
@@ -194,7 +200,7 @@ async fn exchange(
     *request.headers_mut() = prepared.headers.clone();
     let exchange = async {
         sender.ready().await.map_err(|e| classify(&e))?;
-        shared.recorder.sent(Instant::now(), intended);
+        slot.sent(&shared.recorder, Instant::now(), intended);
         let response = sender
             .send_request(request)
             .await

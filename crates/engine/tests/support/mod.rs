@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use onslaught_engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use onslaught_engine::{LoadSpec, Mode, RequestTemplate};
+use onslaught_stats::Measurements;
 use onslaught_target::{Target, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +34,7 @@ pub fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> L
 }
 
 /// Runs `spec` to the end: everything it recorded and how long it took.
-pub async fn run(spec: LoadSpec) -> (Interval, Duration) {
+pub async fn run(spec: LoadSpec) -> (Measurements, Duration) {
     let handle = onslaught_engine::start(spec, CancellationToken::new())
         .await
         .unwrap();
