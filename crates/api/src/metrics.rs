@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
 
-use onslaught_orchestrator::{Liveness, Orchestrator, SummaryView, TestStatus, TestView};
+use onslaught_orchestrator::{Liveness, Orchestrator, Summary, TestStatus, TestView};
 
 /// The `Content-Type` of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -199,7 +199,7 @@ fn latest(tests: &[TestView]) -> Option<&TestView> {
 
 fn latency_summary(out: &mut Exposition, test: &TestView) {
     const NAME: &str = "onslaught_test_latency_seconds";
-    let s: &SummaryView = &test.aggregate.latency;
+    let s: &Summary = &test.aggregate.latency;
     out.family(
         NAME,
         "summary",

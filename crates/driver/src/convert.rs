@@ -1,12 +1,12 @@
-//! Conversions at the driver's edges: test plan → engine spec, engine interval → wire metrics.
+//! Conversions at the driver's edges: test plan → engine spec, measured interval → wire metrics.
 
 use std::time::Duration;
 
 use http::HeaderMap;
-use onslaught_engine::{Interval, LoadSpec, Mode, RequestTemplate};
+use onslaught_engine::{LoadSpec, Mode, RequestTemplate};
 use onslaught_plan::{Load, TestPlan};
-use onslaught_protocol::wire_stats::encode_histogram;
 use onslaught_protocol::{Metrics, PROTOCOL_VERSION};
+use onslaught_stats::{Counters, Measurements, Summary};
 
 /// What the engine runs for `plan` (the one place a plan becomes an engine spec), or why this
 /// driver cannot run it.
@@ -106,8 +106,8 @@ pub struct Position<'a> {
 
 /// Builds the metrics message for one interval. `report_id` is derived from test, node and
 /// sequence, so a message re-sent after a broker error keeps its id and is de-duplicated.
-pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
-    Metrics {
+pub fn metrics(interval: &Measurements, at: Position<'_>) -> Metrics {
+    let mut message = Metrics {
         protocol_version: PROTOCOL_VERSION,
         node_id: at.node_id.to_owned(),
         test_id: at.test_id.to_owned(),
@@ -118,16 +118,19 @@ pub fn metrics(interval: &Interval, at: Position<'_>) -> Metrics {
         interval_end_ms: at.end_ms.max(at.start_ms),
         sent_at_ms: onslaught_protocol::now_ms(),
         started_at_ms: at.started_at_ms,
-        metrics: interval.latency.summary().into(),
-        histogram: encode_histogram(&interval.latency),
-        service_histogram: encode_histogram(&interval.service),
-        send_gap_histogram: interval.send_gaps.as_ref().map(encode_histogram),
-        send_lag_histogram: interval.send_lag.as_ref().map(encode_histogram),
-        counters: (&interval.counters).into(),
         stopped: at.stopped.map(str::to_owned),
         last_send_us: at.last_send.map(micros),
         last_response_us: at.last_response.map(micros),
-    }
+        // Set from `interval` below, in the one place that knows the wire's encoding.
+        metrics: Summary::default(),
+        histogram: String::new(),
+        service_histogram: String::new(),
+        send_gap_histogram: None,
+        send_lag_histogram: None,
+        counters: Counters::default(),
+    };
+    message.set_measurements(interval);
+    message
 }
 
 fn micros(d: Duration) -> u64 {

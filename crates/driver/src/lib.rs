@@ -8,7 +8,7 @@
 //! - [`node`]: [`run`], the driver's event loop (messages in, heartbeats out). It never awaits
 //!   a publish: messages go to the publisher's queue.
 //! - [`test_run`]: one test on this driver: wait for the start time, run the engine, publish.
-//! - [`convert`]: protocol `TestConfig` → engine `LoadSpec`, engine `Interval` → `Metrics`.
+//! - [`convert`]: protocol `TestConfig` → engine `LoadSpec`, measured `Measurements` → `Metrics`.
 //! - [`publish`]: the publisher task and its bounded queue; retries, so a broker hiccup loses
 //!   no message.
 //! - [`allow`]: the target allowlist.

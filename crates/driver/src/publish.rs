@@ -307,7 +307,7 @@ mod tests {
             last_response: None,
             started_at_ms: None,
         };
-        crate::convert::metrics(&onslaught_engine::Interval::default(), at)
+        crate::convert::metrics(&onslaught_stats::Measurements::default(), at)
     }
 
     async fn setup(open: bool) -> (Arc<Gated>, Subscription, Arc<DriverStats>) {

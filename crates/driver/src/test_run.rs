@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use onslaught_engine::{Interval, LoadSpec};
+use onslaught_engine::LoadSpec;
+use onslaught_stats::Measurements;
 use onslaught_protocol::now_ms;
 use tokio_util::sync::CancellationToken;
 
@@ -101,7 +102,7 @@ pub async fn run_test(
         Err(e) => {
             tracing::error!(test_id, "cannot start the test: {e}");
             publisher
-                .send(&Interval::default(), 0, Some(&e.to_string()), None)
+                .send(&Measurements::default(), 0, Some(&e.to_string()), None)
                 .await;
             done.store(true, Ordering::Release);
             return Outcome {
@@ -112,7 +113,6 @@ pub async fn run_test(
         }
     };
     let recorder = Arc::clone(&handle.recorder);
-    let timing = handle.timing();
     let started = handle.started;
     publisher.started_at_ms = handle
         .started_at
@@ -126,7 +126,7 @@ pub async fn run_test(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let finished = handle.finished();
     tokio::pin!(finished);
-    let mut interval = Interval::default();
+    let mut interval = Measurements::default();
     loop {
         tokio::select! {
             _ = &mut finished => break,
@@ -138,6 +138,7 @@ pub async fn run_test(
         }
     }
     recorder.take_into(&mut interval);
+    let timing = recorder.timing(started);
     let requests_sent = recorder.requests_sent();
     sent.store(requests_sent, Ordering::Relaxed);
     publisher
@@ -178,7 +179,7 @@ impl Publisher<'_> {
     /// run ended by itself), which carries the run's `timing` when it ran.
     async fn send(
         &mut self,
-        interval: &Interval,
+        interval: &Measurements,
         end_ms: u64,
         last: Option<&str>,
         timing: Option<&onslaught_engine::Timing>,

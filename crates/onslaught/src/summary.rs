@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use onslaught_orchestrator::{StatsView, SummaryView, TestView};
+use onslaught_orchestrator::{StatsView, Summary, TestView};
 
 fn ms(v: f64) -> String {
     if v >= 1000.0 {
@@ -13,7 +13,7 @@ fn ms(v: f64) -> String {
 }
 
 /// A latency of `s`, or "-" when it has no samples (no latency without responses).
-fn ms_of(s: &SummaryView, pick: fn(&SummaryView) -> f64) -> String {
+fn ms_of(s: &Summary, pick: fn(&Summary) -> f64) -> String {
     if s.count == 0 {
         "-".to_owned()
     } else {
@@ -21,7 +21,7 @@ fn ms_of(s: &SummaryView, pick: fn(&SummaryView) -> f64) -> String {
     }
 }
 
-fn latencies(s: &SummaryView) -> String {
+fn latencies(s: &Summary) -> String {
     if s.count == 0 {
         return "-".to_owned();
     }

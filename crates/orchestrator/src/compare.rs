@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::report::TestReport;
-use crate::views::SummaryView;
+use onslaught_stats::Summary;
 
 /// What is compared, in the order rows are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,7 +20,7 @@ pub enum Metric {
     Latency(LatencyStat),
 }
 
-/// A latency statistic of a [`SummaryView`].
+/// A latency statistic of a [`Summary`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LatencyStat {
     /// Median.
@@ -51,7 +51,7 @@ impl LatencyStat {
         LatencyStat::Mean,
     ];
 
-    fn of(self, s: &SummaryView) -> f64 {
+    fn of(self, s: &Summary) -> f64 {
         match self {
             LatencyStat::P50 => s.median,
             LatencyStat::P90 => s.p90,
@@ -344,7 +344,7 @@ mod tests {
     use crate::views::{StatsView, TestStatus, TestView};
 
     fn report(rps: f64, success: f64, p99: f64) -> TestReport {
-        let latency = SummaryView {
+        let latency = Summary {
             count: 100,
             min: 1.0,
             max: p99 * 2.0,
@@ -495,7 +495,7 @@ mod tests {
     fn latency_lost_entirely_is_a_regression() {
         let base = report(1000.0, 1.0, 5.0);
         let mut none = report(1000.0, 0.0, 5.0);
-        none.test.aggregate.latency = SummaryView::default();
+        none.test.aggregate.latency = Summary::default();
         let c = compare(&base, &none, &Tolerances::default());
         assert!(regressed(&c).contains(&"p50"), "{:?}", regressed(&c));
         assert!(regressed(&c).contains(&"error_rate"));

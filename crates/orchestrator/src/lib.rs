@@ -54,10 +54,10 @@ pub use config::OrchestratorConfig;
 pub use error::{ControlError, DriverShortage};
 pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
 pub use stats::OrchestratorStats;
-pub use views::{Liveness, NodeView, StatsView, SummaryView, TestStatus, TestView};
+pub use onslaught_stats::Summary;
+pub use views::{Liveness, NodeView, StatsView, TestStatus, TestView};
 
 use state::State;
-use totals::IntervalData;
 use writer::{FinalResult, Writer};
 
 /// A start trigger goes out again when a driver still reports the test as configured in a
@@ -222,20 +222,13 @@ impl Orchestrator {
 
     fn on_metrics(&self, payload: &[u8]) {
         // Validation decodes the histograms; they are merged as decoded there.
-        let (metrics, histograms) = match onslaught_protocol::decode_metrics(payload) {
+        let (metrics, data) = match onslaught_protocol::decode_metrics(payload) {
             Ok(decoded) => decoded,
             Err(e) => {
                 tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
                 self.inner.stats.reject(Topic::Metrics, e.kind());
                 return;
             }
-        };
-        let data = IntervalData {
-            latency: histograms.latency,
-            service: histograms.service,
-            send_gaps: histograms.send_gaps,
-            send_lag: histograms.send_lag,
-            counters: metrics.counters.to_counters(),
         };
         let outcome = self
             .inner

@@ -9,7 +9,9 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::totals::{Measured, Totals, shift_ms};
+use onslaught_stats::Measurements;
+
+use crate::totals::{Measured, shift_ms};
 use crate::views::{NodeFacts, SeriesPoint, StatsView, TestStatus, TestView};
 use onslaught_plan::TestRequest;
 
@@ -33,7 +35,7 @@ pub struct Histograms {
 impl Histograms {
     /// Encodes the histograms of `totals` (deflated for speed: a checkpoint encodes every
     /// node's).
-    pub fn of(totals: &Totals) -> Self {
+    pub fn of(totals: &Measurements) -> Self {
         Self {
             latency: encode_histogram_fast(&totals.latency),
             service_time: encode_histogram_fast(&totals.service),

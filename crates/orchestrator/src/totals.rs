@@ -1,75 +1,13 @@
-//! Exact accumulation of interval metrics: per node, per test, and per second.
+//! Exact accumulation of interval metrics (`onslaught_stats::Measurements`): per node, per
+//! test, and per second.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use onslaught_stats::{Counters, Histogram};
+use onslaught_stats::Measurements;
 
 use crate::report::Histograms;
 use crate::views::{SeriesPoint, StatsView};
-
-/// Everything measured so far, merged exactly (histogram addition, counter sums).
-#[derive(Clone, Debug, Default)]
-pub struct Totals {
-    /// Latency from the intended send time.
-    pub latency: Histogram,
-    /// Service time from the actual send.
-    pub service: Histogram,
-    /// Gaps between consecutive sends (scheduled tests).
-    pub send_gaps: Option<Histogram>,
-    /// How late each send went out after its intended time (scheduled tests).
-    pub send_lag: Option<Histogram>,
-    /// Counters.
-    pub counters: Counters,
-}
-
-/// One decoded metrics interval.
-#[derive(Clone, Debug)]
-pub struct IntervalData {
-    /// Latency histogram.
-    pub latency: Histogram,
-    /// Service-time histogram.
-    pub service: Histogram,
-    /// Send-gap histogram, if scheduled.
-    pub send_gaps: Option<Histogram>,
-    /// Send-lag histogram, if scheduled.
-    pub send_lag: Option<Histogram>,
-    /// Counters.
-    pub counters: Counters,
-}
-
-impl Totals {
-    /// Adds one interval.
-    pub fn add(&mut self, data: &IntervalData) {
-        self.latency.add(&data.latency);
-        self.service.add(&data.service);
-        if let Some(gaps) = &data.send_gaps {
-            self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
-        }
-        if let Some(lag) = &data.send_lag {
-            self.send_lag.get_or_insert_with(Histogram::new).add(lag);
-        }
-        self.counters.add(&data.counters);
-    }
-
-    /// Adds other totals.
-    pub fn add_totals(&mut self, other: &Totals) {
-        self.latency.add(&other.latency);
-        self.service.add(&other.service);
-        if let Some(gaps) = &other.send_gaps {
-            self.send_gaps.get_or_insert_with(Histogram::new).add(gaps);
-        }
-        if let Some(lag) = &other.send_lag {
-            self.send_lag.get_or_insert_with(Histogram::new).add(lag);
-        }
-        self.counters.add(&other.counters);
-    }
-
-    /// The view users read; `seconds` is the time the totals span (for the rate).
-    pub fn view(&self, seconds: f64) -> StatsView {
-        StatsView::of(self, seconds)
-    }
-}
 
 /// Totals as of their latest change, with what users read of them (the summaries, the encoded
 /// histograms) computed at most once per change.
@@ -81,7 +19,7 @@ impl Totals {
 #[derive(Clone, Debug, Default)]
 pub struct Measured {
     /// Everything measured, merged.
-    totals: Arc<Totals>,
+    totals: Arc<Measurements>,
     /// End of the latest interval merged, ms since the node's start (the span of the rate).
     elapsed_ms: u64,
     /// The view of `totals`, once computed.
@@ -92,7 +30,7 @@ pub struct Measured {
 
 impl Measured {
     /// Adds one interval that ended `end_ms` after the node's start.
-    pub fn add(&mut self, data: &IntervalData, end_ms: u64) {
+    pub fn add(&mut self, data: &Measurements, end_ms: u64) {
         Arc::make_mut(&mut self.totals).add(data);
         self.elapsed_ms = self.elapsed_ms.max(end_ms);
         self.stats = Arc::default();
@@ -102,10 +40,10 @@ impl Measured {
     /// The merge of `all` (the aggregate of a test's nodes, each with how many ms after the
     /// test's start time it started), spanning from the test's start to the latest end.
     pub fn sum<'a>(all: impl IntoIterator<Item = (&'a Measured, u64)>) -> Self {
-        let mut totals = Totals::default();
+        let mut totals = Measurements::default();
         let mut elapsed_ms = 0;
         for (m, offset_ms) in all {
-            totals.add_totals(&m.totals);
+            totals.add(&m.totals);
             elapsed_ms = elapsed_ms.max(m.elapsed_ms.saturating_add(offset_ms));
         }
         Self {
@@ -123,7 +61,7 @@ impl Measured {
     /// What users read: counters, rate over the time measured, summaries.
     pub fn stats(&self) -> &StatsView {
         self.stats
-            .get_or_init(|| self.totals.view(self.elapsed_ms as f64 / 1000.0))
+            .get_or_init(|| StatsView::of(&self.totals, self.elapsed_ms as f64 / 1000.0))
     }
 
     /// The exact histograms, encoded for a report.
@@ -159,7 +97,7 @@ pub struct NodeTotals {
 
 impl NodeTotals {
     /// Merges the node's message number `seq`, an interval that ended `end_ms` after its start.
-    pub fn add(&mut self, data: &IntervalData, seq: u64, end_ms: u64) {
+    pub fn add(&mut self, data: &Measurements, seq: u64, end_ms: u64) {
         self.measured.add(data, end_ms);
         self.received += 1;
         self.max_seq = self.max_seq.max(seq);
@@ -187,8 +125,9 @@ pub fn shift_ms(offset_ms: Option<i64>) -> u64 {
 /// One second of the aggregate, still open for late messages.
 #[derive(Debug, Default)]
 struct Bucket {
-    latency: Histogram,
-    counters: Counters,
+    /// What the second's intervals measured.
+    measured: Measurements,
+    /// Requests sent per node.
     nodes: BTreeMap<String, u64>,
 }
 
@@ -238,7 +177,7 @@ impl Series {
     /// since the test's start time). It counts in the second holding its midpoint: metrics
     /// intervals end on second boundaries, give or take a millisecond, so bucketing by the end
     /// would make seconds alternate.
-    pub fn add(&mut self, node_id: &str, start_ms: u64, end_ms: u64, data: &IntervalData) {
+    pub fn add(&mut self, node_id: &str, start_ms: u64, end_ms: u64, data: &Measurements) {
         let second = second_of(start_ms, end_ms);
         if let Some(point) = self.closed.get_mut(&second) {
             // Too late for the percentiles of its second; its counts still count.
@@ -249,8 +188,7 @@ impl Series {
             return;
         }
         let bucket = self.open.entry(second).or_default();
-        bucket.latency.add(&data.latency);
-        bucket.counters.add(&data.counters);
+        bucket.measured.add(data);
         *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&first, _)) = self.open.first_key_value() {
@@ -286,12 +224,13 @@ impl Series {
 
 fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
     // No latency without responses.
-    let summary = (!bucket.latency.is_empty()).then(|| bucket.latency.summary());
+    let measured = &bucket.measured;
+    let summary = (!measured.latency.is_empty()).then(|| measured.latency.summary());
     SeriesPoint {
         second,
-        requests: bucket.counters.requests_sent,
-        responses: bucket.counters.responses_received,
-        errors: bucket.counters.error_count(),
+        requests: measured.counters.requests_sent,
+        responses: measured.counters.responses_received,
+        errors: measured.counters.error_count(),
         p50: summary.map(|s| s.median),
         p90: summary.map(|s| s.p90),
         p95: summary.map(|s| s.p95),
@@ -306,7 +245,9 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
 mod tests {
     use super::*;
 
-    fn data(requests: u64, latency_us: u64) -> IntervalData {
+    use onslaught_stats::{Counters, Histogram};
+
+    fn data(requests: u64, latency_us: u64) -> Measurements {
         let mut latency = Histogram::new();
         for _ in 0..requests {
             latency.record_micros(latency_us);
@@ -314,7 +255,7 @@ mod tests {
         let mut counters = Counters::default();
         counters.requests_sent = requests;
         counters.responses_received = requests;
-        IntervalData {
+        Measurements {
             service: latency.clone(),
             latency,
             send_gaps: None,
@@ -327,10 +268,10 @@ mod tests {
     fn percentiles_are_merged_not_averaged() {
         // Node a: 99 fast requests; node b: 1 slow request. The average of node p99s would be
         // (1 + 100) / 2; the true p99 of the 100 requests is 1 ms, and the max is 100 ms.
-        let mut totals = Totals::default();
+        let mut totals = Measurements::default();
         totals.add(&data(99, 1_000));
         totals.add(&data(1, 100_000));
-        let view = totals.view(1.0);
+        let view = StatsView::of(&totals, 1.0);
         assert_eq!(view.latency.p99, 1.0);
         assert!(
             (view.latency.max - 100.0).abs() < 0.1,
@@ -353,16 +294,20 @@ mod tests {
             d.send_lag = Some(lag);
             d
         };
-        let (mut a, mut b) = (Totals::default(), Totals::default());
+        let (mut a, mut b) = (Measurements::default(), Measurements::default());
         a.add(&scheduled(99, 20));
         b.add(&scheduled(1, 5_000));
-        let mut aggregate = Totals::default();
-        aggregate.add_totals(&a);
-        aggregate.add_totals(&b);
-        let lag = aggregate.view(1.0).send_lag.unwrap();
+        let mut aggregate = Measurements::default();
+        aggregate.add(&a);
+        aggregate.add(&b);
+        let lag = StatsView::of(&aggregate, 1.0).send_lag.unwrap();
         assert_eq!(lag.p99, 0.02);
         assert!((lag.max - 5.0).abs() < 0.01, "max {}", lag.max);
-        assert!(Totals::default().view(1.0).send_lag.is_none());
+        assert!(
+            StatsView::of(&Measurements::default(), 1.0)
+                .send_lag
+                .is_none()
+        );
     }
 
     #[test]

@@ -3,64 +3,16 @@
 use std::collections::BTreeMap;
 
 use onslaught_plan::{ExpectStatus, TestRequest};
-use onslaught_stats::{ErrorKind, Summary};
+use onslaught_stats::{ErrorKind, Histogram, Measurements, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::totals::Totals;
-
-/// A latency summary in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "Summary")]
-pub struct SummaryView {
-    /// Samples.
-    pub count: u64,
-    /// Smallest.
-    pub min: f64,
-    /// Largest.
-    pub max: f64,
-    /// Mean.
-    pub mean: f64,
-    /// Standard deviation.
-    pub stdev: f64,
-    /// 50th percentile.
-    pub median: f64,
-    /// Most frequent value at the histogram's resolution.
-    pub mode: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-}
-
-impl From<Summary> for SummaryView {
-    fn from(s: Summary) -> Self {
-        Self {
-            count: s.count,
-            min: s.min,
-            max: s.max,
-            mean: s.mean,
-            stdev: s.stdev,
-            median: s.median,
-            mode: s.mode,
-            p90: s.p90,
-            p95: s.p95,
-            p99: s.p99,
-            p999: s.p999,
-        }
-    }
-}
-
 /// A latency summary of no samples is shown as `null`: no latency without responses.
 mod empty_as_null {
-    use super::{Deserialize, Deserializer, Serializer, SummaryView};
+    use super::{Deserialize, Deserializer, Serializer, Summary};
 
     pub(super) fn serialize<S: Serializer>(
-        summary: &SummaryView,
+        summary: &Summary,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         if summary.count == 0 {
@@ -72,8 +24,8 @@ mod empty_as_null {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<SummaryView, D::Error> {
-        Ok(Option::<SummaryView>::deserialize(deserializer)?.unwrap_or_default())
+    ) -> Result<Summary, D::Error> {
+        Ok(Option::<Summary>::deserialize(deserializer)?.unwrap_or_default())
     }
 }
 
@@ -110,24 +62,24 @@ pub struct StatsView {
     pub success_ratio: f64,
     /// Latency from the intended send time; `null` without responses.
     #[serde(with = "empty_as_null")]
-    #[schemars(with = "Option<SummaryView>")]
-    pub latency: SummaryView,
+    #[schemars(with = "Option<Summary>")]
+    pub latency: Summary,
     /// Service time from the actual send; `null` without responses.
     #[serde(with = "empty_as_null")]
-    #[schemars(with = "Option<SummaryView>")]
-    pub service_time: SummaryView,
+    #[schemars(with = "Option<Summary>")]
+    pub service_time: Summary,
     /// Gaps between consecutive sends (scheduled tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_gap: Option<SummaryView>,
+    pub send_gap: Option<Summary>,
     /// How late sends went out after their intended times (scheduled tests): the pacer's and
     /// engine's own jitter, seen by the sender.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_lag: Option<SummaryView>,
+    pub send_lag: Option<Summary>,
 }
 
 impl StatsView {
     /// The view of `totals` spanning `seconds`.
-    pub fn of(totals: &Totals, seconds: f64) -> Self {
+    pub fn of(totals: &Measurements, seconds: f64) -> Self {
         let c = &totals.counters;
         let attempted = c.requests_attempted.max(c.requests_sent);
         Self {
@@ -154,10 +106,10 @@ impl StatsView {
                 0.0
             },
             success_ratio: 0.0,
-            latency: totals.latency.summary().into(),
-            service_time: totals.service.summary().into(),
-            send_gap: totals.send_gaps.as_ref().map(|h| h.summary().into()),
-            send_lag: totals.send_lag.as_ref().map(|h| h.summary().into()),
+            latency: totals.latency.summary(),
+            service_time: totals.service.summary(),
+            send_gap: totals.send_gaps.as_ref().map(Histogram::summary),
+            send_lag: totals.send_lag.as_ref().map(Histogram::summary),
         }
         .judged(&ExpectStatus::default())
     }

@@ -5,18 +5,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::Histogram;
 
-/// The numbers users read of a histogram, in milliseconds (fractional, microsecond resolution).
-///
-/// Computed from a [`Histogram`], so the summary of merged histograms is exact; summaries are
-/// never averaged with each other. The one summary type: the API, the reports, the CLI and the
-/// wire show it (the wire under the assignment's names, `mean_latency`...).
+/// A summary in milliseconds (fractional, microsecond resolution) of a latency (or send gap, or
+/// send lag) histogram. Computed from the merged histogram, never averaged; the one summary
+/// shown by the API, the reports, the CLI and the wire (there under the assignment's names,
+/// `mean_latency`...).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
-    /// Number of samples.
+    /// Samples.
     pub count: u64,
-    /// Smallest latency.
+    /// Smallest.
     pub min: f64,
-    /// Largest latency.
+    /// Largest.
     pub max: f64,
     /// Arithmetic mean.
     pub mean: f64,
@@ -24,7 +23,7 @@ pub struct Summary {
     pub stdev: f64,
     /// 50th percentile.
     pub median: f64,
-    /// Most frequent value at the histogram's resolution (see [`Histogram::mode_micros`]).
+    /// Most frequent value at the histogram's resolution.
     pub mode: f64,
     /// 90th percentile.
     pub p90: f64,

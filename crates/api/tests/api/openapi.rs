@@ -9,7 +9,7 @@ use onslaught_api::{ApiOptions, Endpoint};
 use onslaught_orchestrator::Header;
 use onslaught_orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
 use onslaught_orchestrator::{
-    Liveness, NodeView, StatsView, SummaryView, TestRequest, TestStatus, TestView,
+    Liveness, NodeView, StatsView, Summary, TestRequest, TestStatus, TestView,
     views::{NodeFacts, SeriesPoint},
 };
 use onslaught_protocol::NodeState;
@@ -159,8 +159,8 @@ fn check_written<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
     assert_valid(doc, name, &full);
 }
 
-fn summary(x: f64) -> SummaryView {
-    SummaryView {
+fn summary(x: f64) -> Summary {
+    Summary {
         count: 3,
         min: x,
         max: x,
@@ -261,7 +261,7 @@ fn node_view(reason: Option<&str>) -> NodeView {
 #[test]
 fn schemas_match_what_the_types_write() {
     let doc = onslaught_api::openapi::document();
-    check_written(&doc, "Summary", &SummaryView::default(), &summary(2.0));
+    check_written(&doc, "Summary", &Summary::default(), &summary(2.0));
     let mut small_stats = full_stats();
     small_stats.send_gap = None;
     small_stats.send_lag = None;

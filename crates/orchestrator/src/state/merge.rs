@@ -4,11 +4,12 @@ use std::cell::OnceCell;
 use std::time::Instant;
 
 use onslaught_protocol::Metrics;
+use onslaught_stats::Measurements;
 
 use super::State;
 use super::test::Phase;
 use crate::stats::OrchestratorStats;
-use crate::totals::{IntervalData, Series, shift_ms};
+use crate::totals::{Series, shift_ms};
 
 impl State {
     /// Merges a metrics message. Returns the id of a test that just completed, or why the
@@ -16,7 +17,7 @@ impl State {
     pub fn metrics(
         &mut self,
         m: &Metrics,
-        data: &IntervalData,
+        data: &Measurements,
         stats: &OrchestratorStats,
     ) -> Result<Option<String>, &'static str> {
         if let Some(node) = self.nodes.get_mut(&m.node_id) {

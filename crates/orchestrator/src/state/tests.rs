@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use onslaught_plan::{TestPlan, TestRequest};
 use onslaught_protocol::{Heartbeat, HeartbeatState, Metrics, NodeState, Role, now_ms};
+use onslaught_stats::Measurements;
 
 use super::test::Phase;
 use super::*;
 use crate::config::OrchestratorConfig;
 use crate::error::{ControlError, DriverShortage};
 use crate::stats::OrchestratorStats;
-use crate::totals::IntervalData;
 use crate::views::{TestStatus, TestView};
 
 fn beat(state: &mut State, node: &str, node_state: NodeState, test_id: &str, at_ms: u64) {
@@ -90,7 +90,7 @@ fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<Strin
     latency.record_micros(1_000);
     let mut counters = onslaught_stats::Counters::default();
     counters.requests_sent = requests;
-    let data = IntervalData {
+    let data = Measurements {
         service: latency.clone(),
         latency,
         send_gaps: None,
@@ -100,7 +100,7 @@ fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<Strin
     let m: Metrics = serde_json::from_value(serde_json::json!({
         "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
         "interval_start_ms": (seq - 1) * 1000, "interval_end_ms": seq * 1000,
-        "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+        "metrics": {}, "histogram": "", "service_histogram": "", "counters": {
             "requests_sent": requests, "responses_received": 0 }
     }))
     .unwrap();
@@ -145,7 +145,7 @@ fn merge_half_second(
     counters.requests_attempted = requests;
     counters.requests_sent = requests;
     counters.responses_received = requests;
-    let data = IntervalData {
+    let data = Measurements {
         service: latency.clone(),
         latency,
         send_gaps: None,
@@ -156,7 +156,7 @@ fn merge_half_second(
         "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
         "final": last, "started_at_ms": started_at_ms,
         "interval_start_ms": (seq - 1) * 500, "interval_end_ms": seq * 500,
-        "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "", "service_histogram": "", "counters": {
+        "metrics": {}, "histogram": "", "service_histogram": "", "counters": {
             "requests_sent": requests, "responses_received": requests }
     }))
     .unwrap();
