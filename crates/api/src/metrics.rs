@@ -68,18 +68,18 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
     let mut responses = 0u64;
     let mut errors: BTreeMap<String, u64> = onslaught_stats::ErrorKind::ALL
         .iter()
-        .map(|k| (k.as_str().to_owned(), 0))
+        .map(|k| (k.name().into_owned(), 0))
         .collect();
     let mut codes: BTreeMap<String, u64> = BTreeMap::new();
     for test in &tests {
-        let a = &test.aggregate;
+        let a = &test.aggregate.counters;
         sent += a.requests_sent;
         responses += a.responses_received;
         for (kind, n) in &a.errors {
-            *errors.entry(kind.clone()).or_default() += n;
+            *errors.entry(kind.name().into_owned()).or_default() += n;
         }
         for (code, n) in &a.status_codes {
-            *codes.entry(code.clone()).or_default() += n;
+            *codes.entry(code.to_string()).or_default() += n;
         }
     }
     out.family(

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use onslaught_engine::LoadSpec;
-use onslaught_stats::Measurements;
 use onslaught_protocol::now_ms;
+use onslaught_stats::Measurements;
 use tokio_util::sync::CancellationToken;
 
 use crate::DriverStats;

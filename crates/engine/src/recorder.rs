@@ -146,10 +146,7 @@ impl Recorder {
                 })
             })
             .collect();
-        let spares = slots
-            .iter()
-            .map(|_| Measurements::new(scheduled))
-            .collect();
+        let spares = slots.iter().map(|_| Measurements::new(scheduled)).collect();
         Self {
             slots,
             spares: Mutex::new(spares),
@@ -323,8 +320,8 @@ impl Slot {
     /// (none if its connection could not be opened).
     pub(crate) fn failure(&self, end: Instant, failure: &Failure, written: u64) {
         let reason = match &failure.cause {
-            Some(cause) => format!("{}: {cause}", failure.kind.as_str()),
-            None => failure.kind.as_str().to_owned(),
+            Some(cause) => format!("{}: {cause}", failure.kind.name()),
+            None => failure.kind.name().into_owned(),
         };
         let mut local = self.local.lock();
         local.finished += 1;

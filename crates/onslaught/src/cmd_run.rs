@@ -140,7 +140,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             "failed: {:.2}% of {} requests got no accepted status (expected {}), more than \
              --max-error-ratio {}",
             a.failed_ratio() * 100.0,
-            a.requests_attempted.max(a.requests_sent),
+            a.counters.requests_attempted.max(a.counters.requests_sent),
             finished.config.expected_statuses(),
             finished.config.max_error_ratio
         );

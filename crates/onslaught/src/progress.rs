@@ -62,7 +62,7 @@ impl Progress {
                             "{:>9.1} req/s  p99 {:>8.2} ms  errors {}",
                             stats.rps,
                             stats.latency.p99,
-                            stats.errors.values().sum::<u64>()
+                            stats.counters.error_count()
                         );
                         match duration_ms {
                             Some(total_ms) => {
@@ -71,14 +71,14 @@ impl Progress {
                                     "{:>6.1}s/{:.1}s  sent {:>9}  {numbers}",
                                     gone_ms.min(total_ms) as f64 / 1000.0,
                                     total_ms as f64 / 1000.0,
-                                    stats.requests_sent
+                                    stats.counters.requests_sent
                                 ));
                             }
                             None => {
                                 if per_driver.is_none() {
-                                    bar.set_length(stats.requests_sent.max(1));
+                                    bar.set_length(stats.counters.requests_sent.max(1));
                                 }
-                                bar.set_position(stats.requests_sent);
+                                bar.set_position(stats.counters.requests_sent);
                                 bar.set_message(numbers);
                             }
                         }

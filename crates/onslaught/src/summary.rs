@@ -1,5 +1,6 @@
 //! The end-of-run summary, in the layout vegeta and oha users read at a glance.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use onslaught_orchestrator::{StatsView, Summary, TestView};
@@ -137,7 +138,7 @@ pub fn text(test: &TestView) -> String {
     };
     let (attack_s, wait_s) = attack_and_wait(test);
     // Success is decided once, by the orchestrator's view (the test's accepted statuses).
-    let attempted = a.requests_attempted.max(a.requests_sent);
+    let attempted = a.counters.requests_attempted.max(a.counters.requests_sent);
     let successes = (a.success_ratio * attempted as f64).round() as u64;
     let mut out = String::new();
     let mut line = |k: &str, v: String| {
@@ -182,8 +183,8 @@ pub fn text(test: &TestView) -> String {
         "Requests      [total, rate, throughput]",
         format!(
             "{}, {}/s, {}/s",
-            count(a.requests_sent),
-            decimal(per_second(a.requests_sent, attack_s), 2),
+            count(a.counters.requests_sent),
+            decimal(per_second(a.counters.requests_sent, attack_s), 2),
             decimal(per_second(successes, attack_s + wait_s), 2)
         ),
     );
@@ -191,8 +192,12 @@ pub fn text(test: &TestView) -> String {
         "Attempted     [total, never sent]",
         format!(
             "{}, {}",
-            count(a.requests_attempted),
-            count(a.requests_attempted.saturating_sub(a.requests_sent))
+            count(a.counters.requests_attempted),
+            count(
+                a.counters
+                    .requests_attempted
+                    .saturating_sub(a.counters.requests_sent)
+            )
         ),
     );
     line(
@@ -224,11 +229,18 @@ pub fn text(test: &TestView) -> String {
                 format!("{}, {}, {}", ms(lag.median), ms(lag.p99), ms(lag.max)),
             );
         }
-        line("Late sends    [> 1 ms after intended]", count(a.late_sends));
+        line(
+            "Late sends    [> 1 ms after intended]",
+            count(a.counters.late_sends),
+        );
     }
     line(
         "Bytes         [in, out]",
-        format!("{}, {}", bytes(a.bytes_received), bytes(a.bytes_sent)),
+        format!(
+            "{}, {}",
+            bytes(a.counters.bytes_received),
+            bytes(a.counters.bytes_sent)
+        ),
     );
     line(
         "Success       [ratio]",
@@ -239,31 +251,39 @@ pub fn text(test: &TestView) -> String {
         ),
     );
     let codes: Vec<String> = a
+        .counters
         .status_codes
         .iter()
         .map(|(k, n)| format!("{k}:{}", count(*n)))
         .collect();
     let no_response: u64 = a
+        .counters
         .requests_attempted
-        .max(a.requests_sent)
-        .saturating_sub(a.responses_received);
+        .max(a.counters.requests_sent)
+        .saturating_sub(a.counters.responses_received);
     let mut codes = codes.join("  ");
     if no_response > 0 {
         let sep = if codes.is_empty() { "" } else { "  " };
         let _ = write!(codes, "{sep}0:{}", count(no_response));
     }
     line("Status codes  [code:count]", codes);
-    if a.errors.is_empty() {
+    if a.counters.errors.is_empty() {
         line("Errors", "none".to_owned());
     } else {
-        let errors: Vec<String> = a
+        // By name, as users look them up.
+        let by_name: BTreeMap<_, _> = a
+            .counters
             .errors
             .iter()
-            .map(|(k, n)| format!("{k}: {}", count(*n)))
+            .map(|(k, n)| (k.name(), n))
+            .collect();
+        let errors: Vec<String> = by_name
+            .iter()
+            .map(|(k, n)| format!("{k}: {}", count(**n)))
             .collect();
         line("Errors", errors.join(", "));
     }
-    for (reason, n) in &a.error_reasons {
+    for (reason, n) in &a.counters.error_reasons {
         line("Error reason  [count]", format!("{reason}: {}", count(*n)));
     }
     let _ = writeln!(out, "\nPer driver:");
@@ -282,13 +302,13 @@ pub fn text(test: &TestView) -> String {
             out,
             "  {:<14} {:>10} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
             node,
-            count(s.requests_sent),
-            count(s.responses_received),
+            count(s.counters.requests_sent),
+            count(s.counters.responses_received),
             decimal(s.rps, 1),
             ms_of(&s.latency, |s| s.median),
             ms_of(&s.latency, |s| s.p99),
             ms_of(&s.latency, |s| s.max),
-            count(s.errors.values().sum::<u64>()),
+            count(s.counters.error_count()),
             start
         );
     }

@@ -53,8 +53,8 @@ use tokio_util::sync::CancellationToken;
 pub use config::OrchestratorConfig;
 pub use error::{ControlError, DriverShortage};
 pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
-pub use stats::OrchestratorStats;
 pub use onslaught_stats::Summary;
+pub use stats::OrchestratorStats;
 pub use views::{Liveness, NodeView, StatsView, TestStatus, TestView};
 
 use state::State;

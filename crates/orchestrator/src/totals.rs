@@ -278,7 +278,7 @@ mod tests {
             "max {}",
             view.latency.max
         );
-        assert_eq!(view.requests_sent, 100);
+        assert_eq!(view.counters.requests_sent, 100);
     }
 
     /// Send lags are merged exactly like latencies, into node totals and from them into the
@@ -315,14 +315,14 @@ mod tests {
         let mut node = NodeTotals::default();
         node.add(&data(10, 1_000), 1, 1_000);
         let snapshot = node.measured.clone();
-        assert_eq!(snapshot.stats().requests_sent, 10);
+        assert_eq!(snapshot.stats().counters.requests_sent, 10);
         assert_eq!(snapshot.stats().rps, 10.0);
         let first = node.measured.histograms().clone();
         // The snapshot's computation filled the node's cache: same change, same cells.
         assert!(std::ptr::eq(node.measured.stats(), snapshot.stats()));
         node.add(&data(30, 9_000), 2, 2_000);
         let stats = node.measured.stats();
-        assert_eq!(stats.requests_sent, 40);
+        assert_eq!(stats.counters.requests_sent, 40);
         assert_eq!(stats.rps, 20.0);
         assert!(
             (stats.latency.max - 9.0).abs() < 0.01,
@@ -331,7 +331,7 @@ mod tests {
         );
         assert_ne!(node.measured.histograms(), &first);
         // The snapshot still shows the totals as they were when it was taken.
-        assert_eq!(snapshot.stats().requests_sent, 10);
+        assert_eq!(snapshot.stats().counters.requests_sent, 10);
         assert_eq!(snapshot.histograms(), &first);
         assert_eq!(snapshot.elapsed_ms(), 1_000);
         assert_eq!((node.received, node.max_seq), (2, 2));

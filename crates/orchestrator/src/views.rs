@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use onslaught_plan::{ExpectStatus, TestRequest};
-use onslaught_stats::{ErrorKind, Histogram, Measurements, Summary};
+use onslaught_stats::{Counters, ErrorKind, Histogram, Measurements, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -29,32 +29,14 @@ mod empty_as_null {
     }
 }
 
-/// Statistics of a node or of a whole test.
+/// Statistics of a node or of a whole test: the counters as measured (with errors judged, see
+/// [`StatsView::judged`]), the rate and success ratio, and the summaries of the histograms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatsView {
-    /// Requests started: sent, or failed before they could be (their connection could not be
-    /// opened). At least `requests_sent`.
-    #[serde(default)]
-    pub requests_attempted: u64,
-    /// Requests written to a connection.
-    pub requests_sent: u64,
-    /// Complete responses.
-    pub responses_received: u64,
-    /// Errors by kind, responses with a status the test does not accept included (`http_5xx`,
-    /// `http_404`; see [`StatsView::judged`]).
-    pub errors: BTreeMap<String, u64>,
-    /// Errors by kind and cause, as `connect: connection refused (os error 111)` (at most 32
-    /// distinct ones, the rest under `other reasons`).
-    #[serde(default)]
-    pub error_reasons: BTreeMap<String, u64>,
-    /// Responses by status code.
-    pub status_codes: BTreeMap<String, u64>,
-    /// Request bytes written to sockets.
-    pub bytes_sent: u64,
-    /// Response bytes read.
-    pub bytes_received: u64,
-    /// Scheduled sends that went out more than 1 ms late.
-    pub late_sends: u64,
+    /// Requests, responses, errors (responses with a status the test does not accept included),
+    /// status codes, bytes; `requests_attempted` is at least `requests_sent`.
+    #[serde(flatten)]
+    pub counters: Counters,
     /// Requests sent per second over the time measured.
     pub rps: f64,
     /// Responses with an accepted status (2xx and 3xx unless the test says otherwise) over
@@ -81,25 +63,12 @@ impl StatsView {
     /// The view of `totals` spanning `seconds`.
     pub fn of(totals: &Measurements, seconds: f64) -> Self {
         let c = &totals.counters;
-        let attempted = c.requests_attempted.max(c.requests_sent);
         Self {
-            requests_attempted: attempted,
-            requests_sent: c.requests_sent,
-            responses_received: c.responses_received,
-            errors: c
-                .errors
-                .iter()
-                .map(|(k, n)| (k.as_str().to_owned(), *n))
-                .collect(),
-            error_reasons: c.error_reasons.clone(),
-            status_codes: c
-                .status_codes
-                .iter()
-                .map(|(k, n)| (k.to_string(), *n))
-                .collect(),
-            bytes_sent: c.bytes_sent,
-            bytes_received: c.bytes_received,
-            late_sends: c.late_sends,
+            counters: Counters {
+                // Older drivers did not count attempts.
+                requests_attempted: c.requests_attempted.max(c.requests_sent),
+                ..c.clone()
+            },
             rps: if seconds > 0.0 {
                 c.requests_sent as f64 / seconds
             } else {
@@ -120,23 +89,24 @@ impl StatsView {
     /// `http_<code>` (`http_404`), so error totals include them. Judging again with another
     /// expectation replaces the earlier judgement.
     pub fn judged(mut self, expect: &ExpectStatus) -> Self {
-        self.errors.retain(|kind, _| !is_status_kind(kind));
+        let c = &mut self.counters;
+        c.errors
+            .retain(|kind, _| !matches!(kind, ErrorKind::Status5xx | ErrorKind::Status(_)));
         let mut successes = 0;
         let mut failed_5xx = 0;
-        for (code, n) in &self.status_codes {
-            match code.parse::<u16>() {
-                Ok(status) if expect.accepts(status) => successes += n,
-                Ok(500..=599) => failed_5xx += n,
-                _ => {
-                    self.errors.insert(format!("http_{code}"), *n);
-                }
+        for (&status, n) in &c.status_codes {
+            if expect.accepts(status) {
+                successes += n;
+            } else if (500..=599).contains(&status) {
+                failed_5xx += n;
+            } else {
+                c.errors.insert(ErrorKind::Status(status), *n);
             }
         }
         if failed_5xx > 0 {
-            self.errors
-                .insert(ErrorKind::Status5xx.as_str().to_owned(), failed_5xx);
+            c.errors.insert(ErrorKind::Status5xx, failed_5xx);
         }
-        let attempted = self.requests_attempted.max(self.requests_sent);
+        let attempted = c.requests_attempted.max(c.requests_sent);
         self.success_ratio = if attempted > 0 {
             successes as f64 / attempted as f64
         } else {
@@ -147,19 +117,17 @@ impl StatsView {
 
     /// Requests that failed: attempted but not answered with an accepted status.
     pub fn failed_ratio(&self) -> f64 {
-        if self.requests_attempted.max(self.requests_sent) == 0 {
+        if self
+            .counters
+            .requests_attempted
+            .max(self.counters.requests_sent)
+            == 0
+        {
             1.0
         } else {
             1.0 - self.success_ratio
         }
     }
-}
-
-/// Whether `kind` counts responses by status: `http_5xx` or `http_<code>`.
-fn is_status_kind(kind: &str) -> bool {
-    kind.strip_prefix("http_").is_some_and(|code| {
-        code == "5xx" || (code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
-    })
 }
 
 /// One second of a per-second time series (of the test, or of one node): second `n` is the
@@ -318,8 +286,9 @@ impl TestView {
         self.status == TestStatus::Completed
             && self
                 .aggregate
+                .counters
                 .requests_attempted
-                .max(self.aggregate.requests_sent)
+                .max(self.aggregate.counters.requests_sent)
                 > 0
             && self.aggregate.failed_ratio() <= self.config.max_error_ratio + ROUNDING
     }

@@ -38,14 +38,14 @@ fn reports_written_by_main_still_load() {
     assert_eq!(r.report_version, REPORT_VERSION);
     assert_eq!(r.test.id, TEST_ID);
     assert_eq!(r.test.status, TestStatus::Completed);
-    assert_eq!(r.test.aggregate.requests_sent, 40);
+    assert_eq!(r.test.aggregate.counters.requests_sent, 40);
     assert_eq!(r.test.nodes.len(), 2);
     for node in ["driver-1", "driver-2"] {
         let path = fixture().join(TEST_ID).join(format!("node-{node}.json"));
         let node_report: NodeReport =
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         assert_eq!(node_report.report_version, REPORT_VERSION);
-        assert_eq!(node_report.stats.requests_sent, 20);
+        assert_eq!(node_report.stats.counters.requests_sent, 20);
     }
     // What loads is written back with everything the file had (fields added since may join).
     let text = std::fs::read(fixture().join(TEST_ID).join("test.json")).unwrap();
@@ -81,7 +81,7 @@ fn reports_without_a_version_load_as_version_1() {
     let reports = report::load_all(dir.path());
     assert_eq!(reports.len(), 1, "an unversioned report was not loaded");
     assert_eq!(reports[0].report_version, 1);
-    assert_eq!(reports[0].test.aggregate.requests_sent, 40);
+    assert_eq!(reports[0].test.aggregate.counters.requests_sent, 40);
     let written: TestReport = reports[0].clone();
     assert_eq!(serde_json::to_value(&written).unwrap()["report_version"], 1);
 }

@@ -22,8 +22,7 @@ pub mod assignment_names {
 
     /// Writes `summary` with the assignment's names.
     pub fn serialize<S: Serializer>(summary: &Summary, s: S) -> Result<S::Ok, S::Error> {
-        let Value::Object(fields) = serde_json::to_value(summary).map_err(S::Error::custom)?
-        else {
+        let Value::Object(fields) = serde_json::to_value(summary).map_err(S::Error::custom)? else {
             return Err(S::Error::custom("a summary is a JSON object"));
         };
         let renamed: Map<String, Value> = fields
@@ -44,7 +43,9 @@ pub mod assignment_names {
             .and_then(|v| v.as_object().cloned())
             .unwrap_or_default();
         for (name, v) in fields {
-            let name = name.strip_suffix(SUFFIX).map_or(name.clone(), str::to_owned);
+            let name = name
+                .strip_suffix(SUFFIX)
+                .map_or(name.clone(), str::to_owned);
             if plain.contains_key(&name) {
                 plain.insert(name, v);
             }

@@ -229,7 +229,7 @@ async fn a_client_that_reads_nothing_holds_up_no_one() {
     let created = h.post("/api/tests", &request).await.json();
     let id = created["id"].as_str().unwrap().to_owned();
     let ended = h.wait_ended(&id).await;
-    assert_eq!(ended.aggregate.requests_sent, 500);
+    assert_eq!(ended.aggregate.counters.requests_sent, 500);
     let seen_final = timeout(Duration::from_secs(5), async {
         while let Some(event) = events.next().await {
             if event.name == "test" && event.data.contains("\"completed\"") {

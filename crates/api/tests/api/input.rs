@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use onslaught_api::ApiOptions;
+use onslaught_stats::ErrorKind;
 use serde_json::{Value, json};
 
 use crate::support::Harness;
@@ -185,11 +186,14 @@ async fn statuses_not_accepted_are_errors_and_lower_the_success_ratio() {
         .unwrap()
         .to_owned();
     let test = h.wait_ended(&id).await;
-    assert_eq!(test.aggregate.status_codes["404"], 20);
-    assert_eq!(test.aggregate.errors["http_404"], 20);
+    assert_eq!(test.aggregate.counters.status_codes[&404], 20);
+    assert_eq!(test.aggregate.counters.errors[&ErrorKind::Status(404)], 20);
     assert_eq!(test.aggregate.success_ratio, 0.0);
     assert!(!test.passed());
-    assert_eq!(test.nodes["driver-1"].errors["http_404"], 20);
+    assert_eq!(
+        test.nodes["driver-1"].counters.errors[&ErrorKind::Status(404)],
+        20
+    );
 
     request["expect_status"] = json!("404");
     let id = h.post("/api/tests", &request).await.json()["id"]
@@ -198,6 +202,12 @@ async fn statuses_not_accepted_are_errors_and_lower_the_success_ratio() {
         .to_owned();
     let test = h.wait_ended(&id).await;
     assert_eq!(test.aggregate.success_ratio, 1.0);
-    assert!(!test.aggregate.errors.contains_key("http_404"));
+    assert!(
+        !test
+            .aggregate
+            .counters
+            .errors
+            .contains_key(&ErrorKind::Status(404))
+    );
     assert!(test.passed());
 }

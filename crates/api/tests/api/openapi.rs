@@ -13,6 +13,7 @@ use onslaught_orchestrator::{
     views::{NodeFacts, SeriesPoint},
 };
 use onslaught_protocol::NodeState;
+use onslaught_stats::{Counters, ErrorKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -177,15 +178,17 @@ fn summary(x: f64) -> Summary {
 
 fn full_stats() -> StatsView {
     StatsView {
-        requests_attempted: 4,
-        requests_sent: 3,
-        responses_received: 3,
-        errors: BTreeMap::from([("timeout".to_owned(), 1)]),
-        error_reasons: BTreeMap::from([("timeout".to_owned(), 1)]),
-        status_codes: BTreeMap::from([("200".to_owned(), 2)]),
-        bytes_sent: 10,
-        bytes_received: 20,
-        late_sends: 0,
+        counters: Counters {
+            requests_attempted: 4,
+            requests_sent: 3,
+            responses_received: 3,
+            errors: BTreeMap::from([(ErrorKind::Timeout, 1)]),
+            error_reasons: BTreeMap::from([("timeout".to_owned(), 1)]),
+            status_codes: BTreeMap::from([(200, 2)]),
+            bytes_sent: 10,
+            bytes_received: 20,
+            late_sends: 0,
+        },
         rps: 1.5,
         success_ratio: 0.5,
         latency: summary(1.0),

@@ -257,20 +257,20 @@ fn only_tests_that_changed_are_checkpointed() {
     assert_eq!(parts.len(), 1);
     let (report, nodes) = parts.into_iter().next().unwrap().build();
     assert_eq!(report.test.status, TestStatus::Running);
-    assert_eq!(report.test.aggregate.requests_sent, 7);
-    assert_eq!(report.test.nodes["d1"].requests_sent, 7);
+    assert_eq!(report.test.aggregate.counters.requests_sent, 7);
+    assert_eq!(report.test.nodes["d1"].counters.requests_sent, 7);
     assert_eq!(report.test.node_facts["d1"].messages, 1);
     assert_eq!(nodes.len(), 2);
     assert!(state.checkpoint_parts().is_empty());
     // The view agrees with the report and sees the next change.
     merge(&mut state, "d2", 1, 5);
     let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
-    assert_eq!(view.aggregate.requests_sent, 12);
+    assert_eq!(view.aggregate.counters.requests_sent, 12);
     assert_eq!(view.aggregate.latency.count, 2);
     assert_eq!(view.aggregate.service_time.count, 2);
     assert_eq!(view.aggregate.rps, 12.0);
     assert_eq!(view.nodes["d1"], report.test.nodes["d1"]);
-    assert_eq!(view.nodes["d2"].requests_sent, 5);
+    assert_eq!(view.nodes["d2"].counters.requests_sent, 5);
     assert_eq!(state.checkpoint_parts().len(), 1);
 }
 
