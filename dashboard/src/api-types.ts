@@ -110,6 +110,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tests/{id}/report.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The self-contained HTML report of an ended test
+         * @description One HTML file with every script and style inlined (it opens offline); its data block (`<script type="application/json" id="report-data">`) holds a `ReportPage`.
+         */
+        get: operations["getReportPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tests/{id}/start": {
         parameters: {
             query?: never;
@@ -165,6 +185,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The base run of a comparison page. */
+        BaseRun: {
+            /** @description The base run's `test.json`. */
+            report: components["schemas"]["Report"];
+            /** @description One row per metric, as `onslaught compare` prints them. */
+            rows: components["schemas"]["ComparisonRow"][];
+            /** @description Its latency spectrum. */
+            spectrum: components["schemas"]["SpectrumStep"][];
+        };
+        /** @description One metric of a comparison. */
+        ComparisonRow: {
+            /**
+             * Format: double
+             * @description The base run's value (req/s, a ratio, or ms); `null` without one.
+             */
+            base: number | null;
+            /** @description `throughput`, `error_rate`, `p50` … `p99.9`, `max`, `mean`. */
+            metric: string;
+            /**
+             * Format: double
+             * @description The new run's value.
+             */
+            new: number | null;
+            /** @description The tolerance it was judged against (`10%`, `0.5pp`, `5ms`); `null`: not judged. */
+            tolerance: string | null;
+            /** @description `ok`, `regression`, or `info` (not judged). */
+            verdict: string;
+        };
         /** @description The JSON body of every error answer. */
         Error: {
             /** @description What went wrong. */
@@ -172,7 +220,7 @@ export interface components {
             /** @description The request field at fault (400 only), e.g. `url` or `headers[0].name`. */
             field?: string | null;
         };
-        /** @description One HTTP header. */
+        /** @description One HTTP header, as written. */
         Header: {
             /** @description Header name. */
             name: string;
@@ -248,6 +296,44 @@ export interface components {
         NodeList: {
             /** @description Every known driver. */
             nodes: components["schemas"]["NodeView"][];
+        };
+        /** @description The report of one node in one test (`<report_dir>/<test_id>/node-<node_id>.json`). */
+        NodeReport: {
+            /** @description The test's configuration. */
+            config: components["schemas"]["TestConfig"];
+            /**
+             * Format: uint64
+             * @description End time.
+             */
+            ended_at_ms: number | null;
+            /** @description Bookkeeping (finished, lost, messages). */
+            facts: components["schemas"]["NodeFacts"];
+            /** @description Exact histograms. */
+            histograms: components["schemas"]["Histograms"];
+            /** @description Node id. */
+            node_id: string;
+            /**
+             * Format: uint32
+             * @description Format version of this file: 1. Files written before the field existed are read as 1.
+             * @default 1
+             */
+            report_version: number;
+            /**
+             * @description This node's own numbers per second (requests, responses, errors, latencies), on the
+             *     test's clock (second 0 starts at the test's start time, so a late start shows).
+             */
+            series: components["schemas"]["SeriesPoint"][];
+            /**
+             * Format: uint64
+             * @description Start time, ms since the Unix epoch.
+             */
+            started_at_ms: number | null;
+            /** @description What the node measured. */
+            stats: components["schemas"]["StatsView"];
+            /** @description The test's status. */
+            status: components["schemas"]["TestStatus"];
+            /** @description Test id. */
+            test_id: string;
         };
         /** @description A node's state as its heartbeat reports it. */
         NodeState: "idle" | "configured" | "running" | "finished" | "rejected";
@@ -361,6 +447,25 @@ export interface components {
              */
             warnings: string[];
         };
+        /** @description What the report page reads from its data block. */
+        ReportPage: {
+            /**
+             * @description On a comparison page (`onslaught compare --html`): the base run and the verdicts; this
+             *     page's own run is the new one.
+             */
+            base?: components["schemas"]["BaseRun"] | null;
+            /** @description Each node's report file as written, by node id. */
+            nodes: {
+                [key: string]: components["schemas"]["NodeReport"];
+            };
+            /** @description `test.json` as written. */
+            report: components["schemas"]["Report"];
+            /**
+             * @description The aggregate latency's percentile spectrum (from `report.histograms.latency`), in
+             *     HdrHistogram's percentile distribution steps.
+             */
+            spectrum: components["schemas"]["SpectrumStep"][];
+        };
         /**
          * @description One second of a per-second time series (of the test, or of one node): second `n` is the
          *     `n`-th wall-clock second after the trigger's start time (`started_at_ms`), for every node
@@ -372,6 +477,12 @@ export interface components {
              * @description Errors.
              */
             errors: number;
+            /**
+             * Format: double
+             * @description Largest latency (ms); `null` without responses (and in reports written before it).
+             * @default null
+             */
+            max: number | null;
             /**
              * Format: double
              * @description Mean (ms); `null` without responses.
@@ -386,6 +497,12 @@ export interface components {
              * @description Median latency (ms); `null` without responses.
              */
             p50: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile (ms); `null` without responses (and in reports written before it).
+             * @default null
+             */
+            p90: number | null;
             /**
              * Format: double
              * @description 95th percentile (ms); `null` without responses.
@@ -411,6 +528,24 @@ export interface components {
              * @description Seconds since the test's start time.
              */
             second: number;
+        };
+        /** @description One step of a latency percentile spectrum. */
+        SpectrumStep: {
+            /**
+             * Format: uint64
+             * @description Responses at or below this latency.
+             */
+            count: number;
+            /**
+             * Format: double
+             * @description Latency at this step, ms.
+             */
+            ms: number;
+            /**
+             * Format: double
+             * @description Percentile reached, 0..=1.
+             */
+            quantile: number;
         };
         /**
          * @description Statistics of a node or of a whole test: the counters as measured (with errors judged, see
@@ -640,7 +775,7 @@ export interface components {
             method: string;
             /**
              * Format: double
-             * @description Tsunami: requests per second per driver (instead of a delay).
+             * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
              * @default null
              */
             rate: number | null;
@@ -816,7 +951,7 @@ export interface components {
             method?: string;
             /**
              * Format: double
-             * @description Tsunami: requests per second per driver (instead of a delay).
+             * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
              * @default null
              */
             rate?: number | null;
@@ -1153,6 +1288,47 @@ export interface operations {
             };
             /** @description No test with this id, or it has no report yet. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReportPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Test id (`t-…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No test with this id, or it has no report yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The page could not be made (a binary built without the dashboard). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -357,9 +357,11 @@ mod tests {
             p99,
             p999: p99,
         };
+        let mut counters = onslaught_stats::Counters::default();
+        counters.requests_attempted = 1000;
+        counters.requests_sent = 1000;
         let aggregate = StatsView {
-            requests_attempted: 1000,
-            requests_sent: 1000,
+            counters,
             rps,
             success_ratio: success,
             latency,

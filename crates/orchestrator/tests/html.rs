@@ -35,7 +35,7 @@ fn a_moved_folder_is_read_with_its_node_reports() {
         folder.nodes.keys().collect::<Vec<_>>(),
         ["driver-1", "driver-2"]
     );
-    assert_eq!(folder.nodes["driver-1"].stats.requests_sent, 20);
+    assert_eq!(folder.nodes["driver-1"].stats.counters.requests_sent, 20);
 }
 
 #[test]
