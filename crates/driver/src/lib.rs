@@ -35,7 +35,8 @@ pub struct DriverConfig {
     pub heartbeat_every: Duration,
     /// Gap between metrics messages during a test (at most one second).
     pub metrics_every: Duration,
-    /// A running test stops by itself when no orchestrator heartbeat arrived for this long.
+    /// A running test stops by itself when no orchestrator heartbeat arrived for this long: the
+    /// grace that lets a test run on (publishing its metrics) while the orchestrator restarts.
     pub orchestrator_timeout: Duration,
     /// When set, only control messages signed with this secret are obeyed.
     pub secret: Option<onslaught_protocol::Signer>,
@@ -45,6 +46,10 @@ pub struct DriverConfig {
     pub engine_threads: Option<usize>,
 }
 
+/// How long a running test goes on without orchestrator heartbeats by default: long enough for
+/// an orchestrator to restart and resume it, short enough that load does not run away.
+pub const DEFAULT_ORCHESTRATOR_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl DriverConfig {
     /// A driver with the default timings: a heartbeat every second, metrics every 500 ms.
     pub fn new(node_id: impl Into<String>, address: impl Into<String>) -> Self {
@@ -53,7 +58,7 @@ impl DriverConfig {
             address: address.into(),
             heartbeat_every: Duration::from_secs(1),
             metrics_every: Duration::from_millis(500),
-            orchestrator_timeout: Duration::from_secs(5),
+            orchestrator_timeout: DEFAULT_ORCHESTRATOR_TIMEOUT,
             secret: None,
             allow_targets: Vec::new(),
             engine_threads: None,

@@ -2,8 +2,10 @@
 //!
 //! Control messages are checked before anything runs: the signature (when a secret is set), the
 //! participant list, replays (a test already run, or a config older than [`MAX_CONFIG_AGE`]),
-//! and the target allowlist. A running test stops by itself when the orchestrator's heartbeats
-//! stop for `orchestrator_timeout`: no runaway load when the orchestrator dies.
+//! and the target allowlist. A running test goes on, publishing its metrics, while the
+//! orchestrator is silent (a restarted orchestrator resumes it from the metrics topic), and
+//! stops by itself once the orchestrator's heartbeats have stopped for `orchestrator_timeout`
+//! (30 s by default): no runaway load when the orchestrator dies for good.
 //!
 //! Nothing in the loop waits on I/O: register and heartbeats go to the publisher's slots
 //! ([`crate::publish`]), and the allowlist's lookup of a target host runs in a task whose answer

@@ -6,6 +6,9 @@
 //! end of every partition before its future resolves (librdkafka's blocking lookups run on
 //! Tokio's blocking threads, retried with Tokio timers, bounded by `connect_timeout`), so it sees exactly the messages published after
 //! it (fan-out, like [`onslaught_transport::InProcess`]); a restarted driver never sees old triggers.
+//! [`subscribe_from`](onslaught_transport::Transport::subscribe_from) starts at given offsets
+//! instead (the orchestrator's replay of `metrics`); every delivered message carries its
+//! partition and offset.
 //!
 //! Nothing here depends on a particular broker: any Kafka-compatible cluster will do, reached
 //! with the librdkafka settings in [`KafkaConfig::extra`].
@@ -30,7 +33,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use onslaught_protocol::Topic;
-use onslaught_transport::{Subscription, Transport, TransportError};
+use onslaught_transport::{Position, Subscription, Transport, TransportError};
 use rdkafka::admin::AdminClient;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -138,6 +141,24 @@ impl Transport for KafkaTransport {
             self.names.get(topic),
             &self.runtime,
             self.shutdown.subscribe(),
+            None,
+        ))
+    }
+
+    /// Like `subscribe`, but each partition from its offset in `from` (any other from its first
+    /// kept message): messages published before are delivered again, as long as the topic's
+    /// retention kept them.
+    fn subscribe_from(
+        &self,
+        topic: Topic,
+        from: Vec<Position>,
+    ) -> BoxFuture<'_, Result<Subscription, TransportError>> {
+        Box::pin(subscription::subscribe(
+            &self.config,
+            self.names.get(topic),
+            &self.runtime,
+            self.shutdown.subscribe(),
+            Some(from),
         ))
     }
 }

@@ -8,11 +8,15 @@
 //! at exactly those offsets: a message acknowledged before is not seen, one published after
 //! `subscribe` resolved is. The group is never joined, so every subscription sees every
 //! message (fan-out).
+//!
+//! [`subscribe`] with `from` (a restarted orchestrator replaying the metrics of a test it was
+//! running) assigns each listed partition at its given offset and any other at its first kept
+//! message instead. Every forwarded message carries its partition and offset.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use onslaught_transport::{Feed, Subscription, TransportError};
+use onslaught_transport::{Delivery, Feed, Position, Subscription, TransportError};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::message::Message;
@@ -27,8 +31,9 @@ use crate::context::{Context, is_fatal};
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Subscribes to the full topic name `topic`: resolves once the consumer is positioned (within
-/// about `config.connect_timeout`), then forwards from a task on `runtime` until the
+/// Subscribes to the full topic name `topic`, at the end of every partition or, with `from`,
+/// at those positions (a partition not listed from its first kept message): resolves once the
+/// consumer is positioned (within about `config.connect_timeout`), then forwards from a task on `runtime` until the
 /// subscription is dropped, `shutdown`'s sender is dropped, or the consumer fails fatally.
 /// librdkafka's blocking calls run on `runtime`'s blocking threads; pauses between attempts are
 /// Tokio timers, so no async worker is held.
@@ -37,6 +42,7 @@ pub(crate) async fn subscribe(
     topic: &str,
     runtime: &Handle,
     shutdown: watch::Receiver<()>,
+    from: Option<Vec<Position>>,
 ) -> Result<Subscription, TransportError> {
     let group_id = format!(
         "{}-{topic}-{}",
@@ -47,8 +53,12 @@ pub(crate) async fn subscribe(
         .consumer(&group_id)
         .create_with_context(Context)
         .map_err(|error| broker_error(topic, "creating a consumer", &error))?;
-    let (consumer, positions) =
-        end_offsets(consumer, topic, config.connect_timeout, runtime).await?;
+    let (consumer, ends) = end_offsets(consumer, topic, config.connect_timeout, runtime).await?;
+    let positions = match &from {
+        None => ends,
+        Some(from) => replay_offsets(topic, &ends, from)?,
+    };
+    let starts_at = starts_of(&positions);
     if let Err(error) = consumer.assign(&positions) {
         // Closing a consumer waits on librdkafka's threads: not on an async worker.
         runtime.spawn_blocking(move || drop(consumer));
@@ -58,12 +68,50 @@ pub(crate) async fn subscribe(
         topic,
         group_id,
         partitions = positions.count(),
+        replay = from.is_some(),
         "subscribed"
     );
 
     let (feed, subscription) = Subscription::channel();
     runtime.spawn(forward(consumer, feed, shutdown, topic.to_owned()));
-    Ok(subscription)
+    Ok(subscription.starting_at(starts_at))
+}
+
+/// The partitions of `ends` (every partition of `topic`), each at its offset in `from`, or at
+/// its first kept message when `from` does not list it (a partition added since).
+fn replay_offsets(
+    topic: &str,
+    ends: &TopicPartitionList,
+    from: &[Position],
+) -> Result<TopicPartitionList, TransportError> {
+    let mut positions = TopicPartitionList::with_capacity(ends.count());
+    for element in ends.elements() {
+        let partition = element.partition();
+        let offset = from
+            .iter()
+            .find(|p| p.partition == partition)
+            .map_or(Offset::Beginning, |p| Offset::Offset(p.offset));
+        positions
+            .add_partition_offset(topic, partition, offset)
+            .map_err(|error| broker_error(topic, "positioning a replay", &error))?;
+    }
+    Ok(positions)
+}
+
+/// Where a subscription assigned at `positions` begins, per partition (a partition read from
+/// its first kept message begins at 0, the lowest an offset can be).
+fn starts_of(positions: &TopicPartitionList) -> Vec<Position> {
+    positions
+        .elements()
+        .iter()
+        .map(|element| Position {
+            partition: element.partition(),
+            offset: match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => 0,
+            },
+        })
+        .collect()
 }
 
 /// Every partition of `topic` at its current high watermark. Retries until `timeout` (a topic
@@ -171,8 +219,14 @@ async fn forward(
         };
         match received {
             Ok(message) => {
-                let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
-                if tx.send(payload).is_err() {
+                let delivery = Delivery {
+                    payload: Bytes::copy_from_slice(message.payload().unwrap_or_default()),
+                    position: Some(Position {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                    }),
+                };
+                if tx.deliver(delivery).is_err() {
                     break;
                 }
             }

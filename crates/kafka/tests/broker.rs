@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::future::try_join_all;
 use onslaught_kafka::{KafkaConfig, KafkaError, KafkaTransport, topics};
 use onslaught_protocol::Topic;
-use onslaught_transport::{Subscription, Transport};
+use onslaught_transport::{Position, Subscription, Transport};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use support::Broker;
@@ -139,6 +139,68 @@ async fn a_new_subscription_does_not_see_earlier_messages() {
     assert_eq!(recv(&mut late).await, "new trigger");
     assert_eq!(recv(&mut early).await, "new trigger");
     assert_quiet(&mut late, Duration::from_millis(300)).await;
+}
+
+/// What a restarted orchestrator does: note where a subscription began and where each message
+/// sat, then subscribe again from those positions and get the same messages once more (the
+/// earlier ones in each partition are not replayed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_from_positions_replays_what_was_published_since() {
+    let transport = connect().await;
+    let mut first = transport.subscribe(Topic::Metrics).await.unwrap();
+    let starts = first.starts_at().to_vec();
+    assert_eq!(starts.len(), topics::partitions(Topic::Metrics) as usize);
+    publish(&transport, Topic::Metrics, "node-a", "before").await;
+    let before = tokio::time::timeout(Duration::from_secs(10), first.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let at = before
+        .position
+        .expect("Kafka deliveries carry their position");
+    assert_eq!(before.payload, "before");
+    // Resume right after `before` in its partition; the others from where `first` began.
+    let from: Vec<Position> = starts
+        .iter()
+        .map(|p| {
+            if p.partition == at.partition {
+                Position {
+                    partition: at.partition,
+                    offset: at.offset + 1,
+                }
+            } else {
+                *p
+            }
+        })
+        .collect();
+    for i in 0..5 {
+        publish(
+            &transport,
+            Topic::Metrics,
+            &format!("node-{i}"),
+            &format!("m{i}"),
+        )
+        .await;
+    }
+    let mut replay = transport
+        .subscribe_from(Topic::Metrics, from)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), replay.next())
+            .await
+            .expect("no replayed message within 10 s")
+            .unwrap();
+        assert!(delivery.position.is_some());
+        got.push(String::from_utf8(delivery.payload.to_vec()).unwrap());
+    }
+    got.sort();
+    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    assert_quiet(&mut replay, Duration::from_millis(300)).await;
+    // And it goes on with what is published after.
+    publish(&transport, Topic::Metrics, "node-a", "after").await;
+    assert_eq!(recv(&mut replay).await, "after");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

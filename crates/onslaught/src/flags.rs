@@ -232,8 +232,9 @@ pub struct DriverArgs {
     #[arg(long = "allow-target", env = "ONSLAUGHT_ALLOW_TARGET", value_delimiter = ',', value_parser = parse::target_pattern)]
     pub allow_targets: Vec<onslaught_driver::allow::TargetPattern>,
 
-    /// Stop a running test when the orchestrator has been silent this long.
-    #[arg(long, value_parser = parse::duration, default_value = "5s", env = "ONSLAUGHT_ORCHESTRATOR_TIMEOUT")]
+    /// Stop a running test when the orchestrator has been silent this long (meanwhile the test
+    /// runs on and its metrics keep going to Kafka, so a restarted orchestrator resumes it).
+    #[arg(long, value_parser = parse::duration, default_value = "30s", env = "ONSLAUGHT_ORCHESTRATOR_TIMEOUT")]
     pub orchestrator_timeout: Duration,
 
     /// Engine threads that send the load, each with its share of the connections (like wrk's

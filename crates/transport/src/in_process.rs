@@ -83,6 +83,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn it_keeps_no_positions_and_cannot_replay() {
+        let transport = InProcess::new();
+        let mut subscription = transport.subscribe(Topic::Metrics).await.unwrap();
+        assert!(subscription.starts_at().is_empty());
+        transport
+            .publish(Topic::Metrics, "k", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let delivery = subscription.next().await.unwrap();
+        assert_eq!(
+            (&delivery.payload[..], delivery.position),
+            (&b"x"[..], None)
+        );
+        let replay = transport.subscribe_from(Topic::Metrics, Vec::new()).await;
+        assert!(matches!(replay, Err(TransportError::Unsupported(_))));
+    }
+
+    #[tokio::test]
     async fn dropped_subscribers_are_forgotten() {
         let transport = InProcess::new();
         let a = transport.subscribe(Topic::Trigger).await.unwrap();

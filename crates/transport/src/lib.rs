@@ -14,8 +14,15 @@
 //! A subscription's queue is unbounded and measured: [`Subscription::backlog`] tells how many
 //! payloads wait in it now and the most that ever did, so a consumer that falls behind shows.
 //!
+//! A transport that keeps what was published (Kafka) tells where each delivered message sits
+//! ([`Delivery::position`]) and where a subscription began ([`Subscription::starts_at`]), and
+//! can subscribe from given positions ([`Transport::subscribe_from`]): how a restarted
+//! orchestrator replays the metrics of a test it was running. [`InProcess`] keeps nothing and
+//! refuses that ([`TransportError::Unsupported`]).
+//!
 //! # Layout
-//! - [`Transport`], [`Subscription`], [`Feed`], [`Backlog`], [`TransportError`]: the seam.
+//! - [`Transport`], [`Subscription`], [`Delivery`], [`Position`], [`Feed`], [`Backlog`],
+//!   [`TransportError`]: the seam.
 //! - [`in_process`]: [`InProcess`], fan-out over measured channels.
 
 pub mod in_process;
@@ -39,6 +46,27 @@ pub enum TransportError {
     /// The broker refused or failed the operation.
     #[error("broker error: {0}")]
     Broker(String),
+    /// This transport cannot do that (replaying from positions needs one that keeps messages).
+    #[error("not supported by this transport: {0}")]
+    Unsupported(&'static str),
+}
+
+/// Where a message sits in its topic: a partition and the message's offset in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    /// The partition.
+    pub partition: i32,
+    /// The message's offset in the partition (for a starting point: the next one to read).
+    pub offset: i64,
+}
+
+/// One delivered message.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The payload, opaque bytes.
+    pub payload: Bytes,
+    /// Where it sits in its topic, when the transport keeps messages (`None` in-process).
+    pub position: Option<Position>,
 }
 
 /// A publish/subscribe transport over the protocol's topics. Used as `Arc<dyn Transport>`, so
@@ -57,15 +85,35 @@ pub trait Transport: Send + Sync + 'static {
     /// Subscribes to `topic`: once the future resolves, the subscription receives every message
     /// published from then on. Resolves within a bound the implementation states.
     fn subscribe(&self, topic: Topic) -> BoxFuture<'_, Result<Subscription, TransportError>>;
+
+    /// Subscribes to `topic` from `from`: each listed partition from that offset (the next one
+    /// to read), any other partition from its first kept message, so messages published before
+    /// the call are delivered again. Only a transport that keeps messages can; the default
+    /// refuses with [`TransportError::Unsupported`].
+    fn subscribe_from(
+        &self,
+        topic: Topic,
+        from: Vec<Position>,
+    ) -> BoxFuture<'_, Result<Subscription, TransportError>> {
+        let _ = (topic, from);
+        Box::pin(async {
+            Err(TransportError::Unsupported(
+                "replaying a topic from positions",
+            ))
+        })
+    }
 }
 
 /// A stream of payloads from one topic.
 #[derive(Debug)]
 pub struct Subscription {
-    /// Payloads in arrival order; the implementation holds the sending half.
-    rx: mpsc::UnboundedReceiver<Bytes>,
+    /// Messages in arrival order; the implementation holds the sending half.
+    rx: mpsc::UnboundedReceiver<Delivery>,
     /// Payloads waiting in `rx`, shared with the [`Feed`].
     backlog: Backlog,
+    /// Where the subscription began in each partition (empty when the transport keeps no
+    /// positions).
+    starts_at: Vec<Position>,
 }
 
 impl Subscription {
@@ -77,14 +125,40 @@ impl Subscription {
             tx,
             backlog: backlog.clone(),
         };
-        (feed, Subscription { rx, backlog })
+        (
+            feed,
+            Subscription {
+                rx,
+                backlog,
+                starts_at: Vec::new(),
+            },
+        )
+    }
+
+    /// The same subscription, saying it began at `starts_at` (the next offset to read in each
+    /// partition).
+    #[must_use]
+    pub fn starting_at(mut self, starts_at: Vec<Position>) -> Self {
+        self.starts_at = starts_at;
+        self
+    }
+
+    /// Where the subscription began in each partition: the next offset it was to read. Empty
+    /// for a transport that keeps no positions.
+    pub fn starts_at(&self) -> &[Position] {
+        &self.starts_at
     }
 
     /// The next payload; `None` once the transport is gone.
     pub async fn recv(&mut self) -> Option<Bytes> {
-        let payload = self.rx.recv().await?;
+        self.next().await.map(|delivery| delivery.payload)
+    }
+
+    /// The next message with its position; `None` once the transport is gone.
+    pub async fn next(&mut self) -> Option<Delivery> {
+        let delivery = self.rx.recv().await?;
         self.backlog.taken();
-        Some(payload)
+        Some(delivery)
     }
 
     /// A handle on this subscription's queue depth, which stays readable after it is dropped.
@@ -96,15 +170,24 @@ impl Subscription {
 /// The sending half of a [`Subscription`], held by the transport.
 #[derive(Clone, Debug)]
 pub struct Feed {
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mpsc::UnboundedSender<Delivery>,
     backlog: Backlog,
 }
 
 impl Feed {
     /// Queues `payload` for the subscription; gives it back if the subscription was dropped.
     pub fn send(&self, payload: Bytes) -> Result<(), Bytes> {
+        self.deliver(Delivery {
+            payload,
+            position: None,
+        })
+        .map_err(|delivery| delivery.payload)
+    }
+
+    /// Queues a message with its position; gives it back if the subscription was dropped.
+    pub fn deliver(&self, delivery: Delivery) -> Result<(), Delivery> {
         self.backlog.queued();
-        self.tx.send(payload).map_err(|e| {
+        self.tx.send(delivery).map_err(|e| {
             self.backlog.taken();
             e.0
         })
