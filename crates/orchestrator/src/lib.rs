@@ -21,6 +21,8 @@
 //! - [`writer`]: the one thread that writes them, in order, off every event loop.
 //! - [`html`]: the self-contained HTML report page (`report.html`).
 //! - [`compare`]: two tests' reports side by side, with a verdict per metric.
+//! - [`resume`]: where a running test's metrics are on the topic, kept beside its checkpoint,
+//!   so a restarted orchestrator replays them and carries the test on (Kafka only).
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
@@ -29,6 +31,7 @@ pub mod config;
 pub mod error;
 pub mod html;
 pub mod report;
+pub mod resume;
 pub mod state;
 pub mod stats;
 pub mod totals;
@@ -45,7 +48,7 @@ use onslaught_protocol::{
     Heartbeat, HeartbeatState, Message, Register, Role, Topic, Trigger, TriggerAction, decode,
     encode, now_ms,
 };
-use onslaught_transport::{Transport, TransportError};
+use onslaught_transport::{Delivery, Subscription, Transport, TransportError};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -57,8 +60,9 @@ pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
 pub use views::{Liveness, NodeView, StatsView, TestStatus, TestView};
 
+use report::ReportParts;
 use state::State;
-use writer::{FinalResult, Writer};
+use writer::{Checkpoint, FinalResult, Writer};
 
 /// A start trigger goes out again when a driver still reports the test as configured in a
 /// heartbeat sent this long after the trigger.
@@ -86,10 +90,26 @@ struct Inner {
 
 impl Orchestrator {
     /// An orchestrator over `transport`. Test history is reloaded from `config.report_dir`.
+    ///
+    /// A test that was running when an earlier orchestrator stopped, and whose checkpoint has a
+    /// resume point, is carried on: [`Orchestrator::spawn`] replays its metrics from the topic.
     pub fn new(config: OrchestratorConfig, transport: Arc<dyn Transport>) -> Self {
-        let history = report::load_all(&config.report_dir);
+        let (resumable, history): (Vec<_>, Vec<_>) = report::load_all(&config.report_dir)
+            .into_iter()
+            .map(|report| {
+                let point = (!report.test.status.is_final())
+                    .then(|| resume::load(&config.report_dir, &report.test.id))
+                    .flatten();
+                (report, point)
+            })
+            .partition(|(_, point)| point.is_some());
         let (changed, _) = watch::channel(0);
-        let state = State::with_history(history);
+        let mut state = State::with_history(history.into_iter().map(|(r, _)| r).collect());
+        for (report, point) in resumable {
+            if let Some(point) = point {
+                state.resume(report.test, &point);
+            }
+        }
         let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
             let this = this.clone();
             Inner {
@@ -139,7 +159,7 @@ impl Orchestrator {
         let transport = Arc::clone(&self.inner.transport);
         let mut registers = transport.subscribe(Topic::Register).await?;
         let mut heartbeats = transport.subscribe(Topic::Heartbeat).await?;
-        let mut metrics = transport.subscribe(Topic::Metrics).await?;
+        let mut metrics = self.subscribe_metrics().await?;
         *self.inner.stats.backlogs.lock() = vec![
             (Topic::Register, registers.backlog()),
             (Topic::Heartbeat, heartbeats.backlog()),
@@ -160,7 +180,7 @@ impl Orchestrator {
                     () = shutdown.cancelled() => break,
                     Some(p) = registers.recv() => this.on_register(&p),
                     Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
-                    Some(p) = metrics.recv() => this.on_metrics(&p),
+                    Some(m) = metrics.next() => this.on_metrics(&m),
                     _ = liveness.tick() => this.check_liveness(),
                     _ = checkpoint.tick() => this.checkpoint(),
                     else => break,
@@ -174,6 +194,35 @@ impl Orchestrator {
             }
             beats.abort();
         }))
+    }
+
+    /// Subscribes to `metrics`: at the end of the topic, or, when tests are being resumed, from
+    /// where the earliest of them begins (their replay; messages of other tests on the way are
+    /// skipped as they would be live). A transport that cannot replay (in-process) leaves the
+    /// resumed tests interrupted, as they were before resuming existed.
+    async fn subscribe_metrics(&self) -> Result<Subscription, TransportError> {
+        let transport = &self.inner.transport;
+        let from = resume::earliest(self.inner.state.lock().resumed_from());
+        let subscription = if from.is_empty() {
+            transport.subscribe(Topic::Metrics).await?
+        } else {
+            match transport
+                .subscribe_from(Topic::Metrics, resume::positions(&from))
+                .await
+            {
+                Ok(subscription) => subscription,
+                Err(e) => {
+                    tracing::warn!("cannot replay the metrics of the running tests: {e}");
+                    self.interrupt_running();
+                    transport.subscribe(Topic::Metrics).await?
+                }
+            }
+        };
+        self.inner
+            .state
+            .lock()
+            .metrics_started_at(subscription.starts_at());
+        Ok(subscription)
     }
 
     fn decode<M: Message>(&self, payload: &[u8]) -> Option<M> {
@@ -220,9 +269,12 @@ impl Orchestrator {
         self.notify();
     }
 
-    fn on_metrics(&self, payload: &[u8]) {
+    fn on_metrics(&self, delivery: &Delivery) {
+        if let Some(position) = delivery.position {
+            self.inner.state.lock().metrics_read(position);
+        }
         // Validation decodes the histograms; they are merged as decoded there.
-        let (metrics, data) = match onslaught_protocol::decode_metrics(payload) {
+        let (metrics, data) = match onslaught_protocol::decode_metrics(&delivery.payload) {
             Ok(decoded) => decoded,
             Err(e) => {
                 tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
@@ -298,13 +350,20 @@ impl Orchestrator {
         self.inner
             .writer
             .checkpoint(&self.inner.config.report_dir, || {
-                self.inner.state.lock().checkpoint_parts()
+                let mut state = self.inner.state.lock();
+                let parts = state.checkpoint_parts();
+                let resume = state.resume_points(parts.iter().map(ReportParts::id));
+                Checkpoint { parts, resume }
             });
     }
 
     /// Queues the reports of a test that just ended.
     fn finish(&self, test_id: String) {
-        let parts = self.inner.state.lock().report_parts(&test_id);
+        let parts = {
+            let mut state = self.inner.state.lock();
+            state.forget_start(&test_id);
+            state.report_parts(&test_id)
+        };
         if let Some(parts) = parts {
             self.inner
                 .writer
@@ -421,7 +480,11 @@ impl Orchestrator {
             issued_at_ms: now_ms(),
             signature: None,
         };
-        self.inner.state.lock().set_running(id, start_at_ms);
+        {
+            let mut state = self.inner.state.lock();
+            state.set_running(id, start_at_ms);
+            state.note_metrics_start(id);
+        }
         self.notify();
         if let Err(e) = self.publish_control(id, trigger).await {
             self.inner

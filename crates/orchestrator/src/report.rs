@@ -189,7 +189,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
 }
 
 /// Ids come from the network: keep file names to a safe alphabet.
-fn safe_name(id: &str) -> String {
+pub(crate) fn safe_name(id: &str) -> String {
     id.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {

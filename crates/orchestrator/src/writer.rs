@@ -6,6 +6,10 @@
 //! whatever the order the two were queued in. The queue holds at most one checkpoint (a tick
 //! that finds one still queued leaves its work to the next tick) and one final report per ended
 //! test.
+//!
+//! A checkpoint may carry the tests' resume points ([`crate::resume`]), written after their
+//! reports; a final report removes its test's resume point, so only a test that was running
+//! when the orchestrator stopped has one.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::html;
 use crate::report::{self, ReportParts};
+use crate::resume::{self, ResumePoint};
 
 /// What the writer is asked to do.
 #[derive(Debug)]
@@ -26,8 +31,8 @@ pub enum Job {
     Checkpoint {
         /// The report folder.
         dir: PathBuf,
-        /// One test's reports each.
-        parts: Vec<ReportParts>,
+        /// What to write.
+        checkpoint: Checkpoint,
     },
     /// Write a test's final reports into `dir`; the result goes to the writer's `on_final`.
     Final {
@@ -38,6 +43,24 @@ pub enum Job {
     },
     /// Answer once every job queued before this one is done.
     Flush(oneshot::Sender<()>),
+}
+
+/// The running tests' reports as they stand, and where their metrics are on the topic.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    /// One test's reports each.
+    pub parts: Vec<ReportParts>,
+    /// The tests' resume points (none for a transport that keeps no positions).
+    pub resume: Vec<ResumePoint>,
+}
+
+impl From<Vec<ReportParts>> for Checkpoint {
+    fn from(parts: Vec<ReportParts>) -> Self {
+        Self {
+            parts,
+            resume: Vec::new(),
+        }
+    }
 }
 
 /// What becomes of a final report: its path, or why it could not be written.
@@ -101,18 +124,18 @@ impl Writer {
     /// Queues a checkpoint of what `parts` returns into `dir`, unless one is still queued or
     /// being written (`parts` is then not called: what it would take is left for the next
     /// checkpoint). Returns whether one was queued. Never waits.
-    pub fn checkpoint(&self, dir: &Path, parts: impl FnOnce() -> Vec<ReportParts>) -> bool {
+    pub fn checkpoint<C: Into<Checkpoint>>(&self, dir: &Path, parts: impl FnOnce() -> C) -> bool {
         if self.checkpoint_queued.swap(true, Ordering::AcqRel) {
             return false;
         }
-        let parts = parts();
-        if parts.is_empty() {
+        let checkpoint = parts().into();
+        if checkpoint.parts.is_empty() {
             self.checkpoint_queued.store(false, Ordering::Release);
             return false;
         }
         let job = Job::Checkpoint {
             dir: dir.to_owned(),
-            parts,
+            checkpoint,
         };
         let queued = self
             .jobs
@@ -178,7 +201,8 @@ impl Thread {
 
     fn work(&mut self, job: Job) {
         match job {
-            Job::Checkpoint { dir, parts } => {
+            Job::Checkpoint { dir, checkpoint } => {
+                let Checkpoint { parts, mut resume } = checkpoint;
                 for part in parts {
                     if self.finished.contains(part.id()) {
                         continue;
@@ -187,6 +211,13 @@ impl Thread {
                     let (report, nodes) = part.build();
                     if let Err(e) = report::write(&dir, report, nodes) {
                         tracing::warn!(test_id = id, "cannot checkpoint the report: {e}");
+                        continue;
+                    }
+                    // After the report: a resume point never points at a test without one.
+                    if let Some(i) = resume.iter().position(|p| p.test_id == id)
+                        && let Err(e) = resume::write(&dir, &resume.swap_remove(i))
+                    {
+                        tracing::warn!(test_id = id, "cannot write the resume point: {e}");
                     }
                 }
                 self.checkpoint_queued.store(false, Ordering::Release);
@@ -198,6 +229,9 @@ impl Thread {
                 let result = report::write(&dir, report, nodes)
                     .inspect(|path| html::write_page_beside(path))
                     .map_err(|e| format!("cannot write the report into {}: {e}", dir.display()));
+                if result.is_ok() {
+                    resume::remove(&dir, &id);
+                }
                 (self.on_final)(&id, result);
             }
             Job::Flush(done) => {
@@ -258,7 +292,10 @@ mod tests {
     async fn a_late_checkpoint_never_overwrites_the_final_report() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, finals) = writer();
-        assert!(!writer.checkpoint(dir.path(), Vec::new), "nothing to write");
+        assert!(
+            !writer.checkpoint(dir.path(), Vec::<ReportParts>::new),
+            "nothing to write"
+        );
         assert!(writer.checkpoint(dir.path(), || vec![parts("t1", TestStatus::Running)]));
         writer.finish(dir.path(), parts("t1", TestStatus::Completed));
         assert!(writer.flush(Duration::from_secs(10)).await);
@@ -282,6 +319,33 @@ mod tests {
             statuses,
             vec![("t1", TestStatus::Completed), ("t2", TestStatus::Running)]
         );
+    }
+
+    /// A checkpoint writes its tests' resume points beside their reports; the final report
+    /// removes its test's.
+    #[tokio::test]
+    async fn resume_points_live_until_the_final_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _finals) = writer();
+        let point = |id: &str| ResumePoint {
+            resume_version: resume::RESUME_VERSION,
+            test_id: id.to_owned(),
+            metrics_from: [(0, 7)].into_iter().collect(),
+            merged_to: [(0, 9)].into_iter().collect(),
+        };
+        assert!(writer.checkpoint(dir.path(), || Checkpoint {
+            parts: vec![
+                parts("t1", TestStatus::Running),
+                parts("t2", TestStatus::Running)
+            ],
+            resume: vec![point("t1"), point("t2")],
+        }));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        assert_eq!(resume::load(dir.path(), "t1"), Some(point("t1")));
+        writer.finish(dir.path(), parts("t1", TestStatus::Completed));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        assert_eq!(resume::load(dir.path(), "t1"), None);
+        assert_eq!(resume::load(dir.path(), "t2"), Some(point("t2")));
     }
 
     /// A final report that cannot be written says why, with the folder, and later checkpoints

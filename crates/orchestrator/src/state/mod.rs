@@ -7,10 +7,13 @@
 //! - `start`: picking drivers, the acknowledgements of the config, and the start trigger.
 //! - `merge`: how a metrics message is merged into a running test.
 //! - `reports`: what the reports and checkpoints of a test are made of.
+//! - `resume`: the consumer's position on `metrics`, where each running test's messages begin,
+//!   and a test carried on after a restart.
 
 mod merge;
 pub mod nodes;
 mod reports;
+mod resume;
 mod start;
 mod test;
 #[cfg(test)]
@@ -34,6 +37,8 @@ pub struct State {
     nodes: BTreeMap<String, Node>,
     tests: Vec<Test>,
     index: HashMap<String, usize>,
+    /// Positions on the `metrics` topic, for resuming after a restart.
+    replay: resume::Replay,
 }
 
 impl State {
