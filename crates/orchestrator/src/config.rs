@@ -23,7 +23,8 @@ pub struct OrchestratorConfig {
     /// When set, `test_config` and `trigger` messages are signed with this shared secret.
     pub secret: Option<onslaught_protocol::Signer>,
     /// How often a running test's report is checkpointed to disk (so an orchestrator that dies
-    /// mid-test leaves what was measured, and its restart shows the test as interrupted).
+    /// mid-test leaves what was measured; over Kafka its restart resumes the test from there,
+    /// in-process it shows the test as interrupted).
     pub checkpoint_every: Duration,
 }
 

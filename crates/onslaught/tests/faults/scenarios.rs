@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{
     Checks, Net, STARTUP, node, nodes, now_ms, pings, poll, port_of, s, secs, sent_in, start,
-    target, topic_vs_merged, tsunami, u, wait_final, wait_live, wait_sent,
+    target, test_view, topic_vs_merged, tsunami, u, wait_final, wait_live, wait_sent,
 };
 
 /// What the scenarios share.
@@ -165,7 +165,10 @@ pub fn driver_killed(c: &mut Checks, env: &Env) {
     merged.record(c);
 }
 
-/// 2. `kill -9` the orchestrator mid-test.
+/// 2. `kill -9` the orchestrator mid-test and leave it dead past the drivers' grace
+/// (`--orchestrator-timeout 5s`): they stop their load by themselves; an orchestrator started
+/// later resumes the test from its checkpoint and the topic, and it ends `degraded` (the drivers
+/// cut their runs short) with every published measurement merged.
 pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
     let net = Net::new(env.shared, "s2-", &env.dir.join("s2"));
     let target = target(&net.dir, 0, &[], "target");
@@ -173,7 +176,7 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
     let reports = net.dir.join("reports");
     let mut orchestrator = net.orchestrator(&reports, &[], "orchestrator");
     let api = orchestrator.url();
-    let _drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    let _drivers = net.drivers(&api, &["d1", "d2"], &["--orchestrator-timeout", "5s"]);
     wait_live(&api, &["d1", "d2"]);
 
     let mut body = tsunami(&url, 100, 0);
@@ -218,30 +221,58 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
         format!("load stopped {delta} ms after the kill, expected 5000 ± 1500"),
     );
 
-    // A new orchestrator on the same report folder shows the test as interrupted.
+    // The last checkpoint holds exactly the first messages on the topic.
+    let saved: Value = std::fs::read_to_string(&checkpoint)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    let by_node = net.metrics_of(&id);
+    let mut inconsistent = 0i64;
+    for (node_id, messages) in &by_node {
+        let merged = u(&saved, &format!("/node_facts/{node_id}/messages"));
+        let prefix: u64 = messages
+            .iter()
+            .filter(|m| u(m, "/seq") <= merged)
+            .map(|m| u(m, "/counters/requests_sent"))
+            .sum();
+        inconsistent +=
+            prefix as i64 - u(&saved, &format!("/nodes/{node_id}/requests_sent")) as i64;
+    }
+    c.check(
+        inconsistent == 0,
+        format!(
+            "the checkpoint differs from the first messages on the topic by {inconsistent} requests"
+        ),
+    );
+
+    // A new orchestrator on the same report folder resumes the test and ends it: the drivers'
+    // final messages (sent when they stopped) are on the topic.
     let again = net.orchestrator(&reports, &[], "orchestrator-2");
     let api = again.url();
-    let tests = http::get(&format!("{api}/api/tests")).json;
-    let test = tests["tests"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["id"] == id.as_str()))
-        .cloned()
-        .unwrap_or(Value::Null);
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(30));
     let status = s(&test, "/status");
     let reported = u(&test, "/aggregate/requests_sent");
     c.saw(format!(
-        "after restart: {status}, {reported} requests in the checkpoint"
+        "after restart: {status} ({:?}), {reported} requests",
+        test["message"]
     ));
     c.check(
-        status == "interrupted",
-        format!("status {status:?}, expected interrupted"),
+        ended,
+        format!("the resumed test did not end within 30 s: {status}"),
     );
-    c.check(reported > 0, "the interrupted test keeps requests_sent > 0");
+    c.check(
+        status == "degraded" && s(&test, "/message").contains("no orchestrator heartbeat"),
+        format!(
+            "status {status:?}, message {:?}: expected degraded, saying the drivers stopped without orchestrator heartbeats",
+            test["message"]
+        ),
+    );
+    c.check(reported > 0, "the resumed test keeps requests_sent > 0");
     let fresh = u(&test, "/last_metrics_sent_at_ms");
     c.check(
-        fresh + 3000 >= killed_at,
+        fresh >= killed_at,
         format!(
-            "the checkpoint's newest metrics are {} older than the kill (checkpoint every 2 s)",
+            "the resumed test's newest metrics are {} older than the kill: the drivers' final messages were not merged",
             secs(fresh, killed_at)
         ),
     );
@@ -260,18 +291,7 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
         "both drivers report orphaned_tests = 1 to the new orchestrator",
     );
 
-    // Data: what the drivers measured is all on the topic; the report has the checkpoint's part.
-    let by_node = net.metrics_of(&id);
-    let mut inconsistent = 0i64;
-    for (node_id, messages) in &by_node {
-        let merged = u(&test, &format!("/node_facts/{node_id}/messages"));
-        let prefix: u64 = messages
-            .iter()
-            .filter(|m| u(m, "/seq") <= merged)
-            .map(|m| u(m, "/counters/requests_sent"))
-            .sum();
-        inconsistent += prefix as i64 - u(&test, &format!("/nodes/{node_id}/requests_sent")) as i64;
-    }
+    // Data: what the drivers measured is all on the topic, and all of it is merged.
     let on_topic: u64 = by_node.values().map(|m| sent_in(m)).sum();
     let aborted: u64 = by_node
         .values()
@@ -280,29 +300,117 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
         .sum();
     let received = last;
     c.check(
-        inconsistent == 0,
-        format!(
-            "the checkpoint differs from the first messages on the topic by {inconsistent} requests"
-        ),
-    );
-    c.check(
         received <= on_topic && on_topic <= received + aborted,
         format!(
             "target received {received}, drivers published {on_topic} sent ({aborted} aborted)"
         ),
     );
     c.saw(format!(
-        "target got {received}; metrics topic has {on_topic} (all, incl. finals); the interrupted report has {reported}: {} measured after the last checkpoint are only on the topic",
-        on_topic - reported.min(on_topic)
+        "target got {received}; metrics topic has {on_topic}; the checkpoint had {}, the resumed report has {reported}",
+        u(&saved, "/aggregate/requests_sent")
     ));
-    let lost = received as i64 - on_topic as i64;
-    c.lost(
-        lost.max(0),
-        &format!(
-            "target count - requests on the metrics topic; {} after the last checkpoint not in the report, see findings",
-            on_topic - reported.min(on_topic)
+    topic_vs_merged(&by_node, &test).record(c);
+}
+
+/// 2r. `kill -9` the orchestrator mid-test and start it again 3 s later on the same report
+/// folder; the drivers keep running through the outage (default `--orchestrator-timeout`, 30 s)
+/// and the new orchestrator carries the test on from its checkpoint and the metrics topic.
+pub fn orchestrator_restarted(c: &mut Checks, env: &Env) {
+    const PER_DRIVER: u64 = 1500;
+    let net = Net::new(env.shared, "s2r-", &env.dir.join("s2r"));
+    let target = target(&net.dir, 0, &[], "target");
+    let url = format!("{}/ping", target.url());
+    let reports = net.dir.join("reports");
+    let mut orchestrator = net.orchestrator(&reports, &[], "orchestrator");
+    let api = orchestrator.url();
+    let _drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    wait_live(&api, &["d1", "d2"]);
+
+    // 15 s of load at 100 requests/s per driver.
+    let id = start(&api, &tsunami(&url, 100, PER_DRIVER));
+    let folder = reports.join(&id);
+    let checkpointed = poll(Duration::from_secs(15), 100 * MS, || {
+        let text = std::fs::read_to_string(folder.join("test.json")).ok()?;
+        let report: Value = serde_json::from_str(&text).ok()?;
+        let resumable = folder.join("resume.json").exists();
+        (resumable && u(&report, "/aggregate/requests_sent") >= 200)
+            .then_some(u(&report, "/aggregate/requests_sent"))
+    });
+    c.check(
+        checkpointed.is_some(),
+        "no checkpoint with requests and a resume point within 15 s",
+    );
+    orchestrator.kill();
+    let killed_at = now_ms();
+    std::thread::sleep(Duration::from_secs(3)); // the outage itself, not a check
+
+    let again = net.orchestrator(&reports, &[], "orchestrator-2");
+    let ready_at = now_ms();
+    let api = again.url();
+    let resumed = test_view(&api, &id);
+    let resumed_status = resumed
+        .as_ref()
+        .map_or("missing", |t| s(t, "/status"))
+        .to_owned();
+    c.saw(format!(
+        "killed after {} requests checkpointed; new orchestrator ready {} after the kill, test {resumed_status}",
+        checkpointed.unwrap_or(0),
+        secs(killed_at, ready_at)
+    ));
+    c.check(
+        matches!(resumed_status.as_str(), "running" | "completed"),
+        format!("after the restart the test is {resumed_status}, expected running (resumed)"),
+    );
+
+    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+    let status = s(&test, "/status");
+    c.check(
+        ended,
+        format!("the resumed test did not end within 40 s: {status}"),
+    );
+    c.check(
+        status == "completed",
+        format!(
+            "status {status:?} ({:?}), expected completed",
+            test["message"]
         ),
     );
+    // The drivers' own counts: what they published on the metrics topic, and the target's.
+    let by_node = net.metrics_of(&id);
+    for node in ["d1", "d2"] {
+        let own: u64 = by_node.get(node).map_or(0, |m| {
+            let mut seen = std::collections::HashSet::new();
+            m.iter()
+                .filter(|m| seen.insert(s(m, "/report_id").to_owned()))
+                .map(|m| u(m, "/counters/requests_sent"))
+                .sum()
+        });
+        let merged = u(&test, &format!("/nodes/{node}/requests_sent"));
+        c.check(
+            own == PER_DRIVER && merged == own,
+            format!("{node}: sent {own} by its own count, {merged} in the report, of {PER_DRIVER}"),
+        );
+    }
+    let orphaned: Vec<String> = nodes(&api)
+        .unwrap_or_default()
+        .iter()
+        .filter(|n| u(n, "/counters/orphaned_tests") > 0)
+        .map(|n| s(n, "/node_id").to_owned())
+        .collect();
+    c.check(
+        orphaned.is_empty(),
+        format!("drivers stopped their test during the outage: {orphaned:?}"),
+    );
+    let received = pings(&target.url()).unwrap_or(0);
+    check_target_count(c, &test, received);
+    let merged = topic_vs_merged(&by_node, &test);
+    c.saw(format!(
+        "test {status}: {} requests in the report, target got {received}, {} on the topic; data lost: {}",
+        u(&test, "/aggregate/requests_sent"),
+        merged.topic_requests,
+        merged.lost_messages
+    ));
+    merged.record(c);
 }
 
 /// 3. Stop the broker mid-test and start it again on the same port and folder.
@@ -520,7 +628,7 @@ pub fn orchestrator_paused(c: &mut Checks, env: &Env) {
     let url = format!("{}/ping", target.url());
     let orchestrator = net.orchestrator(&net.dir.join("reports"), &[], "orchestrator");
     let api = orchestrator.url();
-    let _drivers = net.drivers(&api, &["d1", "d2"], &[]);
+    let _drivers = net.drivers(&api, &["d1", "d2"], &["--orchestrator-timeout", "5s"]);
     wait_live(&api, &["d1", "d2"]);
 
     let id = start(&api, &tsunami(&url, 100, 1500));
