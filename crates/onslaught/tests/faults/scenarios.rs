@@ -165,10 +165,12 @@ pub fn driver_killed(c: &mut Checks, env: &Env) {
     merged.record(c);
 }
 
-/// 2. `kill -9` the orchestrator mid-test and leave it dead past the drivers' grace
-/// (`--orchestrator-timeout 5s`): they stop their load by themselves; an orchestrator started
-/// later resumes the test from its checkpoint and the topic, and it ends `degraded` (the drivers
-/// cut their runs short) with every published measurement merged.
+/// 2. `kill -9` the orchestrator mid-test, past the drivers' grace.
+///
+/// The orchestrator stays dead longer than `--orchestrator-timeout 5s`: the drivers stop their
+/// load by themselves; an orchestrator started later resumes the test from its checkpoint and
+/// the topic, and it ends `degraded` (the drivers cut their runs short) with every published
+/// measurement merged.
 pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
     let net = Net::new(env.shared, "s2-", &env.dir.join("s2"));
     let target = target(&net.dir, 0, &[], "target");
@@ -312,9 +314,11 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
     topic_vs_merged(&by_node, &test).record(c);
 }
 
-/// 2r. `kill -9` the orchestrator mid-test and start it again 3 s later on the same report
-/// folder; the drivers keep running through the outage (default `--orchestrator-timeout`, 30 s)
-/// and the new orchestrator carries the test on from its checkpoint and the metrics topic.
+/// 2r. `kill -9` the orchestrator mid-test and start it again 3 s later.
+///
+/// Same report folder; the drivers keep running through the outage (default
+/// `--orchestrator-timeout`, 30 s) and the new orchestrator carries the test on from its
+/// checkpoint and the metrics topic.
 pub fn orchestrator_restarted(c: &mut Checks, env: &Env) {
     const PER_DRIVER: u64 = 1500;
     let net = Net::new(env.shared, "s2r-", &env.dir.join("s2r"));
