@@ -49,8 +49,13 @@ pub(crate) async fn subscribe(
         config.group_id_prefix,
         uuid::Uuid::new_v4()
     );
-    let consumer: StreamConsumer<Context> = config
-        .consumer(&group_id)
+    let mut settings = config.consumer(&group_id);
+    if from.is_some() {
+        // A replayed offset the topic's retention has dropped since: start from the oldest
+        // message kept, not from the end (which would skip everything in between).
+        settings.set("auto.offset.reset", "earliest");
+    }
+    let consumer: StreamConsumer<Context> = settings
         .create_with_context(Context)
         .map_err(|error| broker_error(topic, "creating a consumer", &error))?;
     let (consumer, ends) = end_offsets(consumer, topic, config.connect_timeout, runtime).await?;

@@ -48,6 +48,14 @@ fn driver_paused(c: &mut Checks, env: &Env) {
     scenarios::driver_paused(c, env, &["--orchestrator-timeout", "30s"]);
 }
 
+fn orchestrator_killed_and_restarted(c: &mut Checks, env: &Env) {
+    scenarios::orchestrator_restarted(c, env, false);
+}
+
+fn orchestrator_stopped_and_restarted(c: &mut Checks, env: &Env) {
+    scenarios::orchestrator_restarted(c, env, true);
+}
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         number: "1",
@@ -65,7 +73,13 @@ const SCENARIOS: &[Scenario] = &[
         number: "2r",
         name: "kill -9 the orchestrator mid-test, restarted 3 s later (default --orchestrator-timeout 30s)",
         expected: "drivers run on; the restarted orchestrator resumes the test (running, not interrupted) from its checkpoint and the metrics topic; test completed; each driver's count in the report = its own count on the topic = requests_per_driver; data lost 0",
-        run: scenarios::orchestrator_restarted,
+        run: orchestrator_killed_and_restarted,
+    },
+    Scenario {
+        number: "2t",
+        name: "orchestrator stopped (SIGTERM) mid-test, restarted 3 s later",
+        expected: "the stopping orchestrator leaves the test running in its last checkpoint (not interrupted); the restarted one resumes it; test completed; each driver's count in the report = its own count on the topic = requests_per_driver; data lost 0",
+        run: orchestrator_stopped_and_restarted,
     },
     Scenario {
         number: "3",

@@ -150,7 +150,9 @@ impl Orchestrator {
     /// Subscribes to `register`, `heartbeat` and `metrics` now, then consumes them on a spawned
     /// task that also watches liveness and queues checkpoints, until `shutdown` fires; the
     /// orchestrator's heartbeats go out from a task of their own. Nothing on the loop awaits I/O.
-    /// At shutdown running tests are marked interrupted and the task waits (at most
+    /// At shutdown, when the transport keeps positions (Kafka), running tests get a last
+    /// checkpoint and stay resumable by the next orchestrator (their drivers run on for their
+    /// grace); otherwise (in-process) they are marked interrupted. The task then waits (at most
     /// [`DRAIN_REPORTS_WITHIN`]) for every queued report to be written.
     pub async fn spawn(
         &self,
@@ -160,6 +162,7 @@ impl Orchestrator {
         let mut registers = transport.subscribe(Topic::Register).await?;
         let mut heartbeats = transport.subscribe(Topic::Heartbeat).await?;
         let mut metrics = self.subscribe_metrics().await?;
+        let resumable = !metrics.starts_at().is_empty();
         *self.inner.stats.backlogs.lock() = vec![
             (Topic::Register, registers.backlog()),
             (Topic::Heartbeat, heartbeats.backlog()),
@@ -186,7 +189,11 @@ impl Orchestrator {
                     else => break,
                 }
             }
-            this.interrupt_running();
+            if resumable {
+                this.hand_over().await;
+            } else {
+                this.interrupt_running();
+            }
             if !this.inner.writer.flush(DRAIN_REPORTS_WITHIN).await {
                 tracing::error!(
                     "reports still unwritten {DRAIN_REPORTS_WITHIN:?} after the shutdown began"
@@ -384,6 +391,24 @@ impl Orchestrator {
             }
         }
         self.notify();
+    }
+
+    /// Leaves the running tests to the next orchestrator: a last checkpoint of each as it stands
+    /// (after the one that may be queued), resume point included; tests it could not resume are
+    /// interrupted.
+    async fn hand_over(&self) {
+        let _ = self.inner.writer.flush(DRAIN_REPORTS_WITHIN).await;
+        let (handed, interrupted) = self.inner.state.lock().hand_over();
+        for id in interrupted {
+            self.finish(id);
+        }
+        if handed > 0 {
+            tracing::info!(
+                tests = handed,
+                "running tests checkpointed for the next orchestrator to resume"
+            );
+            self.checkpoint();
+        }
     }
 
     fn interrupt_running(&self) {

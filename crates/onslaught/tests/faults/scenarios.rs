@@ -314,14 +314,15 @@ pub fn orchestrator_killed(c: &mut Checks, env: &Env) {
     topic_vs_merged(&by_node, &test).record(c);
 }
 
-/// 2r. `kill -9` the orchestrator mid-test and start it again 3 s later.
+/// 2r. `kill -9` the orchestrator mid-test (or, `graceful`, SIGTERM) and start it again 3 s later.
 ///
 /// Same report folder; the drivers keep running through the outage (default
 /// `--orchestrator-timeout`, 30 s) and the new orchestrator carries the test on from its
 /// checkpoint and the metrics topic.
-pub fn orchestrator_restarted(c: &mut Checks, env: &Env) {
+pub fn orchestrator_restarted(c: &mut Checks, env: &Env, graceful: bool) {
     const PER_DRIVER: u64 = 1500;
-    let net = Net::new(env.shared, "s2r-", &env.dir.join("s2r"));
+    let name = if graceful { "s2t" } else { "s2r" };
+    let net = Net::new(env.shared, &format!("{name}-"), &env.dir.join(name));
     let target = target(&net.dir, 0, &[], "target");
     let url = format!("{}/ping", target.url());
     let reports = net.dir.join("reports");
@@ -344,8 +345,18 @@ pub fn orchestrator_restarted(c: &mut Checks, env: &Env) {
         checkpointed.is_some(),
         "no checkpoint with requests and a resume point within 15 s",
     );
-    orchestrator.kill();
     let killed_at = now_ms();
+    if graceful {
+        c.check(orchestrator.signal("TERM"), "SIGTERM the orchestrator");
+        let exited = poll(Duration::from_secs(15), 100 * MS, || {
+            (!orchestrator.is_running()).then_some(())
+        });
+        c.check(
+            exited.is_some(),
+            "the orchestrator did not exit within 15 s of SIGTERM",
+        );
+    }
+    orchestrator.kill();
     std::thread::sleep(Duration::from_secs(3)); // the outage itself, not a check
 
     let again = net.orchestrator(&reports, &[], "orchestrator-2");
@@ -357,7 +368,8 @@ pub fn orchestrator_restarted(c: &mut Checks, env: &Env) {
         .map_or("missing", |t| s(t, "/status"))
         .to_owned();
     c.saw(format!(
-        "killed after {} requests checkpointed; new orchestrator ready {} after the kill, test {resumed_status}",
+        "{} after {} requests checkpointed; new orchestrator ready {} after, test {resumed_status}",
+        if graceful { "SIGTERM" } else { "kill -9" },
         checkpointed.unwrap_or(0),
         secs(killed_at, ready_at)
     ));

@@ -9,7 +9,7 @@ use onslaught_transport::Position;
 
 use super::State;
 use super::nodes::Node;
-use super::test::{LiveTest, Phase, Test};
+use super::test::{LiveTest, Outcome, Phase, Test};
 use crate::resume::{Offsets, RESUME_VERSION, ResumePoint};
 use crate::totals::NodeTotals;
 use crate::views::TestView;
@@ -120,6 +120,35 @@ impl State {
     /// Where the metrics of every resumed test begin, for one replay covering them all.
     pub fn resumed_from(&self) -> Vec<&Offsets> {
         self.replay.from.values().collect()
+    }
+
+    /// The orchestrator is stopping and another can resume its running tests: each running test
+    /// with a known start on the topic gets a last checkpoint (returns their number); the others
+    /// (still configuring, or started before positions were known) are interrupted, as every
+    /// running test is when nothing can resume them. Returns the ids of the interrupted ones.
+    pub fn hand_over(&mut self) -> (usize, Vec<String>) {
+        let mut handed = 0;
+        let mut interrupted = Vec::new();
+        let from = &self.replay.from;
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            match &mut test.phase {
+                Phase::Running { checkpoint_due, .. } if from.contains_key(&test.id) => {
+                    *checkpoint_due = true;
+                    handed += 1;
+                }
+                phase @ (Phase::Running { .. } | Phase::Configuring { .. }) => {
+                    phase.end(Outcome::Interrupted {
+                        reason: "the orchestrator stopped while the test ran; what was measured \
+                                 is kept"
+                            .to_owned(),
+                    });
+                    test.close_series();
+                    interrupted.push(test.id.clone());
+                }
+                _ => {}
+            }
+        }
+        (handed, interrupted)
     }
 
     /// The test is over: it needs no resume point any more.
@@ -285,5 +314,59 @@ mod tests {
             TestStatus::Interrupted
         );
         assert!(other.resumed_from().is_empty());
+    }
+
+    /// A stopping orchestrator leaves a test it knows the start of to the next one (a last
+    /// checkpoint is due, it stays running) and interrupts the others.
+    #[test]
+    fn a_stopping_orchestrator_hands_over_what_can_be_resumed() {
+        let config = OrchestratorConfig::new(std::env::temp_dir());
+        let mut state = State::default();
+        for node in ["d1", "d2"] {
+            state.heartbeat(&Heartbeat::new(node, Role::Driver, HeartbeatState::idle()));
+        }
+        let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+        request.requests_per_driver = Some(10);
+        request.drivers = Some(1);
+        state.create("t", request.clone());
+        state.create("u", request);
+        state.begin_configuring("t", &config).unwrap();
+        state.begin_configuring("u", &config).unwrap();
+        // No positions yet: "t" cannot be resumed and is interrupted like "u".
+        state.set_running("t", 1_000);
+        state.note_metrics_start("t");
+        assert!(state.resume_points(["t"]).is_empty());
+        assert_eq!(state.hand_over(), (0, vec!["t".to_owned(), "u".to_owned()]));
+
+        let mut state = State::default();
+        state.metrics_started_at(&[Position {
+            partition: 0,
+            offset: 5,
+        }]);
+        for node in ["d1", "d2"] {
+            state.heartbeat(&Heartbeat::new(node, Role::Driver, HeartbeatState::idle()));
+        }
+        let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+        request.requests_per_driver = Some(10);
+        request.drivers = Some(1);
+        state.create("t", request.clone());
+        state.create("u", request);
+        state.begin_configuring("t", &config).unwrap();
+        state.begin_configuring("u", &config).unwrap();
+        state.set_running("t", 1_000);
+        state.note_metrics_start("t");
+        let _ = state.checkpoint_parts();
+        assert_eq!(state.hand_over(), (1, vec!["u".to_owned()]));
+        assert_eq!(
+            state.view("t", &config).unwrap().status,
+            TestStatus::Running
+        );
+        assert_eq!(
+            state.view("u", &config).unwrap().status,
+            TestStatus::Interrupted
+        );
+        let due = state.checkpoint_parts();
+        assert_eq!(due.iter().map(ReportParts::id).collect::<Vec<_>>(), ["t"]);
+        assert_eq!(state.resume_points(["t"]).len(), 1);
     }
 }

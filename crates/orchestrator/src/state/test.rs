@@ -156,7 +156,7 @@ impl Phase {
     }
 
     /// Ends the test now with `outcome` (its report still to write).
-    fn end(&mut self, outcome: Outcome) {
+    pub(super) fn end(&mut self, outcome: Outcome) {
         *self = Self::Ended {
             started_at_ms: self.started_at_ms(),
             ended_at_ms: now_ms(),
