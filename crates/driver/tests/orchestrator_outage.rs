@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_plan::{TestPlan, TestRequest};
 use onslaught_protocol::{
-    Heartbeat, HeartbeatState, Metrics, NodeState, PROTOCOL_VERSION, RequestSpec, Role, TestConfig,
-    TestType, Topic, Trigger, TriggerAction, decode, encode, now_ms,
+    Heartbeat, HeartbeatState, Metrics, NodeState, PROTOCOL_VERSION, Role, TestConfig, Topic,
+    Trigger, TriggerAction, decode, encode, now_ms,
 };
 use onslaught_transport::{InProcess, Subscription, Transport};
 use tokio_util::sync::CancellationToken;
@@ -20,28 +21,16 @@ const NODE: &str = "driver-1";
 /// A rate-bound test of `duration_ms` against a closed port (every request a quick connect
 /// error: what matters here is how long the driver runs, not what it measures).
 fn config(test_id: &str, duration_ms: u64) -> TestConfig {
-    TestConfig {
-        protocol_version: PROTOCOL_VERSION,
-        test_id: test_id.to_owned(),
-        test_type: TestType::Tsunami,
-        test_message_delay: 0.0,
-        message_count_per_driver: None,
-        target_rps: Some(20.0),
-        duration_ms: Some(duration_ms),
-        concurrency: 1,
-        timeout_ms: 500,
-        request: RequestSpec {
-            url: "http://127.0.0.1:1/".to_owned(),
-            method: "GET".to_owned(),
-            headers: Vec::new(),
-            body: None,
-            body_base64: None,
-        },
-        insecure: false,
-        drivers: vec![NODE.to_owned()],
-        issued_at_ms: now_ms(),
-        signature: None,
-    }
+    let mut request = TestRequest::new("tsunami", "http://127.0.0.1:1/");
+    request.rate = Some(20.0);
+    request.duration_ms = Some(duration_ms);
+    request.concurrency = 1;
+    request.timeout_ms = 500;
+    TestConfig::new(
+        test_id,
+        TestPlan::try_from(request).unwrap(),
+        vec![NODE.to_owned()],
+    )
 }
 
 struct Setup {

@@ -328,8 +328,8 @@ mod tests {
         let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
         request.requests_per_driver = Some(10);
         request.drivers = Some(1);
-        state.create("t", request.clone());
-        state.create("u", request);
+        state.create("t", TestPlan::try_from(request.clone()).unwrap());
+        state.create("u", TestPlan::try_from(request).unwrap());
         state.begin_configuring("t", &config).unwrap();
         state.begin_configuring("u", &config).unwrap();
         // No positions yet: "t" cannot be resumed and is interrupted like "u".
@@ -349,8 +349,8 @@ mod tests {
         let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
         request.requests_per_driver = Some(10);
         request.drivers = Some(1);
-        state.create("t", request.clone());
-        state.create("u", request);
+        state.create("t", TestPlan::try_from(request.clone()).unwrap());
+        state.create("u", TestPlan::try_from(request).unwrap());
         state.begin_configuring("t", &config).unwrap();
         state.begin_configuring("u", &config).unwrap();
         state.set_running("t", 1_000);
