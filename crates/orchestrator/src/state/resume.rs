@@ -167,18 +167,18 @@ mod tests {
     use crate::config::OrchestratorConfig;
     use crate::report::ReportParts;
     use crate::stats::OrchestratorStats;
-    use crate::totals::IntervalData;
     use crate::views::TestStatus;
     use onslaught_plan::TestRequest;
+    use onslaught_stats::Measurements;
 
     /// Message `seq` of `node` in test `t`: `requests` requests at `latency_us`, at `offset` on
     /// partition 0.
-    fn message(node: &str, seq: u64, requests: u64, is_final: bool) -> (Metrics, IntervalData) {
+    fn message(node: &str, seq: u64, requests: u64, is_final: bool) -> (Metrics, Measurements) {
         let mut latency = onslaught_stats::Histogram::new();
         latency.record_micros(1_000 * seq);
         let mut counters = onslaught_stats::Counters::default();
         counters.requests_sent = requests;
-        let data = IntervalData {
+        let data = Measurements {
             service: latency.clone(),
             latency,
             send_gaps: None,
@@ -189,7 +189,7 @@ mod tests {
             "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
             "final": is_final,
             "interval_start_ms": (seq - 1) * 1000, "interval_end_ms": seq * 1000,
-            "metrics": onslaught_protocol::LatencyMetrics::default(), "histogram": "",
+            "metrics": {}, "histogram": "",
             "service_histogram": "", "counters": { "requests_sent": requests, "responses_received": 0 }
         }))
         .unwrap();
@@ -197,7 +197,7 @@ mod tests {
     }
 
     /// Reads the message at `offset` of partition 0 into `state`; returns a test that completed.
-    fn read(state: &mut State, offset: i64, m: &(Metrics, IntervalData)) -> Option<String> {
+    fn read(state: &mut State, offset: i64, m: &(Metrics, Measurements)) -> Option<String> {
         state.metrics_read(Position {
             partition: 0,
             offset,
@@ -283,7 +283,7 @@ mod tests {
             resumed.view("t", &config).unwrap(),
         );
         assert_eq!(b.status, TestStatus::Completed);
-        assert_eq!(a.aggregate.requests_sent, 20);
+        assert_eq!(a.aggregate.counters.requests_sent, 20);
         assert_eq!(
             (
                 &a.aggregate,
