@@ -26,6 +26,9 @@ pub struct OrchestratorConfig {
     /// mid-test leaves what was measured; over Kafka its restart resumes the test from there,
     /// in-process it shows the test as interrupted).
     pub checkpoint_every: Duration,
+    /// Where to push every test's per-second series as OpenTelemetry metrics (OTLP/HTTP), if
+    /// anywhere.
+    pub otlp_endpoint: Option<crate::export::Endpoint>,
 }
 
 impl OrchestratorConfig {
@@ -44,6 +47,7 @@ impl OrchestratorConfig {
             heartbeat_every: Duration::from_secs(1),
             secret: None,
             checkpoint_every: Duration::from_secs(2),
+            otlp_endpoint: None,
         }
     }
 }

@@ -23,12 +23,14 @@
 //! - [`compare`]: two tests' reports side by side, with a verdict per metric.
 //! - [`resume`]: where a running test's metrics are on the topic, kept beside its checkpoint,
 //!   so a restarted orchestrator replays them and carries the test on (Kafka only).
+//! - [`export`]: the per-second series pushed as OpenTelemetry metrics (OTLP/HTTP), off the loop.
 //!
 //! `orchestrator` knows nothing of Kafka or HTTP.
 
 pub mod compare;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod html;
 pub mod report;
 pub mod resume;
@@ -68,6 +70,9 @@ use writer::{Checkpoint, FinalResult, Writer};
 /// heartbeat sent this long after the trigger.
 const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
+/// How long a stopping orchestrator waits for its queued exports to be pushed or dropped.
+const DRAIN_EXPORTS_WITHIN: Duration = Duration::from_secs(5);
+
 /// How long a stopping orchestrator waits for its queued reports to be written.
 const DRAIN_REPORTS_WITHIN: Duration = Duration::from_secs(10);
 
@@ -86,6 +91,8 @@ struct Inner {
     stats: OrchestratorStats,
     /// Builds and writes every report on its own thread, in order.
     writer: Writer,
+    /// Pushes the per-second series to an OTLP endpoint, when one is configured.
+    exporter: Option<export::Exporter>,
 }
 
 impl Orchestrator {
@@ -93,6 +100,9 @@ impl Orchestrator {
     ///
     /// A test that was running when an earlier orchestrator stopped, and whose checkpoint has a
     /// resume point, is carried on: [`Orchestrator::spawn`] replays its metrics from the topic.
+    ///
+    /// With `config.otlp_endpoint` set it must be called within a Tokio runtime (the export
+    /// task starts on it); without one, the export is off and an error is logged.
     pub fn new(config: OrchestratorConfig, transport: Arc<dyn Transport>) -> Self {
         let (resumable, history): (Vec<_>, Vec<_>) = report::load_all(&config.report_dir)
             .into_iter()
@@ -103,6 +113,15 @@ impl Orchestrator {
                 (report, point)
             })
             .partition(|(_, point)| point.is_some());
+        let stats = OrchestratorStats::default();
+        let exporter = config.otlp_endpoint.clone().and_then(|endpoint| {
+            if tokio::runtime::Handle::try_current().is_err() {
+                tracing::error!("no Tokio runtime: the OTLP export to {endpoint} is off");
+                return None;
+            }
+            tracing::info!(%endpoint, "exporting per-second series as OTLP metrics");
+            Some(export::Exporter::spawn(endpoint, Arc::clone(&stats.export)))
+        });
         let (changed, _) = watch::channel(0);
         let mut state = State::with_history(history.into_iter().map(|(r, _)| r).collect());
         for (report, point) in resumable {
@@ -117,7 +136,8 @@ impl Orchestrator {
                 transport,
                 state: Mutex::new(state),
                 changed,
-                stats: OrchestratorStats::default(),
+                stats,
+                exporter,
                 writer: Writer::spawn(move |test_id, result| {
                     if let Some(inner) = this.upgrade() {
                         Orchestrator { inner }.written(test_id, result);
@@ -178,6 +198,7 @@ impl Orchestrator {
         Ok(tokio::spawn(async move {
             let mut liveness = tokio::time::interval(Duration::from_millis(250));
             let mut checkpoint = tokio::time::interval(this.inner.config.checkpoint_every);
+            let mut export = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -186,6 +207,7 @@ impl Orchestrator {
                     Some(m) = metrics.next() => this.on_metrics(&m),
                     _ = liveness.tick() => this.check_liveness(),
                     _ = checkpoint.tick() => this.checkpoint(),
+                    _ = export.tick(), if this.inner.exporter.is_some() => this.export_closed(),
                     else => break,
                 }
             }
@@ -197,6 +219,13 @@ impl Orchestrator {
             if !this.inner.writer.flush(DRAIN_REPORTS_WITHIN).await {
                 tracing::error!(
                     "reports still unwritten {DRAIN_REPORTS_WITHIN:?} after the shutdown began"
+                );
+            }
+            if let Some(exporter) = &this.inner.exporter
+                && !exporter.flush(DRAIN_EXPORTS_WITHIN).await
+            {
+                tracing::error!(
+                    "OTLP exports still queued {DRAIN_EXPORTS_WITHIN:?} after the shutdown began"
                 );
             }
             beats.abort();
@@ -364,7 +393,18 @@ impl Orchestrator {
             });
     }
 
-    /// Queues the reports of a test that just ended.
+    /// Queues the seconds that closed since the last tick for the OTLP export (never waits).
+    fn export_closed(&self) {
+        if let Some(exporter) = &self.inner.exporter {
+            let batches = self.inner.state.lock().export_closed();
+            for batch in batches {
+                exporter.send(batch);
+            }
+        }
+    }
+
+    /// Queues the reports of a test that just ended, and its final export: every second with
+    /// its final values, as the report holds them.
     fn finish(&self, test_id: String) {
         let parts = {
             let mut state = self.inner.state.lock();
@@ -372,6 +412,11 @@ impl Orchestrator {
             state.report_parts(&test_id)
         };
         if let Some(parts) = parts {
+            if let Some(exporter) = &self.inner.exporter
+                && let Some(batch) = export::Batch::of_report(&parts)
+            {
+                exporter.send(batch);
+            }
             self.inner
                 .writer
                 .finish(&self.inner.config.report_dir, parts);

@@ -21,6 +21,8 @@ pub struct OrchestratorStats {
     pub triggers_resent: AtomicU64,
     /// The depth of the orchestrator's subscriptions, by topic (set by [`crate::Orchestrator::spawn`]).
     pub backlogs: Mutex<Vec<(Topic, onslaught_transport::Backlog)>>,
+    /// The OTLP export's batches pushed and dropped.
+    pub export: std::sync::Arc<crate::export::ExportStats>,
 }
 
 impl OrchestratorStats {

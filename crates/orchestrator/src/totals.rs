@@ -213,6 +213,11 @@ impl Series {
         }
     }
 
+    /// The closed seconds from `from` on, in order (what the export pushes as seconds close).
+    pub fn closed_from(&self, from: u64) -> Vec<SeriesPoint> {
+        self.closed.range(from..).map(|(_, p)| p.clone()).collect()
+    }
+
     /// Every second so far, in order.
     pub fn points(&self) -> Vec<SeriesPoint> {
         let mut points: Vec<SeriesPoint> = self.closed.values().cloned().collect();

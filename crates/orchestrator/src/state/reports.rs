@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::State;
 use super::test::{Phase, Test};
+use crate::export::Batch;
 use crate::report::{NodeParts, NodeReport, ReportParts, TestReport};
 use crate::totals::Series;
 
@@ -54,6 +55,40 @@ impl State {
             })
             .collect();
         due.iter().filter_map(|id| self.report_parts(id)).collect()
+    }
+
+    /// The seconds closed since the last call, of every running test: one export batch per test
+    /// with any.
+    pub fn export_closed(&mut self) -> Vec<Batch> {
+        let mut batches = Vec::new();
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            let Phase::Running { started_at_ms, .. } = test.phase else {
+                continue;
+            };
+            let mut next = |key: Option<&String>, series: &Series| {
+                let cursor = test.exported.entry(key.cloned()).or_default();
+                let points = series.closed_from(*cursor);
+                if let Some(last) = points.last() {
+                    *cursor = last.second + 1;
+                }
+                points
+            };
+            let batch = Batch {
+                test_id: test.id.clone(),
+                test_type: test.plan.test_type().to_owned(),
+                started_at_ms,
+                test: next(None, &test.series),
+                drivers: test
+                    .node_series
+                    .iter()
+                    .map(|(node, series)| (node.clone(), next(Some(node), series)))
+                    .collect(),
+            };
+            if !batch.is_empty() {
+                batches.push(batch);
+            }
+        }
+        batches
     }
 
     /// Where a test's report is.

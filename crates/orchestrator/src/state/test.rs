@@ -237,6 +237,8 @@ pub(super) struct LiveTest {
     pub(super) seen: HashSet<String>,
     /// Send time of the newest metrics message merged.
     pub(super) last_metrics_sent_at_ms: Option<u64>,
+    /// The next second to export, of the aggregate (key `None`) and of each node.
+    pub(super) exported: BTreeMap<Option<String>, u64>,
 }
 
 impl LiveTest {
@@ -253,6 +255,7 @@ impl LiveTest {
             node_series: BTreeMap::new(),
             seen: HashSet::new(),
             last_metrics_sent_at_ms: None,
+            exported: BTreeMap::new(),
         }
     }
 
