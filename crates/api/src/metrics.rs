@@ -161,6 +161,28 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
         load(&stats.metrics_messages),
     );
 
+    out.family(
+        "onslaught_export_pushed_total",
+        "counter",
+        "Batches of per-second series the OTLP receiver accepted.",
+    );
+    out.sample(
+        "onslaught_export_pushed_total",
+        &[],
+        load(&stats.export.pushed),
+    );
+    out.family(
+        "onslaught_export_dropped_total",
+        "counter",
+        "Batches of per-second series not exported: queue full, receiver unreachable, too slow \
+         or refusing.",
+    );
+    out.sample(
+        "onslaught_export_dropped_total",
+        &[],
+        load(&stats.export.dropped),
+    );
+
     let backlogs = stats.backlogs.lock().clone();
     out.family(
         "onslaught_subscription_backlog",

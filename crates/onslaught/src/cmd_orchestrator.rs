@@ -18,6 +18,7 @@ pub async fn run(args: OrchestratorArgs) -> anyhow::Result<u8> {
     config.missing_after = args.missing_after;
     config.dead_after = args.dead_after;
     config.secret = args.secret.as_deref().map(onslaught_protocol::Signer::new);
+    config.otlp_endpoint = args.otlp_endpoint.clone();
     let transport = TransportChoice::kafka(&args.kafka, &config.node_id)
         .connect()
         .await?;

@@ -36,13 +36,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         errln!("error: {message}");
         return Ok(exit::BAD_CONFIG);
     }
-    let mut local = match Local::start(args.drivers, &args.report_dir).await {
-        Ok(local) => local,
-        Err(e) => {
-            errln!("error: {e:#}");
-            return Ok(exit::COULD_NOT_RUN);
-        }
-    };
+    let mut local =
+        match Local::start(args.drivers, &args.report_dir, args.otlp_endpoint.clone()).await {
+            Ok(local) => local,
+            Err(e) => {
+                errln!("error: {e:#}");
+                return Ok(exit::COULD_NOT_RUN);
+            }
+        };
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
@@ -132,7 +133,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         errln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
         interrupted().await;
     }
+    let export = std::sync::Arc::clone(&local.orchestrator.stats().export);
     local.shutdown().await;
+    if let Some(endpoint) = &args.otlp_endpoint {
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        errln!(
+            "OTLP export to {endpoint}: {} batches pushed, {} dropped",
+            load(&export.pushed),
+            load(&export.dropped)
+        );
+    }
     let code = exit_code(&finished);
     if code == exit::TEST_FAILED && finished.status == TestStatus::Completed {
         let a = &finished.aggregate;

@@ -14,7 +14,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         return Ok(exit::BAD_CONFIG);
     }
     let shutdown = shutdown_on_signal();
-    let mut local = Local::start(args.drivers, &args.report_dir).await?;
+    let mut local =
+        Local::start(args.drivers, &args.report_dir, args.otlp_endpoint.clone()).await?;
     let target = local.start_target().await?;
     let addr = local
         .start_dashboard(args.listen, args.api_token.clone(), args.limits.limits())

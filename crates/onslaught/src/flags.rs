@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use onslaught_orchestrator::export::Endpoint;
 
 use crate::parse;
 
@@ -98,6 +99,11 @@ pub struct ServeArgs {
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
     pub report_dir: PathBuf,
 
+    /// Push every test's per-second series as OpenTelemetry metrics to this OTLP/HTTP endpoint
+    /// (protobuf; http:// only), e.g. http://127.0.0.1:4318/v1/metrics.
+    #[arg(long, value_name = "URL", env = "ONSLAUGHT_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<Endpoint>,
+
     /// Require `Authorization: Bearer TOKEN` on mutating API routes.
     #[arg(long, env = "ONSLAUGHT_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
@@ -170,6 +176,11 @@ pub struct OrchestratorArgs {
     /// Folder for the JSON reports (and the test history reloaded at start).
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
     pub report_dir: PathBuf,
+
+    /// Push every test's per-second series as OpenTelemetry metrics to this OTLP/HTTP endpoint
+    /// (protobuf; http:// only), e.g. http://127.0.0.1:4318/v1/metrics.
+    #[arg(long, value_name = "URL", env = "ONSLAUGHT_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<Endpoint>,
 
     /// Require `Authorization: Bearer TOKEN` on mutating API routes.
     #[arg(long, env = "ONSLAUGHT_API_TOKEN", hide_env_values = true)]
@@ -347,6 +358,11 @@ pub struct RunArgs {
     /// Folder for the JSON reports.
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]
     pub report_dir: PathBuf,
+
+    /// Push every test's per-second series as OpenTelemetry metrics to this OTLP/HTTP endpoint
+    /// (protobuf; http:// only), e.g. http://127.0.0.1:4318/v1/metrics.
+    #[arg(long, value_name = "URL", env = "ONSLAUGHT_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<Endpoint>,
 
     /// Summary format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text, env = "ONSLAUGHT_OUTPUT")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onslaught_driver::{DriverConfig, DriverStats};
+use onslaught_orchestrator::export::Endpoint;
 use onslaught_orchestrator::{Orchestrator, OrchestratorConfig};
 use onslaught_target::{Target, TargetConfig};
 use onslaught_transport::Transport;
@@ -29,13 +30,18 @@ pub struct Local {
 }
 
 impl Local {
-    /// Starts the orchestrator and `drivers` drivers (`driver-1`...), and waits until every
-    /// driver is registered and idle.
-    pub async fn start(drivers: u32, report_dir: &Path) -> anyhow::Result<Local> {
+    /// Starts the orchestrator (exporting to `otlp_endpoint`, if any) and `drivers` drivers
+    /// (`driver-1`...), and waits until every driver is registered and idle.
+    pub async fn start(
+        drivers: u32,
+        report_dir: &Path,
+        otlp_endpoint: Option<Endpoint>,
+    ) -> anyhow::Result<Local> {
         let stop = CancellationToken::new();
         let transport: Arc<dyn Transport> = TransportChoice::InProcess.connect().await?;
-        let orchestrator =
-            Orchestrator::new(OrchestratorConfig::new(report_dir), Arc::clone(&transport));
+        let mut config = OrchestratorConfig::new(report_dir);
+        config.otlp_endpoint = otlp_endpoint;
+        let orchestrator = Orchestrator::new(config, Arc::clone(&transport));
         let mut tasks = vec![orchestrator.spawn(stop.clone()).await?];
         // The drivers share this machine's cores: give each its share of engine threads.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);

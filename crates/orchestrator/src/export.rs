@@ -22,9 +22,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, InstrumentationScope, KeyValue, any_value,
-};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
 };
@@ -148,20 +146,40 @@ impl Batch {
                     desc,
                     points
                         .iter()
-                        .map(|p| self.point(p, &attrs, number_data_point::Value::AsInt(as_i64(f(p)))))
+                        .map(|p| {
+                            self.point(p, &attrs, number_data_point::Value::AsInt(as_i64(f(p))))
+                        })
                         .collect(),
                 )
             };
-            metrics.push(count("requests", "{request}", "Requests sent in the second.", |p| p.requests));
-            metrics.push(count("responses", "{response}", "Responses received in the second.", |p| p.responses));
-            metrics.push(count("errors", "{error}", "Errors in the second.", |p| p.errors));
+            metrics.push(count(
+                "requests",
+                "{request}",
+                "Requests sent in the second.",
+                |p| p.requests,
+            ));
+            metrics.push(count(
+                "responses",
+                "{response}",
+                "Responses received in the second.",
+                |p| p.responses,
+            ));
+            metrics.push(count("errors", "{error}", "Errors in the second.", |p| {
+                p.errors
+            }));
             metrics.push(gauge(
                 format!("{prefix}.throughput"),
                 "{response}/s",
                 "Responses per second.",
                 points
                     .iter()
-                    .map(|p| self.point(p, &attrs, number_data_point::Value::AsDouble(p.responses as f64)))
+                    .map(|p| {
+                        self.point(
+                            p,
+                            &attrs,
+                            number_data_point::Value::AsDouble(p.responses as f64),
+                        )
+                    })
                     .collect(),
             ));
             let mut latency = Vec::new();
@@ -211,7 +229,9 @@ impl Batch {
         attrs: &[KeyValue],
         value: number_data_point::Value,
     ) -> NumberDataPoint {
-        let start_ms = self.started_at_ms.saturating_add(p.second.saturating_mul(1000));
+        let start_ms = self
+            .started_at_ms
+            .saturating_add(p.second.saturating_mul(1000));
         NumberDataPoint {
             attributes: attrs.to_vec(),
             start_time_unix_nano: start_ms.saturating_mul(1_000_000),
@@ -390,8 +410,17 @@ mod tests {
         let e: Endpoint = "http://127.0.0.1:4318/v1/metrics".parse().unwrap();
         assert_eq!(e.authority, "127.0.0.1:4318");
         assert_eq!(e.to_string(), "http://127.0.0.1:4318/v1/metrics");
-        assert_eq!("http://localhost/v1/metrics".parse::<Endpoint>().unwrap().authority, "localhost:80");
-        assert!(matches!("https://x/v1".parse::<Endpoint>(), Err(EndpointError::Scheme)));
+        assert_eq!(
+            "http://localhost/v1/metrics"
+                .parse::<Endpoint>()
+                .unwrap()
+                .authority,
+            "localhost:80"
+        );
+        assert!(matches!(
+            "https://x/v1".parse::<Endpoint>(),
+            Err(EndpointError::Scheme)
+        ));
         assert!("not a url".parse::<Endpoint>().is_err());
     }
 
@@ -411,7 +440,11 @@ mod tests {
         let Some(metric::Data::Gauge(requests)) = &by_name("onslaught.test.requests").data else {
             panic!("not a gauge");
         };
-        let values: Vec<_> = requests.data_points.iter().map(|p| p.value.clone()).collect();
+        let values: Vec<_> = requests
+            .data_points
+            .iter()
+            .map(|p| p.value.clone())
+            .collect();
         assert_eq!(
             values,
             vec![
@@ -429,7 +462,11 @@ mod tests {
         let Some(metric::Data::Gauge(driver)) = &by_name("onslaught.driver.requests").data else {
             panic!("not a gauge");
         };
-        let keys: Vec<_> = driver.data_points[0].attributes.iter().map(|a| a.key.as_str()).collect();
+        let keys: Vec<_> = driver.data_points[0]
+            .attributes
+            .iter()
+            .map(|a| a.key.as_str())
+            .collect();
         assert_eq!(keys, ["test.id", "test.type", "driver"]);
         assert!(Batch::default().is_empty());
     }
@@ -438,7 +475,10 @@ mod tests {
     async fn a_dead_endpoint_drops_batches_without_waiting() {
         // Nothing listens on port 1 of the loopback: connections are refused at once.
         let stats = Arc::new(ExportStats::default());
-        let exporter = Exporter::spawn("http://127.0.0.1:1/v1/metrics".parse().unwrap(), Arc::clone(&stats));
+        let exporter = Exporter::spawn(
+            "http://127.0.0.1:1/v1/metrics".parse().unwrap(),
+            Arc::clone(&stats),
+        );
         let batch = Batch {
             test: vec![second(0, 1, Some(1.0))],
             ..Batch::default()
