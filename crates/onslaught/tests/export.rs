@@ -76,15 +76,12 @@ enum Number {
     Double(f64),
 }
 
-/// (metric, driver or "", percentile or "", time_unix_nano) -> last value; and every
-/// `test.id` seen.
-fn fold(
-    received: &[(String, ExportMetricsServiceRequest)],
-) -> (
-    BTreeMap<(String, String, String, u64), Number>,
-    BTreeSet<String>,
-) {
-    let mut values = BTreeMap::new();
+/// (metric, driver or "", percentile or "", time_unix_nano) -> the last value received.
+type Values = BTreeMap<(String, String, String, u64), Number>;
+
+/// What the receiver holds: the last value of each point, and every `test.id` seen.
+fn fold(received: &[(String, ExportMetricsServiceRequest)]) -> (Values, BTreeSet<String>) {
+    let mut values = Values::new();
     let mut test_ids = BTreeSet::new();
     for (_, request) in received {
         for rm in &request.resource_metrics {
@@ -135,13 +132,7 @@ fn fold(
 }
 
 /// Checks the exported series of `prefix` (and `driver`) against a report's `series`.
-fn check_series(
-    values: &BTreeMap<(String, String, String, u64), Number>,
-    prefix: &str,
-    driver: &str,
-    started_at_ms: u64,
-    series: &[Value],
-) {
+fn check_series(values: &Values, prefix: &str, driver: &str, started_at_ms: u64, series: &[Value]) {
     let time = |second: u64| (started_at_ms + (second + 1) * 1000) * 1_000_000;
     let get = |name: &str, percentile: &str, second: u64| {
         values

@@ -129,7 +129,7 @@ impl Batch {
 
     /// The OTLP request of this batch.
     pub fn encode(&self) -> ExportMetricsServiceRequest {
-        let common = vec![
+        let common = [
             string_kv("test.id", &self.test_id),
             string_kv("test.type", &self.test_type),
         ];
@@ -440,11 +440,7 @@ mod tests {
         let Some(metric::Data::Gauge(requests)) = &by_name("onslaught.test.requests").data else {
             panic!("not a gauge");
         };
-        let values: Vec<_> = requests
-            .data_points
-            .iter()
-            .map(|p| p.value.clone())
-            .collect();
+        let values: Vec<_> = requests.data_points.iter().map(|p| p.value).collect();
         assert_eq!(
             values,
             vec![
