@@ -25,7 +25,7 @@
 //!   so a restarted orchestrator replays them and carries the test on (Kafka only).
 //! - [`export`]: the per-second series pushed as OpenTelemetry metrics (OTLP/HTTP), off the loop.
 //!
-//! `orchestrator` knows nothing of Kafka or HTTP.
+//! `orchestrator` knows nothing of Kafka or HTTP serving; its one HTTP client is the OTLP export's.
 
 pub mod compare;
 pub mod config;

@@ -134,6 +134,9 @@ async fn metrics_count_a_real_test() {
     assert!(latency("_sum", "") > 0.0);
     assert!(at("onslaught_metrics_messages_total") >= 2.0);
     assert_eq!(at("onslaught_duplicate_metrics_messages_total"), 0.0);
+    // No OTLP endpoint configured: nothing pushed, nothing dropped.
+    assert_eq!(at("onslaught_export_pushed_total"), 0.0);
+    assert_eq!(at("onslaught_export_dropped_total"), 0.0);
     assert_eq!(
         at(r#"onslaught_rejected_messages_total{topic="heartbeat",reason="malformed"}"#),
         1.0
