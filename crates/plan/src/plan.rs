@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::request::{
     Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DELAY_MS, MAX_DRIVERS,
-    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_TIMEOUT_MS, MIN_RATE,
-    TestRequest,
+    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS,
+    MIN_RATE, TestRequest,
 };
-use crate::{ExpectStatus, target};
+use crate::{ExpectStatus, Threshold, target};
 
 /// A test ready to run: every field parsed and in range. Counts and rates are per driver.
 ///
@@ -50,6 +50,11 @@ pub struct TestPlan {
     pub expect_status: Option<ExpectStatus>,
     /// Largest share of failed requests with which the test passes, 0 to 1.
     pub max_error_ratio: f64,
+    /// Pass/fail rules on the merged numbers of all drivers, in the order given.
+    pub thresholds: Vec<Threshold>,
+    /// Stop the test when a threshold fails, once this long after its start (the grace);
+    /// `None`: failed thresholds fail the test but do not stop it.
+    pub abort_on_fail: Option<Duration>,
     /// Start right after creating.
     pub start: bool,
 }
@@ -287,6 +292,36 @@ impl TryFrom<TestRequest> for TestPlan {
         if !(r.max_error_ratio.is_finite() && (0.0..=1.0).contains(&r.max_error_ratio)) {
             return Err(invalid("max_error_ratio", "must be between 0 and 1"));
         }
+        if r.thresholds.len() > MAX_THRESHOLDS {
+            return Err(invalid(
+                "thresholds",
+                format!("at most {MAX_THRESHOLDS} thresholds"),
+            ));
+        }
+        let thresholds = r
+            .thresholds
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.parse::<Threshold>()
+                    .map_err(|message| invalid(&format!("thresholds[{i}]"), message))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if r.abort_grace_ms > MAX_DURATION_MS {
+            return Err(invalid(
+                "abort_grace_ms",
+                format!("must be between 0 and {MAX_DURATION_MS} ms"),
+            ));
+        }
+        if r.abort_on_fail && thresholds.is_empty() {
+            return Err(invalid(
+                "abort_on_fail",
+                "needs at least one threshold to fail",
+            ));
+        }
+        let abort_on_fail = r
+            .abort_on_fail
+            .then(|| Duration::from_millis(r.abort_grace_ms));
         Ok(TestPlan {
             url,
             method,
@@ -301,6 +336,8 @@ impl TryFrom<TestRequest> for TestPlan {
             max_start_skew: Duration::from_millis(r.max_start_skew_ms),
             expect_status: r.expect_status,
             max_error_ratio: r.max_error_ratio,
+            thresholds,
+            abort_on_fail,
             start: r.start,
         })
     }
@@ -511,6 +548,13 @@ impl From<&TestPlan> for TestRequest {
             max_start_skew_ms: whole_ms(plan.max_start_skew),
             expect_status: plan.expect_status.clone(),
             max_error_ratio: plan.max_error_ratio,
+            thresholds: plan
+                .thresholds
+                .iter()
+                .map(|t| t.expression().to_owned())
+                .collect(),
+            abort_on_fail: plan.abort_on_fail.is_some(),
+            abort_grace_ms: plan.abort_on_fail.map_or(0, whole_ms),
             start: plan.start,
         }
     }
@@ -614,6 +658,9 @@ mod tests {
         full.expect_status = Some(ExpectStatus::parse("2XX, 404").unwrap());
         full.max_error_ratio = 0.25;
         full.insecure = true;
+        full.thresholds = vec!["p99 < 250ms".into(), "error_rate<1%".into()];
+        full.abort_on_fail = true;
+        full.abort_grace_ms = 1500;
         full.start = true;
         let mut by_rate = ok();
         by_rate.delay_ms = None;
@@ -652,6 +699,11 @@ mod tests {
         let cases: Vec<(&str, Change)> = vec![
             ("test_type", Box::new(|r| r.test_type = "blizzard".into())),
             ("url", Box::new(|r| r.url = "ftp://x".into())),
+            (
+                "thresholds[1]",
+                Box::new(|r| r.thresholds = vec!["p99<1s".into(), "p99 fast".into()]),
+            ),
+            ("abort_on_fail", Box::new(|r| r.abort_on_fail = true)),
             ("url", Box::new(|r| r.url = "http://".into())),
             ("url", Box::new(|r| r.url = "http://a b/".into())),
             ("url", Box::new(|r| r.url = "http://host:65536/".into())),

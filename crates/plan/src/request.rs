@@ -91,10 +91,42 @@ pub struct TestRequest {
     #[serde(default)]
     #[schemars(range(min = 0, max = 1))]
     pub max_error_ratio: f64,
+    /// Pass/fail rules judged by the orchestrator on the merged numbers of all drivers, live
+    /// and at the end, in k6's expression style: `METRIC[WINDOW] OP LIMIT`, as `p99 < 250ms`,
+    /// `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms` (over the
+    /// trailing 30 s). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+    /// (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
+    /// `>=`. Any failed threshold fails the test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_THRESHOLDS))]
+    pub thresholds: Vec<String>,
+    /// Stop the test on every driver as soon as a threshold fails (after `abort_grace_ms`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub abort_on_fail: bool,
+    /// With `abort_on_fail`: ms after the test's start during which failing thresholds do not
+    /// stop it (a warm-up).
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "whole::number"
+    )]
+    #[schemars(range(max = MAX_DURATION_MS))]
+    pub abort_grace_ms: u64,
     /// Start right after creating.
     #[serde(default)]
     pub start: bool,
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Most thresholds a test may have.
+pub const MAX_THRESHOLDS: usize = 64;
 
 fn default_method() -> String {
     "GET".to_owned()
@@ -251,6 +283,9 @@ impl TestRequest {
             max_start_skew_ms: DEFAULT_MAX_START_SKEW_MS,
             expect_status: None,
             max_error_ratio: 0.0,
+            thresholds: Vec::new(),
+            abort_on_fail: false,
+            abort_grace_ms: 0,
             start: false,
         }
     }
