@@ -16,6 +16,8 @@
 //! - [`state`]: the registry of nodes and tests and how messages change it (split by concept:
 //!   nodes and liveness, a test and its lifecycle, the start protocol, merging, reports).
 //! - [`totals`]: exact merging per node, per test and per second.
+//! - [`thresholds`]: a test's thresholds judged on its merged data (each second and at the
+//!   end), and what `abort_on_fail` acts on.
 //! - [`views`]: what the API, dashboard and reports show.
 //! - [`report`]: the JSON report files.
 //! - [`writer`]: the one thread that writes them, in order, off every event loop.
@@ -36,6 +38,7 @@ pub mod report;
 pub mod resume;
 pub mod state;
 pub mod stats;
+pub mod thresholds;
 pub mod totals;
 pub mod views;
 pub mod writer;
@@ -60,6 +63,7 @@ pub use error::{ControlError, DriverShortage};
 pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
 pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
+pub use thresholds::ThresholdResult;
 pub use views::{Liveness, NodeView, StatsView, TestStatus, TestView};
 
 use report::ReportParts;
@@ -72,6 +76,8 @@ const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
 /// How long a stopping orchestrator waits for its queued exports to be pushed or dropped.
 const DRAIN_EXPORTS_WITHIN: Duration = Duration::from_secs(5);
+/// How often the thresholds of running tests are judged (live results, `abort_on_fail`).
+const JUDGE_THRESHOLDS_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a stopping orchestrator waits for its queued reports to be written.
 const DRAIN_REPORTS_WITHIN: Duration = Duration::from_secs(10);
@@ -199,6 +205,7 @@ impl Orchestrator {
             let mut liveness = tokio::time::interval(Duration::from_millis(250));
             let mut checkpoint = tokio::time::interval(this.inner.config.checkpoint_every);
             let mut export = tokio::time::interval(Duration::from_secs(1));
+            let mut judge = tokio::time::interval(JUDGE_THRESHOLDS_EVERY);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -208,6 +215,7 @@ impl Orchestrator {
                     _ = liveness.tick() => this.check_liveness(),
                     _ = checkpoint.tick() => this.checkpoint(),
                     _ = export.tick(), if this.inner.exporter.is_some() => this.export_closed(),
+                    _ = judge.tick() => this.judge_thresholds(),
                     else => break,
                 }
             }
@@ -336,6 +344,26 @@ impl Orchestrator {
             }
         }
         self.notify();
+    }
+
+    /// Judges the thresholds of every running test on its merged data, and stops (through the
+    /// same path as a user's stop) each test with `abort_on_fail` whose grace is over and a
+    /// threshold fails.
+    fn judge_thresholds(&self) {
+        let (judged, aborts) = self.inner.state.lock().judge_thresholds();
+        for test_id in aborts {
+            tracing::warn!(test_id, "a threshold failed: stopping the test (abort_on_fail)");
+            // Published off the control loop.
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.stop_test(&test_id).await {
+                    tracing::warn!(test_id, "cannot stop the test: {e}");
+                }
+            });
+        }
+        if judged {
+            self.notify();
+        }
     }
 
     fn check_liveness(&self) {

@@ -53,6 +53,11 @@ impl Measured {
         }
     }
 
+    /// Everything measured, merged.
+    pub fn totals(&self) -> &Measurements {
+        &self.totals
+    }
+
     /// End of the latest interval merged, ms since the node's start.
     pub fn elapsed_ms(&self) -> u64 {
         self.elapsed_ms

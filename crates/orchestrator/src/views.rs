@@ -7,6 +7,7 @@ use onslaught_stats::{Counters, ErrorKind, Histogram, Measurements, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::thresholds::ThresholdResult;
 /// A latency summary of no samples is shown as `null`: no latency without responses.
 mod empty_as_null {
     use super::{Deserialize, Deserializer, Serializer, Summary};
@@ -266,6 +267,14 @@ pub struct TestView {
     pub node_facts: BTreeMap<String, NodeFacts>,
     /// Per-second aggregate time series.
     pub series: Vec<SeriesPoint>,
+    /// Each threshold of the test (in the order of `config.thresholds`) with what was measured
+    /// and whether it holds, judged on the merged data of all drivers each second while the
+    /// test runs and at its end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdResult>,
+    /// The test was stopped because a threshold failed (`abort_on_fail`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub aborted_by_threshold: bool,
     /// Where the aggregate report was written.
     pub report_path: Option<String>,
     /// Why the final report could not be written (the test is over all the same).
@@ -278,8 +287,14 @@ pub struct TestView {
 }
 
 impl TestView {
-    /// Whether the test passed: it completed, sent requests, and its share of failed requests
-    /// is at most the test's `max_error_ratio` (0 by default: any failed request fails it).
+    /// Whether every threshold of the test holds (true without thresholds).
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+    }
+
+    /// Whether the test passed: it completed, sent requests, its share of failed requests is
+    /// at most the test's `max_error_ratio` (0 by default: any failed request fails it), and
+    /// every threshold holds.
     pub fn passed(&self) -> bool {
         // A ratio computed from counts may be off by a rounding step; a request is far more.
         const ROUNDING: f64 = 1e-12;
@@ -291,7 +306,12 @@ impl TestView {
                 .max(self.aggregate.counters.requests_sent)
                 > 0
             && self.aggregate.failed_ratio() <= self.config.max_error_ratio + ROUNDING
+            && self.thresholds_passed()
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Whether a node is heard from.

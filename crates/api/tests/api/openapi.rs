@@ -214,6 +214,9 @@ fn full_request() -> TestRequest {
     r.duration_ms = Some(1000);
     r.insecure = true;
     r.drivers = Some(1);
+    r.thresholds = vec!["p99 < 250ms".into()];
+    r.abort_on_fail = true;
+    r.abort_grace_ms = 1000;
     r.start = true;
     r
 }
@@ -238,6 +241,12 @@ fn test_view(full: bool) -> TestView {
         nodes: BTreeMap::from([("driver-1".to_owned(), full_stats())]),
         node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
         series: vec![SeriesPoint::default()],
+        thresholds: vec![onslaught_orchestrator::ThresholdResult {
+            expression: "p99 < 250ms".into(),
+            value: some(12.5),
+            passed: true,
+        }],
+        aborted_by_threshold: full,
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
         report_error: full.then(|| "disk full".to_owned()),
         last_metrics_sent_at_ms: some(4),

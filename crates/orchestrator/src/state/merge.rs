@@ -9,7 +9,7 @@ use onslaught_stats::Measurements;
 use super::State;
 use super::test::Phase;
 use crate::stats::OrchestratorStats;
-use crate::totals::{Series, shift_ms};
+use crate::totals::{Series, second_of, shift_ms};
 
 impl State {
     /// Merges a metrics message. Returns the id of a test that just completed, or why the
@@ -70,6 +70,9 @@ impl State {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
         }
         test.series.add(&m.node_id, start_ms, end_ms, data);
+        if let Some(recent) = &mut test.recent {
+            recent.add(second_of(start_ms, end_ms), data);
+        }
         test.node_series
             .entry(m.node_id.clone())
             .or_insert_with(Series::node)

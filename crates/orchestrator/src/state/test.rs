@@ -10,6 +10,7 @@ use onslaught_protocol::now_ms;
 
 use super::State;
 use crate::error::ControlError;
+use crate::thresholds::{self, Recent, ThresholdResult};
 use crate::totals::{Measured, NodeTotals, Series, shift_ms};
 use crate::views::{NodeFacts, StatsView, TestStatus, TestView};
 
@@ -239,13 +240,18 @@ pub(super) struct LiveTest {
     pub(super) last_metrics_sent_at_ms: Option<u64>,
     /// The next second to export, of the aggregate (key `None`) and of each node.
     pub(super) exported: BTreeMap<Option<String>, u64>,
+    /// The exact data of the last seconds, for windowed thresholds (none without).
+    pub(super) recent: Option<Recent>,
+    /// The thresholds as last judged (each second while running, and at the end).
+    pub(super) thresholds: Vec<ThresholdResult>,
+    /// Why a failed threshold stopped the test (`abort_on_fail`), once it did.
+    pub(super) threshold_abort: Option<String>,
 }
 
 impl LiveTest {
     pub(super) fn new(id: &str, plan: TestPlan) -> Self {
         Self {
             id: id.to_owned(),
-            plan,
             phase: Phase::Created,
             created_at_ms: now_ms(),
             drivers: Vec::new(),
@@ -256,7 +262,49 @@ impl LiveTest {
             seen: HashSet::new(),
             last_metrics_sent_at_ms: None,
             exported: BTreeMap::new(),
+            recent: Recent::for_thresholds(&plan.thresholds),
+            thresholds: Vec::new(),
+            threshold_abort: None,
+            plan,
         }
+    }
+
+    /// Judges the test's thresholds on its merged data as it stands.
+    pub(super) fn judge_thresholds(&mut self) {
+        if self.plan.thresholds.is_empty() {
+            return;
+        }
+        let expect = self.plan.expected_statuses();
+        let aggregate = self.aggregate();
+        let view = aggregate.stats().clone().judged(&expect);
+        self.thresholds = thresholds::evaluate(
+            &self.plan.thresholds,
+            &aggregate.totals().latency,
+            &view,
+            self.recent.as_ref(),
+            &expect,
+        );
+    }
+
+    /// With `abort_on_fail`, once its grace after the start is over: why the test must stop (a
+    /// threshold failed on measured data), the first time only.
+    pub(super) fn threshold_abort_due(&mut self, now_ms: u64) -> Option<String> {
+        let grace = self.plan.abort_on_fail?;
+        let Phase::Running { started_at_ms, .. } = self.phase else {
+            return None;
+        };
+        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        if self.threshold_abort.is_some() || now_ms < started_at_ms.saturating_add(grace_ms) {
+            return None;
+        }
+        let failed = thresholds::any_failed_on_data(&self.thresholds)?;
+        let reason = format!(
+            "threshold `{}` failed (measured {}): stopped on every driver (abort_on_fail)",
+            failed.expression,
+            failed.value.map_or_else(|| "nothing".to_owned(), |v| format!("{v:.3}"))
+        );
+        self.threshold_abort = Some(reason.clone());
+        Some(reason)
     }
 
     pub(super) fn view(&self) -> TestView {
@@ -356,6 +404,8 @@ impl LiveTest {
                 })
                 .collect(),
             series: self.series.points(),
+            thresholds: self.thresholds.clone(),
+            aborted_by_threshold: self.threshold_abort.is_some(),
             report_path,
             report_error,
             last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
@@ -402,7 +452,9 @@ impl LiveTest {
                 cut_short.join(", ")
             ));
         }
-        if stop_requested {
+        if let Some(reason) = &self.threshold_abort {
+            news.push(reason.clone());
+        } else if stop_requested {
             news.push("stopped by request".to_owned());
         }
         let reason = news.join("; ");
@@ -415,6 +467,7 @@ impl LiveTest {
         };
         self.phase.end(outcome);
         self.close_series();
+        self.judge_thresholds();
         true
     }
 
@@ -462,6 +515,25 @@ impl State {
         }
     }
 
+    /// Judges the thresholds of every running test; returns whether any was judged, and the
+    /// tests a failed threshold must stop now (`abort_on_fail`, grace over).
+    pub fn judge_thresholds(&mut self) -> (bool, Vec<String>) {
+        let now = now_ms();
+        let mut judged = false;
+        let mut aborts = Vec::new();
+        for test in self.tests.iter_mut().filter_map(Test::live_mut) {
+            if !matches!(test.phase, Phase::Running { .. }) || test.plan.thresholds.is_empty() {
+                continue;
+            }
+            test.judge_thresholds();
+            judged = true;
+            if test.threshold_abort_due(now).is_some() {
+                aborts.push(test.id.clone());
+            }
+        }
+        (judged, aborts)
+    }
+
     /// Marks running tests interrupted (the orchestrator is stopping). Returns their ids.
     pub fn interrupt_running(&mut self) -> Vec<String> {
         let mut ids = Vec::new();
@@ -476,6 +548,7 @@ impl State {
                         .to_owned(),
                 });
                 test.close_series();
+                test.judge_thresholds();
                 ids.push(test.id.clone());
             }
         }
