@@ -8,8 +8,7 @@ use base64::Engine as _;
 use onslaught_orchestrator::{ControlError, TestStatus, TestView};
 use onslaught_plan::{Header, TestPlan, TestRequest, ValidationError};
 
-use crate::distribution;
-use crate::exit;
+use crate::{distribution, exit, junit};
 use crate::flags::{Output, RunArgs, TestKind};
 use crate::local::Local;
 use crate::nodes::{check_report_dir, interrupted};
@@ -129,6 +128,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     if let Some(error) = &finished.report_error {
         errln!("error: {error}");
     }
+    let mut junit_failed = false;
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, junit::report(&finished))
+    {
+        errln!("error: cannot write --junit {}: {e}", path.display());
+        junit_failed = true;
+    }
     if dashboard {
         errln!("the dashboard stays up with this test's results; press Ctrl-C to exit");
         interrupted().await;
@@ -143,7 +149,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             load(&export.dropped)
         );
     }
-    let code = exit_code(&finished);
+    let code = if junit_failed {
+        exit::COULD_NOT_RUN
+    } else {
+        exit_code(&finished)
+    };
+    if code == exit::THRESHOLDS_FAILED {
+        let failed: Vec<&str> = finished
+            .thresholds
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| t.expression.as_str())
+            .collect();
+        errln!("failed: thresholds not met: {}", failed.join(", "));
+    }
     if code == exit::TEST_FAILED && finished.status == TestStatus::Completed {
         let a = &finished.aggregate;
         errln!(
@@ -178,6 +197,9 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "expect_status" => "--expect-status",
         "max_error_ratio" => "--max-error-ratio",
         "max_start_skew_ms" => "--max-start-skew (max_start_skew_ms)",
+        "thresholds" => "--threshold",
+        "abort_on_fail" => "--abort-on-fail",
+        "abort_grace_ms" => "--abort-grace",
         _ => return None,
     })
 }
@@ -202,7 +224,9 @@ fn flag_error(e: &ValidationError) -> String {
         message.push(c);
     }
     message.pop();
-    let field = flag_of(&e.field).map_or_else(|| e.field.clone(), str::to_owned);
+    // A list's index stays (`--threshold[1]`: the second one given).
+    let index = e.field.find('[').map_or("", |i| &e.field[i..]);
+    let field = flag_of(&e.field).map_or_else(|| e.field.clone(), |f| format!("{f}{index}"));
     format!("invalid {field}: {message}")
 }
 
@@ -286,15 +310,24 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     request.drivers = Some(args.drivers);
     request.expect_status.clone_from(&args.expect_status);
     request.max_error_ratio = args.max_error_ratio;
+    request.thresholds.clone_from(&args.thresholds);
+    request.abort_on_fail = args.abort_on_fail;
+    request.abort_grace_ms = u64::try_from(args.abort_grace.as_millis()).unwrap_or(u64::MAX);
     request.start = true;
     Ok(request)
 }
 
-/// Ran and passed (see [`TestView::passed`]); ran and failed; aborted; could not run (or its
-/// report could not be kept).
+/// Ran and passed (see [`TestView::passed`]); ran and a threshold failed (or stopped it);
+/// ran and failed otherwise; aborted; could not run (or its report could not be kept).
 fn exit_code(test: &TestView) -> u8 {
     if test.report_error.is_some() {
         return exit::COULD_NOT_RUN;
+    }
+    if test.aborted_by_threshold
+        || (matches!(test.status, TestStatus::Completed | TestStatus::Degraded)
+            && !test.thresholds_passed())
+    {
+        return exit::THRESHOLDS_FAILED;
     }
     match test.status {
         TestStatus::Completed if test.passed() => exit::OK,

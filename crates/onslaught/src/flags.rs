@@ -309,6 +309,24 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_MAX_ERROR_RATIO")]
     pub max_error_ratio: f64,
 
+    /// A threshold judged on the merged numbers of all drivers, k6-style (`p99<250ms`,
+    /// `error_rate<1%`, `rps>900`, `p99[30s]<300ms`); repeatable. A failed one makes the run
+    /// exit 99. In the environment: separated by `;`.
+    #[arg(long = "threshold", value_name = "EXPR", env = "ONSLAUGHT_THRESHOLDS", value_delimiter = ';')]
+    pub thresholds: Vec<String>,
+
+    /// Stop the test on every driver as soon as a threshold fails (after --abort-grace).
+    #[arg(long, env = "ONSLAUGHT_ABORT_ON_FAIL")]
+    pub abort_on_fail: bool,
+
+    /// With --abort-on-fail: how long after the start failing thresholds do not stop the test.
+    #[arg(long, value_parser = parse::duration, default_value = "0s", env = "ONSLAUGHT_ABORT_GRACE")]
+    pub abort_grace: Duration,
+
+    /// Also write a JUnit XML report (one test case per threshold) to FILE, for CI systems.
+    #[arg(long, value_name = "FILE", env = "ONSLAUGHT_JUNIT")]
+    pub junit: Option<PathBuf>,
+
     /// Concurrent connections per driver (also the cap on requests in flight).
     #[arg(short = 'c', long, default_value_t = 50, env = "ONSLAUGHT_CONCURRENCY")]
     pub concurrency: u32,

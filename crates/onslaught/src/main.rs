@@ -27,6 +27,7 @@ mod cmd_serve;
 mod cmd_target;
 mod distribution;
 mod flags;
+mod junit;
 mod local;
 mod memory;
 mod nodes;
@@ -53,6 +54,8 @@ pub mod exit {
     pub const ABORTED: u8 = 3;
     /// The test could not run (no drivers, a component failed).
     pub const COULD_NOT_RUN: u8 = 4;
+    /// The test ran and a threshold failed (or stopped it, `--abort-on-fail`), as k6.
+    pub const THRESHOLDS_FAILED: u8 = 99;
 }
 
 fn main() -> ExitCode {

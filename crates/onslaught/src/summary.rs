@@ -267,6 +267,16 @@ pub fn text(test: &TestView) -> String {
         let _ = write!(codes, "{sep}0:{}", count(no_response));
     }
     line("Status codes  [code:count]", codes);
+    for t in &test.thresholds {
+        line(
+            &format!("Threshold     {}", t.expression),
+            format!(
+                "{} (measured {})",
+                if t.passed { "pass" } else { "FAIL" },
+                threshold_value(&t.expression, t.value)
+            ),
+        );
+    }
     if a.counters.errors.is_empty() {
         line("Errors", "none".to_owned());
     } else {
@@ -389,6 +399,20 @@ pub fn json(test: &TestView) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&value)?)
 }
 
+/// A threshold's measured value in its metric's unit: a latency, a percentage, a rate.
+pub fn threshold_value(expression: &str, value: Option<f64>) -> String {
+    use onslaught_plan::{Metric, Threshold};
+    let Some(v) = value else {
+        return "nothing yet".to_owned();
+    };
+    match expression.parse::<Threshold>().map(|t| t.metric) {
+        Ok(Metric::Latency(_)) => ms(v),
+        Ok(Metric::ErrorRate) => format!("{:.3}%", v * 100.0),
+        Ok(Metric::Rps) => format!("{}/s", decimal(v, 2)),
+        Err(_) => decimal(v, 3),
+    }
+}
+
 /// This process's peak resident memory (VmHWM), in KiB.
 pub fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -411,6 +435,14 @@ mod tests {
         assert_eq!(decimal(0.5, 1), "0.5");
         assert_eq!(rate(300.0), "300");
         assert_eq!(rate(1_000.0 / 3.0), "333.33");
+    }
+
+    #[test]
+    fn threshold_values_show_their_unit() {
+        assert_eq!(threshold_value("p99 < 1s", Some(212.5)), "212.500ms");
+        assert_eq!(threshold_value("error_rate<1%", Some(0.025)), "2.500%");
+        assert_eq!(threshold_value("rps>900", Some(1_000.0)), "1,000.00/s");
+        assert_eq!(threshold_value("p99 < 1s", None), "nothing yet");
     }
 
     #[test]
