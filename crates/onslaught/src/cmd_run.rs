@@ -8,12 +8,12 @@ use base64::Engine as _;
 use onslaught_orchestrator::{ControlError, TestStatus, TestView};
 use onslaught_plan::{Header, TestPlan, TestRequest, ValidationError};
 
-use crate::{distribution, exit, junit};
 use crate::flags::{Output, RunArgs, TestKind};
 use crate::local::Local;
 use crate::nodes::{check_report_dir, interrupted};
 use crate::progress::Progress;
 use crate::summary;
+use crate::{distribution, exit, junit};
 
 /// Duration used when neither --requests nor --duration is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);

@@ -312,7 +312,12 @@ pub struct RunArgs {
     /// A threshold judged on the merged numbers of all drivers, k6-style (`p99<250ms`,
     /// `error_rate<1%`, `rps>900`, `p99[30s]<300ms`); repeatable. A failed one makes the run
     /// exit 99. In the environment: separated by `;`.
-    #[arg(long = "threshold", value_name = "EXPR", env = "ONSLAUGHT_THRESHOLDS", value_delimiter = ';')]
+    #[arg(
+        long = "threshold",
+        value_name = "EXPR",
+        env = "ONSLAUGHT_THRESHOLDS",
+        value_delimiter = ';'
+    )]
     pub thresholds: Vec<String>,
 
     /// Stop the test on every driver as soon as a threshold fails (after --abort-grace).

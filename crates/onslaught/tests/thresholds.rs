@@ -35,7 +35,12 @@ fn a_failed_threshold_exits_99_with_a_failing_junit_case_and_a_met_one_exits_0()
     let junit = dir.path().join("junit.xml");
     let (test, code) = run(
         &target,
-        &["--threshold", "p99<100ms", "--junit", junit.to_str().unwrap()],
+        &[
+            "--threshold",
+            "p99<100ms",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
         "2s",
     );
     assert_eq!(code, 99, "{test}");

@@ -383,6 +383,8 @@ mod tests {
                 nodes: BTreeMap::new(),
                 node_facts: BTreeMap::new(),
                 series: Vec::new(),
+                thresholds: Vec::new(),
+                aborted_by_threshold: false,
                 report_path: None,
                 report_error: None,
                 last_metrics_sent_at_ms: None,

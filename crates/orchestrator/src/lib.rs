@@ -352,7 +352,10 @@ impl Orchestrator {
     fn judge_thresholds(&self) {
         let (judged, aborts) = self.inner.state.lock().judge_thresholds();
         for test_id in aborts {
-            tracing::warn!(test_id, "a threshold failed: stopping the test (abort_on_fail)");
+            tracing::warn!(
+                test_id,
+                "a threshold failed: stopping the test (abort_on_fail)"
+            );
             // Published off the control loop.
             let this = self.clone();
             tokio::spawn(async move {

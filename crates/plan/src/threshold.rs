@@ -244,7 +244,10 @@ mod tests {
         assert!((e.limit - 0.01).abs() < 1e-12);
         assert!((parse("error_rate<=0.05").limit - 0.05).abs() < 1e-12);
         let r = parse("rps > 900");
-        assert_eq!((r.metric, r.op, r.limit), (Metric::Rps, Comparison::Greater, 900.0));
+        assert_eq!(
+            (r.metric, r.op, r.limit),
+            (Metric::Rps, Comparison::Greater, 900.0)
+        );
         let w = parse("p99[30s] < 300ms");
         assert_eq!(w.window, Some(Duration::from_secs(30)));
         assert_eq!(w.limit, 300.0);

@@ -243,7 +243,7 @@ fn test_view(full: bool) -> TestView {
         series: vec![SeriesPoint::default()],
         thresholds: vec![onslaught_orchestrator::ThresholdResult {
             expression: "p99 < 250ms".into(),
-            value: some(12.5),
+            value: full.then_some(12.5),
             passed: true,
         }],
         aborted_by_threshold: full,

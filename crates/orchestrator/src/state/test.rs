@@ -301,7 +301,9 @@ impl LiveTest {
         let reason = format!(
             "threshold `{}` failed (measured {}): stopped on every driver (abort_on_fail)",
             failed.expression,
-            failed.value.map_or_else(|| "nothing".to_owned(), |v| format!("{v:.3}"))
+            failed
+                .value
+                .map_or_else(|| "nothing".to_owned(), |v| format!("{v:.3}"))
         );
         self.threshold_abort = Some(reason.clone());
         Some(reason)
