@@ -380,6 +380,8 @@ export interface components {
          *     shows it at its end, plus `report_version`, exact HdrHistograms and the per-node reports.
          */
         Report: {
+            /** @description The test was stopped because a threshold failed (`abort_on_fail`). */
+            aborted_by_threshold?: boolean;
             /** @description All nodes merged. */
             aggregate: components["schemas"]["StatsView"];
             /** @description What was asked for. */
@@ -440,6 +442,12 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
+             *     and whether it holds, judged on the merged data of all drivers each second while the
+             *     test runs and at its end.
+             */
+            thresholds?: components["schemas"]["ThresholdResult"][];
             /**
              * @description What makes the numbers less than they seem, such as a driver that started more than
              *     `max_start_skew_ms` after the test's start time.
@@ -703,6 +711,14 @@ export interface components {
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestConfig: {
             /**
+             * Format: uint64
+             * @description With `abort_on_fail`: ms after the test's start during which failing thresholds do not
+             *     stop it (a warm-up).
+             */
+            abort_grace_ms?: number;
+            /** @description Stop the test on every driver as soon as a threshold fails (after `abort_grace_ms`). */
+            abort_on_fail?: boolean;
+            /**
              * @description Request body as UTF-8 text.
              * @default null
              */
@@ -797,6 +813,15 @@ export interface components {
              */
             test_type: "avalanche" | "AVALANCHE" | "Avalanche" | "tsunami" | "TSUNAMI" | "Tsunami";
             /**
+             * @description Pass/fail rules judged by the orchestrator on the merged numbers of all drivers, live
+             *     and at the end, in k6's expression style: `METRIC[WINDOW] OP LIMIT`, as `p99 < 250ms`,
+             *     `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms` (over the
+             *     trailing 30 s). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
+             *     `>=`. Any failed threshold fails the test.
+             */
+            thresholds?: string[];
+            /**
              * Format: uint64
              * @description Per-request timeout in ms.
              * @default 30000
@@ -821,6 +846,8 @@ export interface components {
         };
         /** @description A TestView; list answers leave `series` out. */
         TestListItem: {
+            /** @description The test was stopped because a threshold failed (`abort_on_fail`). */
+            aborted_by_threshold?: boolean;
             /** @description All nodes merged. */
             aggregate: components["schemas"]["StatsView"];
             /** @description What was asked for. */
@@ -870,6 +897,12 @@ export interface components {
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
             /**
+             * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
+             *     and whether it holds, judged on the merged data of all drivers each second while the
+             *     test runs and at its end.
+             */
+            thresholds?: components["schemas"]["ThresholdResult"][];
+            /**
              * @description What makes the numbers less than they seem, such as a driver that started more than
              *     `max_start_skew_ms` after the test's start time.
              * @default []
@@ -878,6 +911,14 @@ export interface components {
         };
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestRequest: {
+            /**
+             * Format: uint64
+             * @description With `abort_on_fail`: ms after the test's start during which failing thresholds do not
+             *     stop it (a warm-up).
+             */
+            abort_grace_ms?: number;
+            /** @description Stop the test on every driver as soon as a threshold fails (after `abort_grace_ms`). */
+            abort_on_fail?: boolean;
             /**
              * @description Request body as UTF-8 text.
              * @default null
@@ -973,6 +1014,15 @@ export interface components {
              */
             test_type: "avalanche" | "AVALANCHE" | "Avalanche" | "tsunami" | "TSUNAMI" | "Tsunami";
             /**
+             * @description Pass/fail rules judged by the orchestrator on the merged numbers of all drivers, live
+             *     and at the end, in k6's expression style: `METRIC[WINDOW] OP LIMIT`, as `p99 < 250ms`,
+             *     `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms` (over the
+             *     trailing 30 s). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
+             *     `>=`. Any failed threshold fails the test.
+             */
+            thresholds?: string[];
+            /**
              * Format: uint64
              * @description Per-request timeout in ms.
              * @default 30000
@@ -989,6 +1039,8 @@ export interface components {
         TestStatus: "created" | "configuring" | "running" | "completed" | "degraded" | "failed" | "aborted" | "interrupted";
         /** @description A test as the API shows it. */
         TestView: {
+            /** @description The test was stopped because a threshold failed (`abort_on_fail`). */
+            aborted_by_threshold?: boolean;
             /** @description All nodes merged. */
             aggregate: components["schemas"]["StatsView"];
             /** @description What was asked for. */
@@ -1038,11 +1090,31 @@ export interface components {
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
             /**
+             * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
+             *     and whether it holds, judged on the merged data of all drivers each second while the
+             *     test runs and at its end.
+             */
+            thresholds?: components["schemas"]["ThresholdResult"][];
+            /**
              * @description What makes the numbers less than they seem, such as a driver that started more than
              *     `max_start_skew_ms` after the test's start time.
              * @default []
              */
             warnings: string[];
+        };
+        /** @description One threshold's verdict as the API, the reports and the summary show it. */
+        ThresholdResult: {
+            /** @description The expression as written (`p99 < 250ms`). */
+            expression: string;
+            /** @description Whether it holds; a threshold with nothing measured does not. */
+            passed: boolean;
+            /**
+             * Format: double
+             * @description What was measured, in the metric's unit: ms for latency, a ratio (0 to 1) for
+             *     `error_rate`, requests per second for `rps`; `null` while there is nothing to measure
+             *     (no response yet for a latency, no request for a rate).
+             */
+            value: number | null;
         };
     };
     responses: never;

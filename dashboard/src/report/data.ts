@@ -4,6 +4,7 @@
 import { DASH, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
 import type { ChartData } from '../series';
 import { driverStanding, startOffset } from '../stats';
+import { fmtThresholdValue } from '../thresholds';
 import type { BaseRun, NodeReport, ReportPage, SeriesPoint, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
 
 /** The page's data block, parsed; a message when it holds no report. */
@@ -95,7 +96,7 @@ const ROUNDING = 1e-12;
  * The thresholds and expectations of the test with their measured values, judged as the
  * orchestrator judges a test (`TestView::passed`): it completed, attempted requests, and failed
  * at most `max_error_ratio` of them, where a failure is any request without an accepted status
- * (`expect_status`, 2xx and 3xx by default).
+ * (`expect_status`, 2xx and 3xx by default), and every threshold of the test holds.
  */
 export function thresholdRows(page: ReportPage): ThresholdRow[] {
   const r = page.report;
@@ -112,6 +113,13 @@ export function thresholdRows(page: ReportPage): ThresholdRow[] {
       measured: `${fmtPercent(failed, 2)} failed (${fmtInt(Math.round(failed * attempted))} of ${fmtInt(attempted)}), success ${fmtPercent(agg.success_ratio, 2)}`,
       passed: attempted > 0 && failed <= maxRatio + ROUNDING,
     },
+    // The test's own thresholds, as the orchestrator judged them on the merged data.
+    ...(r.thresholds ?? []).map((t) => ({
+      name: `Threshold ${t.expression}`,
+      limit: t.expression,
+      measured: fmtThresholdValue(t.expression, t.value),
+      passed: t.passed,
+    })),
   ];
 }
 

@@ -32,6 +32,7 @@ import {
   totalErrors,
 } from '../stats';
 import { shownTest, shownTestId, type State, type Store } from '../store';
+import { thresholdLines } from '../thresholds';
 import { isActive, type StatsView, type TestView } from '../types';
 import { DataTable, type Row } from './table';
 
@@ -66,6 +67,8 @@ interface Shown {
   progressBar: HTMLProgressElement;
   progressLabel: HTMLElement;
   driverRows: HTMLElement;
+  /** The thresholds' pass/fail list (hidden without thresholds). */
+  thresholds: HTMLElement;
   driverCache: Map<string, HTMLElement>;
   throughput: LineChart;
   latency: LineChart;
@@ -235,6 +238,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       progressBar: h('progress', { max: '1', 'aria-label': 'Progress', 'data-testid': 'live-progress' }),
       progressLabel: h('span', { class: 'progress-label' }),
       driverRows: h('tbody'),
+      thresholds: h('ul', { class: 'thresholds', 'data-testid': 'live-thresholds', 'aria-label': 'Thresholds' }),
       driverCache: new Map(),
       throughput: null as unknown as LineChart,
       latency: null as unknown as LineChart,
@@ -279,6 +283,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       s.actionError,
       h('div', { class: 'progress' }, s.progressBar, s.progressLabel),
       h('dl', { class: 'tiles' }, tileEls),
+      s.thresholds,
       h('h3', {}, 'Requests sent per driver'),
       h(
         'div',
@@ -383,6 +388,22 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       setAttr(s.report, 'href', deps.api.reportUrl(test.id));
       setAttr(s.report, 'download', `onslaught-${test.id}.json`);
     }
+
+    const lines = thresholdLines(test, active);
+    s.thresholds.hidden = lines.length === 0;
+    replaceChildren(
+      s.thresholds,
+      lines.map((l) =>
+        h(
+          'li',
+          { class: `threshold threshold-${l.verdict}`, 'data-testid': 'threshold' },
+          h('span', { class: 'verdict' }, l.verdict === 'pending' ? 'waiting' : l.verdict),
+          ' ',
+          h('code', {}, l.expression),
+          ` measured ${l.measured}`,
+        ),
+      ),
+    );
 
     const agg: StatsView | undefined = test.aggregate;
     setText(s.tiles.sent!, fmtInt(agg?.requests_sent ?? 0));
