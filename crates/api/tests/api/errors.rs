@@ -109,8 +109,14 @@ fn wrong_types() -> Vec<(Value, &'static str)> {
         (json!({"drivers": "all"}), "drivers"),
         (json!({"start": "true"}), "start"),
         (json!({"bogus": 1}), "bogus"),
-        (json!({"thresholds": ["p99<1s", "p99 fast"]}), "thresholds[1]"),
-        (json!({"thresholds": ["p99<1s"], "abort_grace_ms": -1}), "abort_grace_ms"),
+        (
+            json!({"thresholds": ["p99<1s", "p99 fast"]}),
+            "thresholds[1]",
+        ),
+        (
+            json!({"thresholds": ["p99<1s"], "abort_grace_ms": -1}),
+            "abort_grace_ms",
+        ),
         (json!({"abort_on_fail": true}), "abort_on_fail"),
     ]
 }

@@ -46,6 +46,65 @@ fn running(ago_ms: u64) -> State {
     state
 }
 
+/// A running test with two drivers, thresholds `thresholds`, `abort_on_fail` with `grace_ms`.
+fn running_with_thresholds(thresholds: &[&str], grace_ms: u64) -> State {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = State::default();
+    for node in ["d1", "d2"] {
+        beat(&mut state, node, NodeState::Idle, "", now_ms());
+    }
+    let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+    request.requests_per_driver = Some(10);
+    request.thresholds = thresholds.iter().map(|t| (*t).to_owned()).collect();
+    request.abort_on_fail = true;
+    request.abort_grace_ms = grace_ms;
+    state.create("t", TestPlan::try_from(request).unwrap());
+    state.begin_configuring("t", &config).unwrap();
+    state.set_running("t", now_ms());
+    state
+}
+
+/// Thresholds are judged on the merged data of both drivers; a failed one stops the test
+/// once (after the grace), and the view says so; nothing measured neither passes nor aborts.
+#[test]
+fn a_failed_threshold_aborts_once_after_its_grace() {
+    let config = OrchestratorConfig::new(".");
+    let mut state = running_with_thresholds(&["p99 < 0.5ms", "rps >= 0"], 0);
+    assert_eq!(
+        state.judge_thresholds(),
+        (true, Vec::new()),
+        "nothing measured"
+    );
+    let view = state.view("t", &config).unwrap();
+    assert!(
+        view.thresholds
+            .iter()
+            .all(|t| t.value.is_none() && !t.passed)
+    );
+    merge(&mut state, "d1", 1, 5);
+    merge(&mut state, "d2", 1, 5);
+    assert_eq!(state.judge_thresholds(), (true, vec!["t".to_owned()]));
+    assert_eq!(state.judge_thresholds(), (true, Vec::new()), "once");
+    let view = state.view("t", &config).unwrap();
+    assert!(view.aborted_by_threshold);
+    assert!(!view.thresholds[0].passed);
+    assert!(
+        (view.thresholds[0].value.unwrap() - 1.0).abs() < 0.01,
+        "{view:?}"
+    );
+    assert!(view.thresholds[1].passed);
+    assert!(!view.passed());
+
+    let mut waiting = running_with_thresholds(&["p99 < 0.5ms"], 60_000);
+    merge(&mut waiting, "d1", 1, 5);
+    assert_eq!(
+        waiting.judge_thresholds(),
+        (true, Vec::new()),
+        "in its grace"
+    );
+    assert!(!waiting.view("t", &config).unwrap().thresholds[0].passed);
+}
+
 /// One rule for "enough drivers", typed: none live, all busy, or fewer idle than asked.
 #[test]
 fn a_driver_shortage_names_what_is_wanted_live_and_busy() {
