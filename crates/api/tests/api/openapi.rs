@@ -241,11 +241,15 @@ fn test_view(full: bool) -> TestView {
         nodes: BTreeMap::from([("driver-1".to_owned(), full_stats())]),
         node_facts: BTreeMap::from([("driver-1".to_owned(), NodeFacts::default())]),
         series: vec![SeriesPoint::default()],
-        thresholds: vec![onslaught_orchestrator::ThresholdResult {
-            expression: "p99 < 250ms".into(),
-            value: full.then_some(12.5),
-            passed: true,
-        }],
+        thresholds: if full {
+            vec![onslaught_orchestrator::ThresholdResult {
+                expression: "p99 < 250ms".into(),
+                value: Some(12.5),
+                passed: true,
+            }]
+        } else {
+            Vec::new()
+        },
         aborted_by_threshold: full,
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
         report_error: full.then(|| "disk full".to_owned()),
@@ -309,7 +313,12 @@ fn schemas_match_what_the_types_write() {
     );
     check_written(&doc, "TestView", &test_view(false), &test_view(true));
     // A request written back (in a view, a report) has every field.
-    check_written(&doc, "TestConfig", &full_request(), &full_request());
+    // Thresholds and abort_on_fail are written only when given.
+    let mut without_thresholds = full_request();
+    without_thresholds.thresholds.clear();
+    without_thresholds.abort_on_fail = false;
+    without_thresholds.abort_grace_ms = 0;
+    check_written(&doc, "TestConfig", &without_thresholds, &full_request());
     let report = |full: bool| TestReport {
         report_version: REPORT_VERSION,
         test: test_view(full),
