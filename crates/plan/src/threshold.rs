@@ -98,8 +98,8 @@ impl fmt::Display for Threshold {
     }
 }
 
-/// Longest trailing window accepted.
-pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
+/// Longest trailing window accepted: the orchestrator keeps a histogram per second of it.
+pub const MAX_WINDOW: Duration = Duration::from_secs(600);
 
 impl std::str::FromStr for Threshold {
     type Err = String;
