@@ -100,7 +100,10 @@ pub fn evaluate(
 
 /// `metric` of the merged data, if there is something to measure.
 fn measure(metric: Metric, latency: &Histogram, view: &StatsView) -> Option<f64> {
-    let attempted = view.counters.requests_attempted.max(view.counters.requests_sent);
+    let attempted = view
+        .counters
+        .requests_attempted
+        .max(view.counters.requests_sent);
     match metric {
         Metric::Latency(_) if latency.is_empty() => None,
         Metric::Latency(stat) => {
