@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use onslaught_orchestrator::{Orchestrator, OrchestratorConfig, TestRequest};
+use onslaught_orchestrator::{Orchestrator, OrchestratorConfig, TestPlan, TestRequest};
 use onslaught_protocol::{
     Heartbeat, HeartbeatState, NodeState, PROTOCOL_VERSION, Register, Role, TestConfig, Topic,
-    Trigger, TriggerAction, WireCounters, decode, encode, now_ms,
+    Trigger, TriggerAction, decode, encode, now_ms,
 };
 use serde_json::json;
 use onslaught_stats::Histogram;
@@ -217,7 +217,7 @@ fn wire(opts: &Opts) -> Res<serde_json::Value> {
         request.start = true;
         let started = Instant::now();
         let test = orchestrator
-            .create_test(request)
+            .create_test(TestPlan::try_from(request).map_err(|e| e.to_string())?)
             .await
             .map_err(|e| e.to_string())?;
         let done = orchestrator
@@ -233,7 +233,7 @@ fn wire(opts: &Opts) -> Res<serde_json::Value> {
             "kind": kind,
             "rate": rate,
             "seconds": wall,
-            "requests_sent": done.aggregate.requests_sent,
+            "requests_sent": done.aggregate.counters.requests_sent,
             "status": format!("{:?}", done.status),
             "driver": driver_side.report(wall),
             "orchestrator": orchestrator_side.report(wall),
@@ -335,7 +335,11 @@ impl Sim {
                     let Some((config, start_at)) = test.as_ref() else { continue };
                     if state.state != NodeState::Running || now_ms() < *start_at { continue; }
                     let elapsed = now_ms() - start_at;
-                    let duration = config.duration_ms.unwrap_or(10_000);
+                    let duration = config
+                        .plan
+                        .bound
+                        .duration()
+                        .map_or(10_000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
                     let is_final = elapsed >= duration;
                     let end = elapsed.min(duration);
                     seq += 1;
@@ -583,7 +587,7 @@ fn merge_in_process(
         request.start = true;
         let messages0 = orchestrator.stats().metrics_messages.load(Ordering::Relaxed);
         let test = orchestrator
-            .create_test(request)
+            .create_test(TestPlan::try_from(request).map_err(|e| e.to_string())?)
             .await
             .map_err(|e| e.to_string())?;
         // Measure the steady state: from warm-up to one second before the end.
@@ -685,14 +689,21 @@ struct MetricsFields<'a> {
 /// A `metrics` message as a driver sends it, built as JSON so that optional fields added to
 /// `onslaught_protocol::Metrics` later do not break this helper.
 fn metrics_message(f: MetricsFields<'_>) -> Vec<u8> {
-    let counters = WireCounters {
+    let counters = onslaught_stats::Counters {
+        requests_attempted: f.count,
         requests_sent: f.count,
         responses_received: f.count,
-        status_codes: [("200".to_owned(), f.count)].into_iter().collect(),
+        status_codes: [(200, f.count)].into_iter().collect(),
         bytes_sent: f.count * 60,
         bytes_received: f.count * 120,
-        ..WireCounters::default()
+        ..onslaught_stats::Counters::default()
     };
+    let mut summary = Vec::new();
+    let _ = onslaught_protocol::wire_stats::assignment_names::serialize(
+        &f.summary,
+        &mut serde_json::Serializer::new(&mut summary),
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&summary).unwrap_or_default();
     let value = json!({
         "protocol_version": PROTOCOL_VERSION,
         "node_id": f.node_id,
@@ -703,7 +714,7 @@ fn metrics_message(f: MetricsFields<'_>) -> Vec<u8> {
         "interval_start_ms": f.start_ms,
         "interval_end_ms": f.end_ms,
         "sent_at_ms": now_ms(),
-        "metrics": onslaught_protocol::LatencyMetrics::from(f.summary),
+        "metrics": summary,
         "histogram": f.latency,
         "service_histogram": f.service,
         "counters": counters,
