@@ -339,7 +339,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::TestRequest;
     use crate::report::Histograms;
     use crate::views::{StatsView, TestStatus, TestView};
 
@@ -370,24 +369,8 @@ mod tests {
         TestReport {
             report_version: 1,
             test: TestView {
-                id: "t".to_owned(),
-                status: TestStatus::Completed,
-                config: TestRequest::new("avalanche", "http://127.0.0.1:1/"),
-                drivers: Vec::new(),
-                created_at_ms: 1,
-                started_at_ms: None,
-                ended_at_ms: None,
-                message: None,
-                warnings: Vec::new(),
                 aggregate,
-                nodes: BTreeMap::new(),
-                node_facts: BTreeMap::new(),
-                series: Vec::new(),
-                thresholds: Vec::new(),
-                aborted_by_threshold: false,
-                report_path: None,
-                report_error: None,
-                last_metrics_sent_at_ms: None,
+                ..TestView::fixture("t", TestStatus::Completed)
             },
             histograms: Histograms::default(),
             node_reports: BTreeMap::new(),

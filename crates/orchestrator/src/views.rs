@@ -287,6 +287,32 @@ pub struct TestView {
 }
 
 impl TestView {
+    /// A test `id` in `status` with nothing measured, of a one-URL avalanche: the start of
+    /// unit tests' fixtures.
+    #[cfg(test)]
+    pub(crate) fn fixture(id: &str, status: TestStatus) -> Self {
+        TestView {
+            id: id.to_owned(),
+            status,
+            config: TestRequest::new("avalanche", "http://127.0.0.1:1/"),
+            drivers: Vec::new(),
+            created_at_ms: 1,
+            started_at_ms: None,
+            ended_at_ms: None,
+            message: None,
+            warnings: Vec::new(),
+            aggregate: StatsView::default(),
+            nodes: BTreeMap::new(),
+            node_facts: BTreeMap::new(),
+            series: Vec::new(),
+            thresholds: Vec::new(),
+            aborted_by_threshold: false,
+            report_path: None,
+            report_error: None,
+            last_metrics_sent_at_ms: None,
+        }
+    }
+
     /// Whether every threshold of the test holds (true without thresholds).
     pub fn thresholds_passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.passed)

@@ -245,35 +245,14 @@ impl Thread {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::collections::BTreeMap;
     use std::sync::mpsc as std_mpsc;
 
     use super::*;
-    use crate::views::{StatsView, TestStatus, TestView};
-    use onslaught_plan::TestRequest;
+    use crate::views::{TestStatus, TestView};
 
     fn parts(id: &str, status: TestStatus) -> ReportParts {
         ReportParts {
-            test: TestView {
-                id: id.to_owned(),
-                status,
-                config: TestRequest::new("avalanche", "http://127.0.0.1:1/"),
-                drivers: Vec::new(),
-                created_at_ms: 1,
-                started_at_ms: None,
-                ended_at_ms: None,
-                message: None,
-                warnings: Vec::new(),
-                aggregate: StatsView::default(),
-                nodes: BTreeMap::new(),
-                node_facts: BTreeMap::new(),
-                series: Vec::new(),
-                thresholds: Vec::new(),
-                aborted_by_threshold: false,
-                report_path: None,
-                report_error: None,
-                last_metrics_sent_at_ms: None,
-            },
+            test: TestView::fixture(id, status),
             aggregate: None,
             nodes: Vec::new(),
         }
