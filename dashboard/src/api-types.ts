@@ -833,7 +833,7 @@ export interface components {
              *     percent-encoded.
              */
             url: string;
-        } & (unknown & unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown & unknown);
         /** @description The answer of `GET /api/tests`. */
         TestList: {
             /** @description Newest first, without `series` (the detail route has it). */
@@ -1034,7 +1034,7 @@ export interface components {
              *     percent-encoded.
              */
             url: string;
-        } & (unknown & unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown & unknown);
         /** @description Where a test is in its life. */
         TestStatus: "created" | "configuring" | "running" | "completed" | "degraded" | "failed" | "aborted" | "interrupted";
         /** @description A test as the API shows it. */

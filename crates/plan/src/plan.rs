@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::request::{
     Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DELAY_MS, MAX_DRIVERS,
     MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS,
-    MIN_RATE, TestRequest,
+    MIN_DELAY_MS, MIN_RATE, TestRequest,
 };
 use crate::{ExpectStatus, Threshold, target};
 
@@ -450,11 +450,15 @@ fn load(tsunami: bool, delay_ms: Option<f64>, rate: Option<f64>) -> Result<Load,
     let schedule = match (rate, delay_ms) {
         (Some(rate), _) => Schedule::Rate(Rate(rate)),
         (None, Some(delay)) if delay > 0.0 => {
-            let gap = Duration::from_nanos((delay * 1e6).round() as u64);
-            if gap.is_zero() {
-                return Err(invalid("delay_ms", "must be at least 0.000001 ms (1 ns)"));
+            if delay < MIN_DELAY_MS {
+                return Err(invalid(
+                    "delay_ms",
+                    format!(
+                        "must be at least {MIN_DELAY_MS} ms (the gap of the highest rate, {MAX_RATE}/s)"
+                    ),
+                ));
             }
-            Schedule::Gap(gap)
+            Schedule::Gap(Duration::from_nanos((delay * 1e6).round() as u64))
         }
         (None, _) => {
             return Err(invalid(
@@ -749,6 +753,7 @@ mod tests {
             ("delay_ms", Box::new(|r| r.delay_ms = Some(-1.0))),
             ("delay_ms", Box::new(|r| r.delay_ms = Some(0.0))),
             ("delay_ms", Box::new(|r| r.delay_ms = Some(1e-9))),
+            ("delay_ms", Box::new(|r| r.delay_ms = Some(5e-5))),
             ("delay_ms", Box::new(|r| r.delay_ms = Some(f64::NAN))),
             (
                 "rate",

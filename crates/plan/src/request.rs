@@ -98,7 +98,7 @@ pub struct TestRequest {
     /// (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
     /// `>=`. Any failed threshold fails the test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = MAX_THRESHOLDS))]
+    #[schemars(length(max = MAX_THRESHOLDS), inner(pattern(THRESHOLD_PATTERN)))]
     pub thresholds: Vec<String>,
     /// Stop the test on every driver as soon as a threshold fails (after `abort_grace_ms`).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -124,6 +124,18 @@ fn is_false(b: &bool) -> bool {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// Thresholds as a regular expression for the OpenAPI document: a subset of what is accepted
+/// (lower-case names, `p0`..`p99` and `p999`, windows of 1 to 99 s, whole-unit durations), so
+/// that every expression it allows is one the parser takes.
+pub const THRESHOLD_PATTERN: &str = concat!(
+    "^ *(",
+    "(min|max|mean|avg|median|p[0-9]{1,2}|p999)(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *",
+    "([0-9]{1,6}(us|ms|s)|[0-9]{1,6}(\\.[0-9]{1,3})?)",
+    "|error_rate(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *(100|[0-9]{1,2}(\\.[0-9]{1,3})?)%",
+    "|rps(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *[0-9]{1,9}(\\.[0-9]{1,3})?",
+    ") *$"
+);
 
 /// Most thresholds a test may have.
 pub const MAX_THRESHOLDS: usize = 64;
@@ -185,6 +197,8 @@ pub const MAX_RATE: f64 = 10_000_000.0;
 pub const MIN_RATE: f64 = 1.0 / 3600.0;
 /// Longest tsunami delay accepted, ms.
 pub const MAX_DELAY_MS: f64 = 3_600_000.0;
+/// Shortest tsunami delay accepted, ms: the gap of the highest rate ([`MAX_RATE`]).
+pub const MIN_DELAY_MS: f64 = 1000.0 / MAX_RATE;
 /// Longest per-request timeout accepted, ms.
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
@@ -224,13 +238,13 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
                 }
             },
             {
-                "description": "A tsunami test needs a delay > 0 or a rate.",
+                "description": "A tsunami test needs a rate, or a delay of at least the highest rate's gap (MIN_DELAY_MS).",
                 "if": { "properties": { "test_type": { "enum": spellings("tsunami") } } },
                 "then": {
                     "anyOf": [
                         { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
                         { "required": ["delay_ms"],
-                          "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }
+                          "properties": { "delay_ms": { "type": "number", "minimum": MIN_DELAY_MS } } }
                     ]
                 }
             },
@@ -251,6 +265,17 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
                     "properties": {
                         "body": { "type": "string" }, "body_base64": { "type": "string" }
                     }
+                }
+            },
+            {
+                "description": "abort_on_fail needs at least one threshold.",
+                "if": {
+                    "required": ["abort_on_fail"],
+                    "properties": { "abort_on_fail": { "const": true } }
+                },
+                "then": {
+                    "required": ["thresholds"],
+                    "properties": { "thresholds": { "type": "array", "minItems": 1 } }
                 }
             },
             {
