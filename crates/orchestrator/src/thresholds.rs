@@ -152,6 +152,7 @@ mod tests {
             send_gaps: None,
             send_lag: None,
             counters,
+            ..Measurements::default()
         }
     }
 

@@ -374,6 +374,7 @@ impl Metrics {
             send_gaps: optional("send_gap_histogram", &self.send_gap_histogram)?,
             send_lag: optional("send_lag_histogram", &self.send_lag_histogram)?,
             counters: self.counters.clone(),
+            ..Measurements::default()
         })
     }
 

@@ -132,6 +132,32 @@ pub struct Counters {
     /// connection was busy or the scheduler fell behind.
     #[serde(default)]
     pub late_sends: u64,
+    /// Checks of responses (flow steps' `check`, extractions) that passed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checks_passed: u64,
+    /// Checks of responses that failed; a response with a failed check is not a success.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checks_failed: u64,
+    /// Failed checks by what was checked (`status`, `body_contains`, `max_latency`,
+    /// `extract token`); at most 32 distinct ones, the rest under `other reasons`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_checks: BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Adds `n` to `key` in `map`, keeping at most [`MAX_REASONS`] distinct keys (the rest count
+/// under [`OTHER_REASONS`]).
+fn add_bounded(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    if let Some(count) = map.get_mut(key) {
+        *count += n;
+    } else if map.len() < MAX_REASONS {
+        map.insert(key.to_owned(), n);
+    } else {
+        *map.entry(OTHER_REASONS.to_owned()).or_default() += n;
+    }
 }
 
 /// Status codes as string keys, read from strings whatever the deserializer (a flattened or
@@ -171,16 +197,18 @@ impl Counters {
 
     /// Counts `n` failures for `reason`, keeping at most [`MAX_REASONS`] distinct reasons.
     pub fn reason(&mut self, reason: &str, n: u64) {
-        if let Some(count) = self.error_reasons.get_mut(reason) {
-            *count += n;
-        } else if self.error_reasons.len() < MAX_REASONS {
-            self.error_reasons.insert(reason.to_owned(), n);
-        } else {
-            *self
-                .error_reasons
-                .entry(OTHER_REASONS.to_owned())
-                .or_default() += n;
-        }
+        add_bounded(&mut self.error_reasons, reason, n);
+    }
+
+    /// Counts one passed check.
+    pub fn check_passed(&mut self) {
+        self.checks_passed += 1;
+    }
+
+    /// Counts one failed check of `what` (`status`, `body_contains`, `extract token`).
+    pub fn check_failed(&mut self, what: &str) {
+        self.checks_failed += 1;
+        add_bounded(&mut self.failed_checks, what, 1);
     }
 
     /// Counts one response with `status`.
@@ -219,6 +247,11 @@ impl Counters {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.late_sends += other.late_sends;
+        self.checks_passed += other.checks_passed;
+        self.checks_failed += other.checks_failed;
+        for (what, n) in &other.failed_checks {
+            add_bounded(&mut self.failed_checks, what, *n);
+        }
     }
 }
 
@@ -238,7 +271,12 @@ mod tests {
         b.status(503);
         b.error(ErrorKind::Status5xx);
         b.late_sends = 4;
+        b.check_passed();
+        b.check_failed("status");
+        b.check_failed("status");
         a.add(&b);
+        assert_eq!((a.checks_passed, a.checks_failed), (1, 2));
+        assert_eq!(a.failed_checks["status"], 2);
         assert_eq!(a.requests_sent, 6);
         assert_eq!(a.status_codes[&200], 4);
         assert_eq!(a.status_codes[&503], 1);

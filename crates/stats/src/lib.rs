@@ -23,5 +23,5 @@ pub mod summary;
 
 pub use counters::{Counters, ErrorKind};
 pub use histogram::{DecodeError, Histogram, SpectrumPoint};
-pub use measurements::Measurements;
+pub use measurements::{Iterations, Measurements};
 pub use summary::Summary;

@@ -1,5 +1,7 @@
 //! Everything measured over a span of time, with one exact `add`.
 
+use std::collections::BTreeMap;
+
 use crate::{Counters, Histogram};
 
 /// What was measured over a span of time: one engine interval, a metrics message, one second of
@@ -20,8 +22,44 @@ pub struct Measurements {
     pub send_gaps: Option<Histogram>,
     /// Scheduled mode: how late each send started after its intended time.
     pub send_lag: Option<Histogram>,
-    /// Requests, responses, errors, status codes, bytes.
+    /// Requests, responses, errors, status codes, bytes, checks.
     pub counters: Counters,
+    /// Per request name, for a test whose requests have more than one name (the steps of its
+    /// flows): the measurements of that name's requests only (their own `by_name` and `flows`
+    /// empty). Empty for a test of one request: the whole is that request's.
+    pub by_name: BTreeMap<String, Measurements>,
+    /// Per flow: the iterations of its virtual users (empty for a test without flows).
+    pub flows: BTreeMap<String, Iterations>,
+}
+
+/// The iterations of one flow: what its virtual users began, finished, gave up and could not
+/// start, and how long finished iterations took.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Iterations {
+    /// Iterations begun.
+    pub started: u64,
+    /// Iterations that ran every step.
+    pub completed: u64,
+    /// Iterations stopped before their last step (a failed request, check or extraction, when
+    /// the plan says to stop), or by the end of the test.
+    pub interrupted: u64,
+    /// Open load: iterations due on the schedule that could not start because every virtual
+    /// user was busy (k6's dropped iterations); never counted as started.
+    pub dropped: u64,
+    /// Duration of completed iterations, from the iteration's intended start (its scheduled
+    /// time in open load), think times included.
+    pub duration: Histogram,
+}
+
+impl Iterations {
+    /// Adds `other` into these iterations (exact).
+    pub fn add(&mut self, other: &Iterations) {
+        self.started += other.started;
+        self.completed += other.completed;
+        self.interrupted += other.interrupted;
+        self.dropped += other.dropped;
+        self.duration.add(&other.duration);
+    }
 }
 
 impl Measurements {
@@ -46,6 +84,8 @@ impl Measurements {
             }
         }
         self.counters = Counters::default();
+        self.by_name.clear();
+        self.flows.clear();
     }
 
     /// Adds `other` into these measurements (exact).
@@ -55,6 +95,17 @@ impl Measurements {
         add_optional(&mut self.send_gaps, other.send_gaps.as_ref());
         add_optional(&mut self.send_lag, other.send_lag.as_ref());
         self.counters.add(&other.counters);
+        for (name, part) in &other.by_name {
+            match self.by_name.get_mut(name) {
+                Some(mine) => mine.add(part),
+                None => {
+                    self.by_name.insert(name.clone(), part.clone());
+                }
+            }
+        }
+        for (name, part) in &other.flows {
+            self.flows.entry(name.clone()).or_default().add(part);
+        }
     }
 }
 
@@ -93,10 +144,35 @@ mod tests {
         assert_eq!(sum.counters, whole.counters);
         assert_eq!(sum.send_lag.map(|h| h.len()), Some(2));
         assert!(sum.send_gaps.is_some_and(|h| h.is_empty()));
+        // Per-name and per-flow parts merge by name, exactly.
+        let mut a = Measurements::new(false);
+        let mut b = Measurements::new(false);
+        for (m, v) in [(&mut a, 100), (&mut b, 300)] {
+            let login = m.by_name.entry("login".into()).or_default();
+            login.latency.record_micros(v);
+            login.counters.check_failed("status");
+            let buy = m.flows.entry("buy".into()).or_default();
+            buy.started += 2;
+            buy.completed += 1;
+            buy.duration.record_micros(v * 10);
+        }
+        b.by_name
+            .entry("item".into())
+            .or_default()
+            .counters
+            .requests_sent = 7;
+        a.add(&b);
+        assert_eq!(a.by_name["login"].latency.len(), 2);
+        assert_eq!(a.by_name["login"].counters.failed_checks["status"], 2);
+        assert_eq!(a.by_name["item"].counters.requests_sent, 7);
+        assert_eq!((a.flows["buy"].started, a.flows["buy"].completed), (4, 2));
+        assert_eq!(a.flows["buy"].duration.len(), 2);
         let mut cleared = whole.clone();
         cleared.clear(false);
         assert!(cleared.latency.is_empty() && cleared.service.is_empty());
         assert!(cleared.send_gaps.is_none() && cleared.send_lag.is_none());
         assert_eq!(cleared.counters, Counters::default());
+        a.clear(false);
+        assert!(a.by_name.is_empty() && a.flows.is_empty());
     }
 }

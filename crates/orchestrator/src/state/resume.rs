@@ -184,6 +184,7 @@ mod tests {
             send_gaps: None,
             send_lag: None,
             counters,
+            ..Measurements::default()
         };
         let m: Metrics = serde_json::from_value(serde_json::json!({
             "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,

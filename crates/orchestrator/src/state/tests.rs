@@ -155,6 +155,7 @@ fn merge(state: &mut State, node: &str, seq: u64, requests: u64) -> Option<Strin
         send_gaps: None,
         send_lag: None,
         counters,
+        ..Measurements::default()
     };
     let m: Metrics = serde_json::from_value(serde_json::json!({
         "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
@@ -210,6 +211,7 @@ fn merge_half_second(
         send_gaps: None,
         send_lag: None,
         counters,
+        ..Measurements::default()
     };
     let m: Metrics = serde_json::from_value(serde_json::json!({
         "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
