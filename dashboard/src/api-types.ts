@@ -194,6 +194,18 @@ export interface components {
             /** @description Its latency spectrum. */
             spectrum: components["schemas"]["SpectrumStep"][];
         };
+        /**
+         * @description What a response must satisfy. Given, `status` replaces the test's expected statuses for
+         *     this step.
+         */
+        CheckSpec: {
+            /** @description Text the body must contain. */
+            body_contains?: string | null;
+            /** @description Longest latency that passes (`500ms`), from the step's intended time. */
+            max_latency?: string | null;
+            /** @description Accepted statuses: one (`200`) or a list (`[200, 404]`). */
+            status?: components["schemas"]["StatusList"] | null;
+        };
         /** @description One metric of a comparison. */
         ComparisonRow: {
             /**
@@ -213,12 +225,80 @@ export interface components {
             /** @description `ok`, `regression`, or `info` (not judged). */
             verdict: string;
         };
+        /** @description How virtual users take a dataset's rows. */
+        DataOrder: "sequential" | "random" | "shard";
+        /** @description A dataset: rows of named text values that templates read as `NAME.column`. */
+        DatasetSpec: {
+            /**
+             * @description A CSV file with a header line, read by the CLI (relative to the plan file) and sent as
+             *     `rows`; the API takes `rows` only.
+             */
+            csv?: string | null;
+            /** @description How virtual users take rows. */
+            order?: components["schemas"]["DataOrder"];
+            /** @description The rows, each a map of column to value. */
+            rows?: {
+                [key: string]: string;
+            }[];
+        };
+        /** @description Settings every request step starts from. */
+        DefaultsSpec: {
+            /** @description Headers of every request, by name (values are templates); a step's own override them. */
+            headers?: {
+                [key: string]: string;
+            };
+        };
         /** @description The JSON body of every error answer. */
         Error: {
             /** @description What went wrong. */
             error: string;
             /** @description The request field at fault (400 only), e.g. `url` or `headers[0].name`. */
             field?: string | null;
+        };
+        /** @description Where an extracted variable comes from: exactly one of the fields. */
+        ExtractSpec: {
+            /** @description A response header's value, by name. */
+            header?: string | null;
+            /**
+             * @description A JSONPath (RFC 9535) into the JSON body (`$.token`); its first match, strings as they
+             *     are, other values as JSON text.
+             */
+            json?: string | null;
+            /**
+             * @description A regular expression over the body; its first capture group (the whole match without
+             *     one).
+             */
+            regex?: string | null;
+            /** @description `true`: the response status, as digits. */
+            status?: boolean;
+        };
+        /** @description One flow: what a virtual user does in one iteration, picked by weight among the test's flows. */
+        FlowSpec: {
+            /** @description The flow's name (per-flow statistics, default step names); unique within the test. */
+            name: string;
+            /** @description The steps, run in order. */
+            steps: components["schemas"]["StepSpec"][];
+            /**
+             * Format: uint32
+             * @description Relative weight among the flows (a flow of weight 3 runs three times as often as one of
+             *     weight 1).
+             * @default 1
+             */
+            weight?: number;
+        };
+        /** @description One flow: what a virtual user does in one iteration, picked by weight among the test's flows. */
+        FlowSpecWritten: {
+            /** @description The flow's name (per-flow statistics, default step names); unique within the test. */
+            name: string;
+            /** @description The steps, run in order. */
+            steps: components["schemas"]["StepSpec"][];
+            /**
+             * Format: uint32
+             * @description Relative weight among the flows (a flow of weight 3 runs three times as often as one of
+             *     weight 1).
+             * @default 1
+             */
+            weight: number;
         };
         /** @description One HTTP header, as written. */
         Header: {
@@ -375,6 +455,8 @@ export interface components {
             /** @description The test that state concerns. */
             test_id: string | null;
         };
+        /** @description What a failed step does to its iteration. */
+        OnFailure: "continue" | "stop";
         /**
          * @description The aggregate report of one test (`<report_dir>/<test_id>/test.json`): the test as the API
          *     shows it at its end, plus `report_version`, exact HdrHistograms and the per-node reports.
@@ -475,6 +557,60 @@ export interface components {
             spectrum: components["schemas"]["SpectrumStep"][];
         };
         /**
+         * @description A request of a step. The URL is a template, relative to the test's `base_url` or absolute
+         *     on the same origin.
+         */
+        RequestSpec: {
+            /** @description Body text, a template. */
+            body?: string | null;
+            /** @description Headers, by name; values are templates. Added to (and overriding) the defaults'. */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * @description A JSON body (sent with `Content-Type: application/json` unless a header says otherwise);
+             *     every string in it is a template. Not with `body`.
+             */
+            json?: unknown;
+            /**
+             * @description HTTP method.
+             * @default GET
+             */
+            method?: string;
+            /**
+             * @description Template: a path (`/items/{{ random_int(1, 1000) }}`) joined to `base_url`, or an
+             *     absolute URL on the same origin.
+             */
+            url: string;
+        };
+        /**
+         * @description A request of a step. The URL is a template, relative to the test's `base_url` or absolute
+         *     on the same origin.
+         */
+        RequestSpecWritten: {
+            /** @description Body text, a template. */
+            body?: string | null;
+            /** @description Headers, by name; values are templates. Added to (and overriding) the defaults'. */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * @description A JSON body (sent with `Content-Type: application/json` unless a header says otherwise);
+             *     every string in it is a template. Not with `body`.
+             */
+            json?: unknown;
+            /**
+             * @description HTTP method.
+             * @default GET
+             */
+            method: string;
+            /**
+             * @description Template: a path (`/items/{{ random_int(1, 1000) }}`) joined to `base_url`, or an
+             *     absolute URL on the same origin.
+             */
+            url: string;
+        };
+        /**
          * @description One second of a per-second time series (of the test, or of one node): second `n` is the
          *     `n`-th wall-clock second after the trigger's start time (`started_at_ms`), for every node
          *     alike, so a driver that started late shows as late.
@@ -573,6 +709,16 @@ export interface components {
              */
             bytes_sent: number;
             /**
+             * Format: uint64
+             * @description Checks of responses that failed; a response with a failed check is not a success.
+             */
+            checks_failed?: number;
+            /**
+             * Format: uint64
+             * @description Checks of responses (flow steps' `check`, extractions) that passed.
+             */
+            checks_passed?: number;
+            /**
              * @description Failures by kind and cause, as users read them (`connect: connection refused (os error
              *     111)`); at most 32 distinct ones, the rest under `other reasons`.
              * @default {}
@@ -587,6 +733,13 @@ export interface components {
              * @default {}
              */
             errors: {
+                [key: string]: number;
+            };
+            /**
+             * @description Failed checks by what was checked (`status`, `body_contains`, `max_latency`,
+             *     `extract token`); at most 32 distinct ones, the rest under `other reasons`.
+             */
+            failed_checks?: {
                 [key: string]: number;
             };
             /**
@@ -644,6 +797,34 @@ export interface components {
              *     requests attempted.
              */
             success_ratio: number;
+        };
+        /** @description One status or a list of them. */
+        StatusList: number | number[];
+        /** @description One step of a flow: a request (with what to extract and check), or a pause. */
+        StepSpec: {
+            /** @description What a response must satisfy to count as a success. */
+            check?: components["schemas"]["CheckSpec"] | null;
+            /**
+             * @description Variables to take from the response, by variable name; visible to later steps of the
+             *     same virtual user (and its later iterations).
+             */
+            extract?: {
+                [key: string]: components["schemas"]["ExtractSpec"];
+            };
+            /**
+             * @description The request's name in per-request statistics; defaults to `METHOD path` as written
+             *     (templates unrendered), so requests of one step share one name.
+             */
+            name?: string | null;
+            /**
+             * @description What a failed request, check or extraction does to the iteration: `continue` (default)
+             *     goes on with the next step, `stop` ends the iteration (the next one starts as usual).
+             */
+            on_failure?: components["schemas"]["OnFailure"];
+            /** @description The request to send; a step has a request or a think time, not both. */
+            request?: components["schemas"]["RequestSpecWritten"] | null;
+            /** @description A pause: a fixed duration (`100ms`) or a uniform range (`50ms..200ms`). */
+            think?: string | null;
         };
         /**
          * @description A summary in milliseconds (fractional, microsecond resolution) of a latency (or send gap, or
@@ -735,6 +916,12 @@ export interface components {
              * @default 50
              */
             concurrency: number;
+            /** @description Datasets the flows' templates read (`{{ accounts.user }}`), by name. */
+            data?: {
+                [key: string]: components["schemas"]["DatasetSpec"];
+            };
+            /** @description What every request step of the flows starts from. */
+            defaults?: components["schemas"]["DefaultsSpec"] | null;
             /**
              * Format: double
              * @description Tsunami: gap between sends on each driver, in ms. A tsunami test needs a delay > 0 or
@@ -761,6 +948,12 @@ export interface components {
              */
             expect_status: string | null;
             /**
+             * @description User flows: what each virtual user does, iteration after iteration; a flow is picked by
+             *     weight for each iteration. Without flows the test sends its one request (`method`,
+             *     `url`, `headers`, `body`), which is a one-step flow.
+             */
+            flows?: components["schemas"]["FlowSpecWritten"][];
+            /**
              * @description Extra headers.
              * @default []
              */
@@ -771,12 +964,26 @@ export interface components {
              */
             insecure: boolean;
             /**
+             * Format: uint64
+             * @description With flows: iterations each driver runs (all its virtual users together). Give this,
+             *     `duration_ms`, or both; `requests_per_driver` is for a test without flows.
+             * @default null
+             */
+            iterations_per_driver: number | null;
+            /**
              * Format: double
              * @description Largest share of failed requests with which the test still passes; 0: any failed
              *     request fails it.
              * @default 0
              */
             max_error_ratio: number;
+            /**
+             * Format: uint32
+             * @description Most distinct request names kept in per-request statistics; later ones count under
+             *     `other`.
+             * @default 100
+             */
+            max_names: number;
             /**
              * Format: uint64
              * @description A driver whose run starts more than this many ms after the trigger's start time is
@@ -789,6 +996,8 @@ export interface components {
              * @default GET
              */
             method: string;
+            /** @description The test's name, for people (reports, the dashboard). */
+            name?: string | null;
             /**
              * Format: double
              * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
@@ -830,7 +1039,8 @@ export interface components {
             /**
              * @description Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
              *     address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
-             *     percent-encoded.
+             *     percent-encoded. With `flows`, the base their steps' paths are joined to (`base_url` is
+             *     accepted as another name for it).
              */
             url: string;
         } & (unknown & unknown & unknown & unknown & unknown & unknown);
@@ -936,6 +1146,12 @@ export interface components {
              * @default 50
              */
             concurrency?: number;
+            /** @description Datasets the flows' templates read (`{{ accounts.user }}`), by name. */
+            data?: {
+                [key: string]: components["schemas"]["DatasetSpec"];
+            };
+            /** @description What every request step of the flows starts from. */
+            defaults?: components["schemas"]["DefaultsSpec"] | null;
             /**
              * Format: double
              * @description Tsunami: gap between sends on each driver, in ms. A tsunami test needs a delay > 0 or
@@ -962,6 +1178,12 @@ export interface components {
              */
             expect_status?: string | null;
             /**
+             * @description User flows: what each virtual user does, iteration after iteration; a flow is picked by
+             *     weight for each iteration. Without flows the test sends its one request (`method`,
+             *     `url`, `headers`, `body`), which is a one-step flow.
+             */
+            flows?: components["schemas"]["FlowSpec"][];
+            /**
              * @description Extra headers.
              * @default []
              */
@@ -972,12 +1194,26 @@ export interface components {
              */
             insecure?: boolean;
             /**
+             * Format: uint64
+             * @description With flows: iterations each driver runs (all its virtual users together). Give this,
+             *     `duration_ms`, or both; `requests_per_driver` is for a test without flows.
+             * @default null
+             */
+            iterations_per_driver?: number | null;
+            /**
              * Format: double
              * @description Largest share of failed requests with which the test still passes; 0: any failed
              *     request fails it.
              * @default 0
              */
             max_error_ratio?: number;
+            /**
+             * Format: uint32
+             * @description Most distinct request names kept in per-request statistics; later ones count under
+             *     `other`.
+             * @default 100
+             */
+            max_names?: number;
             /**
              * Format: uint64
              * @description A driver whose run starts more than this many ms after the trigger's start time is
@@ -990,6 +1226,8 @@ export interface components {
              * @default GET
              */
             method?: string;
+            /** @description The test's name, for people (reports, the dashboard). */
+            name?: string | null;
             /**
              * Format: double
              * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
@@ -1031,7 +1269,8 @@ export interface components {
             /**
              * @description Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
              *     address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
-             *     percent-encoded.
+             *     percent-encoded. With `flows`, the base their steps' paths are joined to (`base_url` is
+             *     accepted as another name for it).
              */
             url: string;
         } & (unknown & unknown & unknown & unknown & unknown & unknown);

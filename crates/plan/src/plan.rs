@@ -234,6 +234,12 @@ impl TryFrom<TestRequest> for TestPlan {
             return Err(invalid("test_type", "must be avalanche or tsunami"));
         };
         let url = target::parse_url(&r.url).map_err(|message| invalid("url", message))?;
+        if !r.flows.is_empty() {
+            return Err(invalid("flows", "are not run by this build yet"));
+        }
+        if r.iterations_per_driver.is_some() {
+            return Err(invalid("iterations_per_driver", "needs flows"));
+        }
         let method = method(&r.method)?;
         let headers = r
             .headers
@@ -529,6 +535,12 @@ impl From<&TestPlan> for TestRequest {
         TestRequest {
             test_type: plan.test_type().to_owned(),
             url: plan.url.to_string(),
+            name: None,
+            flows: Vec::new(),
+            data: std::collections::BTreeMap::new(),
+            defaults: None,
+            max_names: crate::request::DEFAULT_MAX_NAMES,
+            iterations_per_driver: None,
             method: plan.method.as_str().to_owned(),
             headers: plan
                 .headers

@@ -2,6 +2,9 @@
 //! bounds and documented schema. It is only ever turned into a [`crate::TestPlan`], by
 //! `TestPlan::try_from`.
 
+use std::collections::BTreeMap;
+
+use onslaught_flow::spec::{DatasetSpec, DefaultsSpec, FlowSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +21,37 @@ pub struct TestRequest {
     pub test_type: String,
     /// Absolute http:// or https:// URL: a host name (IDN accepted), an IPv4 address or an IPv6
     /// address in brackets, a port 1 to 65535; no user info, no fragment; the path and query
-    /// percent-encoded.
+    /// percent-encoded. With `flows`, the base their steps' paths are joined to (`base_url` is
+    /// accepted as another name for it).
+    #[serde(alias = "base_url")]
     #[schemars(pattern(URL_PATTERN))]
     pub url: String,
+    /// The test's name, for people (reports, the dashboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub name: Option<String>,
+    /// User flows: what each virtual user does, iteration after iteration; a flow is picked by
+    /// weight for each iteration. Without flows the test sends its one request (`method`,
+    /// `url`, `headers`, `body`), which is a one-step flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_FLOWS))]
+    pub flows: Vec<FlowSpec>,
+    /// Datasets the flows' templates read (`{{ accounts.user }}`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, DatasetSpec>,
+    /// What every request step of the flows starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<DefaultsSpec>,
+    /// Most distinct request names kept in per-request statistics; later ones count under
+    /// `other`.
+    #[serde(default = "default_max_names", deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_NAMES))]
+    pub max_names: u32,
+    /// With flows: iterations each driver runs (all its virtual users together). Give this,
+    /// `duration_ms`, or both; `requests_per_driver` is for a test without flows.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schemars(range(min = 1, max = MAX_REQUESTS))]
+    pub iterations_per_driver: Option<u64>,
     /// HTTP method.
     #[serde(default = "default_method")]
     #[schemars(pattern("^[A-Za-z]{1,32}$"))]
@@ -142,6 +173,18 @@ pub const MAX_THRESHOLDS: usize = 64;
 
 fn default_method() -> String {
     "GET".to_owned()
+}
+
+/// Most flows a test may have.
+pub const MAX_FLOWS: usize = 100;
+
+/// Default `max_names`.
+pub const DEFAULT_MAX_NAMES: u32 = 100;
+/// Largest `max_names` accepted.
+pub const MAX_NAMES: u32 = 1_000;
+
+fn default_max_names() -> u32 {
+    DEFAULT_MAX_NAMES
 }
 
 /// Default connections per driver.
@@ -293,6 +336,12 @@ impl TestRequest {
         Self {
             test_type: test_type.to_owned(),
             url: url.to_owned(),
+            name: None,
+            flows: Vec::new(),
+            data: BTreeMap::new(),
+            defaults: None,
+            max_names: DEFAULT_MAX_NAMES,
+            iterations_per_driver: None,
             method: default_method(),
             headers: Vec::new(),
             body: None,
