@@ -13,7 +13,7 @@ use crate::local::Local;
 use crate::nodes::{check_report_dir, interrupted};
 use crate::progress::Progress;
 use crate::summary;
-use crate::{distribution, exit, junit};
+use crate::{distribution, exit, find_max, junit};
 
 /// Duration used when neither --requests nor --duration is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -72,6 +72,33 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         errln!("dashboard: http://{addr}/");
     }
     let orchestrator = local.orchestrator.clone();
+    if args.find_max {
+        let search = find_max::Search {
+            precision: args.find_max_precision,
+            max_steps: args.find_max_steps,
+        };
+        let result = find_max::run(&orchestrator, &plan, args.drivers, search).await;
+        local.shutdown().await;
+        let (outcome, code) = result?;
+        let written = find_max::write(&args.report_dir, &outcome);
+        match args.output {
+            Output::Json => outln!("{}", serde_json::to_string_pretty(&outcome)?),
+            Output::Text | Output::Csv => {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout(), "{}", find_max::text(&outcome));
+            }
+        }
+        return match written {
+            Ok(path) => {
+                errln!("find-max: the curve is in {}", path.display());
+                Ok(code)
+            }
+            Err(e) => {
+                errln!("error: cannot write find-max.json: {e:#}");
+                Ok(exit::COULD_NOT_RUN)
+            }
+        };
+    }
     let test = match orchestrator.create_test(plan).await {
         Ok(test) => test,
         Err(e) => {

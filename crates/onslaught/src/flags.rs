@@ -332,6 +332,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", env = "ONSLAUGHT_JUNIT")]
     pub junit: Option<PathBuf>,
 
+    /// Find the highest rate at which every --threshold holds: run steps of --duration each,
+    /// from --rate (per driver) doubling until one fails, then bisecting; prints the curve of
+    /// latency against rate and writes it to find-max.json in --report-dir. Exits 0 when a
+    /// rate passed, 99 when none did.
+    #[arg(long, requires = "thresholds", requires = "rate", conflicts_with_all = ["requests", "delay"], env = "ONSLAUGHT_FIND_MAX")]
+    pub find_max: bool,
+
+    /// With --find-max: stop once the lowest failing rate is within this share (0 to 1) of the
+    /// highest passing one.
+    #[arg(long, value_parser = parse::ratio, default_value_t = 0.05, env = "ONSLAUGHT_FIND_MAX_PRECISION")]
+    pub find_max_precision: f64,
+
+    /// With --find-max: most steps (tests) run.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100), env = "ONSLAUGHT_FIND_MAX_STEPS")]
+    pub find_max_steps: u32,
+
     /// Concurrent connections per driver (also the cap on requests in flight).
     #[arg(short = 'c', long, default_value_t = 50, env = "ONSLAUGHT_CONCURRENCY")]
     pub concurrency: u32,

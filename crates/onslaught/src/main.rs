@@ -26,6 +26,7 @@ mod cmd_run;
 mod cmd_serve;
 mod cmd_target;
 mod distribution;
+mod find_max;
 mod flags;
 mod junit;
 mod local;
