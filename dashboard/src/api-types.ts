@@ -93,6 +93,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tests/{id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare an ended test with a base run
+         * @description The path's test is the new run; each metric (throughput, error rate, latency percentiles) is judged against its tolerance, as `onslaught compare` does.
+         */
+        get: operations["compareTests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tests/{id}/compare.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The comparison page of an ended test and a base run
+         * @description The new run's self-contained HTML report with the base run's charts overlaid and the verdicts; its data block holds a `ReportPage` with `base`.
+         */
+        get: operations["getComparePage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tests/{id}/report": {
         parameters: {
             query?: never;
@@ -224,6 +264,20 @@ export interface components {
             tolerance: string | null;
             /** @description `ok`, `regression`, or `info` (not judged). */
             verdict: string;
+        };
+        /**
+         * @description A comparison as the API answers it (`GET /api/tests/{id}/compare?base=...`) and the
+         *     dashboard shows it.
+         */
+        ComparisonView: {
+            /** @description The base run's test id. */
+            base: string;
+            /** @description The new run's test id. */
+            new: string;
+            /** @description The metrics that regressed past their tolerance (empty: no regression). */
+            regressions: string[];
+            /** @description One row per metric, as `onslaught compare` prints them. */
+            rows: components["schemas"]["ComparisonRow"][];
         };
         /** @description How virtual users take a dataset's rows. */
         DataOrder: "sequential" | "random" | "shard";
@@ -1566,6 +1620,107 @@ export interface operations {
             };
             /** @description No test with this id. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    compareTests: {
+        parameters: {
+            query: {
+                /** @description The base run's test id. */
+                base: string;
+                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`. */
+                max_regression?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Test id (`t-…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per metric and the regressions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComparisonView"];
+                };
+            };
+            /** @description No `base`, or tolerances that cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No test with one of the ids, or it has no report yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getComparePage: {
+        parameters: {
+            query: {
+                /** @description The base run's test id. */
+                base: string;
+                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`. */
+                max_regression?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Test id (`t-…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No `base`, or tolerances that cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No test with one of the ids, or it has no report yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The page could not be made (a binary built without the dashboard). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -41,6 +41,22 @@ fn id_parameter() -> Value {
     })
 }
 
+fn base_parameter() -> Value {
+    json!({
+        "name": "base", "in": "query", "required": true,
+        "description": "The base run's test id.",
+        "schema": { "type": "string", "minLength": 1 }
+    })
+}
+
+fn max_regression_parameter() -> Value {
+    json!({
+        "name": "max_regression", "in": "query", "required": false,
+        "description": "How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`.",
+        "schema": { "type": "string" }
+    })
+}
+
 /// A mutating operation on one test.
 fn test_action(summary: &str, operation_id: &str, conflict: &str) -> Value {
     json!({
@@ -186,6 +202,38 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/tests/{id}/compare": {
+                "get": {
+                    "summary": "Compare an ended test with a base run",
+                    "description": "The path's test is the new run; each metric (throughput, error rate, latency percentiles) is judged against its tolerance, as `onslaught compare` does.",
+                    "operationId": "compareTests",
+                    "tags": ["tests"],
+                    "parameters": [id_parameter(), base_parameter(), max_regression_parameter()],
+                    "responses": {
+                        "200": json_response("One row per metric and the regressions.", "ComparisonView"),
+                        "400": error("No `base`, or tolerances that cannot be read."),
+                        "404": error("No test with one of the ids, or it has no report yet.")
+                    }
+                }
+            },
+            "/api/tests/{id}/compare.html": {
+                "get": {
+                    "summary": "The comparison page of an ended test and a base run",
+                    "description": "The new run's self-contained HTML report with the base run's charts overlaid and the verdicts; its data block holds a `ReportPage` with `base`.",
+                    "operationId": "getComparePage",
+                    "tags": ["tests"],
+                    "parameters": [id_parameter(), base_parameter(), max_regression_parameter()],
+                    "responses": {
+                        "200": {
+                            "description": "The comparison page.",
+                            "content": { "text/html": { "schema": { "type": "string" } } }
+                        },
+                        "400": error("No `base`, or tolerances that cannot be read."),
+                        "404": error("No test with one of the ids, or it has no report yet."),
+                        "500": error("The page could not be made (a binary built without the dashboard).")
+                    }
+                }
+            },
             "/api/nodes": {
                 "get": {
                     "summary": "Every known driver",
@@ -286,6 +334,7 @@ fn schemas() -> Map<String, Value> {
     writes.subschema_for::<NodeList>();
     writes.subschema_for::<TestReport>();
     writes.subschema_for::<html::ReportPage<'static>>();
+    writes.subschema_for::<onslaught_orchestrator::compare::ComparisonView>();
     let mut schemas = reads.take_definitions(true);
     let mut written = Value::Object(writes.take_definitions(true));
     let renamed: Vec<String> = written

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use onslaught_orchestrator::{NodeView, TestStatus, TestView, html};
+use onslaught_orchestrator::{NodeView, TestStatus, TestView, compare, html};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
@@ -38,6 +38,10 @@ pub enum Endpoint {
     Report,
     /// `GET /api/tests/{id}/report.html`
     ReportPage,
+    /// `GET /api/tests/{id}/compare?base=ID`
+    Compare,
+    /// `GET /api/tests/{id}/compare.html?base=ID`
+    ComparePage,
     /// `GET /api/nodes`
     Nodes,
     /// `GET /api/events`
@@ -50,7 +54,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every route, in the order the OpenAPI document lists them.
-    pub const ALL: [Endpoint; 11] = [
+    pub const ALL: [Endpoint; 13] = [
         Endpoint::ListTests,
         Endpoint::CreateTest,
         Endpoint::GetTest,
@@ -58,6 +62,8 @@ impl Endpoint {
         Endpoint::StopTest,
         Endpoint::Report,
         Endpoint::ReportPage,
+        Endpoint::Compare,
+        Endpoint::ComparePage,
         Endpoint::Nodes,
         Endpoint::Events,
         Endpoint::OpenApi,
@@ -81,6 +87,8 @@ impl Endpoint {
             Endpoint::StopTest => "/api/tests/{id}/stop",
             Endpoint::Report => "/api/tests/{id}/report",
             Endpoint::ReportPage => "/api/tests/{id}/report.html",
+            Endpoint::Compare => "/api/tests/{id}/compare",
+            Endpoint::ComparePage => "/api/tests/{id}/compare.html",
             Endpoint::Nodes => "/api/nodes",
             Endpoint::Events => "/api/events",
             Endpoint::OpenApi => "/api/openapi.json",
@@ -98,6 +106,8 @@ impl Endpoint {
             Endpoint::StopTest => post(stop_test),
             Endpoint::Report => get(report),
             Endpoint::ReportPage => get(report_page),
+            Endpoint::Compare => get(compare_tests),
+            Endpoint::ComparePage => get(compare_page),
             Endpoint::Nodes => get(nodes),
             Endpoint::Events => get(events::stream),
             Endpoint::OpenApi => get(openapi_document),
@@ -369,6 +379,119 @@ async fn report_page(
         }
         other => ApiError::Internal(format!("cannot make the report page of test {id}: {other}")),
     })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        page,
+    )
+        .into_response())
+}
+
+/// The report folder of an ended test, or why there is none.
+fn report_folder_of(state: &AppState, id: &str) -> Result<std::path::PathBuf, ApiError> {
+    let view = state.orchestrator.test(id).ok_or_else(|| not_found(id))?;
+    state
+        .orchestrator
+        .report_path(id)
+        .and_then(|file| file.parent().map(std::path::Path::to_path_buf))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "test {id} has no report yet: it is {}; reports are written when a test ends",
+                status_name(view.status)
+            ))
+        })
+}
+
+/// What a comparison route is asked: the base run's id and the tolerances.
+struct CompareQuery {
+    /// The base run's test id.
+    base: String,
+    /// Tolerances, as `onslaught compare --max-regression` takes them.
+    tolerances: compare::Tolerances,
+}
+
+impl CompareQuery {
+    /// `base` (required) and `max_regression` from a query string; other parameters are
+    /// ignored.
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
+            .map_err(|e| ApiError::BadRequest {
+                message: format!("invalid query string: {e}"),
+                field: None,
+            })?;
+        let value = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let base = value("base")
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| ApiError::field("base", "give the base run's test id: ?base=t-..."))?
+            .clone();
+        let tolerances =
+            compare::Tolerances::parse(value("max_regression").map_or("", String::as_str))
+                .map_err(|e| ApiError::field("max_regression", e.to_string()))?;
+        Ok(Self { base, tolerances })
+    }
+}
+
+/// Both runs' report folders, read off the event loop; `new` is the path's test.
+async fn compared_folders(
+    state: &AppState,
+    new: &str,
+    base: &str,
+) -> Result<(html::ReportFolder, html::ReportFolder), ApiError> {
+    let dirs = (
+        report_folder_of(state, base)?,
+        report_folder_of(state, new)?,
+    );
+    let ids = (base.to_owned(), new.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let read = |dir: &std::path::Path, id: &str| {
+            html::ReportFolder::read(dir).map_err(|e| match e {
+                html::HtmlError::NotAReport(_) => {
+                    ApiError::NotFound(format!("the report of test {id} is no longer on disk"))
+                }
+                other => {
+                    ApiError::Internal(format!("cannot read the report of test {id}: {other}"))
+                }
+            })
+        };
+        Ok((read(&dirs.0, &ids.0)?, read(&dirs.1, &ids.1)?))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the comparison task failed: {e}")))?
+}
+
+/// The comparison of the path's test (the new run) against `?base=ID`, each metric judged
+/// against `?max_regression=` (the defaults of `onslaught compare` otherwise).
+async fn compare_tests(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<compare::ComparisonView>, ApiError> {
+    let id = test_id(path)?;
+    let query = CompareQuery::parse(query.as_deref())?;
+    let (base, new) = compared_folders(&state, &id, &query.base).await?;
+    let comparison = compare::compare(&base.report, &new.report, &query.tolerances);
+    Ok(Json(compare::ComparisonView::of(
+        &base.report,
+        &new.report,
+        &comparison,
+    )))
+}
+
+/// The comparison page: the new run's HTML report with the base run's charts overlaid and the
+/// verdicts (what `onslaught compare --html` writes).
+async fn compare_page(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = test_id(path)?;
+    let query = CompareQuery::parse(query.as_deref())?;
+    let (base, new) = compared_folders(&state, &id, &query.base).await?;
+    let comparison = compare::compare(&base.report, &new.report, &query.tolerances);
+    let page = html::render_comparison(&base, &new, &comparison)
+        .map_err(|e| ApiError::Internal(format!("cannot make the comparison page: {e}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,

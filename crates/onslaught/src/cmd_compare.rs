@@ -1,6 +1,7 @@
 //! `onslaught compare BASE NEW [--max-regression SPEC]`: two tests' reports side by side, one
 //! row per metric with its change and verdict (`onslaught_orchestrator::compare`); exit 1 when
-//! a metric regressed past its tolerance, 2 when an input cannot be read.
+//! a metric regressed past its tolerance, 2 when an input cannot be read. The reports come from
+//! report folders, or with `--api URL` from a running orchestrator by test id.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,14 @@ use onslaught_orchestrator::report::TestReport;
 use crate::exit;
 use crate::flags::CompareArgs;
 
+/// How long one API request may take, connection included.
+const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Prints the comparison; the exit code says whether anything regressed.
-pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+pub async fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+    if let Some(api) = &args.api {
+        return run_api(args, api.trim_end_matches('/')).await;
+    }
     let tolerances = match Tolerances::parse(args.max_regression.as_deref().unwrap_or("")) {
         Ok(t) => t,
         Err(e) => {
@@ -45,17 +52,161 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         html::write_atomic(out, page.as_bytes())?;
         outln!("Comparison page: {}", out.display());
     }
+    Ok(verdict(&comparison))
+}
+
+/// Prints the regressions (or that there is none) and gives the exit code.
+fn verdict(comparison: &Comparison) -> u8 {
     let regressions: Vec<String> = comparison
         .regressions()
         .map(|r| format!("{} ({})", r.metric.name(), change(r)))
         .collect();
     if regressions.is_empty() {
         outln!("No regression.");
-        Ok(exit::OK)
+        exit::OK
     } else {
         outln!("Regression: {}", regressions.join(", "));
-        Ok(exit::TEST_FAILED)
+        exit::TEST_FAILED
     }
+}
+
+/// The comparison of two tests an orchestrator knows, by id: their reports from
+/// `GET /api/tests/{id}/report`, compared here as folders are; `--html` takes the page from
+/// `GET /api/tests/{new}/compare.html`.
+async fn run_api(args: &CompareArgs, api: &str) -> anyhow::Result<u8> {
+    let tolerances = match Tolerances::parse(args.max_regression.as_deref().unwrap_or("")) {
+        Ok(t) => t,
+        Err(e) => {
+            errln!("error: --max-regression: {e}");
+            return Ok(exit::BAD_CONFIG);
+        }
+    };
+    let ids = (args.base.to_string_lossy(), args.new.to_string_lossy());
+    let (base, new) = match (
+        fetch_report(api, &ids.0).await,
+        fetch_report(api, &ids.1).await,
+    ) {
+        (Ok(base), Ok(new)) => (base, new),
+        (Err(e), _) | (_, Err(e)) => {
+            errln!("error: {e}");
+            return Ok(exit::BAD_CONFIG);
+        }
+    };
+    let comparison = compare::compare(&base, &new, &tolerances);
+    outln!("{}", render(&base, &new, &comparison));
+    if let Some(out) = &args.html {
+        let query = serde_json::json!({
+            "base": ids.0,
+            "max_regression": args.max_regression.as_deref().unwrap_or(""),
+        });
+        let query = query_string(&query);
+        let url = format!(
+            "{api}/api/tests/{}/compare.html?{query}",
+            url_escape(&ids.1)
+        );
+        match get(&url).await {
+            Ok((200, page)) => {
+                html::write_atomic(out, &page)?;
+                outln!("Comparison page: {}", out.display());
+            }
+            Ok((status, body)) => {
+                errln!(
+                    "error: --html: {url} answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
+                return Ok(exit::COULD_NOT_RUN);
+            }
+            Err(e) => {
+                errln!("error: --html: {e}");
+                return Ok(exit::COULD_NOT_RUN);
+            }
+        }
+    }
+    Ok(verdict(&comparison))
+}
+
+/// A test's report from the API.
+async fn fetch_report(api: &str, id: &str) -> Result<TestReport, String> {
+    let url = format!("{api}/api/tests/{}/report", url_escape(id));
+    match get(&url).await? {
+        (200, body) => {
+            serde_json::from_slice(&body).map_err(|e| format!("{url} did not answer a report: {e}"))
+        }
+        (status, body) => Err(format!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        )),
+    }
+}
+
+/// `key=value&...` of a JSON object of strings, percent-encoded.
+fn query_string(object: &serde_json::Value) -> String {
+    object
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{}={}", url_escape(k), url_escape(v.as_str().unwrap_or(""))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn url_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// One HTTP/1.1 GET of an http:// URL, bounded by [`API_TIMEOUT`]: its status and body.
+async fn get(url: &str) -> Result<(u16, bytes::Bytes), String> {
+    use http_body_util::BodyExt as _;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("--api: `{url}` is not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!("--api: `{url}`: give an http:// address"));
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("--api: `{url}` has no host"))?
+        .clone();
+    let port = authority.port_u16().unwrap_or(80);
+    let fetch = async {
+        let stream = tokio::net::TcpStream::connect((authority.host(), port))
+            .await
+            .map_err(|e| format!("cannot reach {authority}: {e}"))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("{authority}: {e}"))?;
+        let driving = tokio::spawn(connection);
+        let request = hyper::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(hyper::header::HOST, authority.as_str())
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?
+            .to_bytes();
+        driving.abort();
+        Ok((status, body))
+    };
+    tokio::time::timeout(API_TIMEOUT, fetch)
+        .await
+        .map_err(|_| format!("{url}: no answer within {API_TIMEOUT:?}"))?
 }
 
 /// The report folder of an argument: itself, or the folder of its test.json.

@@ -50,11 +50,17 @@ pub enum Command {
 /// `onslaught compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The base run: its report folder (holding test.json) or its test.json.
+    /// The base run: its report folder (holding test.json) or its test.json; with --api, its
+    /// test id.
     pub base: PathBuf,
 
     /// The new run, likewise.
     pub new: PathBuf,
+
+    /// Read both runs from a running orchestrator's API (http://host:port) by test id instead
+    /// of from report folders.
+    #[arg(long, value_name = "URL", env = "ONSLAUGHT_API")]
+    pub api: Option<String>,
 
     /// How much worse each metric may get, comma-separated: `p99=10%,error_rate=0.5pp,max=50ms`
     /// (metrics: throughput, error_rate, p50, p90, p95, p99, p99.9, max, mean). Defaults: 10% for
@@ -63,7 +69,7 @@ pub struct CompareArgs {
     pub max_regression: Option<String>,
 
     /// Also write a comparison page: NEW's HTML report with BASE's charts overlaid and the
-    /// verdicts (both must be report folders).
+    /// verdicts (both report folders, or both test ids with --api).
     #[arg(long, value_name = "OUT")]
     pub html: Option<PathBuf>,
 }

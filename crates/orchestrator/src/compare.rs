@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use crate::report::TestReport;
 use onslaught_stats::Summary;
 
@@ -283,6 +286,68 @@ impl Comparison {
         self.rows
             .iter()
             .filter(|r| r.verdict == Verdict::Regression)
+    }
+}
+
+/// One metric of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct ComparisonRow {
+    /// `throughput`, `error_rate`, `p50` … `p99.9`, `max`, `mean`.
+    pub metric: String,
+    /// The base run's value (req/s, a ratio, or ms); `null` without one.
+    pub base: Option<f64>,
+    /// The new run's value.
+    pub new: Option<f64>,
+    /// The tolerance it was judged against (`10%`, `0.5pp`, `5ms`); `null`: not judged.
+    pub tolerance: Option<String>,
+    /// `ok`, `regression`, or `info` (not judged).
+    pub verdict: String,
+}
+
+impl ComparisonRow {
+    /// The row as users read it.
+    pub fn of(row: &Row) -> Self {
+        Self {
+            metric: row.metric.name().to_owned(),
+            base: row.base,
+            new: row.new,
+            tolerance: row.tolerance.map(|t| t.to_string()),
+            verdict: match row.verdict {
+                Verdict::Ok => "ok",
+                Verdict::Regression => "regression",
+                Verdict::Info => "info",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+/// A comparison as the API answers it (`GET /api/tests/{id}/compare?base=...`) and the
+/// dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct ComparisonView {
+    /// The base run's test id.
+    pub base: String,
+    /// The new run's test id.
+    pub new: String,
+    /// One row per metric, as `onslaught compare` prints them.
+    pub rows: Vec<ComparisonRow>,
+    /// The metrics that regressed past their tolerance (empty: no regression).
+    pub regressions: Vec<String>,
+}
+
+impl ComparisonView {
+    /// The view of `comparison` of `new` against `base`.
+    pub fn of(base: &TestReport, new: &TestReport, comparison: &Comparison) -> Self {
+        Self {
+            base: base.test.id.clone(),
+            new: new.test.id.clone(),
+            rows: comparison.rows.iter().map(ComparisonRow::of).collect(),
+            regressions: comparison
+                .regressions()
+                .map(|r| r.metric.name().to_owned())
+                .collect(),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use onslaught_protocol::wire_stats::decode_histogram;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::compare::{Comparison, Row, Verdict};
+use crate::compare::{Comparison, ComparisonRow};
 use crate::report::{NodeReport, TestReport};
 
 include!(concat!(env!("OUT_DIR"), "/report_template.rs"));
@@ -144,38 +144,6 @@ pub struct BaseRun<'a> {
     pub spectrum: Vec<SpectrumStep>,
     /// One row per metric, as `onslaught compare` prints them.
     pub rows: Vec<ComparisonRow>,
-}
-
-/// One metric of a comparison.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
-pub struct ComparisonRow {
-    /// `throughput`, `error_rate`, `p50` … `p99.9`, `max`, `mean`.
-    pub metric: String,
-    /// The base run's value (req/s, a ratio, or ms); `null` without one.
-    pub base: Option<f64>,
-    /// The new run's value.
-    pub new: Option<f64>,
-    /// The tolerance it was judged against (`10%`, `0.5pp`, `5ms`); `null`: not judged.
-    pub tolerance: Option<String>,
-    /// `ok`, `regression`, or `info` (not judged).
-    pub verdict: String,
-}
-
-impl ComparisonRow {
-    fn of(row: &Row) -> Self {
-        Self {
-            metric: row.metric.name().to_owned(),
-            base: row.base,
-            new: row.new,
-            tolerance: row.tolerance.map(|t| t.to_string()),
-            verdict: match row.verdict {
-                Verdict::Ok => "ok",
-                Verdict::Regression => "regression",
-                Verdict::Info => "info",
-            }
-            .to_owned(),
-        }
-    }
 }
 
 /// One step of a latency percentile spectrum.

@@ -187,6 +187,9 @@ fn full_stats() -> StatsView {
     counters.status_codes = BTreeMap::from([(200, 2)]);
     counters.bytes_sent = 10;
     counters.bytes_received = 20;
+    counters.checks_passed = 2;
+    counters.checks_failed = 1;
+    counters.failed_checks = BTreeMap::from([("status".to_owned(), 1)]);
     StatsView {
         counters,
         rps: 1.5,
@@ -218,6 +221,16 @@ fn full_request() -> TestRequest {
     r.abort_on_fail = true;
     r.abort_grace_ms = 1000;
     r.start = true;
+    r.name = Some("shop".into());
+    r.iterations_per_driver = Some(5);
+    r.flows = serde_json::from_value(serde_json::json!([{
+        "name": "buy",
+        "steps": [{"request": {"url": "/login"}}]
+    }]))
+    .unwrap();
+    r.data =
+        serde_json::from_value(serde_json::json!({"accounts": {"rows": [{"user": "a"}]}})).unwrap();
+    r.defaults = serde_json::from_value(serde_json::json!({"headers": {"accept": "*/*"}})).unwrap();
     r
 }
 
@@ -281,6 +294,10 @@ fn schemas_match_what_the_types_write() {
     let mut small_stats = full_stats();
     small_stats.send_gap = None;
     small_stats.send_lag = None;
+    // Checks are written only by tests that have some.
+    small_stats.counters.checks_passed = 0;
+    small_stats.counters.checks_failed = 0;
+    small_stats.counters.failed_checks.clear();
     check_written(&doc, "StatsView", &small_stats, &full_stats());
     // No latency without responses: `null`, as documented.
     check_written(&doc, "StatsView", &StatsView::default(), &full_stats());
@@ -318,6 +335,11 @@ fn schemas_match_what_the_types_write() {
     without_thresholds.thresholds.clear();
     without_thresholds.abort_on_fail = false;
     without_thresholds.abort_grace_ms = 0;
+    // So are a name, flows, data and defaults.
+    without_thresholds.name = None;
+    without_thresholds.flows.clear();
+    without_thresholds.data.clear();
+    without_thresholds.defaults = None;
     check_written(&doc, "TestConfig", &without_thresholds, &full_request());
     let report = |full: bool| TestReport {
         report_version: REPORT_VERSION,
