@@ -1,7 +1,7 @@
 // The orchestrator's REST API. Paths are relative ("api/…") so the page works wherever
 // the orchestrator mounts it. A 401 asks the token source for a bearer token and retries.
 
-import type { NodeList, TestList, TestRequest, TestView } from './types';
+import type { ComparisonView, NodeList, TestList, TestRequest, TestView } from './types';
 import { ApiError, apiErrorFrom } from './validation';
 
 /** Where the bearer token comes from; `ask` returns null when the person cancels. */
@@ -25,6 +25,10 @@ export interface Api {
   stopTest(id: string): Promise<TestView>;
   listNodes(): Promise<NodeList>;
   reportUrl(id: string): string;
+  /** The comparison of test `newId` against `baseId` (the default tolerances). */
+  compareTests(newId: string, baseId: string): Promise<ComparisonView>;
+  /** The self-contained comparison page of `newId` against `baseId`. */
+  comparePageUrl(newId: string, baseId: string): string;
   eventsUrl(): string;
 }
 
@@ -78,6 +82,8 @@ export function createApi(options: ApiOptions = {}): Api {
     stopTest: (testId) => request('POST', `tests/${id(testId)}/stop`),
     listNodes: () => request('GET', 'nodes'),
     reportUrl: (testId) => `${base}tests/${id(testId)}/report`,
+    compareTests: (newId, baseId) => request('GET', `tests/${id(newId)}/compare?base=${id(baseId)}`),
+    comparePageUrl: (newId, baseId) => `${base}tests/${id(newId)}/compare.html?base=${id(baseId)}`,
     eventsUrl: () => `${base}events`,
   };
 }

@@ -36,6 +36,10 @@ export type NodeView = Schemas['NodeView'];
 export type NodeList = Schemas['NodeList'];
 /** Body of every 4xx/5xx answer. `field` names the offending TestRequest field (400 only). */
 export type ErrorBody = Schemas['Error'];
+/** One metric of a comparison of two runs, with its verdict. */
+export type ComparisonRow = Schemas['ComparisonRow'];
+/** `GET /api/tests/{id}/compare?base=`: the new run against the base, metric by metric. */
+export type ComparisonView = Schemas['ComparisonView'];
 /** The aggregate report file (`GET /api/tests/{id}/report`). */
 export type Report = Schemas['Report'];
 /** A node's report file (`node-<id>.json`). */

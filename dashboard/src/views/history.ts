@@ -1,5 +1,6 @@
 // Test history: one row per test with its final (or current) statistics and a link to
-// its JSON report. Choosing a row shows that test in the live view.
+// its JSON report. Choosing a row shows that test in the live view; ticking two ended tests
+// compares them (views/compare.ts).
 
 import type { Api } from '../api';
 import { h, setAttr, setText, syncKeyed } from '../dom';
@@ -7,6 +8,7 @@ import { DASH, fmtDateTime, fmtInt, fmtMs, fmtRate, fmtShortDateTime, fmtTestTyp
 import { totalErrors } from '../stats';
 import { HISTORY_PAGE, historyTests, shownTestId, type State, type Store } from '../store';
 import type { TestView } from '../types';
+import { mountCompare } from './compare';
 
 export interface HistoryDeps {
   api: Api;
@@ -14,7 +16,7 @@ export interface HistoryDeps {
   select(id: string): void;
 }
 
-const COLUMNS = ['Test', 'Created', 'Type', 'Status', 'Requests', 'Rate', 'p50', 'p99', 'Errors', 'Report'];
+const COLUMNS = ['Test', 'Created', 'Type', 'Status', 'Requests', 'Rate', 'p50', 'p99', 'Errors', 'Report', 'Compare'];
 
 export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
   const body = h('tbody');
@@ -38,6 +40,24 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
       more,
     ),
   );
+  const compare = mountCompare(deps.api);
+  root.append(compare.element);
+  // The ticked tests, oldest tick first; at most two (a third tick replaces the oldest).
+  let picked: string[] = [];
+  const pickedTests = (): TestView[] => {
+    const tests = historyTests(deps.store.get());
+    return picked.map((id) => tests.find((t) => t.id === id)).filter((t): t is TestView => t !== undefined);
+  };
+  function pick(id: string, on: boolean): void {
+    picked = picked.filter((p) => p !== id);
+    if (on) picked.push(id);
+    if (picked.length > 2) picked = picked.slice(-2);
+    for (const [rowId, row] of cache) {
+      const box = row.querySelector<HTMLInputElement>('input[type=checkbox]');
+      if (box) box.checked = picked.includes(rowId);
+    }
+    compare.show(pickedTests());
+  }
   more.addEventListener('click', () => {
     const state = deps.store.get();
     deps.store.dispatch({ type: 'history-limit', limit: state.historyLimit + HISTORY_PAGE });
@@ -51,12 +71,20 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
     });
     const report = h('a', { 'data-testid': `report-link-${t.id}`, download: `onslaught-${t.id}.json` }, 'JSON');
     report.addEventListener('click', (e) => e.stopPropagation());
+    const box = h('input', {
+      type: 'checkbox',
+      'data-testid': `compare-pick-${t.id}`,
+      'aria-label': `Compare test ${t.id}`,
+    });
+    box.addEventListener('click', (e) => e.stopPropagation());
+    box.addEventListener('change', () => pick(t.id, box.checked));
     const row = h(
       'tr',
       { 'data-testid': `history-row-${t.id}`, class: 'clickable' },
       h('th', { scope: 'row' }, view),
-      ...COLUMNS.slice(1, -1).map(() => h('td')),
+      ...COLUMNS.slice(1, -2).map(() => h('td')),
       h('td', {}, report, h('span', { class: 'muted' }, DASH)),
+      h('td', {}, box),
     );
     row.addEventListener('click', () => deps.select(t.id));
     return row;
@@ -77,11 +105,14 @@ export function mountHistory(root: HTMLElement, deps: HistoryDeps): void {
       fmtInt(totalErrors(agg)),
     ];
     texts.forEach((text, i) => setText(cells[i + 1]!, text));
+    // Only an ended test with a report can be compared.
+    const box = cells[cells.length - 1]!.querySelector('input')!;
+    box.disabled = !t.report_path;
     setAttr(cells[1]!, 'title', fmtDateTime(t.created_at_ms));
     cells[3]!.className = `status status-${t.status}`;
     setAttr(row, 'data-status', t.status);
     setAttr(row, 'aria-current', t.id === shownId ? 'true' : null);
-    const reportCell = cells[cells.length - 1]!;
+    const reportCell = cells[cells.length - 2]!;
     const link = reportCell.querySelector('a')!;
     const none = reportCell.querySelector('span')!;
     link.hidden = !t.report_path;
