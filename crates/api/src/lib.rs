@@ -25,6 +25,8 @@
 //! - `metrics`: the Prometheus text exposition.
 //! - [`openapi`]: the OpenAPI 3.1 document of [`Endpoint`]'s routes, schemas generated from the
 //!   Rust types, and the contract files checked in under `docs/`.
+//! - [`standby`]: the API of an orchestrator standing by in a cluster: redirects to the active
+//!   one (307), or 503 while none is known; the full router once it leads.
 //! - `dashboard`: the dashboard's files, embedded at build time (`build.rs`) or from a folder,
 //!   or a page saying how to build it.
 //!
@@ -40,6 +42,7 @@ mod metrics;
 pub mod openapi;
 pub mod routes;
 mod server;
+pub mod standby;
 
 use std::fmt;
 use std::path::PathBuf;

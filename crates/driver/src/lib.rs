@@ -86,6 +86,9 @@ pub struct DriverStats {
     pub refused_targets: AtomicU64,
     /// Tests stopped because the orchestrator went silent.
     pub orphaned_tests: AtomicU64,
+    /// Commands and heartbeats refused as a deposed orchestrator's (an epoch lower than the
+    /// highest seen).
+    pub stale_epoch: AtomicU64,
     /// Heartbeats replaced by a newer one before the publisher could send them.
     pub heartbeats_coalesced: AtomicU64,
     /// Metrics messages that had to wait for room in the publisher's queue.
@@ -111,6 +114,7 @@ impl DriverStats {
             ("replayed_configs", self.replayed_configs.load(Relaxed)),
             ("refused_targets", self.refused_targets.load(Relaxed)),
             ("orphaned_tests", self.orphaned_tests.load(Relaxed)),
+            ("stale_epoch", self.stale_epoch.load(Relaxed)),
             (
                 "heartbeats_coalesced",
                 self.heartbeats_coalesced.load(Relaxed),

@@ -1,7 +1,8 @@
 //! The driver's event loop: configs and triggers in; register, heartbeats and test runs out.
 //!
 //! Control messages are checked before anything runs: the signature (when a secret is set), the
-//! participant list, replays (a test already run, or a config older than [`MAX_CONFIG_AGE`]),
+//! leadership epoch (a command or heartbeat from a deposed orchestrator, stamped with a lower
+//! epoch than the highest seen, is refused and counted in `stale_epoch`), the participant list, replays (a test already run, or a config older than [`MAX_CONFIG_AGE`]),
 //! and the target allowlist. A running test goes on, publishing its metrics, while the
 //! orchestrator is silent (a restarted orchestrator resumes it from the metrics topic), and
 //! stops by itself once the orchestrator's heartbeats have stopped for `orchestrator_timeout`
@@ -20,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use onslaught_engine::LoadSpec;
 use onslaught_protocol::{
-    Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, TestConfig, Topic,
-    Trigger, TriggerAction, decode, now_ms,
+    Fence, Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, StaleEpoch,
+    Stamped, TestConfig, Topic, Trigger, TriggerAction, decode, now_ms,
 };
 use onslaught_transport::{Backlog, Transport};
 use tokio::sync::mpsc;
@@ -111,8 +112,10 @@ struct Node {
     resolved: mpsc::Sender<Resolved>,
     /// Tests already configured here (replays of their configs are refused).
     seen_tests: VecDeque<String>,
-    /// Last heartbeat heard from an orchestrator.
+    /// Last heartbeat heard from an orchestrator (a deposed one's do not count).
     orchestrator_seen: Instant,
+    /// The highest leadership epoch seen: commands from lower ones are refused.
+    fence: Fence,
     /// When this driver started, ms since the Unix epoch: a config issued before it is a replay
     /// (the memory of tests already run does not survive a restart).
     started_ms: u64,
@@ -162,6 +165,7 @@ pub async fn run(
         resolved,
         seen_tests: VecDeque::new(),
         orchestrator_seen: Instant::now(),
+        fence: Fence::default(),
         started_ms: now_ms(),
         backlogs: [configs.backlog(), triggers.backlog(), heartbeats.backlog()],
     };
@@ -234,8 +238,9 @@ impl Node {
         }
     }
 
-    /// Decodes a control message and checks its signature when a secret is set.
-    fn control<M: Signed>(&self, payload: &[u8]) -> Option<M> {
+    /// Decodes a control message, checks its signature when a secret is set, then its epoch
+    /// (only a signed message, when a secret is set, can raise the fence).
+    fn control<M: Signed + Stamped>(&mut self, payload: &[u8]) -> Option<M> {
         let message = self.decode::<M>(payload)?;
         if let Some(signer) = &self.config.secret
             && let Err(e) = signer.verify(&message)
@@ -248,16 +253,43 @@ impl Node {
             counter.fetch_add(1, Ordering::Relaxed);
             return None;
         }
+        if let Err(stale) = self.fence.admit(message.epoch()) {
+            self.stale(M::TOPIC, stale);
+            return None;
+        }
         Some(message)
     }
 
+    /// Counts and logs a message refused for its epoch.
+    fn stale(&self, topic: Topic, stale: StaleEpoch) {
+        tracing::warn!(%topic, "refusing a deposed orchestrator's message: {stale}");
+        self.ctx.stats.stale_epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn on_heartbeat(&mut self, payload: &[u8]) {
-        // Heartbeats are not signed; a forged orchestrator heartbeat can only keep a test that
-        // the real orchestrator started running to its own bounds.
-        if let Ok(heartbeat) = decode::<Heartbeat>(payload)
-            && heartbeat.role == Role::Orchestrator
-        {
-            self.orchestrator_seen = Instant::now();
+        // An orchestrator's heartbeat keeps a running test alive and carries its epoch. With a
+        // secret, only a signed one raises the fence (a forged heartbeat can then only keep a
+        // test that the real orchestrator started running to its own bounds); one from a
+        // deposed orchestrator is refused and counted.
+        let Ok(heartbeat) = decode::<Heartbeat>(payload) else {
+            return;
+        };
+        if heartbeat.role != Role::Orchestrator {
+            return;
+        }
+        let trusted = self
+            .config
+            .secret
+            .as_ref()
+            .is_none_or(|signer| signer.verify(&heartbeat).is_ok());
+        let verdict = if trusted {
+            self.fence.admit(heartbeat.epoch)
+        } else {
+            self.fence.check(heartbeat.epoch)
+        };
+        match verdict {
+            Ok(()) => self.orchestrator_seen = Instant::now(),
+            Err(stale) => self.stale(Topic::Heartbeat, stale),
         }
     }
 

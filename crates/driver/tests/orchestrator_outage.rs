@@ -89,6 +89,7 @@ async fn run_test(test_id: &str, duration_ms: u64, timeout: Duration) -> Setup {
         trigger: TriggerAction::Start,
         start_at_ms: now_ms() + 50,
         issued_at_ms: now_ms(),
+        epoch: None,
         signature: None,
     };
     publish(Topic::Trigger, encode(&trigger)).await;

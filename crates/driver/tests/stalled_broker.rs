@@ -181,6 +181,7 @@ impl Setup {
             trigger: action,
             start_at_ms: 0,
             issued_at_ms: now_ms(),
+            epoch: None,
             signature: None,
         };
         self.orchestrate(Topic::Trigger, encode(&trigger)).await;

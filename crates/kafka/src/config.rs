@@ -107,6 +107,37 @@ impl KafkaConfig {
     }
 }
 
+impl KafkaConfig {
+    /// The consumer of an election: a member of the candidates' group `group_id`, which
+    /// commits only by hand (the epoch) and never reads; incremental (`cooperative-sticky`)
+    /// rebalances, so a candidate joining leaves the leader its partition.
+    pub(crate) fn election(
+        &self,
+        group_id: &str,
+        session_timeout: Duration,
+        heartbeat_every: Duration,
+    ) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "latest")
+            .set("enable.partition.eof", "false")
+            .set(
+                "session.timeout.ms",
+                session_timeout.as_millis().to_string(),
+            )
+            .set(
+                "heartbeat.interval.ms",
+                heartbeat_every.as_millis().to_string(),
+            )
+            .set("partition.assignment.strategy", "cooperative-sticky");
+        let mut config = self.with_extra(config);
+        config.set("group.id", group_id);
+        config
+    }
+}
+
 /// Only the keys of `extra` are shown: its values may be passwords.
 impl fmt::Debug for KafkaConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

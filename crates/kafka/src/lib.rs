@@ -18,11 +18,14 @@
 //! - [`config`]: [`KafkaConfig`] and the librdkafka settings of each kind of client.
 //! - [`topics`]: topic names, partition counts, creation at start-up.
 //! - `subscription`: positioning a consumer and forwarding its messages.
+//! - [`election`]: one active orchestrator among a cluster's, through a consumer group on the
+//!   one-partition `{prefix}leader` topic; the epoch is the group's committed offset.
 //! - `context`: librdkafka's logs and errors, sent to `tracing`.
 //! - [`error`]: [`KafkaError`], why `connect` failed.
 
 pub mod config;
 mod context;
+pub mod election;
 pub mod error;
 mod subscription;
 pub mod topics;
@@ -33,7 +36,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use onslaught_protocol::Topic;
-use onslaught_transport::{Position, Subscription, Transport, TransportError};
+use onslaught_transport::{Candidate, Election, Position, Subscription, Transport, TransportError};
 use rdkafka::admin::AdminClient;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -160,6 +163,25 @@ impl Transport for KafkaTransport {
             self.shutdown.subscribe(),
             Some(from),
         ))
+    }
+
+    /// Creates the election's topic `{prefix}leader` when missing (within `connect_timeout`),
+    /// then joins the cluster's group on it; see [`election`].
+    fn elect(&self, candidate: Candidate) -> BoxFuture<'_, Result<Election, TransportError>> {
+        Box::pin(async move {
+            let name = topics::leader_topic(&self.config.topic_prefix);
+            let admin: AdminClient<Context> = self
+                .config
+                .admin()
+                .create_with_context(Context)
+                .map_err(|e| TransportError::Broker(format!("creating an admin client: {e}")))?;
+            let admin = Arc::new(admin);
+            let ensured = topics::ensure_leader_topic(&admin, &self.config, &name).await;
+            // Closing a client waits on librdkafka's threads: not on an async worker.
+            self.runtime.spawn_blocking(move || drop(admin));
+            ensured.map_err(|e| TransportError::Broker(e.to_string()))?;
+            election::elect(&self.config, &name, candidate)
+        })
     }
 }
 

@@ -269,6 +269,76 @@ async fn wait_until_ready(
     }
 }
 
+/// The election's topic, `{prefix}leader`: one partition, whose owner in the candidates'
+/// consumer group leads. It holds no message (the lease is the group's committed offset).
+pub(crate) fn leader_topic(prefix: &str) -> String {
+    format!("{prefix}leader")
+}
+
+/// Makes sure the election's topic `name` exists with one partition and a leader: created when
+/// missing (another candidate creating it at the same time is fine), waited for until the
+/// metadata shows it, all within `config.connect_timeout`.
+pub(crate) async fn ensure_leader_topic(
+    admin: &Arc<AdminClient<Context>>,
+    config: &KafkaConfig,
+    name: &str,
+) -> Result<(), KafkaError> {
+    let cluster = wait_for_broker(admin, config).await?;
+    if !cluster.topics.contains_key(name) {
+        let replication = i32::try_from(cluster.brokers.min(3)).unwrap_or(1);
+        let options = AdminOptions::new()
+            .operation_timeout(Some(config.connect_timeout))
+            .request_timeout(Some(config.connect_timeout));
+        let topic = NewTopic::new(name, 1, TopicReplication::Fixed(replication));
+        let results = admin
+            .create_topics(&[topic], &options)
+            .await
+            .map_err(|error| KafkaError::CreateTopic {
+                topic: name.to_owned(),
+                reason: error.to_string(),
+            })?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(KafkaError::CreateTopic {
+                        topic,
+                        reason: code.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    let start = Instant::now();
+    let deadline = start + config.connect_timeout;
+    let mut backoff = MIN_BACKOFF / 2;
+    loop {
+        let attempt = deadline
+            .saturating_duration_since(Instant::now())
+            .clamp(Duration::from_millis(100), MAX_ATTEMPT);
+        let reason = match fetch_cluster(admin, attempt).await {
+            Ok(cluster) => match cluster.topics.get(name) {
+                None => "not in the metadata yet".to_owned(),
+                Some(state) => match &state.problem {
+                    None => return Ok(()),
+                    Some(problem) => problem.clone(),
+                },
+            },
+            Err(error) => format!("metadata request failed: {error}"),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(KafkaError::TopicNotReady {
+                topic: name.to_owned(),
+                waited: start.elapsed(),
+                reason,
+            });
+        }
+        tokio::time::sleep(backoff.min(left)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,6 +214,22 @@ pub struct OrchestratorArgs {
     #[arg(long, value_parser = parse::duration, default_value = "10s", env = "ONSLAUGHT_DEAD_AFTER")]
     pub dead_after: Duration,
 
+    /// Run as one of a cluster of orchestrators with this name (same Kafka brokers and topic
+    /// prefix): one is elected active through Kafka, the others stand by (their API redirects
+    /// to the active one) and take over when it dies. Share --report-dir between them.
+    #[arg(long, value_name = "NAME", env = "ONSLAUGHT_CLUSTER", value_parser = parse::cluster_name)]
+    pub cluster: Option<String>,
+
+    /// With --cluster: the URL of this orchestrator's API as the others' clients reach it (where
+    /// standbys redirect to); by default http://<--listen address>.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ONSLAUGHT_ADVERTISE_URL",
+        requires = "cluster"
+    )]
+    pub advertise_url: Option<String>,
+
     /// Limits of the API server.
     #[command(flatten)]
     pub limits: ServeLimitArgs,

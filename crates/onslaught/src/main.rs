@@ -55,6 +55,9 @@ pub mod exit {
     pub const ABORTED: u8 = 3;
     /// The test could not run (no drivers, a component failed).
     pub const COULD_NOT_RUN: u8 = 4;
+    /// An orchestrator of a `--cluster` was deposed: another was elected while it was frozen or
+    /// cut off. It stopped commanding and writing; restart it to stand by again.
+    pub const DEPOSED: u8 = 5;
     /// The test ran and a threshold failed (or stopped it, `--abort-on-fail`), as k6.
     pub const THRESHOLDS_FAILED: u8 = 99;
 }

@@ -28,6 +28,21 @@ pub fn count(s: &str) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// A cluster name (`--cluster`): part of a Kafka consumer group's name, so 1 to 100 of
+/// `A-Z a-z 0-9 . _ -`.
+pub fn cluster_name(s: &str) -> Result<String, String> {
+    let valid = (1..=100).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not a cluster name: 1 to 100 letters, digits, `.`, `_` or `-`"
+        ))
+    }
+}
+
 /// A header given as `Name: value`.
 pub fn header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
@@ -69,6 +84,14 @@ pub fn ratio(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_names_are_group_id_safe() {
+        assert_eq!(cluster_name("prod-eu.1_a"), Ok("prod-eu.1_a".to_owned()));
+        for bad in ["", "a b", "x/y", &"n".repeat(101)] {
+            assert!(cluster_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn counts_take_suffixes() {

@@ -29,6 +29,10 @@ pub struct OrchestratorConfig {
     /// Where to push every test's per-second series as OpenTelemetry metrics (OTLP/HTTP), if
     /// anywhere.
     pub otlp_endpoint: Option<crate::export::Endpoint>,
+    /// The leadership epoch of this orchestrator when it was elected among a cluster's (stamped
+    /// on every control message and heartbeat, so drivers refuse a deposed one's); `None` for
+    /// one that was not elected (in-process, or a lone orchestrator without a cluster).
+    pub epoch: Option<u64>,
 }
 
 impl OrchestratorConfig {
@@ -48,6 +52,7 @@ impl OrchestratorConfig {
             secret: None,
             checkpoint_every: Duration::from_secs(2),
             otlp_endpoint: None,
+            epoch: None,
         }
     }
 }

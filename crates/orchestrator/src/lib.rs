@@ -99,6 +99,9 @@ struct Inner {
     writer: Writer,
     /// Pushes the per-second series to an OTLP endpoint, when one is configured.
     exporter: Option<export::Exporter>,
+    /// Cancelled when an orchestrator with a higher epoch took over: from then on this one
+    /// publishes nothing and writes nothing (see [`Orchestrator::depose`]).
+    deposed: CancellationToken,
 }
 
 impl Orchestrator {
@@ -144,6 +147,7 @@ impl Orchestrator {
                 changed,
                 stats,
                 exporter,
+                deposed: CancellationToken::new(),
                 writer: Writer::spawn(move |test_id, result| {
                     if let Some(inner) = this.upgrade() {
                         Orchestrator { inner }.written(test_id, result);
@@ -167,6 +171,32 @@ impl Orchestrator {
     /// A receiver that changes whenever a node or test does.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.inner.changed.subscribe()
+    }
+
+    /// Resolves once this orchestrator has been deposed (another took over with a higher
+    /// epoch). The caller then stops it: its loop has already ended without a hand-over.
+    pub async fn deposed(&self) {
+        self.inner.deposed.cancelled().await;
+    }
+
+    /// Whether this orchestrator has been deposed.
+    pub fn is_deposed(&self) -> bool {
+        self.inner.deposed.is_cancelled()
+    }
+
+    /// Steps down: another orchestrator leads now (the election says so, or a heartbeat with a
+    /// higher epoch did). From then on nothing is published (control messages and heartbeats)
+    /// and nothing is written (checkpoints, final reports): the running tests are the new
+    /// leader's, which resumed them from the last checkpoint and the metrics topic. Idempotent.
+    pub fn depose(&self, reason: &str) {
+        if !self.inner.deposed.is_cancelled() {
+            tracing::warn!(
+                epoch = self.inner.config.epoch,
+                "deposed ({reason}): this orchestrator stops commanding and writing"
+            );
+            self.inner.deposed.cancel();
+            self.notify();
+        }
     }
 
     fn notify(&self) {
@@ -197,9 +227,9 @@ impl Orchestrator {
         let this = self.clone();
         let beats = tokio::spawn(publish_heartbeats(
             transport,
-            self.inner.config.node_id.clone(),
-            self.inner.config.heartbeat_every,
+            self.inner.config.clone(),
             shutdown.clone(),
+            self.inner.deposed.clone(),
         ));
         Ok(tokio::spawn(async move {
             let mut liveness = tokio::time::interval(Duration::from_millis(250));
@@ -209,6 +239,7 @@ impl Orchestrator {
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
+                    () = this.inner.deposed.cancelled() => break,
                     Some(p) = registers.recv() => this.on_register(&p),
                     Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
                     Some(m) = metrics.next() => this.on_metrics(&m),
@@ -219,7 +250,9 @@ impl Orchestrator {
                     else => break,
                 }
             }
-            if resumable {
+            if this.is_deposed() {
+                // The running tests are the new leader's: nothing to hand over or interrupt.
+            } else if resumable {
                 this.hand_over().await;
             } else {
                 this.interrupt_running();
@@ -302,10 +335,17 @@ impl Orchestrator {
         };
         if heartbeat.role == Role::Orchestrator {
             if heartbeat.node_id != self.inner.config.node_id {
-                tracing::warn!(
-                    other = heartbeat.node_id,
-                    "another orchestrator shares these topics"
-                );
+                match (self.inner.config.epoch, heartbeat.epoch) {
+                    (Some(mine), Some(theirs)) if theirs > mine => self.depose(&format!(
+                        "orchestrator {} leads with epoch {theirs}",
+                        heartbeat.node_id
+                    )),
+                    (Some(_), Some(_)) => {}
+                    _ => tracing::warn!(
+                        other = heartbeat.node_id,
+                        "another orchestrator shares these topics"
+                    ),
+                }
             }
             return;
         }
@@ -396,6 +436,7 @@ impl Orchestrator {
                 trigger: TriggerAction::Start,
                 start_at_ms,
                 issued_at_ms: now_ms(),
+                epoch: None,
                 signature: None,
             };
             // Published off the control loop.
@@ -414,6 +455,9 @@ impl Orchestrator {
     /// writer's thread. One checkpoint at a time: a tick that finds the previous one still
     /// queued leaves its work to the next tick.
     fn checkpoint(&self) {
+        if self.is_deposed() {
+            return;
+        }
         self.inner
             .writer
             .checkpoint(&self.inner.config.report_dir, || {
@@ -437,6 +481,13 @@ impl Orchestrator {
     /// Queues the reports of a test that just ended, and its final export: every second with
     /// its final values, as the report holds them.
     fn finish(&self, test_id: String) {
+        if self.is_deposed() {
+            tracing::info!(
+                test_id,
+                "deposed: leaving the test's report to the new leader"
+            );
+            return;
+        }
         let parts = {
             let mut state = self.inner.state.lock();
             state.forget_start(&test_id);
@@ -501,12 +552,17 @@ impl Orchestrator {
             .await
     }
 
-    /// Publishes a control message, signed when a secret is configured.
-    async fn publish_control<M: onslaught_protocol::Signed>(
+    /// Publishes a control message stamped with this orchestrator's epoch, signed when a
+    /// secret is configured. A deposed orchestrator publishes nothing.
+    async fn publish_control<M: onslaught_protocol::Signed + onslaught_protocol::Stamped>(
         &self,
         key: &str,
         mut message: M,
     ) -> Result<(), TransportError> {
+        if self.is_deposed() {
+            return Err(TransportError::Closed);
+        }
+        message.set_epoch(self.inner.config.epoch);
         if let Some(signer) = &self.inner.config.secret {
             signer.sign(&mut message);
         }
@@ -579,6 +635,7 @@ impl Orchestrator {
             trigger: TriggerAction::Start,
             start_at_ms,
             issued_at_ms: now_ms(),
+            epoch: None,
             signature: None,
         };
         {
@@ -634,6 +691,7 @@ impl Orchestrator {
                 trigger: TriggerAction::Stop,
                 start_at_ms: 0,
                 issued_at_ms: now_ms(),
+                epoch: None,
                 signature: None,
             };
             self.publish_control(id, trigger).await?;
@@ -709,22 +767,30 @@ impl Orchestrator {
     }
 }
 
-/// Publishes the orchestrator's heartbeat every `every` until `shutdown`, each publish bounded
-/// by `every`: a slow broker delays the next heartbeat, never the control loop.
+/// Publishes the orchestrator's heartbeat (with its epoch, signed when a secret is set) every
+/// `heartbeat_every` until `shutdown` or its deposition, each publish bounded by the same
+/// gap: a slow broker delays the next heartbeat, never the control loop.
 async fn publish_heartbeats(
     transport: Arc<dyn Transport>,
-    node_id: String,
-    every: Duration,
+    config: OrchestratorConfig,
     shutdown: CancellationToken,
+    deposed: CancellationToken,
 ) {
+    let every = config.heartbeat_every;
+    let node_id = config.node_id;
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
+            () = deposed.cancelled() => break,
             _ = beat.tick() => {}
         }
-        let heartbeat = Heartbeat::new(&node_id, Role::Orchestrator, HeartbeatState::idle());
+        let mut heartbeat = Heartbeat::new(&node_id, Role::Orchestrator, HeartbeatState::idle());
+        heartbeat.epoch = config.epoch;
+        if let Some(signer) = &config.secret {
+            signer.sign(&mut heartbeat);
+        }
         let payload = Bytes::from(encode(&heartbeat));
         let publish = transport.publish(Topic::Heartbeat, &node_id, payload);
         match tokio::time::timeout(every, publish).await {

@@ -11,16 +11,20 @@
 //! - [`messages`]: `Register`, `TestConfig`, `Trigger`, `Metrics`, `Heartbeat` and their parts.
 //! - [`wire_stats`]: how histograms and the latency summary from `stats` travel on the wire.
 //! - [`signing`]: HMAC signatures on control messages (`test_config`, `trigger`).
+//! - [`epoch`]: leadership epochs on control messages and the [`Fence`] that refuses a deposed
+//!   orchestrator's.
 //!
 //! `protocol` depends on nothing async and knows nothing of Kafka.
 
 pub mod codec;
+pub mod epoch;
 pub mod messages;
 pub mod signing;
 pub mod topic;
 pub mod wire_stats;
 
 pub use codec::{DecodeError, MAX_MESSAGE_BYTES, Message, decode, encode};
+pub use epoch::{Fence, StaleEpoch, Stamped};
 pub use messages::{
     Heartbeat, HeartbeatState, Metrics, NodeState, Register, Role, TestConfig, TestType, Trigger,
     TriggerAction, decode_metrics,

@@ -146,6 +146,11 @@ pub struct TestConfig {
     /// Wall-clock time the orchestrator issued the config, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
+    /// The leadership epoch of the orchestrator that sent it (an elected orchestrator of a
+    /// `--cluster`); absent from one that was not elected. Drivers refuse commands with a lower
+    /// epoch than the highest they have seen (see [`crate::epoch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
     /// HMAC-SHA256 of the message under the shared secret, base64 (see `signing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
@@ -164,6 +169,7 @@ impl TestConfig {
             plan,
             drivers,
             issued_at_ms: crate::now_ms(),
+            epoch: None,
             signature: None,
         }
     }
@@ -246,6 +252,11 @@ pub struct Trigger {
     /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
+    /// The leadership epoch of the orchestrator that sent it (an elected orchestrator of a
+    /// `--cluster`); absent from one that was not elected. Drivers refuse commands with a lower
+    /// epoch than the highest they have seen (see [`crate::epoch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
     /// HMAC-SHA256 of the message under the shared secret, base64 (see `signing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
@@ -482,6 +493,15 @@ pub struct Heartbeat {
     /// Requests sent so far in the current test (drivers), for liveness at a glance.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub info: BTreeMap<String, u64>,
+    /// An orchestrator's leadership epoch, when it was elected (see [`crate::epoch`]): drivers
+    /// take a heartbeat with a lower epoch than the highest they have seen for a deposed
+    /// orchestrator's, refuse it and count it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// An orchestrator's heartbeat: HMAC-SHA256 under the shared secret, when one is set (so a
+    /// forged heartbeat cannot raise a driver's epoch fence; see `signing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 fn default_role() -> Role {
@@ -499,6 +519,8 @@ impl Heartbeat {
             role,
             state,
             info: BTreeMap::new(),
+            epoch: None,
+            signature: None,
         }
     }
 }

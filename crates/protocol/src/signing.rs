@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{Message, TestConfig, Trigger, encode};
+use crate::{Heartbeat, Message, TestConfig, Trigger, encode};
 
 /// A control message that can carry a signature.
 pub trait Signed: Message + Clone {
@@ -22,6 +22,16 @@ pub trait Signed: Message + Clone {
 }
 
 impl Signed for TestConfig {
+    fn signature(&self) -> Option<&str> {
+        self.signature.as_deref()
+    }
+    fn set_signature(&mut self, signature: Option<String>) {
+        self.signature = signature;
+    }
+}
+
+/// An orchestrator's heartbeat carries its epoch, which drivers trust only when signed.
+impl Signed for Heartbeat {
     fn signature(&self) -> Option<&str> {
         self.signature.as_deref()
     }
@@ -126,6 +136,7 @@ mod tests {
             trigger: TriggerAction::Start,
             start_at_ms: 5,
             issued_at_ms: 4,
+            epoch: None,
             signature: None,
         }
     }

@@ -69,6 +69,7 @@ fn trigger() -> impl Strategy<Value = Trigger> {
             trigger,
             start_at_ms: at,
             issued_at_ms: at,
+            epoch: (at % 3 != 0).then_some(at / 3),
             signature: Some("c2ln".into()),
         })
 }

@@ -20,11 +20,16 @@
 //! orchestrator replays the metrics of a test it was running. [`InProcess`] keeps nothing and
 //! refuses that ([`TransportError::Unsupported`]).
 //!
+//! A transport may also elect one active orchestrator among several ([`Transport::elect`],
+//! Kafka only): [`election`].
+//!
 //! # Layout
 //! - [`Transport`], [`Subscription`], [`Delivery`], [`Position`], [`Feed`], [`Backlog`],
 //!   [`TransportError`]: the seam.
+//! - [`election`]: [`Candidate`], [`Election`], [`Standing`], [`Lease`]: leader election.
 //! - [`in_process`]: [`InProcess`], fan-out over measured channels.
 
+pub mod election;
 pub mod in_process;
 
 use std::sync::Arc;
@@ -35,6 +40,7 @@ use futures_util::future::BoxFuture;
 use onslaught_protocol::Topic;
 use tokio::sync::mpsc;
 
+pub use election::{Candidate, Election, Lease, Standing};
 pub use in_process::InProcess;
 
 /// Why a message could not be published or a subscription made.
@@ -99,6 +105,18 @@ pub trait Transport: Send + Sync + 'static {
         Box::pin(async {
             Err(TransportError::Unsupported(
                 "replaying a topic from positions",
+            ))
+        })
+    }
+
+    /// Stands `candidate` for election among the candidates of its cluster: resolves once it
+    /// has joined (its [`Standing`] then changes as leaders come and go). Only a transport shared
+    /// by several processes can; the default refuses with [`TransportError::Unsupported`].
+    fn elect(&self, candidate: Candidate) -> BoxFuture<'_, Result<Election, TransportError>> {
+        let _ = candidate;
+        Box::pin(async {
+            Err(TransportError::Unsupported(
+                "electing an orchestrator among several",
             ))
         })
     }
