@@ -3,7 +3,8 @@
 //! [`standby`] gives a router that answers every request (reads and writes alike, the dashboard
 //! included) with a `307 Temporary Redirect` to the same path on the active orchestrator's API
 //! when the election names one, so a client never reads a standby's stale state and a write is
-//! repeated there with its method and body; a `503` with a JSON `{"error"}` and `Retry-After: 1`
+//! repeated there with its method and body; a `503` with the API's error body `{"error"}` and
+//! `Retry-After: 1`
 //! when no active orchestrator is known (an election under way, or this one taking over or
 //! deposed). Once this orchestrator leads, [`Activation::activate`] hands it the full
 //! [`crate::router`] and every request from then on goes there, on the same listener.
@@ -17,8 +18,6 @@ use axum::response::{IntoResponse, Response};
 use onslaught_transport::Standing;
 use tokio::sync::watch;
 use tower::ServiceExt;
-
-use crate::ApiError;
 
 /// What a standby's router answers from.
 #[derive(Clone)]
@@ -91,11 +90,14 @@ async fn answer(State(switch): State<Switch>, request: Request) -> Response {
             lease.epoch
         ),
     };
-    let mut response = ApiError::Unavailable(reason).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+    // The error body every refusal has (`ApiError`'s), without its log line: a standby
+    // answering so is expected, not a failure of this server.
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        axum::Json(serde_json::json!({ "error": reason })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The fault suite (issue 6): a real Kafka broker, real orchestrator, driver and target
-//! processes, and faults injected into them: a driver killed, the orchestrator killed, the broker
-//! restarted, a driver frozen, the target killed, forged and replayed control messages, a
+//! processes, and faults injected into them: a driver killed, the orchestrator killed, the
+//! active one of two orchestrators killed or frozen (standby takeover), the broker restarted, a driver frozen, the target killed, forged and replayed control messages, a
 //! refused target. Each scenario has an expected outcome, what was observed, and how much
 //! measured data was lost (which must be 0).
 //!
@@ -17,6 +17,8 @@
 mod harness;
 #[path = "faults/scenarios.rs"]
 mod scenarios;
+#[path = "faults/standby.rs"]
+mod standby;
 
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -56,6 +58,14 @@ fn orchestrator_stopped_and_restarted(c: &mut Checks, env: &Env) {
     scenarios::orchestrator_restarted(c, env, true);
 }
 
+fn active_killed(c: &mut Checks, env: &Env) {
+    standby::active_lost(c, env, standby::Fault::Killed);
+}
+
+fn active_frozen(c: &mut Checks, env: &Env) {
+    standby::active_lost(c, env, standby::Fault::Frozen);
+}
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         number: "1",
@@ -80,6 +90,18 @@ const SCENARIOS: &[Scenario] = &[
         name: "orchestrator stopped (SIGTERM) mid-test, restarted 3 s later",
         expected: "the stopping orchestrator leaves the test running in its last checkpoint (not interrupted); the restarted one resumes it; test completed; each driver's count in the report = its own count on the topic = requests_per_driver; data lost 0",
         run: orchestrator_stopped_and_restarted,
+    },
+    Scenario {
+        number: "2s",
+        name: "kill -9 the active of two orchestrators (--cluster, shared report dir) mid-test",
+        expected: "the standby redirects writes (307) to the active one before; it takes over within 10 s of the kill (session timeout 6 s + rebalance + resume) and resumes the test; test completed; each driver's count in the report = its own count on the topic = requests_per_driver; data lost 0",
+        run: active_killed,
+    },
+    Scenario {
+        number: "2z",
+        name: "the active of two orchestrators frozen (SIGSTOP) mid-test, resumed (SIGCONT) after the standby took over, a stop for the test waiting in its API",
+        expected: "the standby takes over within 10 s and resumes the test; the deposed one's messages (its old epoch) are refused and counted by the drivers (stale_epoch), its stop is not obeyed, it exits as deposed (code 5); test completed with every request; data lost 0",
+        run: active_frozen,
     },
     Scenario {
         number: "3",

@@ -15,6 +15,20 @@ pub struct Response {
     pub json: serde_json::Value,
     /// The raw body.
     pub body: String,
+    /// The status line and headers, as received.
+    pub head: String,
+}
+
+impl Response {
+    /// The value of the first header called `name` (any case), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
 }
 
 /// Sends `method url` with an optional JSON body and reads the whole response.
@@ -104,6 +118,7 @@ fn send(
         status,
         json: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
         body,
+        head: head.to_owned(),
     })
 }
 

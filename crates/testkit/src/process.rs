@@ -108,6 +108,12 @@ impl Child {
         matches!(self.inner.try_wait(), Ok(None))
     }
 
+    /// The exit code once the process has exited by itself (`None` while it runs, or when a
+    /// signal ended it).
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.inner.try_wait().ok().flatten().and_then(|s| s.code())
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.inner.kill();

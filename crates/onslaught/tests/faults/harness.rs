@@ -143,6 +143,30 @@ impl<'a> Net<'a> {
         )
     }
 
+    /// `onslaught orchestrator --cluster CLUSTER` with reports in `reports`, once its first
+    /// line containing `marker` is out (`orchestrator active` for the leader, `standing by`
+    /// for a standby); its log is `<name>.log`.
+    pub fn candidate(&self, reports: &Path, cluster: &str, marker: &str, name: &str) -> Child {
+        let mut command = onslaught();
+        command.arg("orchestrator").env("RUST_LOG", "info");
+        self.kafka_args(&mut command);
+        command
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--cluster",
+                cluster,
+                "--report-dir",
+            ])
+            .arg(reports);
+        Child::spawn(
+            command,
+            marker,
+            STARTUP,
+            Some(&self.dir.join(format!("{name}.log"))),
+        )
+    }
+
     /// `onslaught driver --node-id ID`; its log is `<ID>.log` (`<ID>-<n>.log` for later starts).
     pub fn driver(&self, api: &str, id: &str, extra: &[&str]) -> Child {
         let mut command = onslaught();

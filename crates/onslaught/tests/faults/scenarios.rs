@@ -378,7 +378,22 @@ pub fn orchestrator_restarted(c: &mut Checks, env: &Env, graceful: bool) {
         format!("after the restart the test is {resumed_status}, expected running (resumed)"),
     );
 
-    let (test, ended) = wait_final(&api, &id, Duration::from_secs(40));
+    completed_with_every_count(c, &net, &target, &api, &id, PER_DRIVER);
+}
+
+/// After an orchestrator outage: the test `id` ends `completed` (seen through `api`) within
+/// 40 s, each of d1 and d2 sent `per_driver` requests by its own count on the metrics topic and
+/// by the report, no driver stopped it for want of an orchestrator, the target's count agrees,
+/// and every metrics message on the topic was merged (data lost: 0).
+pub fn completed_with_every_count(
+    c: &mut Checks,
+    net: &Net,
+    target: &Child,
+    api: &str,
+    id: &str,
+    per_driver: u64,
+) {
+    let (test, ended) = wait_final(api, id, Duration::from_secs(40));
     let status = s(&test, "/status");
     c.check(
         ended,
@@ -392,7 +407,7 @@ pub fn orchestrator_restarted(c: &mut Checks, env: &Env, graceful: bool) {
         ),
     );
     // The drivers' own counts: what they published on the metrics topic, and the target's.
-    let by_node = net.metrics_of(&id);
+    let by_node = net.metrics_of(id);
     for node in ["d1", "d2"] {
         let own: u64 = by_node.get(node).map_or(0, |m| {
             let mut seen = std::collections::HashSet::new();
@@ -403,11 +418,11 @@ pub fn orchestrator_restarted(c: &mut Checks, env: &Env, graceful: bool) {
         });
         let merged = u(&test, &format!("/nodes/{node}/requests_sent"));
         c.check(
-            own == PER_DRIVER && merged == own,
-            format!("{node}: sent {own} by its own count, {merged} in the report, of {PER_DRIVER}"),
+            own == per_driver && merged == own,
+            format!("{node}: sent {own} by its own count, {merged} in the report, of {per_driver}"),
         );
     }
-    let orphaned: Vec<String> = nodes(&api)
+    let orphaned: Vec<String> = nodes(api)
         .unwrap_or_default()
         .iter()
         .filter(|n| u(n, "/counters/orphaned_tests") > 0)
@@ -970,7 +985,7 @@ pub fn forged_and_replayed(c: &mut Checks, env: &Env) {
 
 /// Every request the target received is counted once in the test, and every request counted
 /// reached the target, except those aborted by a stop before they were written.
-fn check_target_count(c: &mut Checks, test: &Value, received: u64) {
+pub fn check_target_count(c: &mut Checks, test: &Value, received: u64) {
     let aggregate = u(test, "/aggregate/requests_sent");
     let aborted = u(test, "/aggregate/errors/aborted");
     c.check(
