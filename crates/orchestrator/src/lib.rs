@@ -23,6 +23,8 @@
 //! - [`writer`]: the one thread that writes them, in order, off every event loop.
 //! - [`html`]: the self-contained HTML report page (`report.html`).
 //! - [`compare`]: two tests' reports side by side, with a verdict per metric.
+//! - [`lease`]: the report folder's leadership epoch, which fences a deposed orchestrator's
+//!   writes out of a folder the orchestrators of a cluster share.
 //! - [`resume`]: where a running test's metrics are on the topic, kept beside its checkpoint,
 //!   so a restarted orchestrator replays them and carries the test on (Kafka only).
 //! - [`export`]: the per-second series pushed as OpenTelemetry metrics (OTLP/HTTP), off the loop.
@@ -34,6 +36,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod html;
+pub mod lease;
 pub mod report;
 pub mod resume;
 pub mod state;
@@ -112,7 +115,19 @@ impl Orchestrator {
     ///
     /// With `config.otlp_endpoint` set it must be called within a Tokio runtime (the export
     /// task starts on it); without one, the export is off and an error is logged.
+    ///
+    /// An elected orchestrator (`config.epoch`) first records its epoch in the report folder
+    /// ([`lease`]), so a deposed one's writer writes nothing more there.
     pub fn new(config: OrchestratorConfig, transport: Arc<dyn Transport>) -> Self {
+        if let Some(epoch) = config.epoch
+            && let Err(e) = lease::claim(&config.report_dir, epoch)
+        {
+            tracing::error!(
+                epoch,
+                "cannot record the leadership epoch in {}: {e}",
+                config.report_dir.display()
+            );
+        }
         let (resumable, history): (Vec<_>, Vec<_>) = report::load_all(&config.report_dir)
             .into_iter()
             .map(|report| {
@@ -138,6 +153,7 @@ impl Orchestrator {
                 state.resume(report.test, &point);
             }
         }
+        let epoch = config.epoch;
         let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
             let this = this.clone();
             Inner {
@@ -148,7 +164,7 @@ impl Orchestrator {
                 stats,
                 exporter,
                 deposed: CancellationToken::new(),
-                writer: Writer::spawn(move |test_id, result| {
+                writer: Writer::spawn_fenced(epoch, move |test_id, result| {
                     if let Some(inner) = this.upgrade() {
                         Orchestrator { inner }.written(test_id, result);
                     }

@@ -7,6 +7,9 @@
 //! that finds one still queued leaves its work to the next tick) and one final report per ended
 //! test.
 //!
+//! The writer of an elected orchestrator ([`Writer::spawn_fenced`]) writes nothing into a folder
+//! whose leadership epoch ([`crate::lease`]) is higher than its own: it was deposed.
+//!
 //! A checkpoint may carry the tests' resume points ([`crate::resume`]), written after their
 //! reports; a final report removes its test's resume point, so only a test that was running
 //! when the orchestrator stopped has one.
@@ -20,6 +23,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::html;
+use crate::lease;
 use crate::report::{self, ReportParts};
 use crate::resume::{self, ResumePoint};
 
@@ -95,10 +99,20 @@ impl Writer {
     /// Starts the writer thread. `on_final` is called on it with each final report's test id
     /// and result.
     pub fn spawn(on_final: impl Fn(&str, FinalResult) + Send + Sync + 'static) -> Self {
+        Self::spawn_fenced(None, on_final)
+    }
+
+    /// [`Writer::spawn`] for an orchestrator elected with `epoch`: a job for a folder whose
+    /// recorded epoch is higher is skipped (a final report's result is then an error saying so).
+    pub fn spawn_fenced(
+        epoch: Option<u64>,
+        on_final: impl Fn(&str, FinalResult) + Send + Sync + 'static,
+    ) -> Self {
         let on_final: OnFinal = Arc::new(on_final);
         let (tx, rx) = mpsc::unbounded_channel();
         let checkpoint_queued = Arc::new(AtomicBool::new(false));
         let thread = Thread {
+            epoch,
             jobs: rx,
             finished: HashSet::new(),
             checkpoint_queued: Arc::clone(&checkpoint_queued),
@@ -185,6 +199,8 @@ impl Writer {
 
 /// The writer thread's side.
 struct Thread {
+    /// The orchestrator's leadership epoch, when it was elected.
+    epoch: Option<u64>,
     jobs: mpsc::UnboundedReceiver<Job>,
     /// Tests whose final report is written (or failed): no checkpoint of theirs after it.
     finished: HashSet<String>,
@@ -199,8 +215,30 @@ impl Thread {
         }
     }
 
+    /// The higher epoch recorded in `dir`, when this writer's orchestrator was deposed.
+    fn superseded(&self, dir: &Path) -> Option<u64> {
+        self.epoch.and_then(|epoch| lease::superseded(dir, epoch))
+    }
+
     fn work(&mut self, job: Job) {
         match job {
+            Job::Checkpoint { dir, .. } if self.superseded(&dir).is_some() => {
+                tracing::warn!(
+                    "deposed: not checkpointing into {} (a newer leader's folder)",
+                    dir.display()
+                );
+                self.checkpoint_queued.store(false, Ordering::Release);
+            }
+            Job::Final { dir, parts } if self.superseded(&dir).is_some() => {
+                let newer = self.superseded(&dir).unwrap_or_default();
+                (self.on_final)(
+                    parts.id(),
+                    Err(format!(
+                        "not written: an orchestrator with epoch {newer} leads and writes into {}",
+                        dir.display()
+                    )),
+                );
+            }
             Job::Checkpoint { dir, checkpoint } => {
                 let Checkpoint { parts, mut resume } = checkpoint;
                 for part in parts {
@@ -265,6 +303,33 @@ mod tests {
             let _ = tx.lock().send((id.to_owned(), result));
         });
         (writer, rx)
+    }
+
+    /// An elected orchestrator's writer writes nothing once the folder records a higher epoch
+    /// (it was deposed); an equal one is its own.
+    #[tokio::test]
+    async fn a_deposed_writer_writes_nothing_into_a_newer_leaders_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, finals) = std_mpsc::channel();
+        let tx = parking_lot::Mutex::new(tx);
+        let writer = Writer::spawn_fenced(Some(2), move |id, result| {
+            let _ = tx.lock().send((id.to_owned(), result));
+        });
+        lease::claim(dir.path(), 2).unwrap();
+        assert!(writer.checkpoint(dir.path(), || vec![parts("t1", TestStatus::Running)]));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        assert_eq!(report::load_all(dir.path()).len(), 1, "its own epoch");
+
+        lease::claim(dir.path(), 3).unwrap();
+        assert!(writer.checkpoint(dir.path(), || vec![parts("t2", TestStatus::Running)]));
+        writer.finish(dir.path(), parts("t1", TestStatus::Degraded));
+        assert!(writer.flush(Duration::from_secs(10)).await);
+        let on_disk = report::load_all(dir.path());
+        assert_eq!(on_disk.len(), 1, "no checkpoint of t2");
+        assert_eq!(on_disk[0].test.status, TestStatus::Running, "t1 untouched");
+        let (id, result) = finals.try_recv().unwrap();
+        assert_eq!(id, "t1");
+        assert!(result.unwrap_err().contains("epoch 3"));
     }
 
     /// A checkpoint queued after (or built before and queued after) the final report is

@@ -107,6 +107,20 @@ pub fn active_lost(c: &mut Checks, env: &Env, fault: Fault) {
         deposed_comes_back(c, &mut active, &api_a, &api_b, &id);
     }
     completed_with_every_count(c, &net, &target, &api_b, &id, PER_DRIVER);
+    // On disk: the new leader's epoch, and its final report (no resume point left).
+    let epoch = std::fs::read_to_string(reports.join("leader-epoch")).unwrap_or_default();
+    let on_disk = std::fs::read_to_string(folder.join("test.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .map_or("missing".to_owned(), |r| s(&r, "/test/status").to_owned());
+    c.check(
+        epoch.trim() == "2" && on_disk == "completed" && !folder.join("resume.json").exists(),
+        format!(
+            "report folder: leader-epoch {:?} (expected 2), test.json {on_disk}, resume.json left: {}",
+            epoch.trim(),
+            folder.join("resume.json").exists()
+        ),
+    );
 }
 
 /// The frozen old leader is resumed after the takeover, with a stop for the test waiting in
