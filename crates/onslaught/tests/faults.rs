@@ -100,7 +100,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         number: "2z",
         name: "the active of two orchestrators frozen (SIGSTOP) mid-test, resumed (SIGCONT) after the standby took over, a stop for the test waiting in its API",
-        expected: "the standby takes over within 10 s and resumes the test; the deposed one's messages (its old epoch) are refused and counted by the drivers (stale_epoch), its stop is not obeyed, it exits as deposed (code 5); test completed with every request; data lost 0",
+        expected: "the standby takes over within 10 s and resumes the test; whatever the deposed one sends before it learns (its old epoch) is refused and counted by the drivers (stale_epoch), it exits as deposed (code 5); a stop of its epoch put on the topic is refused and counted by both drivers; test completed with every request; data lost 0",
         run: active_frozen,
     },
     Scenario {

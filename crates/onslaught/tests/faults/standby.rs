@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use onslaught_testkit::http;
+use onslaught_testkit::{http, kcat};
 use serde_json::Value;
 
 use crate::harness::{
@@ -104,7 +104,7 @@ pub fn active_lost(c: &mut Checks, env: &Env, fault: Fault) {
     );
 
     if fault == Fault::Frozen {
-        deposed_comes_back(c, &mut active, &api_a, &api_b, &id);
+        deposed_comes_back(c, &net, &mut active, &api_a, &api_b, &id);
     }
     completed_with_every_count(c, &net, &target, &api_b, &id, PER_DRIVER);
     // On disk: the new leader's epoch, and its final report (no resume point left).
@@ -112,7 +112,7 @@ pub fn active_lost(c: &mut Checks, env: &Env, fault: Fault) {
     let on_disk = std::fs::read_to_string(folder.join("test.json"))
         .ok()
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .map_or("missing".to_owned(), |r| s(&r, "/test/status").to_owned());
+        .map_or("missing".to_owned(), |r| s(&r, "/status").to_owned());
     c.check(
         epoch.trim() == "2" && on_disk == "completed" && !folder.join("resume.json").exists(),
         format!(
@@ -123,21 +123,30 @@ pub fn active_lost(c: &mut Checks, env: &Env, fault: Fault) {
     );
 }
 
+/// The sum of the drivers' `stale_epoch` counters, as the new leader shows them.
+fn stale(api: &str) -> u64 {
+    ["d1", "d2"]
+        .iter()
+        .filter_map(|d| node(api, d))
+        .map(|n| u(&n, "/counters/stale_epoch"))
+        .sum()
+}
+
 /// The frozen old leader is resumed after the takeover, with a stop for the test waiting in
-/// its API's socket: what it sends carries its old epoch, which the drivers refuse and count;
-/// it then learns it was deposed and exits with code 5.
+/// its API's socket. Whatever it sends before it learns of its deposition carries its old epoch
+/// (the drivers refuse and count it; how much it sends depends on which it handles first, its
+/// timers and that request or the group's answer); it then exits with code 5. Then the stop a
+/// deposed orchestrator would send (its own start trigger from the topic, made a stop, epoch 1
+/// kept) is put on the trigger topic: every driver refuses and counts it, and the test goes on.
 fn deposed_comes_back(
     c: &mut Checks,
+    net: &Net,
     active: &mut onslaught_testkit::Child,
     api_a: &str,
     api_b: &str,
     id: &str,
 ) {
-    let before: u64 = ["d1", "d2"]
-        .iter()
-        .filter_map(|d| node(api_b, d))
-        .map(|n| u(&n, "/counters/stale_epoch"))
-        .sum();
+    let before = stale(api_b);
     let stop_url = format!("{api_a}/api/tests/{id}/stop");
     // The connection is accepted by the kernel while the process is frozen; the request is
     // read once it runs again.
@@ -153,26 +162,54 @@ fn deposed_comes_back(
         .join()
         .ok()
         .map(|answer| answer.map_or_else(|e| e, |a| a.status.to_string()));
-    let refused = poll(Duration::from_secs(5), 200 * MS, || {
-        let now: u64 = ["d1", "d2"]
-            .iter()
-            .filter_map(|d| node(api_b, d))
-            .map(|n| u(&n, "/counters/stale_epoch"))
-            .sum();
-        (now > before).then_some(now - before)
-    });
+    // Its heartbeats reach the drivers' counters on their next heartbeat (every second).
+    std::thread::sleep(Duration::from_millis(1500));
+    let own = stale(api_b).saturating_sub(before);
     c.saw(format!(
-        "old leader resumed: its stop answered {}, it exited {} after with code {code:?}; drivers refused {} of its messages (stale_epoch)",
+        "old leader resumed: its stop answered {}, it exited {} after with code {code:?}; drivers refused {own} message(s) it sent meanwhile",
         stop.as_deref().unwrap_or("?"),
         exited.map_or("never".to_owned(), |at| secs(resumed_at, at)),
-        refused.unwrap_or(0),
     ));
     c.check(
         exited.is_some() && code == Some(5),
         format!("the deposed orchestrator did not exit with code 5 within 15 s ({code:?})"),
     );
+
+    let started = net
+        .records("trigger")
+        .into_iter()
+        .map(|r| r.json())
+        .find(|t| t["test_id"] == id && t["trigger"] == "YES");
+    let Some(mut stale_stop) = started else {
+        c.check(false, "the old leader's start trigger is not on the topic");
+        return;
+    };
+    c.check(
+        stale_stop["epoch"] == 1,
+        format!(
+            "the old leader's trigger carries epoch {}, expected 1",
+            stale_stop["epoch"]
+        ),
+    );
+    stale_stop["trigger"] = "STOP".into();
+    stale_stop["issued_at_ms"] = now_ms().into();
+    let counted = stale(api_b);
+    kcat::produce(
+        &net.broker.bootstrap,
+        &net.topic("trigger"),
+        id,
+        &stale_stop.to_string(),
+    );
+    let refused = poll(Duration::from_secs(5), 200 * MS, || {
+        let now = stale(api_b);
+        (now >= counted + 2).then_some(now - counted)
+    });
+    c.saw(format!(
+        "a stop of epoch 1 put on the trigger topic: refused by {} driver(s)",
+        refused.unwrap_or(0)
+    ));
     c.check(
         refused.is_some(),
-        "no driver counted a stale_epoch message from the deposed orchestrator",
+        "the drivers did not refuse and count (stale_epoch) a stop of the deposed epoch",
     );
 }
