@@ -36,7 +36,7 @@ pub enum Command {
     /// to be started from the dashboard or the API.
     Serve(ServeArgs),
     /// Run the orchestrator over Kafka, with the REST API and the dashboard.
-    Orchestrator(OrchestratorArgs),
+    Orchestrator(Box<OrchestratorArgs>),
     /// Run a driver node over Kafka.
     Driver(DriverArgs),
     /// Make the self-contained HTML report page of a test from its report folder (the one

@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             Command::Run(args) => cmd_run::run(*args).await,
             Command::Target(args) => cmd_target::run(args).await,
             Command::Serve(args) => cmd_serve::run(args).await,
-            Command::Orchestrator(args) => cmd_orchestrator::run(args).await,
+            Command::Orchestrator(args) => cmd_orchestrator::run(*args).await,
             Command::Driver(args) => cmd_driver::run(args).await,
             Command::Report(args) => cmd_report::run(&args),
             Command::Compare(args) => cmd_compare::run(&args).await,
