@@ -11,6 +11,7 @@
 //! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
 //! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
+//! - [`stages`]: [`Stages`], a rate curve (ramping arrival rate).
 //! - [`threshold`]: [`Threshold`], a pass/fail rule in k6's expression style, parsed once.
 //! - [`target`]: target URL rules.
 //!
@@ -19,11 +20,13 @@
 pub mod expect;
 pub mod plan;
 pub mod request;
+pub mod stages;
 pub mod target;
 pub mod threshold;
 
 pub use expect::ExpectStatus;
-pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, TestPlan, ValidationError};
-pub use request::{Header, TestRequest};
+pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, ValidationError};
+pub use request::{Header, Stage, TestRequest};
+pub use stages::{Ramp, Stages};
 pub use target::{parse_url, valid_url};
 pub use threshold::{Comparison, LatencyStat, Metric, Threshold};

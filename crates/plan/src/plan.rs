@@ -9,11 +9,13 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde::{Deserialize, Serialize};
 
+use crate::request::Stage;
 use crate::request::{
     Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DELAY_MS, MAX_DRIVERS,
     MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS,
     MIN_DELAY_MS, MIN_RATE, TestRequest,
 };
+use crate::stages::Stages;
 use crate::{ExpectStatus, Threshold, target};
 
 /// A test ready to run: every field parsed and in range. Counts and rates are per driver.
@@ -60,7 +62,7 @@ pub struct TestPlan {
 }
 
 /// How requests are released: the mission's two test types.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Load {
     /// As soon as a connection is free, first come first served (closed loop).
     Avalanche,
@@ -68,13 +70,29 @@ pub enum Load {
     Tsunami(Schedule),
 }
 
-/// A tsunami's schedule, as the user gave it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A tsunami's schedule, as the user gave it: per driver (each driver runs it whole, the
+/// assignment's way and the default) or in total (the drivers split one schedule).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Schedule {
-    /// A fixed gap between sends (`delay_ms`); more than 0, at most an hour.
+    /// A fixed gap between sends on each driver (`delay_ms`); more than 0, at most an hour.
     Gap(Duration),
-    /// Requests per second (`rate`).
+    /// Requests per second per driver (`rate`).
     Rate(Rate),
+    /// Requests per second in total (`rate_total`).
+    RateTotal(Rate),
+    /// A rate curve per driver (`stages`).
+    Stages(Stages),
+    /// A rate curve in total (`stages_total`).
+    StagesTotal(Stages),
+}
+
+/// Whose rate a schedule gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// Each driver's: the test's total is that times the drivers.
+    PerDriver,
+    /// The test's: driver k of n takes every arrival i with i mod n = k.
+    Total,
 }
 
 /// Requests per second: finite, from [`MIN_RATE`] (one an hour) to [`MAX_RATE`].
@@ -89,27 +107,63 @@ impl Rate {
 }
 
 impl Schedule {
-    /// The gap between intended send times.
-    pub fn gap(self) -> Duration {
+    /// The gap between the schedule's intended send times, for a constant one (per driver for
+    /// `Gap` and `Rate`, of the whole test for `RateTotal`).
+    pub fn gap(&self) -> Option<Duration> {
         match self {
-            Schedule::Gap(gap) => gap,
+            Schedule::Gap(gap) => Some(*gap),
             // In range by construction: 100 ns to an hour.
-            Schedule::Rate(rate) => Duration::from_secs_f64(1.0 / rate.0),
+            Schedule::Rate(rate) | Schedule::RateTotal(rate) => {
+                Some(Duration::from_secs_f64(1.0 / rate.0))
+            }
+            Schedule::Stages(_) | Schedule::StagesTotal(_) => None,
         }
     }
 
-    /// Sends per second.
-    pub fn per_second(self) -> f64 {
+    /// Sends per second of a constant schedule, as given (per driver or in total).
+    pub fn per_second(&self) -> Option<f64> {
         match self {
-            Schedule::Gap(gap) => 1.0 / gap.as_secs_f64(),
-            Schedule::Rate(rate) => rate.0,
+            Schedule::Gap(gap) => Some(1.0 / gap.as_secs_f64()),
+            Schedule::Rate(rate) | Schedule::RateTotal(rate) => Some(rate.0),
+            Schedule::Stages(_) | Schedule::StagesTotal(_) => None,
+        }
+    }
+
+    /// The rate curve, for stages.
+    pub fn stages(&self) -> Option<&Stages> {
+        match self {
+            Schedule::Stages(stages) | Schedule::StagesTotal(stages) => Some(stages),
+            _ => None,
+        }
+    }
+
+    /// Per driver or in total.
+    pub fn split(&self) -> Split {
+        match self {
+            Schedule::Gap(_) | Schedule::Rate(_) | Schedule::Stages(_) => Split::PerDriver,
+            Schedule::RateTotal(_) | Schedule::StagesTotal(_) => Split::Total,
+        }
+    }
+
+    /// Mean sends per second of one of `drivers` drivers (a curve's over its whole length).
+    pub fn driver_rate(&self, drivers: usize) -> f64 {
+        let given = match self {
+            Schedule::Stages(stages) | Schedule::StagesTotal(stages) => {
+                let span = stages.duration();
+                stages.area(span) / span.as_secs_f64()
+            }
+            _ => self.per_second().unwrap_or(0.0),
+        };
+        match self.split() {
+            Split::PerDriver => given,
+            Split::Total => given / drivers.max(1) as f64,
         }
     }
 }
 
 impl Load {
     /// The schedule, for a tsunami.
-    pub fn schedule(self) -> Option<Schedule> {
+    pub fn schedule(&self) -> Option<&Schedule> {
         match self {
             Load::Avalanche => None,
             Load::Tsunami(schedule) => Some(schedule),
@@ -266,8 +320,21 @@ impl TryFrom<TestRequest> for TestPlan {
             (None, Some(encoded)) => Some(Body::Binary(binary_body(&encoded)?)),
             (None, None) => None,
         };
-        let load = load(tsunami, r.delay_ms, r.rate)?;
-        let bound = bound(r.requests_per_driver, r.duration_ms)?;
+        let load = load(
+            tsunami,
+            Given {
+                delay_ms: r.delay_ms,
+                rate: r.rate,
+                rate_total: r.rate_total,
+                stages: &r.stages,
+                stages_total: &r.stages_total,
+            },
+        )?;
+        let curve = load
+            .schedule()
+            .and_then(Schedule::stages)
+            .map(Stages::duration);
+        let bound = bound(r.requests_per_driver, r.duration_ms, curve)?;
         let concurrency = NonZeroU32::new(r.concurrency)
             .filter(|n| n.get() <= MAX_CONCURRENCY)
             .ok_or_else(|| {
@@ -408,53 +475,89 @@ fn binary_body(encoded: &str) -> Result<Bytes, ValidationError> {
     Ok(Bytes::from(bytes))
 }
 
-/// The load model from the test type, `delay_ms` and `rate`.
-fn load(tsunami: bool, delay_ms: Option<f64>, rate: Option<f64>) -> Result<Load, ValidationError> {
-    // A delay of 0 is no delay (the dashboard sends one with a rate); any other is a second
-    // schedule that the rate would silently override.
-    if let Some(delay) = delay_ms
-        && delay != 0.0
-        && rate.is_some()
-    {
+/// The schedule fields of a request, as written.
+struct Given<'a> {
+    delay_ms: Option<f64>,
+    rate: Option<f64>,
+    rate_total: Option<f64>,
+    stages: &'a [Stage],
+    stages_total: &'a [Stage],
+}
+
+/// A rate as written in `field`: finite, from [`MIN_RATE`] to [`MAX_RATE`].
+fn rate(field: &str, rate: f64) -> Result<Rate, ValidationError> {
+    if !rate.is_finite() || rate <= 0.0 || rate > MAX_RATE {
         return Err(invalid(
-            "rate",
+            field,
+            format!("must be > 0 and at most {MAX_RATE}"),
+        ));
+    }
+    if rate < MIN_RATE {
+        return Err(invalid(
+            field,
+            format!("must be at least {MIN_RATE} (one request an hour)"),
+        ));
+    }
+    Ok(Rate(rate))
+}
+
+/// The load model from the test type and the schedule's fields (one of them at most).
+fn load(tsunami: bool, given: Given<'_>) -> Result<Load, ValidationError> {
+    // A delay of 0 is no delay (the dashboard sends one with a rate); any other is a second
+    // schedule that another would silently override.
+    let named: Vec<&str> = [
+        ("delay_ms", given.delay_ms.is_some_and(|d| d != 0.0)),
+        ("rate", given.rate.is_some()),
+        ("rate_total", given.rate_total.is_some()),
+        ("stages", !given.stages.is_empty()),
+        ("stages_total", !given.stages_total.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, present)| present.then_some(name))
+    .collect();
+    if let [first, second, ..] = named[..] {
+        let what = if first == "delay_ms" {
+            format!("delay_ms ({} ms)", given.delay_ms.unwrap_or_default())
+        } else {
+            first.to_owned()
+        };
+        return Err(invalid(
+            second,
             format!(
-                "cannot be combined with delay_ms ({delay} ms): give a rate or a delay, not both"
+                "cannot be combined with {what}: give one schedule (a delay, a rate, a total rate or stages)"
             ),
         ));
     }
-    if let Some(delay) = delay_ms
+    if let Some(delay) = given.delay_ms
         && (!delay.is_finite() || !(0.0..=MAX_DELAY_MS).contains(&delay))
     {
         return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
     }
-    if let Some(rate) = rate
-        && (!rate.is_finite() || rate <= 0.0 || rate > MAX_RATE)
-    {
-        return Err(invalid(
-            "rate",
-            format!("must be > 0 and at most {MAX_RATE}"),
-        ));
-    }
-    if let Some(rate) = rate
-        && rate < MIN_RATE
-    {
-        return Err(invalid(
-            "rate",
-            format!("must be at least {MIN_RATE} (one request an hour)"),
-        ));
-    }
+    let schedule = if let Some(r) = given.rate {
+        Some(Schedule::Rate(rate("rate", r)?))
+    } else if let Some(r) = given.rate_total {
+        Some(Schedule::RateTotal(rate("rate_total", r)?))
+    } else if !given.stages.is_empty() {
+        Some(Schedule::Stages(Stages::parse("stages", given.stages)?))
+    } else if !given.stages_total.is_empty() {
+        Some(Schedule::StagesTotal(Stages::parse(
+            "stages_total",
+            given.stages_total,
+        )?))
+    } else {
+        None
+    };
     if !tsunami {
-        if rate.is_some() {
+        if let Some(field) = named.first().filter(|f| **f != "delay_ms") {
             return Err(invalid(
-                "rate",
-                "an avalanche test has no rate; use tsunami for a fixed rate",
+                field,
+                "an avalanche test has no rate; use tsunami for a fixed rate or a rate curve",
             ));
         }
         return Ok(Load::Avalanche);
     }
-    let schedule = match (rate, delay_ms) {
-        (Some(rate), _) => Schedule::Rate(Rate(rate)),
+    let schedule = match (schedule, given.delay_ms) {
+        (Some(schedule), _) => schedule,
         (None, Some(delay)) if delay > 0.0 => {
             if delay < MIN_DELAY_MS {
                 return Err(invalid(
@@ -469,15 +572,20 @@ fn load(tsunami: bool, delay_ms: Option<f64>, rate: Option<f64>) -> Result<Load,
         (None, _) => {
             return Err(invalid(
                 "delay_ms",
-                "a tsunami test needs a delay > 0 or a rate",
+                "a tsunami test needs a delay > 0, a rate, a total rate or stages",
             ));
         }
     };
     Ok(Load::Tsunami(schedule))
 }
 
-/// What ends the run, from `requests_per_driver` and `duration_ms`.
-fn bound(requests: Option<u64>, duration_ms: Option<u64>) -> Result<Bound, ValidationError> {
+/// What ends the run, from `requests_per_driver` and `duration_ms`, and a rate curve's length
+/// (`curve`): a curve ends the run when it ends, or earlier at a shorter `duration_ms`.
+fn bound(
+    requests: Option<u64>,
+    duration_ms: Option<u64>,
+    curve: Option<Duration>,
+) -> Result<Bound, ValidationError> {
     let requests = match requests {
         None => None,
         Some(n) => Some(
@@ -499,7 +607,10 @@ fn bound(requests: Option<u64>, duration_ms: Option<u64>) -> Result<Bound, Valid
             format!("must be between 1 and {MAX_DURATION_MS}"),
         ));
     }
-    let duration = duration_ms.map(Duration::from_millis);
+    let duration = match (duration_ms.map(Duration::from_millis), curve) {
+        (Some(d), Some(curve)) => Some(d.min(curve)),
+        (given, curve) => given.or(curve),
+    };
     match (requests, duration) {
         (Some(requests), Some(duration)) => Ok(Bound::Both { requests, duration }),
         (Some(requests), None) => Ok(Bound::Requests(requests)),
@@ -519,11 +630,25 @@ impl From<&TestPlan> for TestRequest {
     /// The plan in its documented JSON form, canonical: the URL as parsed, standard methods in
     /// upper case, a binary body in padded base64, a delay only for a tsunami given one.
     fn from(plan: &TestPlan) -> Self {
-        let (delay_ms, rate) = match plan.load.schedule() {
-            None => (None, None),
-            Some(Schedule::Gap(gap)) => (Some(gap.as_nanos() as f64 / 1e6), None),
-            Some(Schedule::Rate(rate)) => (None, Some(rate.0)),
+        let schedule = plan.load.schedule();
+        let (delay_ms, rate, rate_total) = match schedule {
+            Some(Schedule::Gap(gap)) => (Some(gap.as_nanos() as f64 / 1e6), None, None),
+            Some(Schedule::Rate(rate)) => (None, Some(rate.0), None),
+            Some(Schedule::RateTotal(rate)) => (None, None, Some(rate.0)),
+            _ => (None, None, None),
         };
+        let (stages, stages_total) = match schedule {
+            Some(Schedule::Stages(stages)) => (stages.written(), Vec::new()),
+            Some(Schedule::StagesTotal(stages)) => (Vec::new(), stages.written()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        // A curve's length is the run's unless a shorter duration was given.
+        let curve = schedule.and_then(Schedule::stages).map(Stages::duration);
+        let duration_ms = plan
+            .bound
+            .duration()
+            .filter(|d| curve.is_none_or(|curve| *d < curve))
+            .map(whole_ms);
         let (body, body_base64) = match &plan.body {
             None => (None, None),
             Some(Body::Text(text)) => (Some(text.clone()), None),
@@ -555,8 +680,11 @@ impl From<&TestPlan> for TestRequest {
             body_base64,
             delay_ms,
             rate,
+            rate_total,
+            stages,
+            stages_total,
             requests_per_driver: plan.bound.requests(),
-            duration_ms: plan.bound.duration().map(whole_ms),
+            duration_ms,
             concurrency: plan.concurrency.get(),
             timeout_ms: whole_ms(plan.timeout),
             insecure: plan.insecure,
@@ -614,8 +742,16 @@ mod tests {
         let mut by_rate = ok();
         by_rate.delay_ms = Some(0.0);
         by_rate.rate = Some(4.0);
-        let s = plan(by_rate).load.schedule().unwrap();
-        assert_eq!((s.gap(), s.per_second()), (Duration::from_millis(250), 4.0));
+        let p = plan(by_rate);
+        let s = p.load.schedule().unwrap();
+        assert_eq!(
+            (s.gap(), s.per_second(), s.split()),
+            (
+                Some(Duration::from_millis(250)),
+                Some(4.0),
+                Split::PerDriver
+            )
+        );
     }
 
     #[test]
@@ -684,7 +820,17 @@ mod tests {
         let mut text = TestRequest::new("avalanche", "http://[::1]:1/");
         text.duration_ms = Some(1);
         text.body = Some("hi".into());
-        for request in [ok(), full, by_rate, text] {
+        let mut total = ok();
+        total.delay_ms = None;
+        total.rate_total = Some(2000.0);
+        let mut curve = ok();
+        curve.delay_ms = Some(0.0);
+        curve.requests_per_driver = None;
+        curve.stages = vec![stage(30_000, 100.0), stage(1_000, 0.0)];
+        let mut cut = curve.clone();
+        cut.stages_total = std::mem::take(&mut cut.stages);
+        cut.duration_ms = Some(10_000);
+        for request in [ok(), full, by_rate, text, total, curve, cut] {
             let first = plan(request);
             let written = TestRequest::from(&first);
             let again = plan(written.clone());
@@ -707,6 +853,48 @@ mod tests {
         let bad = serde_json::json!({"test_type": "avalanche", "url": "ftp://x"});
         let err = serde_json::from_value::<TestPlan>(bad).unwrap_err();
         assert!(err.to_string().contains("url"), "{err}");
+    }
+
+    fn stage(duration_ms: u64, target: f64) -> Stage {
+        Stage {
+            duration_ms,
+            target,
+        }
+    }
+
+    #[test]
+    fn stages_and_totals_become_schedules_and_bounds() {
+        let mut r = ok();
+        r.delay_ms = None;
+        r.requests_per_driver = None;
+        r.stages_total = vec![stage(15_000, 2000.0), stage(15_000, 0.0)];
+        let p = plan(r.clone());
+        let s = p.load.schedule().unwrap();
+        assert_eq!(s.split(), Split::Total);
+        assert_eq!((s.gap(), s.per_second()), (None, None));
+        // 30,000 requests over 30 s in total: 1,000/s, a third of it per driver of three.
+        assert_eq!(s.driver_rate(3), 1000.0 / 3.0);
+        assert_eq!(p.bound, Bound::Duration(Duration::from_secs(30)));
+        // The curve's length when no duration is given or a longer one; a shorter one cuts it.
+        r.duration_ms = Some(60_000);
+        assert_eq!(
+            plan(r.clone()).bound.duration(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(TestRequest::from(&plan(r.clone())).duration_ms, None);
+        r.duration_ms = Some(20_000);
+        assert_eq!(
+            plan(r.clone()).bound.duration(),
+            Some(Duration::from_secs(20))
+        );
+        let mut total = ok();
+        total.delay_ms = None;
+        total.rate_total = Some(300.0);
+        let p = plan(total);
+        let s = p.load.schedule().unwrap();
+        assert_eq!(s.split(), Split::Total);
+        assert_eq!(s.driver_rate(3), 100.0);
+        assert_eq!(s.gap(), Some(Duration::from_secs_f64(1.0 / 300.0)));
     }
 
     #[test]
@@ -801,6 +989,37 @@ mod tests {
                 Box::new(|r| r.max_start_skew_ms = MAX_START_SKEW_MS + 1),
             ),
             ("drivers", Box::new(|r| r.drivers = Some(0))),
+            ("rate_total", Box::new(|r| r.rate_total = Some(5.0))),
+            (
+                "rate_total",
+                Box::new(|r| {
+                    r.delay_ms = None;
+                    r.rate_total = Some(0.0)
+                }),
+            ),
+            (
+                "stages",
+                Box::new(|r| {
+                    r.delay_ms = None;
+                    r.rate_total = Some(5.0);
+                    r.stages = vec![stage(1_000, 5.0)];
+                }),
+            ),
+            (
+                "stages_total",
+                Box::new(|r| {
+                    r.delay_ms = None;
+                    r.stages_total = vec![stage(1_000, 0.0)];
+                }),
+            ),
+            (
+                "stages",
+                Box::new(|r| {
+                    r.test_type = "avalanche".into();
+                    r.delay_ms = None;
+                    r.stages = vec![stage(1_000, 5.0)];
+                }),
+            ),
             ("max_error_ratio", Box::new(|r| r.max_error_ratio = 1.5)),
         ];
         for (field, change) in cases {

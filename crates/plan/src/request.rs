@@ -81,7 +81,24 @@ pub struct TestRequest {
     #[serde(default)]
     #[schemars(range(min = MIN_RATE, max = MAX_RATE))]
     pub rate: Option<f64>,
-    /// Requests each driver sends. Give this, `duration_ms`, or both.
+    /// Tsunami: requests per second in total over all drivers (instead of `rate`, which is per
+    /// driver): the drivers split one schedule, driver k of n taking every arrival i with
+    /// i mod n = k.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_RATE, max = MAX_RATE))]
+    pub rate_total: Option<f64>,
+    /// Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
+    /// linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
+    /// stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
+    /// the stages' total unless `duration_ms` is shorter. At least one target above 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_STAGES))]
+    pub stages: Vec<Stage>,
+    /// Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_STAGES))]
+    pub stages_total: Vec<Stage>,
+    /// Requests each driver sends. Give this, `duration_ms`, or both (or stages).
     #[serde(default, deserialize_with = "whole::option")]
     #[schemars(range(min = 1, max = MAX_REQUESTS))]
     pub requests_per_driver: Option<u64>,
@@ -242,13 +259,19 @@ pub const MIN_RATE: f64 = 1.0 / 3600.0;
 pub const MAX_DELAY_MS: f64 = 3_600_000.0;
 /// Shortest tsunami delay accepted, ms: the gap of the highest rate ([`MAX_RATE`]).
 pub const MIN_DELAY_MS: f64 = 1000.0 / MAX_RATE;
+/// Most stages a rate curve may have.
+pub const MAX_STAGES: usize = 32;
+/// Longest stage accepted, ms: a share of the longest test ([`MAX_DURATION_MS`]), so that no
+/// curve is longer than a test may last.
+pub const MAX_STAGE_MS: u64 = MAX_DURATION_MS / MAX_STAGES as u64;
 /// Longest per-request timeout accepted, ms.
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 /// For the schema, what `TestPlan::try_from` enforces beyond each field's type and range:
-/// the spellings of `test_type` listed, a request count or a duration, a tsunami test needs a
-/// delay > 0 or a rate, a rate or a delay above 0 (not both), the body as text or as base64
-/// (not both), an avalanche test has no rate.
+/// the spellings of `test_type` listed, a request count or a duration (or stages), a tsunami test
+/// needs a schedule (a delay > 0, a rate, a total rate or stages) and has one only, a rate curve
+/// has a target above 0, the body as text or as base64 (not both), an avalanche test has no
+/// schedule.
 fn cross_field_rules(schema: &mut schemars::Schema) {
     let spellings = |name: &str| {
         [
@@ -268,66 +291,92 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
             .collect();
         test_type.insert("enum".to_owned(), serde_json::json!(all));
     }
-    schema.insert(
-        "allOf".to_owned(),
-        serde_json::json!([
-            {
-                "description": "A request count, a duration, or both (not both absent or null).",
-                "not": {
-                    "properties": {
-                        "requests_per_driver": { "type": "null" },
-                        "duration_ms": { "type": "null" }
-                    }
+    // Each way of giving a schedule, as "given" (a delay of 0 is none; stages: at least one).
+    let given = [
+        serde_json::json!({ "required": ["delay_ms"],
+            "properties": { "delay_ms": { "type": "number", "exclusiveMinimum": 0 } } }),
+        serde_json::json!({ "required": ["rate"], "properties": { "rate": { "type": "number" } } }),
+        serde_json::json!({ "required": ["rate_total"],
+            "properties": { "rate_total": { "type": "number" } } }),
+        serde_json::json!({ "required": ["stages"],
+            "properties": { "stages": { "type": "array", "minItems": 1 } } }),
+        serde_json::json!({ "required": ["stages_total"],
+            "properties": { "stages_total": { "type": "array", "minItems": 1 } } }),
+    ];
+    let mut rules = vec![
+        serde_json::json!({
+            "description": "A request count, a duration, or both (not both absent or null), or stages.",
+            "not": {
+                "properties": {
+                    "requests_per_driver": { "type": "null" },
+                    "duration_ms": { "type": "null" },
+                    "stages": { "maxItems": 0 },
+                    "stages_total": { "maxItems": 0 }
                 }
-            },
-            {
-                "description": "A tsunami test needs a rate, or a delay of at least the highest rate's gap (MIN_DELAY_MS).",
-                "if": { "properties": { "test_type": { "enum": spellings("tsunami") } } },
-                "then": {
-                    "anyOf": [
-                        { "required": ["rate"], "properties": { "rate": { "type": "number" } } },
-                        { "required": ["delay_ms"],
-                          "properties": { "delay_ms": { "type": "number", "minimum": MIN_DELAY_MS } } }
-                    ]
-                }
-            },
-            {
-                "description": "A rate or a delay above 0, not both.",
-                "not": {
-                    "required": ["rate", "delay_ms"],
-                    "properties": {
-                        "rate": { "type": "number" },
-                        "delay_ms": { "type": "number", "exclusiveMinimum": 0 }
-                    }
-                }
-            },
-            {
-                "description": "The body as text or as base64, not both.",
-                "not": {
-                    "required": ["body", "body_base64"],
-                    "properties": {
-                        "body": { "type": "string" }, "body_base64": { "type": "string" }
-                    }
-                }
-            },
-            {
-                "description": "abort_on_fail needs at least one threshold.",
-                "if": {
-                    "required": ["abort_on_fail"],
-                    "properties": { "abort_on_fail": { "const": true } }
-                },
-                "then": {
-                    "required": ["thresholds"],
-                    "properties": { "thresholds": { "type": "array", "minItems": 1 } }
-                }
-            },
-            {
-                "description": "An avalanche test has no rate.",
-                "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
-                "then": { "properties": { "rate": { "type": "null" } } }
             }
-        ]),
-    );
+        }),
+        serde_json::json!({
+            "description": "A tsunami test needs a rate, a total rate, stages, or a delay of at least the highest rate's gap (MIN_DELAY_MS).",
+            "if": { "properties": { "test_type": { "enum": spellings("tsunami") } } },
+            "then": {
+                "anyOf": [
+                    given[1], given[2], given[3], given[4],
+                    { "required": ["delay_ms"],
+                      "properties": { "delay_ms": { "type": "number", "minimum": MIN_DELAY_MS } } }
+                ]
+            }
+        }),
+    ];
+    for (i, a) in given.iter().enumerate() {
+        for b in &given[i + 1..] {
+            rules.push(serde_json::json!({
+                "description": "One schedule: a delay above 0, a rate, a total rate, stages or total stages, not two.",
+                "not": { "allOf": [a, b] }
+            }));
+        }
+    }
+    for field in ["stages", "stages_total"] {
+        rules.push(serde_json::json!({
+            "description": "A rate curve has a target above 0.",
+            "properties": { field: { "anyOf": [
+                { "maxItems": 0 },
+                { "contains": { "properties": { "target": { "exclusiveMinimum": 0 } } } }
+            ] } }
+        }));
+    }
+    rules.extend([
+        serde_json::json!({
+            "description": "The body as text or as base64, not both.",
+            "not": {
+                "required": ["body", "body_base64"],
+                "properties": {
+                    "body": { "type": "string" }, "body_base64": { "type": "string" }
+                }
+            }
+        }),
+        serde_json::json!({
+            "description": "abort_on_fail needs at least one threshold.",
+            "if": {
+                "required": ["abort_on_fail"],
+                "properties": { "abort_on_fail": { "const": true } }
+            },
+            "then": {
+                "required": ["thresholds"],
+                "properties": { "thresholds": { "type": "array", "minItems": 1 } }
+            }
+        }),
+        serde_json::json!({
+            "description": "An avalanche test has no rate, total rate or stages.",
+            "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
+            "then": { "properties": {
+                "rate": { "type": "null" },
+                "rate_total": { "type": "null" },
+                "stages": { "maxItems": 0 },
+                "stages_total": { "maxItems": 0 }
+            } }
+        }),
+    ]);
+    schema.insert("allOf".to_owned(), serde_json::Value::Array(rules));
 }
 
 impl TestRequest {
@@ -348,6 +397,9 @@ impl TestRequest {
             body_base64: None,
             delay_ms: None,
             rate: None,
+            rate_total: None,
+            stages: Vec::new(),
+            stages_total: Vec::new(),
             requests_per_driver: None,
             duration_ms: None,
             concurrency: DEFAULT_CONCURRENCY,
@@ -375,6 +427,19 @@ pub const HEADER_NAME_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
 /// The header values a test may send (no control character but tab), as a regular expression
 /// for schemas.
 pub const HEADER_VALUE_PATTERN: &str = "^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$";
+
+/// One stage of a rate curve, as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// How long the stage lasts, in ms.
+    #[serde(deserialize_with = "whole::number")]
+    #[schemars(range(min = 1, max = MAX_STAGE_MS))]
+    pub duration_ms: u64,
+    /// Requests per second at the stage's end (reached linearly from the previous stage's).
+    #[schemars(range(min = 0, max = MAX_RATE))]
+    pub target: f64,
+}
 
 /// One HTTP header, as written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
