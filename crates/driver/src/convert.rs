@@ -3,19 +3,42 @@
 use std::time::Duration;
 
 use http::HeaderMap;
-use onslaught_engine::{LoadSpec, Mode, RequestTemplate};
-use onslaught_plan::{Load, TestPlan};
+use onslaught_engine::{Arrivals, Curve, LoadSpec, Mode, RequestTemplate, Stripe};
+use onslaught_plan::{Load, Schedule, Split, TestPlan};
 use onslaught_protocol::{Metrics, PROTOCOL_VERSION};
 use onslaught_stats::{Counters, Measurements, Summary};
 
-/// What the engine runs for `plan` (the one place a plan becomes an engine spec), or why this
-/// driver cannot run it.
-pub fn load_spec(plan: &TestPlan) -> Result<LoadSpec, String> {
-    let mode = match plan.load {
-        Load::Avalanche => Mode::Avalanche,
-        Load::Tsunami(schedule) => Mode::Scheduled {
-            interval: schedule.gap(),
-        },
+/// This driver's stripe of a test's schedule: its place among the test's `drivers` (as the
+/// config lists them, the same order on every driver) and their number; `None` if it is not one
+/// of them.
+pub fn stripe_of(drivers: &[String], node_id: &str) -> Option<Stripe> {
+    let place = drivers.iter().position(|d| d == node_id)?;
+    Stripe::new(
+        u64::try_from(place).ok()?,
+        u64::try_from(drivers.len()).ok()?,
+    )
+}
+
+/// What the engine runs for `plan` (the one place a plan becomes an engine spec) on the driver
+/// that has `stripe` of a schedule in total, or why this driver cannot run it.
+pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
+    let (mode, requests) = match &plan.load {
+        Load::Avalanche => (Mode::Avalanche, plan.bound.requests()),
+        Load::Tsunami(schedule) => {
+            let (whole, before_deadline) = arrivals(schedule, plan.bound.duration())?;
+            let (arrivals, mine) = match schedule.split() {
+                Split::PerDriver => (whole, before_deadline),
+                Split::Total => (
+                    whole.striped(stripe),
+                    before_deadline.map(|n| stripe.share(n)),
+                ),
+            };
+            let requests = match (mine, plan.bound.requests()) {
+                (Some(fit), Some(n)) => Some(n.min(fit)),
+                (fit, n) => fit.or(n),
+            };
+            (Mode::Scheduled(arrivals), requests)
+        }
     };
     let uri = http::Uri::try_from(plan.url.as_str())
         .map_err(|e| format!("url `{}` is not a valid URI: {e}", plan.url))?;
@@ -28,13 +51,6 @@ pub fn load_spec(plan: &TestPlan) -> Result<LoadSpec, String> {
         uri,
         headers,
         body: plan.body.as_ref().map(|b| b.bytes()).unwrap_or_default(),
-    };
-    let requests = match (plan.load.schedule(), plan.bound.duration()) {
-        (Some(schedule), Some(duration)) => {
-            let fit = sends_before(duration, schedule.per_second());
-            Some(plan.bound.requests().map_or(fit, |n| n.min(fit)))
-        }
-        _ => plan.bound.requests(),
     };
     let spec = LoadSpec {
         mode,
@@ -57,6 +73,28 @@ pub fn load_spec(plan: &TestPlan) -> Result<LoadSpec, String> {
         ));
     }
     Ok(spec)
+}
+
+/// A schedule's arrivals (all drivers' for one in total) and how many come before `deadline`.
+fn arrivals(
+    schedule: &Schedule,
+    deadline: Option<Duration>,
+) -> Result<(Arrivals, Option<u64>), String> {
+    if let (Some(gap), Some(per_second)) = (schedule.gap(), schedule.per_second()) {
+        let fit = deadline.map(|d| sends_before(d, per_second));
+        return Ok((Arrivals::every(gap), fit));
+    }
+    let stages = schedule
+        .stages()
+        .ok_or_else(|| "the schedule has neither a rate nor stages".to_owned())?;
+    let points: Vec<(Duration, f64)> = stages
+        .ramps()
+        .iter()
+        .map(|r| (r.duration, r.target))
+        .collect();
+    let curve = Curve::new(&points).map_err(|e| format!("stages: {e}"))?;
+    let fit = curve.count_before(deadline.unwrap_or(stages.duration()));
+    Ok((Arrivals::curve(curve), Some(fit)))
 }
 
 /// How many sends a schedule of `per_second` fits in `duration_ms`: request `i` is intended at
@@ -170,7 +208,11 @@ mod tests {
 
     #[test]
     fn a_base64_body_is_sent_as_its_bytes() {
-        let spec = load_spec(&plan(|r| r.body_base64 = Some("/wCAfw==".to_owned()))).unwrap();
+        let spec = load_spec(
+            &plan(|r| r.body_base64 = Some("/wCAfw==".to_owned())),
+            Stripe::WHOLE,
+        )
+        .unwrap();
         assert_eq!(spec.request.body.as_ref(), [0xff, 0x00, 0x80, 0x7f]);
         assert_eq!(spec.request.method, http::Method::POST);
         // Not base64: the plan refuses it, naming the field (the driver never sees it).
@@ -182,25 +224,90 @@ mod tests {
 
     #[test]
     fn a_plan_becomes_one_engine_spec() {
-        let spec = load_spec(&plan(|r| {
-            r.test_type = "tsunami".to_owned();
-            r.rate = Some(300.0);
-            r.duration_ms = Some(3_000);
-            r.requests_per_driver = Some(10_000);
-            r.method = "purge".to_owned();
-            r.headers = vec![onslaught_plan::Header {
-                name: "X-A".to_owned(),
-                value: " b ".to_owned(),
-            }];
-        }))
+        let spec = load_spec(
+            &plan(|r| {
+                r.test_type = "tsunami".to_owned();
+                r.rate = Some(300.0);
+                r.duration_ms = Some(3_000);
+                r.requests_per_driver = Some(10_000);
+                r.method = "purge".to_owned();
+                r.headers = vec![onslaught_plan::Header {
+                    name: "X-A".to_owned(),
+                    value: " b ".to_owned(),
+                }];
+            }),
+            Stripe::WHOLE,
+        )
         .unwrap();
         assert_eq!(spec.requests, Some(900));
         assert_eq!(spec.duration, Some(ms(3_000)));
-        assert!(
-            matches!(spec.mode, Mode::Scheduled { interval } if interval == Duration::from_secs_f64(1.0 / 300.0))
+        assert_eq!(
+            spec.mode,
+            Mode::Scheduled(Arrivals::every(Duration::from_secs_f64(1.0 / 300.0)))
         );
         assert_eq!(spec.request.method.as_str(), "purge");
         assert_eq!(spec.request.headers["x-a"], "b");
         assert_eq!(spec.request.uri, "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn a_total_is_striped_and_a_per_driver_schedule_is_not() {
+        let drivers: Vec<String> = ["a", "b", "c"].map(str::to_owned).to_vec();
+        assert_eq!(stripe_of(&drivers, "b"), Stripe::new(1, 3));
+        assert_eq!(stripe_of(&drivers, "z"), None);
+        let second = Stripe::new(1, 3).unwrap();
+        // 1,000/s in total for 1 s: 334, 333 and 333; the second driver takes 1, 4, 7... ms.
+        let total = load_spec(
+            &plan(|r| {
+                r.test_type = "tsunami".to_owned();
+                r.rate_total = Some(1000.0);
+                r.requests_per_driver = None;
+                r.duration_ms = Some(1_000);
+            }),
+            second,
+        )
+        .unwrap();
+        assert_eq!(total.requests, Some(333));
+        assert_eq!(
+            total.mode,
+            Mode::Scheduled(Arrivals::every(ms(1)).striped(second))
+        );
+        // A ramp 0 -> 2,000 -> 0 over 30 s in total: its 30,000 arrivals, a third each.
+        let ramp = |r: &mut TestRequest| {
+            r.test_type = "tsunami".to_owned();
+            r.requests_per_driver = None;
+            r.stages_total = vec![
+                onslaught_plan::Stage {
+                    duration_ms: 15_000,
+                    target: 2000.0,
+                },
+                onslaught_plan::Stage {
+                    duration_ms: 15_000,
+                    target: 0.0,
+                },
+            ];
+        };
+        let spec = load_spec(&plan(ramp), second).unwrap();
+        assert_eq!(spec.requests, Some(10_000));
+        assert_eq!(spec.duration, Some(ms(30_000)));
+        let Mode::Scheduled(arrivals) = &spec.mode else {
+            panic!("not scheduled")
+        };
+        assert_eq!(arrivals.stripe(), second);
+        // The same curve per driver: every driver runs all of it.
+        let per_driver = load_spec(
+            &plan(|r| {
+                ramp(r);
+                r.stages = std::mem::take(&mut r.stages_total);
+                r.duration_ms = Some(15_000);
+            }),
+            second,
+        )
+        .unwrap();
+        assert_eq!(per_driver.requests, Some(15_000));
+        let Mode::Scheduled(arrivals) = &per_driver.mode else {
+            panic!("not scheduled")
+        };
+        assert_eq!(arrivals.stripe(), Stripe::WHOLE);
     }
 }

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::load_spec;
+use crate::convert::{load_spec, stripe_of};
 use crate::publish::{self, METRICS_QUEUE};
 use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
@@ -321,9 +321,9 @@ impl Node {
     }
 
     fn on_config(&mut self, config: TestConfig) {
-        if !config.drivers.iter().any(|d| d == &self.ctx.node_id) {
+        let Some(stripe) = stripe_of(&config.drivers, &self.ctx.node_id) else {
             return;
-        }
+        };
         if let Some(c) = self.current.as_ref()
             && c.is_busy()
         {
@@ -357,7 +357,7 @@ impl Node {
         }
         self.orchestrator_seen = Instant::now();
         self.pending = None;
-        let spec = match load_spec(&config.plan) {
+        let spec = match load_spec(&config.plan, stripe) {
             Ok(spec) => spec,
             Err(reason) => return self.configured(config, Err(reason)),
         };

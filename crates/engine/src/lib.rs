@@ -10,8 +10,9 @@
 //!
 //! - [`Mode::Avalanche`]: every worker sends its next request as soon as its previous response
 //!   is complete (closed loop, first come first served).
-//! - [`Mode::Scheduled`]: a pacer thread releases requests at absolute times
-//!   `start + i * interval`; workers take them in order. Latency is measured from the intended
+//! - [`Mode::Scheduled`]: a pacer thread releases requests at absolute times from the start
+//!   ([`Arrivals`]: `i * gap`, or where a rate curve's area reaches `i`; all of them or every
+//!   n-th); workers take them in order. Latency is measured from the intended
 //!   send time (no coordinated omission); service time from the actual send is recorded too.
 //!
 //! A failed request (connect error, timeout, reset, 5xx) is counted by kind and by cause (the
@@ -25,7 +26,8 @@
 //! - [`spec`]: [`LoadSpec`], [`Mode`], [`RequestTemplate`], validation of a URL into a target.
 //! - [`recorder`]: [`Recorder`], one statistics slot per engine thread, drained and summed
 //!   into `onslaught_stats::Measurements`; [`Timing`], a run's attack and wait.
-//! - [`schedule`]: the pacer thread and precise sleeping.
+//! - [`schedule`]: [`Arrivals`] (a constant gap or a rate [`Curve`], whole or one [`Stripe`]),
+//!   the pacer thread and precise sleeping.
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
 //! - `worker`: one connection's request loop.
 //! - [`limits`]: the open-file limit connections must fit under.
@@ -54,6 +56,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use recorder::{Recorder, Timing};
+pub use schedule::{Arrivals, Curve, CurveError, Stripe};
 pub use spec::{LoadSpec, Mode, RequestTemplate, SpecError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
@@ -150,14 +153,16 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     // The run's own token: its hard stop at `deadline + timeout` ends this run only.
     let cancel = cancel.child_token();
     let connector = Arc::new(connection::Connector::new(&spec).await?);
-    let scheduled = matches!(spec.mode, Mode::Scheduled { .. });
+    let scheduled = matches!(spec.mode, Mode::Scheduled(_));
     // Sends on a schedule should not wait behind other work on a busy machine: engine threads
     // of a scheduled run ask for nice -10, and for real-time like the pacer when the schedule is
     // precise (gaps of 1 ms or more: at most 1,000 light requests a second per driver, so a
     // real-time thread cannot hog a core).
-    let priority = match spec.mode {
+    let priority = match &spec.mode {
         Mode::Avalanche => None,
-        Mode::Scheduled { interval } => Some(interval >= schedule::PRECISE_MIN_INTERVAL),
+        Mode::Scheduled(arrivals) => {
+            Some(arrivals.shortest_gap() >= schedule::PRECISE_MIN_INTERVAL)
+        }
     };
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
@@ -241,13 +246,13 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 }
             })
         });
-    let jobs = match spec.mode {
+    let jobs = match &spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
-        Mode::Scheduled { interval } => {
+        Mode::Scheduled(arrivals) => {
             let (tx, rx) = async_channel::bounded(schedule::QUEUE_CAPACITY);
             let plan = schedule::Plan {
                 origin: started,
-                interval,
+                arrivals: arrivals.clone(),
                 count: spec.requests,
                 deadline,
             };

@@ -5,16 +5,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
+use crate::schedule::Arrivals;
+
 /// How requests are released.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
     /// As fast as connections free up (closed loop).
     Avalanche,
-    /// One request every `interval`, on an absolute schedule (open loop).
-    Scheduled {
-        /// Gap between intended send times.
-        interval: Duration,
-    },
+    /// On an absolute schedule of intended send times (open loop): a constant gap or a rate
+    /// curve, the whole of it or one stripe.
+    Scheduled(Arrivals),
 }
 
 /// The request every worker sends.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onslaught_engine::Mode;
+use onslaught_engine::{Arrivals, Mode};
 use onslaught_stats::ErrorKind;
 use onslaught_target::{Stall, TargetConfig};
 use tokio_util::sync::CancellationToken;
@@ -56,9 +56,7 @@ async fn avalanche_stops_at_its_duration() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_keeps_its_gap_from_send_to_send() {
     let (_target, base) = serve(TargetConfig::default()).await;
-    let interval_ms = Mode::Scheduled {
-        interval: Duration::from_millis(5),
-    };
+    let interval_ms = Mode::Scheduled(Arrivals::every(Duration::from_millis(5)));
     let t = Instant::now();
     let (interval, _) = run(spec(&format!("{base}/ping"), interval_ms, Some(100), 8)).await;
     let took = t.elapsed();
@@ -85,9 +83,7 @@ async fn schedule_does_not_wait_for_responses() {
     let t = Instant::now();
     let (interval, _) = run(spec(
         &format!("{base}/ping"),
-        Mode::Scheduled {
-            interval: Duration::from_millis(10),
-        },
+        Mode::Scheduled(Arrivals::every(Duration::from_millis(10))),
         Some(30),
         50,
     ))
@@ -113,9 +109,7 @@ async fn latency_counts_from_the_intended_time_when_sends_queue() {
     let (_target, base) = serve(config).await;
     let (interval, _) = run(spec(
         &format!("{base}/ping"),
-        Mode::Scheduled {
-            interval: Duration::from_millis(10),
-        },
+        Mode::Scheduled(Arrivals::every(Duration::from_millis(10))),
         Some(20),
         1,
     ))
@@ -235,9 +229,7 @@ async fn stalls_are_reported_as_the_schedule_saw_them() {
     let (_target, base) = serve(config).await;
     let mut s = spec(
         &format!("{base}/ping"),
-        Mode::Scheduled {
-            interval: Duration::from_millis(2),
-        },
+        Mode::Scheduled(Arrivals::every(Duration::from_millis(2))),
         None,
         50,
     );

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use onslaught_plan::{Load, TestPlan};
+use onslaught_plan::{Load, Split, TestPlan};
 
 use crate::codec::{DecodeError, Message, check_id};
 use onslaught_stats::{Counters, Measurements, Summary};
@@ -159,7 +159,8 @@ pub struct TestConfig {
 impl TestConfig {
     /// The config of `plan` as test `test_id` for `drivers`, issued now, unsigned.
     pub fn new(test_id: &str, plan: TestPlan, drivers: Vec<String>) -> Self {
-        let (test_type, test_message_delay, message_count_per_driver) = assignment_fields(&plan);
+        let (test_type, test_message_delay, message_count_per_driver) =
+            assignment_fields(&plan, drivers.len());
         Self {
             protocol_version: PROTOCOL_VERSION,
             test_id: test_id.to_owned(),
@@ -175,12 +176,20 @@ impl TestConfig {
     }
 }
 
-/// The assignment's view of a plan: its type, the gap in ms (0 for avalanche) and the request
-/// count.
-fn assignment_fields(plan: &TestPlan) -> (TestType, f64, Option<u64>) {
-    let (test_type, delay) = match plan.load {
+/// The assignment's view of a plan run by `drivers` drivers: its type, the gap in ms between
+/// each driver's sends (0 for avalanche; for a total rate, the total's gap times the drivers;
+/// for a rate curve, the gap of its mean rate per driver) and the request count.
+fn assignment_fields(plan: &TestPlan, drivers: usize) -> (TestType, f64, Option<u64>) {
+    let (test_type, delay) = match &plan.load {
         Load::Avalanche => (TestType::Avalanche, 0.0),
-        Load::Tsunami(schedule) => (TestType::Tsunami, schedule.gap().as_nanos() as f64 / 1e6),
+        Load::Tsunami(schedule) => {
+            let delay = match (schedule.gap(), schedule.split()) {
+                (Some(gap), Split::PerDriver) => gap.as_nanos() as f64 / 1e6,
+                (Some(gap), Split::Total) => gap.as_nanos() as f64 * drivers as f64 / 1e6,
+                (None, _) => 1000.0 / schedule.driver_rate(drivers),
+            };
+            (TestType::Tsunami, delay)
+        }
     };
     (test_type, delay, plan.bound.requests())
 }
@@ -193,7 +202,7 @@ impl Message for TestConfig {
     /// The plan was validated when it was decoded; the assignment's fields must say the same.
     fn validate(&self) -> Result<(), DecodeError> {
         check_id("test_id", &self.test_id)?;
-        let (test_type, delay, count) = assignment_fields(&self.plan);
+        let (test_type, delay, count) = assignment_fields(&self.plan, self.drivers.len());
         if self.test_type != test_type {
             return Err(DecodeError::invalid(
                 "test_type",
