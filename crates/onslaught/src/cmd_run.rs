@@ -216,6 +216,9 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "body_base64" => "--body-file",
         "delay_ms" => "--delay",
         "rate" => "-r/--rate",
+        "rate_total" => "--rate-total",
+        "stages" => "--stages",
+        "stages_total" => "--stages-total",
         "requests_per_driver" => "-n/--requests",
         "duration_ms" => "-z/--duration",
         "concurrency" => "-c/--concurrency",
@@ -290,8 +293,12 @@ fn check_open_files(args: &RunArgs) -> Result<(), String> {
 
 /// The test the flags describe.
 fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
-    // A rate or a delay means a schedule: tsunami unless --type says otherwise.
-    let scheduled = args.rate.is_some() || args.delay.is_some();
+    // A rate, a delay or stages mean a schedule: tsunami unless --type says otherwise.
+    let scheduled = args.rate.is_some()
+        || args.delay.is_some()
+        || args.rate_total.is_some()
+        || args.stages.is_some()
+        || args.stages_total.is_some();
     let kind = match args.kind {
         Some(TestKind::Avalanche) => "avalanche",
         Some(TestKind::Tsunami) => "tsunami",
@@ -325,10 +332,14 @@ fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
     }
     request.delay_ms = args.delay.map(|d| d.as_secs_f64() * 1000.0);
     request.rate = args.rate;
+    request.rate_total = args.rate_total;
+    request.stages = args.stages.clone().map(|s| s.0).unwrap_or_default();
+    request.stages_total = args.stages_total.clone().map(|s| s.0).unwrap_or_default();
+    let curve = args.stages.is_some() || args.stages_total.is_some();
     request.requests_per_driver = args.requests;
     request.duration_ms = args
         .duration
-        .or(args.requests.is_none().then_some(DEFAULT_DURATION))
+        .or((args.requests.is_none() && !curve).then_some(DEFAULT_DURATION))
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     request.concurrency = args.concurrency;
     request.timeout_ms = u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX);

@@ -281,7 +281,8 @@ pub struct DriverArgs {
 pub enum TestKind {
     /// Requests go out as soon as a connection is free (closed loop).
     Avalanche,
-    /// Requests go out on a fixed schedule: --delay between sends, or --rate per second.
+    /// Requests go out on a fixed schedule: --delay between sends, --rate or --rate-total per
+    /// second, or a rate curve (--stages, --stages-total).
     Tsunami,
 }
 
@@ -308,7 +309,8 @@ pub struct RunArgs {
     #[arg(short = 'w', long, default_value_t = 3, env = "ONSLAUGHT_DRIVERS")]
     pub drivers: u32,
 
-    /// Test type [default: tsunami with --rate or --delay, else avalanche].
+    /// Test type [default: tsunami with a schedule (--rate, --delay, --rate-total, --stages,
+    /// --stages-total), else avalanche].
     #[arg(short = 't', long = "type", value_enum, env = "ONSLAUGHT_TYPE")]
     pub kind: Option<TestKind>,
 
@@ -316,10 +318,27 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse::duration, conflicts_with = "rate", env = "ONSLAUGHT_DELAY")]
     pub delay: Option<Duration>,
 
-    /// Tsunami: requests per second PER DRIVER (total = rate x drivers); implies --type
-    /// tsunami.
+    /// Tsunami: requests per second PER DRIVER (total = rate x drivers; the default way);
+    /// implies --type tsunami.
     #[arg(short = 'r', long, env = "ONSLAUGHT_RATE")]
     pub rate: Option<f64>,
+
+    /// Tsunami: requests per second IN TOTAL over all drivers (each driver = total / drivers:
+    /// driver k of n takes every arrival i with i mod n = k); instead of --rate.
+    #[arg(long, env = "ONSLAUGHT_RATE_TOTAL", conflicts_with_all = ["rate", "delay"])]
+    pub rate_total: Option<f64>,
+
+    /// Tsunami: a rate curve PER DRIVER, DURATION:TARGET stages from 0 requests per second
+    /// (`30s:100,2m:500,30s:0`: up to 100/s in 30 s, to 500/s in 2 min, down to 0 in 30 s); the
+    /// test lasts the stages unless --duration is shorter.
+    #[arg(long, value_parser = parse::stages, env = "ONSLAUGHT_STAGES",
+          conflicts_with_all = ["rate", "delay", "rate_total"])]
+    pub stages: Option<parse::StageList>,
+
+    /// Tsunami: as --stages, the targets IN TOTAL over all drivers (split as --rate-total).
+    #[arg(long, value_parser = parse::stages, env = "ONSLAUGHT_STAGES_TOTAL",
+          conflicts_with_all = ["rate", "delay", "rate_total", "stages"])]
+    pub stages_total: Option<parse::StageList>,
 
     /// Statuses that count as success: statuses and classes, comma-separated (200,404 or 2xx).
     /// Others count as errors [default: 2xx,3xx].
@@ -378,7 +397,8 @@ pub struct RunArgs {
     #[arg(short = 'n', long, value_parser = parse::count, env = "ONSLAUGHT_REQUESTS")]
     pub requests: Option<u64>,
 
-    /// Time bound per driver (e.g. 30s, 5m). Default 10s when --requests is not given.
+    /// Time bound per driver (e.g. 30s, 5m). Default 10s when neither --requests nor stages are
+    /// given.
     #[arg(short = 'z', long, value_parser = parse::duration, env = "ONSLAUGHT_DURATION")]
     pub duration: Option<Duration>,
 

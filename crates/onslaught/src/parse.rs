@@ -9,6 +9,31 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("`{s}` is not a duration like 10ms, 30s or 1h30m ({e})"))
 }
 
+/// A rate curve as `--stages` takes it: `DURATION:TARGET` stages, comma-separated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageList(pub Vec<onslaught_plan::Stage>);
+
+/// `30s:100,2m:500,30s:0`: each stage's duration and the rate (per second) it ends at.
+pub fn stages(s: &str) -> Result<StageList, String> {
+    s.split(',')
+        .map(|stage| {
+            let (duration, target) = stage.split_once(':').ok_or_else(|| {
+                format!("`{stage}` is not a stage like 30s:100 (DURATION:TARGET)")
+            })?;
+            let duration = self::duration(duration)?;
+            let target: f64 = target
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{target}` is not a rate (requests per second)"))?;
+            Ok(onslaught_plan::Stage {
+                duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+                target,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(StageList)
+}
+
 /// A count with an optional suffix: `500`, `10k` (10,000), `2m` (2,000,000), `1g`.
 pub fn count(s: &str) -> Result<u64, String> {
     let t = s.trim().replace('_', "");
@@ -113,6 +138,21 @@ mod tests {
         assert_eq!(header("X-Id: 42"), Ok(("X-Id".into(), "42".into())));
         assert!(header("nocolon").is_err());
         assert_eq!(ratio("0.25"), Ok(0.25));
+        let stage = |duration_ms, target| onslaught_plan::Stage {
+            duration_ms,
+            target,
+        };
+        assert_eq!(
+            stages("30s:100, 2m:500,500ms:0"),
+            Ok(StageList(vec![
+                stage(30_000, 100.0),
+                stage(120_000, 500.0),
+                stage(500, 0.0)
+            ]))
+        );
+        assert!(stages("30s").is_err());
+        assert!(stages("30s:fast").is_err());
+        assert!(stages("soon:5").is_err());
         assert!(ratio("2").is_err());
     }
 }

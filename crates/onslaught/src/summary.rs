@@ -127,6 +127,57 @@ fn attack_and_wait(test: &TestView) -> (f64, f64) {
     )
 }
 
+/// The schedule in force, its numbers per driver and in total (`, 100 req/s total (33.33 req/s
+/// per driver)`); empty for avalanche.
+fn schedule(c: &onslaught_plan::TestRequest, drivers: usize) -> String {
+    let n = drivers.max(1) as f64;
+    let curve = |stages: &[onslaught_plan::Stage]| {
+        let points: Vec<String> = stages
+            .iter()
+            .map(|s| {
+                // As `--stages` takes it: `1m30s:2000`.
+                let d = humantime::format_duration(std::time::Duration::from_millis(s.duration_ms))
+                    .to_string()
+                    .replace(' ', "");
+                format!("{d}:{}", s.target)
+            })
+            .collect();
+        let peak = stages.iter().map(|s| s.target).fold(0.0, f64::max);
+        (points.join(","), peak)
+    };
+    if let Some(r) = c.rate {
+        format!(
+            ", {} req/s per driver ({} req/s total)",
+            rate(r),
+            rate(r * n)
+        )
+    } else if let Some(r) = c.rate_total {
+        format!(
+            ", {} req/s total ({} req/s per driver, split)",
+            rate(r),
+            rate(r / n)
+        )
+    } else if !c.stages.is_empty() {
+        let (points, peak) = curve(&c.stages);
+        format!(
+            ", stages {points} req/s per driver (peak {} req/s per driver, {} total)",
+            rate(peak),
+            rate(peak * n)
+        )
+    } else if !c.stages_total.is_empty() {
+        let (points, peak) = curve(&c.stages_total);
+        format!(
+            ", stages {points} req/s total (peak {} req/s total, {} per driver, split)",
+            rate(peak),
+            rate(peak / n)
+        )
+    } else if let Some(d) = c.delay_ms.filter(|d| *d > 0.0) {
+        format!(", {} ms between sends on each driver", rate(d))
+    } else {
+        String::new()
+    }
+}
+
 /// The summary for people.
 pub fn text(test: &TestView) -> String {
     let a: &StatsView = &test.aggregate;
@@ -144,17 +195,7 @@ pub fn text(test: &TestView) -> String {
     let mut line = |k: &str, v: String| {
         let _ = writeln!(out, "{k:<54} {v}");
     };
-    let schedule = match (c.rate, c.delay_ms) {
-        (Some(r), _) => format!(
-            ", {} req/s per driver ({} req/s total)",
-            rate(r),
-            rate(r * drivers as f64)
-        ),
-        (None, Some(d)) if d > 0.0 => {
-            format!(", {} ms between sends on each driver", rate(d))
-        }
-        _ => String::new(),
-    };
+    let schedule = schedule(c, drivers);
     line(
         "Test",
         format!("{} ({}{schedule})", test.id, c.test_type.to_lowercase()),
@@ -435,6 +476,35 @@ mod tests {
         assert_eq!(decimal(0.5, 1), "0.5");
         assert_eq!(rate(300.0), "300");
         assert_eq!(rate(1_000.0 / 3.0), "333.33");
+        let mut c = onslaught_plan::TestRequest::new("tsunami", "http://127.0.0.1/");
+        c.rate = Some(100.0);
+        assert_eq!(schedule(&c, 3), ", 100 req/s per driver (300 req/s total)");
+        c.rate = None;
+        c.rate_total = Some(100.0);
+        assert_eq!(
+            schedule(&c, 3),
+            ", 100 req/s total (33.33 req/s per driver, split)"
+        );
+        c.rate_total = None;
+        c.stages_total = vec![
+            onslaught_plan::Stage {
+                duration_ms: 15_000,
+                target: 2000.0,
+            },
+            onslaught_plan::Stage {
+                duration_ms: 90_000,
+                target: 0.0,
+            },
+        ];
+        assert_eq!(
+            schedule(&c, 4),
+            ", stages 15s:2000,1m30s:0 req/s total (peak 2,000 req/s total, 500 per driver, split)"
+        );
+        c.stages = std::mem::take(&mut c.stages_total);
+        assert_eq!(
+            schedule(&c, 4),
+            ", stages 15s:2000,1m30s:0 req/s per driver (peak 2,000 req/s per driver, 8,000 total)"
+        );
     }
 
     #[test]
