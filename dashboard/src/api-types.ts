@@ -745,6 +745,19 @@ export interface components {
              */
             quantile: number;
         };
+        /** @description One stage of a rate curve, as written. */
+        Stage: {
+            /**
+             * Format: uint64
+             * @description How long the stage lasts, in ms.
+             */
+            duration_ms: number;
+            /**
+             * Format: double
+             * @description Requests per second at the stage's end (reached linearly from the previous stage's).
+             */
+            target: number;
+        };
         /**
          * @description Statistics of a node or of a whole test: the counters as measured (with errors judged, see
          *     [`StatsView::judged`]), the rate and success ratio, and the summaries of the histograms.
@@ -1059,11 +1072,27 @@ export interface components {
              */
             rate: number | null;
             /**
+             * Format: double
+             * @description Tsunami: requests per second in total over all drivers (instead of `rate`, which is per
+             *     driver): the drivers split one schedule, driver k of n taking every arrival i with
+             *     i mod n = k.
+             */
+            rate_total?: number | null;
+            /**
              * Format: uint64
-             * @description Requests each driver sends. Give this, `duration_ms`, or both.
+             * @description Requests each driver sends. Give this, `duration_ms`, or both (or stages).
              * @default null
              */
             requests_per_driver: number | null;
+            /**
+             * @description Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
+             *     linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
+             *     stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
+             *     the stages' total unless `duration_ms` is shorter. At least one target above 0.
+             */
+            stages?: components["schemas"]["Stage"][];
+            /** @description Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`). */
+            stages_total?: components["schemas"]["Stage"][];
             /**
              * @description Start right after creating.
              * @default false
@@ -1097,7 +1126,11 @@ export interface components {
              *     accepted as another name for it).
              */
             url: string;
-        } & (unknown & unknown & unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & {
+            stages?: unknown | unknown;
+        } & {
+            stages_total?: unknown | unknown;
+        } & unknown & unknown & unknown);
         /** @description The answer of `GET /api/tests`. */
         TestList: {
             /** @description Newest first, without `series` (the detail route has it). */
@@ -1289,11 +1322,27 @@ export interface components {
              */
             rate?: number | null;
             /**
+             * Format: double
+             * @description Tsunami: requests per second in total over all drivers (instead of `rate`, which is per
+             *     driver): the drivers split one schedule, driver k of n taking every arrival i with
+             *     i mod n = k.
+             */
+            rate_total?: number | null;
+            /**
              * Format: uint64
-             * @description Requests each driver sends. Give this, `duration_ms`, or both.
+             * @description Requests each driver sends. Give this, `duration_ms`, or both (or stages).
              * @default null
              */
             requests_per_driver?: number | null;
+            /**
+             * @description Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
+             *     linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
+             *     stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
+             *     the stages' total unless `duration_ms` is shorter. At least one target above 0.
+             */
+            stages?: components["schemas"]["Stage"][];
+            /** @description Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`). */
+            stages_total?: components["schemas"]["Stage"][];
             /**
              * @description Start right after creating.
              * @default false
@@ -1327,7 +1376,11 @@ export interface components {
              *     accepted as another name for it).
              */
             url: string;
-        } & (unknown & unknown & unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & {
+            stages?: unknown | unknown;
+        } & {
+            stages_total?: unknown | unknown;
+        } & unknown & unknown & unknown);
         /** @description Where a test is in its life. */
         TestStatus: "created" | "configuring" | "running" | "completed" | "degraded" | "failed" | "aborted" | "interrupted";
         /** @description A test as the API shows it. */

@@ -159,8 +159,25 @@ export function describeConfig(test: TestView, driverCount: number): string {
     parts.push(`${fmtInt(cfg.requests_per_driver)} requests per driver × ${n} = ${fmtInt(cfg.requests_per_driver * n)}`);
   }
   if (cfg.duration_ms) parts.push(`for ${fmtDuration(cfg.duration_ms)}`);
+  const stagesTotal = cfg.stages_total ?? [];
+  const stages = cfg.stages ?? [];
+  const peak = (list: { target: number }[]) => Math.max(0, ...list.map((s) => s.target));
+  const curve = (list: { duration_ms: number; target: number }[]) =>
+    list.map((s) => `${fmtDuration(s.duration_ms)} → ${fmtNum(s.target, 1)}`).join(', ');
   if (cfg.rate) parts.push(`${fmtNum(cfg.rate, 1)} req/s per driver (${fmtNum(cfg.rate * n, 1)}/s total)`);
-  else if (cfg.delay_ms) parts.push(`${fmtDuration(cfg.delay_ms)} between sends per driver`);
+  else if (cfg.rate_total) {
+    parts.push(`${fmtNum(cfg.rate_total, 1)} req/s in total, split (${fmtNum(cfg.rate_total / n, 1)}/s per driver)`);
+  } else if (stages.length > 0) {
+    parts.push(
+      `stages per driver: ${curve(stages)} req/s (peak ${fmtNum(peak(stages), 1)}/s per driver, ` +
+        `${fmtNum(peak(stages) * n, 1)}/s total)`,
+    );
+  } else if (stagesTotal.length > 0) {
+    parts.push(
+      `stages in total: ${curve(stagesTotal)} req/s (peak ${fmtNum(peak(stagesTotal), 1)}/s total, ` +
+        `${fmtNum(peak(stagesTotal) / n, 1)}/s per driver, split)`,
+    );
+  } else if (cfg.delay_ms) parts.push(`${fmtDuration(cfg.delay_ms)} between sends per driver`);
   if (cfg.concurrency) parts.push(`${fmtInt(cfg.concurrency)} connections per driver`);
   if (cfg.timeout_ms) parts.push(`timeout ${fmtDuration(cfg.timeout_ms)}`);
   return parts.join(' · ');

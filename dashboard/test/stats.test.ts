@@ -118,6 +118,20 @@ describe('describeConfig', () => {
         '50 req/s per driver (200/s total) · 50 connections per driver · timeout 30 s',
     );
   });
+
+  it('says when a rate or a curve is in total and shows it per driver too', () => {
+    const base = { ...test('x').config, test_type: 'tsunami' as const, requests_per_driver: null };
+    const total = test('t', { config: { ...base, rate_total: 300 } });
+    expect(describeConfig(total, 3)).toContain('300 req/s in total, split (100/s per driver)');
+    const stages = [
+      { duration_ms: 15000, target: 2000 },
+      { duration_ms: 15000, target: 0 },
+    ];
+    const curve = test('t', { config: { ...base, stages_total: stages } });
+    expect(describeConfig(curve, 4)).toContain('peak 2,000/s total, 500/s per driver, split');
+    const perDriver = test('t', { config: { ...base, stages } });
+    expect(describeConfig(perDriver, 4)).toContain('peak 2,000/s per driver, 8,000/s total');
+  });
 });
 
 describe('driver starts and connect failures', () => {
