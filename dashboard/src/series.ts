@@ -1,7 +1,7 @@
 // Builds chart data from a test's per-second series: one x value per second (gaps as
 // null so a missing second shows as a break, not a made-up value). Pure.
 
-import { isActive, type SeriesPoint, type TestView } from './types';
+import { isActive, type SeriesPoint, type TestRequest, type TestView } from './types';
 
 export interface ChartData {
   /** Series names, in the order of `columns[1..]`. */
@@ -89,6 +89,53 @@ export function throughputData(
   return {
     labels: ['total', 'errors', ...nodeIds],
     columns: [x, column((p) => p.requests), column((p) => p.errors), ...nodeIds.map((id) => column((p) => p.nodes?.[id] ?? 0))],
+  };
+}
+
+/** Requests a rate curve (stages from 0 req/s, each linear to its target) sends in its first `t` s. */
+export function curveArea(stages: readonly { duration_ms: number; target: number }[], t: number): number {
+  let area = 0;
+  let from = 0;
+  let left = t;
+  for (const stage of stages) {
+    if (left <= 0) break;
+    const length = stage.duration_ms / 1000;
+    const u = Math.min(left, length);
+    const at = from + ((stage.target - from) * u) / length;
+    area += ((from + at) / 2) * u;
+    left -= u;
+    from = stage.target;
+  }
+  return area;
+}
+
+/**
+ * The requests a tsunami test's schedule plans in second `s` in total over `drivers` drivers:
+ * its rate curve's area over that second, or its constant rate (while its duration lasts); a
+ * per-driver schedule times the drivers. Null for a test without a schedule (avalanche).
+ */
+export function plannedInSecond(cfg: TestRequest, drivers: number, s: number): number | null {
+  const n = Math.max(drivers, 1);
+  const curve = cfg.stages?.length ? cfg.stages : cfg.stages_total;
+  if (curve && curve.length > 0) {
+    const end = cfg.duration_ms ? cfg.duration_ms / 1000 : Infinity;
+    const total = curveArea(curve, Math.min(s + 1, end)) - curveArea(curve, Math.min(s, end));
+    return cfg.stages?.length ? total * n : total;
+  }
+  const perSecond =
+    cfg.rate_total ?? (cfg.rate ? cfg.rate * n : cfg.delay_ms && cfg.delay_ms > 0 ? (1000 / cfg.delay_ms) * n : null);
+  if (perSecond === null || cfg.test_type.toLowerCase() !== 'tsunami') return null;
+  const share = cfg.duration_ms ? Math.min(1, Math.max(0, cfg.duration_ms / 1000 - s)) : 1;
+  return perSecond * share;
+}
+
+/** `data` (per second) with the schedule's planned requests of each second as a `target` column. */
+export function withTarget(data: ChartData, cfg: TestRequest, drivers: number): ChartData {
+  const [x, ...rest] = data.columns;
+  if (x.length === 0 || plannedInSecond(cfg, drivers, 0) === null) return data;
+  return {
+    labels: [...data.labels, 'target'],
+    columns: [x, ...rest, x.map((s) => plannedInSecond(cfg, drivers, s))],
   };
 }
 

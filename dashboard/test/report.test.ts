@@ -194,6 +194,11 @@ describe('tables', () => {
     expect(rows['Rate per driver']).toBe('100/s (200/s in total)');
     expect(rows['Accepted statuses']).toBe('2xx, 3xx');
     expect(rows.Headers).toBeUndefined();
+    expect(rows['Rate in total']).toBeUndefined();
+    const total = { ...p.report.config, rate: null, rate_total: 300 };
+    expect(Object.fromEntries(configRows(total, 3))['Rate in total']).toBe('300/s (100/s per driver, split)');
+    const curve = { ...p.report.config, rate: null, stages_total: [{ duration_ms: 30000, target: 2000 }] };
+    expect(Object.fromEntries(configRows(curve, 4))['Stages in total']).toContain('(peak 2,000/s in total, 500/s per driver, split)');
   });
 });
 

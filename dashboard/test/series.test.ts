@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { latencyData, nodeIdsOf, orderedPoints, settledPoints, throughputData } from '../src/series';
+import {
+  curveArea,
+  latencyData,
+  nodeIdsOf,
+  orderedPoints,
+  plannedInSecond,
+  settledPoints,
+  throughputData,
+  withTarget,
+} from '../src/series';
 import type { NodeFacts, SeriesPoint, TestView } from '../src/types';
 import { point, stats, test } from './fixtures';
 
@@ -122,5 +131,40 @@ describe('nodeIdsOf', () => {
       series: [point(0, { nodes: { d: 1 } })],
     });
     expect(nodeIdsOf(t)).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('the schedule\'s target beside the achieved rate', () => {
+  const ramp = [
+    { duration_ms: 15000, target: 2000 },
+    { duration_ms: 15000, target: 0 },
+  ];
+  const base = { ...test('x').config, test_type: 'tsunami' as const, requests_per_driver: null };
+  it('is the area of a rate curve over each second', () => {
+    expect(curveArea(ramp, 30)).toBeCloseTo(30000, 6);
+    expect(curveArea(ramp, 15)).toBeCloseTo(15000, 6);
+    expect(curveArea(ramp, 1)).toBeCloseTo(2000 / 15 / 2, 6);
+    const total = { ...base, stages_total: ramp };
+    expect(plannedInSecond(total, 3, 14)).toBeCloseTo(curveArea(ramp, 15) - curveArea(ramp, 14), 6);
+    // Per driver, the test's total is that times the drivers; a shorter duration cuts the curve.
+    expect(plannedInSecond({ ...base, stages: ramp, duration_ms: 1500 }, 3, 1)).toBeCloseTo(
+      3 * (curveArea(ramp, 1.5) - curveArea(ramp, 1)),
+      6,
+    );
+    expect(plannedInSecond({ ...base, stages: ramp, duration_ms: 1500 }, 3, 2)).toBe(0);
+  });
+  it('is the constant rate in total while the test lasts, none for an avalanche', () => {
+    expect(plannedInSecond({ ...base, rate_total: 300, duration_ms: 2500 }, 3, 0)).toBe(300);
+    expect(plannedInSecond({ ...base, rate_total: 300, duration_ms: 2500 }, 3, 2)).toBe(150);
+    expect(plannedInSecond({ ...base, rate: 100 }, 3, 7)).toBe(300);
+    expect(plannedInSecond({ ...base, delay_ms: 10 }, 2, 0)).toBe(200);
+    expect(plannedInSecond({ ...test('x').config, test_type: 'avalanche' }, 2, 0)).toBe(null);
+  });
+  it('adds a target column only for a schedule', () => {
+    const data = throughputData([point(0, { requests: 60 }), point(1, { requests: 200 })], []);
+    const withIt = withTarget(data, { ...base, rate_total: 100 }, 3);
+    expect(withIt.labels).toEqual(['total', 'errors', 'target']);
+    expect(withIt.columns[3]).toEqual([100, 100]);
+    expect(withTarget(data, { ...test('x').config, test_type: 'avalanche' }, 3)).toBe(data);
   });
 });

@@ -128,6 +128,17 @@ export function passed(page: ReportPage): boolean {
   return thresholdRows(page).every((row) => row.passed);
 }
 
+/** A rate curve's stages (`30 s → 100/s, …`) with its peak per driver and in total; null without stages. */
+function stagesText(stages: readonly { duration_ms: number; target: number }[] | undefined, n: number, perDriver: boolean): string | null {
+  if (!stages || stages.length === 0) return null;
+  const curve = stages.map((st) => `${fmtDuration(st.duration_ms)} → ${fmtRate(st.target)}`).join(', ');
+  const peak = Math.max(0, ...stages.map((st) => st.target));
+  const both = perDriver
+    ? `peak ${fmtRate(peak)} per driver, ${fmtRate(peak * n)} in total`
+    : `peak ${fmtRate(peak)} in total, ${fmtRate(peak / n)} per driver, split`;
+  return `${curve} (${both})`;
+}
+
 /** The plan and load settings, as label and text, in a fixed order; absent ones left out. */
 export function configRows(config: TestConfig, drivers: number): [string, string][] {
   const n = Math.max(drivers, 1);
@@ -143,6 +154,9 @@ export function configRows(config: TestConfig, drivers: number): [string, string
     ],
     ['Duration', config.duration_ms ? fmtDuration(config.duration_ms) : null],
     ['Rate per driver', config.rate ? `${fmtRate(config.rate)} (${fmtRate(config.rate * n)} in total)` : null],
+    ['Rate in total', config.rate_total ? `${fmtRate(config.rate_total)} (${fmtRate(config.rate_total / n)} per driver, split)` : null],
+    ['Stages per driver', stagesText(config.stages, n, true)],
+    ['Stages in total', stagesText(config.stages_total, n, false)],
     ['Delay between sends', config.delay_ms ? fmtDuration(config.delay_ms) : null],
     ['Connections per driver', config.concurrency ? fmtInt(config.concurrency) : null],
     ['Request timeout', config.timeout_ms ? fmtDuration(config.timeout_ms) : null],

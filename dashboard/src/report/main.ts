@@ -5,7 +5,7 @@
 import { LineChart } from '../charts';
 import { h } from '../dom';
 import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
-import { latencyData, perDriverData, throughputData, type ChartData } from '../series';
+import { latencyData, perDriverData, throughputData, withTarget, type ChartData } from '../series';
 import { errorRows, statusRows, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
@@ -158,7 +158,11 @@ function render(page: ReportPage): void {
     h(
       'div',
       { class: 'charts' },
-      chart('Throughput (requests sent per second, total and per driver)', 'throughput-chart', throughputData(r.series, ids, true), {
+      chart(
+        'Throughput (requests sent per second, total, per driver, and the schedule\'s target)',
+        'throughput-chart',
+        withTarget(throughputData(r.series, ids, true), r.config, ids.length),
+        {
         height: 240,
         format: (v) => fmtNum(v, 0),
         counts: true,
@@ -166,6 +170,7 @@ function render(page: ReportPage): void {
         styles: {
           total: { stroke: 'var(--fg)', width: 2.5 },
           errors: { stroke: '#d62728', width: 1.5, dash: [6, 4] },
+          target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3] },
         },
       }),
       chart('Errors per second (total and per driver)', 'errors-chart', perDriverData(seriesByNode, ids, (p) => p.errors), {

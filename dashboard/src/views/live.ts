@@ -15,7 +15,7 @@ import {
   fmtPercent,
   fmtRate,
 } from '../format';
-import { latencyData, nodeIdsOf, settledPoints, throughputData } from '../series';
+import { latencyData, nodeIdsOf, settledPoints, throughputData, withTarget } from '../series';
 import {
   connectErrors,
   describeConfig,
@@ -328,6 +328,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       styles: {
         total: { stroke: 'var(--fg)', width: 2.5, label: 'total' },
         errors: { stroke: '#d62728', width: 1.5, dash: [6, 4], label: 'errors' },
+        target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3], label: 'target' },
       },
     });
     s.latency = new LineChart(latencyHost, {
@@ -454,7 +455,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     );
 
     const points = settledPoints(test);
-    s.throughput.update(throughputData(points, drivers, !active));
+    s.throughput.update(withTarget(throughputData(points, drivers, !active), cfg, drivers.length));
     s.latency.update(latencyData(points));
 
     const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
