@@ -119,24 +119,43 @@ pub async fn run_test(
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .and_then(|d| u64::try_from(d.as_millis()).ok());
-    let mut ticker = tokio::time::interval_at(
-        tokio::time::Instant::from_std(started) + ctx.metrics_every,
+    let (cuts, mut intervals) = tokio::sync::mpsc::channel(1);
+    let cutting = cancel.child_token();
+    let cutter = match spawn_cutter(
+        Arc::clone(&recorder),
+        started,
         ctx.metrics_every,
-    );
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        cuts,
+        cutting.clone(),
+    ) {
+        Ok(cutter) => Some(cutter),
+        Err(e) => {
+            tracing::error!(test_id, "cannot start the metrics thread: {e}");
+            stop.stop(format!("cannot start the metrics thread: {e}"));
+            None
+        }
+    };
     let finished = handle.finished();
     tokio::pin!(finished);
-    let mut interval = Measurements::default();
     loop {
         tokio::select! {
             _ = &mut finished => break,
-            _ = ticker.tick() => {
-                recorder.take_into(&mut interval);
+            Some((interval, end_ms)) = intervals.recv() => {
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
-                publisher.send(&interval, elapsed_ms(started), None, None).await;
+                publisher.send(&interval, end_ms, None, None).await;
             }
         }
     }
+    // The cutter stops within its longest nap; an interval it cut meanwhile goes out before the
+    // final one.
+    cutting.cancel();
+    if let Some(cutter) = cutter {
+        let _ = tokio::task::spawn_blocking(move || cutter.join()).await;
+    }
+    while let Ok((interval, end_ms)) = intervals.try_recv() {
+        publisher.send(&interval, end_ms, None, None).await;
+    }
+    let mut interval = Measurements::default();
     recorder.take_into(&mut interval);
     let timing = recorder.timing(started);
     let requests_sent = recorder.requests_sent();
@@ -155,6 +174,42 @@ pub async fn run_test(
         requests_sent,
         error: None,
     }
+}
+
+/// Starts the thread that cuts the run's metrics intervals at `started + k * every`, precisely
+/// and ahead of ordinary work (as the pacer runs): a second of the test's series then holds
+/// exactly the sends of that second, where a tick of the async runtime, late on a busy machine,
+/// moved a millisecond of sends into the previous second for each millisecond late. While the
+/// loop has not taken the previous interval (a full metrics queue makes it wait), no cut is
+/// made and the engine keeps recording, so the next interval is longer.
+fn spawn_cutter(
+    recorder: Arc<onslaught_engine::Recorder>,
+    started: std::time::Instant,
+    every: Duration,
+    cuts: tokio::sync::mpsc::Sender<(Measurements, u64)>,
+    stop: CancellationToken,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("onslaught-metrics".to_owned())
+        .spawn(move || {
+            onslaught_engine::schedule::raise_priority(true);
+            let mut next = started;
+            loop {
+                next += every;
+                if !onslaught_engine::schedule::sleep_until(next, &stop, true) {
+                    return;
+                }
+                match cuts.try_reserve() {
+                    Ok(permit) => {
+                        let mut interval = Measurements::default();
+                        recorder.take_into(&mut interval);
+                        permit.send((interval, elapsed_ms(started)));
+                    }
+                    Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return,
+                }
+            }
+        })
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {
