@@ -549,10 +549,13 @@ fn load(tsunami: bool, given: Given<'_>) -> Result<Load, ValidationError> {
     };
     if !tsunami {
         if let Some(field) = named.first().filter(|f| **f != "delay_ms") {
-            return Err(invalid(
-                field,
-                "an avalanche test has no rate; use tsunami for a fixed rate or a rate curve",
-            ));
+            let message = if *field == "rate" {
+                "an avalanche test has no rate; use tsunami for a fixed rate"
+            } else {
+                "an avalanche test has no schedule; use tsunami (stages of users for closed load \
+                 are not supported yet)"
+            };
+            return Err(invalid(field, message));
         }
         return Ok(Load::Avalanche);
     }
