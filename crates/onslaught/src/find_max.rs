@@ -107,8 +107,12 @@ pub async fn run(
     drivers: u32,
     search: Search,
 ) -> anyhow::Result<(Outcome, u8)> {
-    let start = match plan.load {
-        Load::Tsunami(schedule) => schedule.per_second(),
+    // Steps are constant rates per driver; a total rate starts at its share per driver.
+    let start = match &plan.load {
+        Load::Tsunami(schedule) if schedule.stages().is_none() => {
+            schedule.driver_rate(drivers as usize)
+        }
+        Load::Tsunami(_) => anyhow::bail!("--find-max steps a constant rate, not stages"),
         Load::Avalanche => anyhow::bail!("--find-max needs a rate (tsunami)"),
     };
     let ceiling = onslaught_plan::request::MAX_RATE;
@@ -131,6 +135,7 @@ pub async fn run(
         // The step's test: the model with its rate, through the one validation.
         let mut request = TestRequest::from(plan);
         request.delay_ms = None;
+        request.rate_total = None;
         request.rate = Some(rate);
         let step_plan = TestPlan::try_from(request)
             .map_err(|e| anyhow::anyhow!("invalid {}: {}", e.field, e.message))?;
