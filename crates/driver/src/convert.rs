@@ -166,6 +166,8 @@ pub fn metrics(interval: &Measurements, at: Position<'_>) -> Metrics {
         send_gap_histogram: None,
         send_lag_histogram: None,
         counters: Counters::default(),
+        by_name: BTreeMap::new(),
+        flows: BTreeMap::new(),
     };
     message.set_measurements(interval);
     message

@@ -9,7 +9,9 @@ use onslaught_plan::{Load, Split, TestPlan};
 use crate::codec::{DecodeError, Message, check_id};
 use onslaught_stats::{Counters, Measurements, Summary};
 
-use crate::wire_stats::{check_counters, decode_histogram, encode_histogram};
+use crate::wire_stats::{
+    FlowMetrics, NamedMetrics, check_counters, check_names, decode_histogram, encode_histogram,
+};
 use crate::{PROTOCOL_VERSION, Topic};
 
 fn v1() -> u32 {
@@ -334,6 +336,16 @@ pub struct Metrics {
     pub send_lag_histogram: Option<String>,
     /// Counters of the interval.
     pub counters: Counters,
+    /// Per request name, for a test whose requests have more than one name (a plan's steps):
+    /// each name's histograms and counters (absent for a test of one request, whose whole is
+    /// that request's). At most [`crate::wire_stats::MAX_NAMES`] names of at most
+    /// [`crate::wire_stats::MAX_NAME_BYTES`] bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_name: BTreeMap<String, NamedMetrics>,
+    /// Per flow: its iterations in the interval (absent for a test without flows). Bounded like
+    /// `by_name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flows: BTreeMap<String, FlowMetrics>,
     /// On the final message of a run that ended early: why (stopped by the orchestrator, no
     /// orchestrator heartbeat, the driver shutting down).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -374,6 +386,11 @@ impl Metrics {
             ));
         }
         check_counters(&self.counters)?;
+        check_names("by_name", self.by_name.keys())?;
+        for named in self.by_name.values() {
+            check_counters(&named.counters)?;
+        }
+        check_names("flows", self.flows.keys())?;
         if self.stopped.as_ref().is_some_and(|s| s.len() > 1024) {
             return Err(DecodeError::invalid("stopped", "longer than 1024 bytes"));
         }
@@ -381,7 +398,7 @@ impl Metrics {
     }
 
     /// What the message measured: its histograms decoded (each is base64 of deflated
-    /// HdrHistogram V2) and its counters.
+    /// HdrHistogram V2), its counters, and the same per request name and per flow.
     pub fn measurements(&self) -> Result<Measurements, DecodeError> {
         let optional = |field, text: &Option<String>| {
             text.as_deref()
@@ -394,7 +411,16 @@ impl Metrics {
             send_gaps: optional("send_gap_histogram", &self.send_gap_histogram)?,
             send_lag: optional("send_lag_histogram", &self.send_lag_histogram)?,
             counters: self.counters.clone(),
-            ..Measurements::default()
+            by_name: self
+                .by_name
+                .iter()
+                .map(|(name, named)| Ok((name.clone(), named.measurements(name)?)))
+                .collect::<Result<_, DecodeError>>()?,
+            flows: self
+                .flows
+                .iter()
+                .map(|(name, flow)| Ok((name.clone(), flow.iterations(name)?)))
+                .collect::<Result<_, DecodeError>>()?,
         })
     }
 
@@ -407,6 +433,16 @@ impl Metrics {
         self.send_gap_histogram = measured.send_gaps.as_ref().map(encode_histogram);
         self.send_lag_histogram = measured.send_lag.as_ref().map(encode_histogram);
         self.counters = measured.counters.clone();
+        self.by_name = measured
+            .by_name
+            .iter()
+            .map(|(name, part)| (name.clone(), NamedMetrics::of(part)))
+            .collect();
+        self.flows = measured
+            .flows
+            .iter()
+            .map(|(name, flow)| (name.clone(), FlowMetrics::of(flow)))
+            .collect();
     }
 }
 

@@ -1,9 +1,10 @@
 //! How `stats` values travel: the latency summary under the assignment's names, counters as
-//! their serde form, histograms as base64.
+//! their serde form, histograms as base64, and the per-name and per-flow parts.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use onslaught_stats::{Counters, Histogram};
+use onslaught_stats::{Counters, Histogram, Iterations, Measurements};
+use serde::{Deserialize, Serialize};
 
 use crate::codec::DecodeError;
 
@@ -54,8 +55,137 @@ pub mod assignment_names {
     }
 }
 
-/// Checks what deserializing [`Counters`] leaves open: the number and length of reasons.
+/// The most request names (and the most flows) one metrics message may carry. Drivers fold
+/// names past the plan's limit (100 by default) into `other`, so this only stops a malformed or
+/// hostile message from making the orchestrator keep unbounded state.
+pub const MAX_NAMES: usize = 1000;
+
+/// The longest request or flow name on the wire, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// One request name's part of a metrics message: its histograms (same encoding as the
+/// message's own) and counters. Send gaps and lags are the node's, not a name's: not carried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NamedMetrics {
+    /// Latency histogram of this name's requests (µs, from the intended send time).
+    pub histogram: String,
+    /// Service-time histogram of this name's requests (µs, from the actual send).
+    pub service_histogram: String,
+    /// This name's counters (checks included).
+    pub counters: Counters,
+}
+
+impl NamedMetrics {
+    /// The wire form of one name's measurements.
+    pub fn of(measured: &Measurements) -> Self {
+        Self {
+            histogram: encode_histogram(&measured.latency),
+            service_histogram: encode_histogram(&measured.service),
+            counters: measured.counters.clone(),
+        }
+    }
+
+    /// The measurements of name `name` (for error messages), decoded.
+    pub fn measurements(&self, name: &str) -> Result<Measurements, DecodeError> {
+        let decode =
+            |field, text: &str| decode_histogram(field, text).map_err(|e| in_name(e, name));
+        Ok(Measurements {
+            latency: decode("by_name.histogram", &self.histogram)?,
+            service: decode("by_name.service_histogram", &self.service_histogram)?,
+            counters: self.counters.clone(),
+            ..Measurements::default()
+        })
+    }
+}
+
+/// One flow's part of a metrics message: its iterations in the interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowMetrics {
+    /// Iterations begun.
+    pub started: u64,
+    /// Iterations that ran every step.
+    pub completed: u64,
+    /// Iterations stopped before their last step.
+    pub interrupted: u64,
+    /// Iterations due that could not start (open load, every virtual user busy).
+    pub dropped: u64,
+    /// Durations of completed iterations (µs), same encoding as the message's histograms.
+    pub duration_histogram: String,
+}
+
+impl FlowMetrics {
+    /// The wire form of one flow's iterations.
+    pub fn of(iterations: &Iterations) -> Self {
+        Self {
+            started: iterations.started,
+            completed: iterations.completed,
+            interrupted: iterations.interrupted,
+            dropped: iterations.dropped,
+            duration_histogram: encode_histogram(&iterations.duration),
+        }
+    }
+
+    /// The iterations of flow `name` (for error messages), decoded.
+    pub fn iterations(&self, name: &str) -> Result<Iterations, DecodeError> {
+        Ok(Iterations {
+            started: self.started,
+            completed: self.completed,
+            interrupted: self.interrupted,
+            dropped: self.dropped,
+            duration: decode_histogram("flows.duration_histogram", &self.duration_histogram)
+                .map_err(|e| in_name(e, name))?,
+        })
+    }
+}
+
+/// `error` with the name it concerns in its reason.
+fn in_name(error: DecodeError, name: &str) -> DecodeError {
+    match error {
+        DecodeError::Invalid { field, reason } => DecodeError::Invalid {
+            field,
+            reason: format!("{name:?}: {reason}"),
+        },
+        other => other,
+    }
+}
+
+/// Checks the names of a per-name map (`field`): at most [`MAX_NAMES`], each at most
+/// [`MAX_NAME_BYTES`] long.
+pub fn check_names<'a>(
+    field: &'static str,
+    mut names: impl ExactSizeIterator<Item = &'a String>,
+) -> Result<(), DecodeError> {
+    if names.len() > MAX_NAMES {
+        return Err(DecodeError::invalid(
+            field,
+            format!("more than {MAX_NAMES} names"),
+        ));
+    }
+    if names.any(|n| n.len() > MAX_NAME_BYTES) {
+        return Err(DecodeError::invalid(
+            field,
+            format!("a name is longer than {MAX_NAME_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks what deserializing [`Counters`] leaves open: the number and length of reasons and of
+/// failed checks.
 pub fn check_counters(counters: &Counters) -> Result<(), DecodeError> {
+    let most = onslaught_stats::counters::MAX_REASONS + 1;
+    if counters.failed_checks.len() > most {
+        return Err(DecodeError::invalid(
+            "counters.failed_checks",
+            format!("more than {most} distinct checks"),
+        ));
+    }
+    if counters.failed_checks.keys().any(|k| k.len() > 256) {
+        return Err(DecodeError::invalid(
+            "counters.failed_checks",
+            "a check is longer than 256 bytes",
+        ));
+    }
     let most = onslaught_stats::counters::MAX_REASONS + 1;
     if counters.error_reasons.len() > most {
         return Err(DecodeError::invalid(

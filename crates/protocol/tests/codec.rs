@@ -3,10 +3,11 @@
 
 use onslaught_plan::{Header, TestPlan, TestRequest};
 use onslaught_protocol::messages::DRIVER_NODE_REGISTER;
-use onslaught_protocol::wire_stats::encode_histogram;
+use onslaught_protocol::wire_stats::{FlowMetrics, NamedMetrics, encode_histogram};
 use onslaught_protocol::*;
-use onslaught_stats::{Counters, ErrorKind, Histogram};
+use onslaught_stats::{Counters, ErrorKind, Histogram, Iterations, Measurements};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 fn id() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_.:-]{1,40}"
@@ -124,6 +125,29 @@ fn metrics() -> impl Strategy<Value = Metrics> {
                     } else {
                         Some(encode_histogram(&h))
                     },
+                    by_name: if seq % 3 == 0 {
+                        let mut part = Measurements::default();
+                        part.latency = h.clone();
+                        part.counters = c.clone();
+                        ["item", "login"]
+                            .into_iter()
+                            .map(|n| (n.to_owned(), NamedMetrics::of(&part)))
+                            .collect()
+                    } else {
+                        BTreeMap::new()
+                    },
+                    flows: if seq % 3 == 0 {
+                        let flow = Iterations {
+                            started: seq,
+                            completed: seq / 2,
+                            interrupted: 1,
+                            dropped: 2,
+                            duration: h.clone(),
+                        };
+                        BTreeMap::from([("buy".to_owned(), FlowMetrics::of(&flow))])
+                    } else {
+                        BTreeMap::new()
+                    },
                     counters: c,
                 }
             },
@@ -195,6 +219,8 @@ fn metrics_decoders_agree(bytes: &[u8]) {
                 histograms.send_lag.map(|h| h.encode()),
                 again.send_lag.map(|h| h.encode())
             );
+            assert_eq!(histograms.by_name, again.by_name);
+            assert_eq!(histograms.flows, again.flows);
         }
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         (a, b) => panic!("decode: {:?}, decode_metrics: {:?}", a.err(), b.err()),
@@ -374,6 +400,8 @@ fn metrics_with_a_corrupt_histogram_are_rejected() {
         send_gap_histogram: None,
         send_lag_histogram: None,
         counters: Counters::default(),
+        by_name: BTreeMap::new(),
+        flows: BTreeMap::new(),
     };
     assert!(matches!(
         decode::<Metrics>(&encode(&m)),
@@ -430,6 +458,8 @@ fn metrics_carry_the_assignments_latency_names() {
         send_gap_histogram: None,
         send_lag_histogram: None,
         counters: Counters::default(),
+        by_name: BTreeMap::new(),
+        flows: BTreeMap::new(),
     };
     m.set_measurements(&measured);
     let json: serde_json::Value = serde_json::from_slice(&encode(&m)).unwrap();
@@ -445,4 +475,151 @@ fn metrics_carry_the_assignments_latency_names() {
     let back: Metrics = decode(&encode(&m)).unwrap();
     assert_eq!(back.metrics, measured.latency.summary());
     assert_eq!(back.measurements().unwrap().counters.requests_sent, 4);
+}
+
+/// A metrics message of one interval of a test of two named requests and a flow.
+fn named_interval() -> Measurements {
+    let mut measured = Measurements::default();
+    for (name, samples, status) in [
+        ("login", [800u64, 1_200, 30_000], 200u16),
+        ("item", [5_000, 7_000, 9_000], 404),
+    ] {
+        let part = measured.by_name.entry(name.to_owned()).or_default();
+        for us in samples {
+            part.latency.record_micros(us);
+            part.service.record_micros(us / 2);
+            part.counters.requests_sent += 1;
+            part.counters.responses_received += 1;
+            part.counters.status(status);
+            measured.latency.record_micros(us);
+            measured.service.record_micros(us / 2);
+        }
+        part.counters.check_passed();
+        part.counters.check_failed("status");
+        measured.counters.add(&part.counters.clone());
+    }
+    let buy = measured.flows.entry("buy".to_owned()).or_default();
+    buy.started = 3;
+    buy.completed = 2;
+    buy.interrupted = 1;
+    buy.dropped = 4;
+    buy.duration.record_micros(50_000);
+    buy.duration.record_micros(70_000);
+    measured
+}
+
+fn empty_metrics() -> Metrics {
+    Metrics {
+        protocol_version: 1,
+        node_id: "d".into(),
+        test_id: "t".into(),
+        report_id: "r".into(),
+        seq: 1,
+        is_final: false,
+        interval_start_ms: 0,
+        interval_end_ms: 1000,
+        sent_at_ms: 0,
+        started_at_ms: None,
+        stopped: None,
+        last_send_us: None,
+        last_response_us: None,
+        metrics: onslaught_stats::Summary::default(),
+        histogram: String::new(),
+        service_histogram: String::new(),
+        send_gap_histogram: None,
+        send_lag_histogram: None,
+        counters: Counters::default(),
+        by_name: BTreeMap::new(),
+        flows: BTreeMap::new(),
+    }
+}
+
+/// Per-name histograms and counters and per-flow iterations travel exactly, and are absent from
+/// the message of a test of one request (the assignment's shape stays as it was).
+#[test]
+fn per_name_measurements_round_trip_exactly() {
+    let measured = named_interval();
+    let mut m = empty_metrics();
+    m.set_measurements(&measured);
+    let bytes = encode(&m);
+    let (_, back) = decode_metrics(&bytes).unwrap();
+    assert_eq!(back, measured);
+    assert_eq!(
+        back.by_name["login"].latency.max_micros(),
+        measured.by_name["login"].latency.max_micros()
+    );
+    assert_eq!(back.flows["buy"].dropped, 4);
+    metrics_decoders_agree(&bytes);
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        json["by_name"]["item"]["counters"]["status_codes"]["404"],
+        3
+    );
+    assert_eq!(json["by_name"]["login"]["counters"]["checks_failed"], 1);
+    assert_eq!(json["flows"]["buy"]["completed"], 2);
+
+    let mut plain = empty_metrics();
+    let mut one = Measurements::default();
+    one.latency.record_micros(1_000);
+    plain.set_measurements(&one);
+    let json: serde_json::Value = serde_json::from_slice(&encode(&plain)).unwrap();
+    assert!(
+        json.get("by_name").is_none() && json.get("flows").is_none(),
+        "{json}"
+    );
+    let fields = json.as_object().unwrap();
+    assert!(fields.keys().all(|k| !k.contains("check")), "{json}");
+}
+
+/// A message whose per-name parts are malformed or unbounded is refused like any invalid one.
+#[test]
+fn malformed_per_name_parts_are_rejected() {
+    let mut m = empty_metrics();
+    m.set_measurements(&named_interval());
+    let invalid = |m: &Metrics, field: &str| {
+        let bytes = encode(m);
+        metrics_decoders_agree(&bytes);
+        match decode::<Metrics>(&bytes) {
+            Err(DecodeError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected `{field}` invalid, got {other:?}"),
+        }
+    };
+    let mut bad = m.clone();
+    bad.by_name.get_mut("item").unwrap().histogram = "!!".into();
+    invalid(&bad, "by_name.histogram");
+    let mut bad = m.clone();
+    bad.by_name.get_mut("item").unwrap().service_histogram = "AAAA".into();
+    invalid(&bad, "by_name.service_histogram");
+    let mut bad = m.clone();
+    bad.flows.get_mut("buy").unwrap().duration_histogram = "!!".into();
+    invalid(&bad, "flows.duration_histogram");
+    let mut bad = m.clone();
+    let part = bad.by_name["item"].clone();
+    bad.by_name
+        .insert("x".repeat(wire_stats::MAX_NAME_BYTES + 1), part);
+    invalid(&bad, "by_name");
+    let mut bad = m.clone();
+    let part = bad.by_name["item"].clone();
+    for i in 0..=wire_stats::MAX_NAMES {
+        bad.by_name.insert(format!("n{i}"), part.clone());
+    }
+    invalid(&bad, "by_name");
+    let mut bad = m.clone();
+    let flow = bad.flows["buy"].clone();
+    bad.flows
+        .insert("y".repeat(wire_stats::MAX_NAME_BYTES + 1), flow);
+    invalid(&bad, "flows");
+    let mut bad = m.clone();
+    let counters = &mut bad.by_name.get_mut("item").unwrap().counters;
+    for i in 0..40 {
+        counters.failed_checks.insert(format!("c{i}"), 1);
+    }
+    invalid(&bad, "counters.failed_checks");
+    // A message without the optional parts is still accepted (older drivers, one request).
+    let mut json: serde_json::Value = serde_json::from_slice(&encode(&m)).unwrap();
+    let fields = json.as_object_mut().unwrap();
+    fields.remove("by_name");
+    fields.remove("flows");
+    let back: Metrics = decode(&serde_json::to_vec(&json).unwrap()).unwrap();
+    assert!(back.by_name.is_empty() && back.measurements().unwrap().by_name.is_empty());
 }
