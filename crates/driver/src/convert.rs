@@ -1,5 +1,6 @@
 //! Conversions at the driver's edges: test plan → engine spec, measured interval → wire metrics.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::HeaderMap;

@@ -67,7 +67,7 @@ pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, Validation
 pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
 pub use thresholds::ThresholdResult;
-pub use views::{Liveness, NodeView, StatsView, TestStatus, TestView};
+pub use views::{FlowView, Liveness, NodeView, StatsView, TestStatus, TestView};
 
 use report::ReportParts;
 use state::State;

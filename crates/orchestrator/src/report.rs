@@ -30,15 +30,23 @@ pub struct Histograms {
     pub latency: String,
     /// Service-time histogram, same encoding.
     pub service_time: String,
+    /// The same per request name (absent for a test of one request).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_name: BTreeMap<String, Histograms>,
 }
 
 impl Histograms {
     /// Encodes the histograms of `totals` (deflated for speed: a checkpoint encodes every
-    /// node's).
+    /// node's), and of each of its names.
     pub fn of(totals: &Measurements) -> Self {
         Self {
             latency: encode_histogram_fast(&totals.latency),
             service_time: encode_histogram_fast(&totals.service),
+            by_name: totals
+                .by_name
+                .iter()
+                .map(|(name, part)| (name.clone(), Histograms::of(part)))
+                .collect(),
         }
     }
 }
@@ -136,7 +144,8 @@ impl ReportParts {
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in self.nodes {
             let stats = node.measured.stats().clone().judged(&expect);
-            test.nodes.insert(node.node_id.clone(), stats.clone());
+            test.nodes
+                .insert(node.node_id.clone(), stats.without_names());
             test.node_facts
                 .insert(node.node_id.clone(), node.facts.clone());
             nodes.push(NodeReport {

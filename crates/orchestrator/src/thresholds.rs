@@ -69,12 +69,13 @@ impl Recent {
     }
 }
 
-/// The verdict of each threshold: over the whole test from `whole` (its latency histogram and
-/// its view, judged by `expect`), over a window from `recent`.
+/// The verdict of each threshold: over the whole test from `whole` (its merged measurements
+/// and their view, judged by `expect`), over a window from `recent`; a threshold on a request
+/// name from that name's part of them.
 pub fn evaluate(
     thresholds: &[Threshold],
-    whole_latency: &Histogram,
-    whole: &StatsView,
+    whole: &Measurements,
+    view: &StatsView,
     recent: Option<&Recent>,
     expect: &ExpectStatus,
 ) -> Vec<ThresholdResult> {
@@ -85,9 +86,9 @@ pub fn evaluate(
                 (Some(window), Some(recent)) => {
                     let (totals, seconds) = recent.window(window.as_secs());
                     let view = StatsView::of(&totals, seconds as f64).judged(expect);
-                    measure(t.metric, &totals.latency, &view)
+                    measure_scoped(t, &totals, &view)
                 }
-                _ => measure(t.metric, whole_latency, whole),
+                _ => measure_scoped(t, whole, view),
             };
             ThresholdResult {
                 expression: t.expression().to_owned(),
@@ -96,6 +97,19 @@ pub fn evaluate(
             }
         })
         .collect()
+}
+
+/// `t`'s metric of the merged data, or of its request name's part of it (nothing to measure
+/// while that name has no data).
+fn measure_scoped(t: &Threshold, totals: &Measurements, view: &StatsView) -> Option<f64> {
+    match &t.name {
+        None => measure(t.metric, &totals.latency, view),
+        Some(name) => measure(
+            t.metric,
+            &totals.by_name.get(name)?.latency,
+            view.by_name.get(name)?,
+        ),
+    }
 }
 
 /// `metric` of the merged data, if there is something to measure.
@@ -117,6 +131,7 @@ fn measure(metric: Metric, latency: &Histogram, view: &StatsView) -> Option<f64>
         }
         Metric::ErrorRate => (attempted > 0).then(|| view.failed_ratio()),
         Metric::Rps => (attempted > 0).then_some(view.rps),
+        Metric::Checks => view.checks_ratio(),
     }
 }
 
@@ -169,7 +184,7 @@ mod tests {
         whole.add(&data(2, &[1000, 1000], 200));
         let view = StatsView::of(&whole, 10.0);
         let t = thresholds(&["p99 < 600ms", "p50 < 5ms", "rps >= 10", "error_rate < 1%"]);
-        let r = evaluate(&t, &whole.latency, &view, None, &ExpectStatus::default());
+        let r = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
         assert!(!r[0].passed);
         assert!((r[0].value.unwrap() - 1000.0).abs() < 1.0, "{r:?}");
         assert!(r[1].passed && r[2].passed && r[3].passed, "{r:?}");
@@ -184,11 +199,11 @@ mod tests {
         whole.add(&data(10, &[1; 10], 404));
         let view = StatsView::of(&whole, 1.0);
         let t = thresholds(&["error_rate < 50%"]);
-        let fails = evaluate(&t, &whole.latency, &view, None, &ExpectStatus::default());
+        let fails = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
         assert_eq!((fails[0].value, fails[0].passed), (Some(1.0), false));
         let expect = ExpectStatus::parse("404").unwrap();
         let view = view.judged(&expect);
-        let passes = evaluate(&t, &whole.latency, &view, None, &expect);
+        let passes = evaluate(&t, &whole, &view, None, &expect);
         assert_eq!((passes[0].value, passes[0].passed), (Some(0.0), true));
     }
 
@@ -198,7 +213,7 @@ mod tests {
         let view = StatsView::of(&whole, 0.0);
         let r = evaluate(
             &thresholds(&["p99 < 1s", "rps > 0"]),
-            &whole.latency,
+            &whole,
             &view,
             None,
             &ExpectStatus::default(),
@@ -220,16 +235,92 @@ mod tests {
         }
         assert_eq!(recent.seconds.len(), 2);
         let view = StatsView::of(&whole, 3.0);
-        let r = evaluate(
-            &t,
-            &whole.latency,
-            &view,
-            Some(&recent),
-            &ExpectStatus::default(),
-        );
+        let r = evaluate(&t, &whole, &view, Some(&recent), &ExpectStatus::default());
         assert!(r[0].passed, "{r:?}");
         assert!(!r[1].passed, "{r:?}");
         assert_eq!(r[2].value, Some(5.0));
         assert!(Recent::for_thresholds(&thresholds(&["p99 < 1s"])).is_none());
+    }
+
+    /// One driver's interval of a flow test: `login` requests at `login_ms`, `item` requests
+    /// at `item_ms`, with checks passed and failed.
+    fn named(login_ms: &[u64], item_ms: &[u64], checks: (u64, u64)) -> Measurements {
+        let mut whole = Measurements::default();
+        for (name, ms) in [("login", login_ms), ("item", item_ms)] {
+            let mut part = data(ms.len() as u64, ms, 200);
+            part.counters.checks_passed = checks.0;
+            part.counters.checks_failed = checks.1;
+            whole.counters.add(&part.counters);
+            whole.latency.add(&part.latency);
+            whole.by_name.insert(name.to_owned(), part);
+        }
+        whole
+    }
+
+    #[test]
+    fn a_name_is_judged_on_its_own_merged_histogram_and_checks_on_their_share() {
+        // Two drivers: login is fast on one, slow on the other; item is slow everywhere.
+        let a = named(&[10; 95], &[900; 10], (99, 0));
+        let b = named(&[300; 5], &[900; 10], (100, 1));
+        let mut whole = Measurements::default();
+        whole.add(&a);
+        whole.add(&b);
+        let view = StatsView::of(&whole, 1.0);
+        let t = thresholds(&[
+            "login: p95 < 400ms",
+            "login: p96 < 100ms",
+            "p95 < 400ms",
+            "checks > 99%",
+            "item: checks >= 99.9%",
+            "missing: p95 < 1s",
+            "item: rps >= 20",
+        ]);
+        let r = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
+        // p95 of login's 100 samples is the 95th, 10 ms; p96 is 300 ms: from one histogram of
+        // every login sample, not from the drivers' own percentiles.
+        let mut all_login = Histogram::new();
+        for ms in [10; 95].into_iter().chain([300; 5]) {
+            all_login.record(Duration::from_millis(ms));
+        }
+        let p = |q: f64| all_login.quantile_micros(q) as f64 / 1000.0;
+        assert_eq!(r[0].value, Some(p(0.95)), "{r:?}");
+        assert!(r[0].passed && (r[0].value.unwrap() - 10.0).abs() < 0.1);
+        assert_eq!(r[1].value, Some(p(0.96)));
+        assert!(!r[1].passed);
+        // The whole test's p95 holds item's 900 ms.
+        assert!(!r[2].passed && r[2].value.unwrap() > 800.0, "{r:?}");
+        // Checks: 398 passed of 400 over both names and drivers.
+        assert_eq!(r[3].value, Some(398.0 / 400.0));
+        assert!(r[3].passed);
+        assert_eq!(r[4].value, Some(199.0 / 200.0));
+        assert!(!r[4].passed);
+        // A name without data is not measured: it does not pass, nor abort.
+        assert_eq!((r[5].value, r[5].passed), (None, false));
+        assert_eq!((r[6].value, r[6].passed), (Some(20.0), true));
+        // No check ran: nothing measured.
+        let plain = data(3, &[1, 2, 3], 200);
+        let r = evaluate(
+            &thresholds(&["checks > 99%"]),
+            &plain,
+            &StatsView::of(&plain, 1.0),
+            None,
+            &ExpectStatus::default(),
+        );
+        assert_eq!((r[0].value, r[0].passed), (None, false));
+    }
+
+    #[test]
+    fn a_named_window_sees_only_its_names_last_seconds() {
+        let t = thresholds(&["login: p99[1s] < 100ms", "login: p99 < 100ms"]);
+        let mut recent = Recent::for_thresholds(&t).unwrap();
+        let mut whole = Measurements::default();
+        for (second, ms) in [(0, 500), (1, 10)] {
+            let d = named(&[ms; 3], &[1; 3], (0, 0));
+            recent.add(second, &d);
+            whole.add(&d);
+        }
+        let view = StatsView::of(&whole, 2.0);
+        let r = evaluate(&t, &whole, &view, Some(&recent), &ExpectStatus::default());
+        assert!(r[0].passed && !r[1].passed, "{r:?}");
     }
 }

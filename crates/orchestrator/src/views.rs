@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use onslaught_plan::{ExpectStatus, TestRequest};
-use onslaught_stats::{Counters, ErrorKind, Histogram, Measurements, Summary};
+use onslaught_stats::{Counters, ErrorKind, Histogram, Iterations, Measurements, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -58,6 +58,59 @@ pub struct StatsView {
     /// engine's own jitter, seen by the sender.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag: Option<Summary>,
+    /// Per request name (a plan's steps), for a test whose requests have more than one name:
+    /// each name's own statistics, merged exactly across drivers (their rate over the same
+    /// time as the whole's). Absent for a test of one request (the whole is that request's),
+    /// and from the per-node views of the API (the node reports have them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_name: BTreeMap<String, StatsView>,
+    /// Per flow: its virtual users' iterations. Absent for a test without flows.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flows: BTreeMap<String, FlowView>,
+}
+
+/// The iterations of one flow, merged across drivers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FlowView {
+    /// Iterations begun.
+    pub started: u64,
+    /// Iterations that ran every step.
+    pub completed: u64,
+    /// Iterations stopped before their last step (a failure the plan stops on, or the end of
+    /// the test).
+    pub interrupted: u64,
+    /// Open load: iterations due on the schedule that could not start because every virtual
+    /// user was busy (never counted as started).
+    pub dropped: u64,
+    /// Iterations completed per second over the time measured.
+    pub rate: f64,
+    /// Duration of completed iterations, from their intended start, think times included;
+    /// `null` when none completed.
+    #[serde(with = "empty_as_null")]
+    #[schemars(with = "Option<Summary>")]
+    pub duration: Summary,
+}
+
+impl FlowView {
+    /// The view of `iterations` spanning `seconds`.
+    pub fn of(iterations: &Iterations, seconds: f64) -> Self {
+        Self {
+            started: iterations.started,
+            completed: iterations.completed,
+            interrupted: iterations.interrupted,
+            dropped: iterations.dropped,
+            rate: per_second(iterations.completed, seconds),
+            duration: iterations.duration.summary(),
+        }
+    }
+}
+
+fn per_second(n: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    }
 }
 
 impl StatsView {
@@ -70,26 +123,58 @@ impl StatsView {
                 requests_attempted: c.requests_attempted.max(c.requests_sent),
                 ..c.clone()
             },
-            rps: if seconds > 0.0 {
-                c.requests_sent as f64 / seconds
-            } else {
-                0.0
-            },
+            rps: per_second(c.requests_sent, seconds),
             success_ratio: 0.0,
             latency: totals.latency.summary(),
             service_time: totals.service.summary(),
             send_gap: totals.send_gaps.as_ref().map(Histogram::summary),
             send_lag: totals.send_lag.as_ref().map(Histogram::summary),
+            by_name: totals
+                .by_name
+                .iter()
+                .map(|(name, part)| (name.clone(), StatsView::of(part, seconds)))
+                .collect(),
+            flows: totals
+                .flows
+                .iter()
+                .map(|(name, flow)| (name.clone(), FlowView::of(flow, seconds)))
+                .collect(),
         }
         .judged(&ExpectStatus::default())
+    }
+
+    /// This view without its per-name part (what the API shows per node, to keep live views
+    /// small: names times nodes).
+    pub fn without_names(&self) -> Self {
+        Self {
+            counters: self.counters.clone(),
+            rps: self.rps,
+            success_ratio: self.success_ratio,
+            latency: self.latency,
+            service_time: self.service_time,
+            send_gap: self.send_gap,
+            send_lag: self.send_lag,
+            by_name: BTreeMap::new(),
+            flows: self.flows.clone(),
+        }
+    }
+
+    /// The share of checks that passed, if any check ran.
+    pub fn checks_ratio(&self) -> Option<f64> {
+        let c = &self.counters;
+        let all = c.checks_passed + c.checks_failed;
+        (all > 0).then(|| c.checks_passed as f64 / all as f64)
     }
 
     /// The one place success is decided: responses whose status `expect` accepts are
     /// successes, and the success ratio is their share of requests attempted. Every response with
     /// another status is an error: a 5xx under the engine's `http_5xx`, any other status under
     /// `http_<code>` (`http_404`), so error totals include them. Judging again with another
-    /// expectation replaces the earlier judgement.
+    /// expectation replaces the earlier judgement. Each name's view is judged alike.
     pub fn judged(mut self, expect: &ExpectStatus) -> Self {
+        for part in self.by_name.values_mut() {
+            *part = std::mem::take(part).judged(expect);
+        }
         let c = &mut self.counters;
         c.errors
             .retain(|kind, _| !matches!(kind, ErrorKind::Status5xx | ErrorKind::Status(_)));

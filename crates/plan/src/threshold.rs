@@ -1,23 +1,29 @@
 //! [`Threshold`]: a pass/fail rule on a test's merged numbers, written in k6's expression style
-//! (`p99 < 250ms`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms`) and parsed once.
+//! (`p99 < 250ms`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms`, `checks > 99%`,
+//! `login: p95 < 400ms`) and parsed once.
 //!
-//! Grammar: `METRIC [ '[' WINDOW ']' ] OP LIMIT`, spaces anywhere between the parts.
+//! Grammar: `[ NAME ':' ] METRIC [ '[' WINDOW ']' ] OP LIMIT`, spaces anywhere between the parts.
+//! - NAME: a request name (a step's name; it may hold `:` but not `<` or `>`, at most
+//!   [`MAX_NAME_BYTES`] bytes): the metric of that name's requests only, instead of all.
 //! - METRIC: `min`, `max`, `mean`, `avg`, `median`, `p50`..`p99`, `p999` (99.9th), `p(N)` for
 //!   any N from 0 to 100 (latency from the intended send time); `error_rate` (failed requests
-//!   over requests attempted); `rps` (requests sent per second).
+//!   over requests attempted); `rps` (requests sent per second); `checks` (checks passed over
+//!   checks run).
 //! - WINDOW: a duration (`30s`, `1m`): the trailing window, instead of the whole test.
 //! - OP: `<`, `<=`, `>`, `>=`.
 //! - LIMIT: latency as a duration (`250ms`, `2s`, `500us`; a bare number is ms); `error_rate`
-//!   as a percentage (`1%`) or a ratio (`0.01`); `rps` as a number.
+//!   and `checks` as a percentage (`1%`) or a ratio (`0.01`); `rps` as a number.
 
 use std::fmt;
 use std::time::Duration;
 
-/// One threshold: `metric` (over `window`, or the whole test) compared with `limit`.
-///
-/// (Per-request-name thresholds, `login: p95 < 400ms`, will add a scope here.)
+/// One threshold: `metric` (of the requests named `name`, or of all; over `window`, or the
+/// whole test) compared with `limit`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Threshold {
+    /// The request name whose requests only are measured (`login: p95 < 400ms`); all requests
+    /// when `None`.
+    pub name: Option<String>,
     /// What is measured.
     pub metric: Metric,
     /// The trailing window it is measured over; the whole test when `None`.
@@ -40,6 +46,8 @@ pub enum Metric {
     ErrorRate,
     /// Requests sent per second.
     Rps,
+    /// Checks passed over checks run, 0 to 1.
+    Checks,
 }
 
 /// Which statistic of the latency histogram.
@@ -98,6 +106,9 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// Longest request name a threshold may name, in bytes (the longest the wire carries).
+pub const MAX_NAME_BYTES: usize = 256;
+
 /// Longest trailing window accepted: the orchestrator keeps a histogram per second of it.
 pub const MAX_WINDOW: Duration = Duration::from_secs(600);
 
@@ -119,8 +130,20 @@ impl std::str::FromStr for Threshold {
         } else {
             (Comparison::Greater, &rest[1..])
         };
-        let left = left.trim();
-        let (name, window) = match left.split_once('[') {
+        let (name, left) = match left.rsplit_once(':') {
+            None => (None, left.trim()),
+            Some((name, metric)) => {
+                let name = name.trim();
+                if name.is_empty() || name.len() > MAX_NAME_BYTES {
+                    return Err(format!(
+                        "a request name before `:` has 1 to {MAX_NAME_BYTES} bytes, as in \
+                         `login: p95 < 400ms`"
+                    ));
+                }
+                (Some(name.to_owned()), metric.trim())
+            }
+        };
+        let (metric_name, window) = match left.split_once('[') {
             None => (left, None),
             Some((name, w)) => {
                 let w = w
@@ -137,9 +160,10 @@ impl std::str::FromStr for Threshold {
                 (name.trim(), Some(window))
             }
         };
-        let metric = metric(name)?;
+        let metric = metric(metric_name)?;
         let limit = limit(metric, right.trim())?;
         Ok(Self {
+            name,
             metric,
             window,
             op,
@@ -153,6 +177,7 @@ fn metric(name: &str) -> Result<Metric, String> {
     let stat = match name.to_ascii_lowercase().as_str() {
         "error_rate" => return Ok(Metric::ErrorRate),
         "rps" => return Ok(Metric::Rps),
+        "checks" => return Ok(Metric::Checks),
         "min" => LatencyStat::Min,
         "max" => LatencyStat::Max,
         "mean" | "avg" => LatencyStat::Mean,
@@ -171,7 +196,7 @@ fn metric(name: &str) -> Result<Metric, String> {
                 None => {
                     return Err(format!(
                         "unknown metric `{name}`: use min, max, mean, median, p50 to p99, \
-                         p999, p(N), error_rate or rps"
+                         p999, p(N), error_rate, rps or checks"
                     ));
                 }
             }
@@ -200,13 +225,18 @@ fn limit(metric: Metric, text: &str) -> Result<f64, String> {
                 .map_err(|e| format!("invalid latency limit `{text}`: {e}"))?;
             Ok(d.as_secs_f64() * 1000.0)
         }
-        Metric::ErrorRate => {
+        Metric::ErrorRate | Metric::Checks => {
             let ratio = match text.strip_suffix('%') {
                 Some(percent) => number(percent)? / 100.0,
                 None => number(text)?,
             };
             if ratio > 1.0 {
-                return Err(format!("error_rate limit `{text}` is above 100%"));
+                let what = if metric == Metric::Checks {
+                    "checks"
+                } else {
+                    "error_rate"
+                };
+                return Err(format!("{what} limit `{text}` is above 100%"));
             }
             Ok(ratio)
         }
@@ -251,6 +281,27 @@ mod tests {
         let w = parse("p99[30s] < 300ms");
         assert_eq!(w.window, Some(Duration::from_secs(30)));
         assert_eq!(w.limit, 300.0);
+        assert_eq!(w.name, None);
+        let c = parse("checks > 99%");
+        assert_eq!(
+            (c.metric, c.op, c.name),
+            (Metric::Checks, Comparison::Greater, None)
+        );
+        assert!((c.limit - 0.99).abs() < 1e-12);
+        let n = parse("login: p95 < 400ms");
+        assert_eq!(n.name.as_deref(), Some("login"));
+        assert_eq!(n.metric, Metric::Latency(LatencyStat::Percentile(95.0)));
+        assert_eq!((n.limit, n.window), (400.0, None));
+        assert_eq!(n.expression(), "login: p95 < 400ms");
+        // A name may hold `:` (the last one ends it), and a scoped threshold may have a window.
+        let r = parse("GET /items/:id :p99[10s]<1s");
+        assert_eq!(r.name.as_deref(), Some("GET /items/:id"));
+        assert_eq!((r.window, r.limit), (Some(Duration::from_secs(10)), 1000.0));
+        let c = parse("login:checks>=0.995");
+        assert_eq!(
+            (c.name.as_deref(), c.metric),
+            (Some("login"), Metric::Checks)
+        );
     }
 
     #[test]
@@ -266,6 +317,10 @@ mod tests {
             ("p99[0s] < 1s", "window"),
             ("p99[30s < 1s", "brackets"),
             ("p99[1.5s] < 1s", "whole seconds"),
+            ("checks > 101%", "above 100%"),
+            (": p95 < 1s", "request name"),
+            ("  : p95 < 1s", "request name"),
+            ("login: latency < 1s", "unknown metric"),
         ] {
             let e = bad.parse::<Threshold>().unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

@@ -9,7 +9,7 @@ use onslaught_api::{ApiOptions, Endpoint};
 use onslaught_orchestrator::Header;
 use onslaught_orchestrator::report::{Histograms, REPORT_VERSION, TestReport};
 use onslaught_orchestrator::{
-    Liveness, NodeView, StatsView, Summary, TestRequest, TestStatus, TestView,
+    FlowView, Liveness, NodeView, StatsView, Summary, TestRequest, TestStatus, TestView,
     views::{NodeFacts, SeriesPoint},
 };
 use onslaught_protocol::NodeState;
@@ -190,6 +190,22 @@ fn full_stats() -> StatsView {
     counters.checks_passed = 2;
     counters.checks_failed = 1;
     counters.failed_checks = BTreeMap::from([("status".to_owned(), 1)]);
+    let login = StatsView {
+        counters: counters.clone(),
+        rps: 1.5,
+        success_ratio: 0.5,
+        latency: summary(1.0),
+        service_time: summary(0.5),
+        ..StatsView::default()
+    };
+    let buy = FlowView {
+        started: 3,
+        completed: 1,
+        interrupted: 1,
+        dropped: 1,
+        rate: 0.5,
+        duration: summary(20.0),
+    };
     StatsView {
         counters,
         rps: 1.5,
@@ -198,6 +214,8 @@ fn full_stats() -> StatsView {
         service_time: summary(0.5),
         send_gap: Some(summary(10.0)),
         send_lag: Some(summary(0.05)),
+        by_name: BTreeMap::from([("login".to_owned(), login)]),
+        flows: BTreeMap::from([("buy".to_owned(), buy)]),
     }
 }
 

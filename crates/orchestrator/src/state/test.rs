@@ -279,7 +279,7 @@ impl LiveTest {
         let view = aggregate.stats().clone().judged(&expect);
         self.thresholds = thresholds::evaluate(
             &self.plan.thresholds,
-            &aggregate.totals().latency,
+            aggregate.totals(),
             &view,
             self.recent.as_ref(),
             &expect,
@@ -316,7 +316,10 @@ impl LiveTest {
         view.nodes = self
             .nodes
             .iter()
-            .map(|(id, n)| (id.clone(), n.measured.stats().clone().judged(&expect)))
+            .map(|(id, n)| {
+                let stats = n.measured.stats().without_names();
+                (id.clone(), stats.judged(&expect))
+            })
             .collect();
         view
     }

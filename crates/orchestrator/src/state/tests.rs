@@ -486,3 +486,118 @@ fn a_driver_is_free_once_its_final_metrics_are_in() {
     beat(&mut state, "d2", NodeState::Running, "t2", now_ms());
     assert_eq!(state.available_drivers(&config), vec!["d1".to_owned()]);
 }
+
+/// One driver's interval of a flow test on the wire: `login` and `item` requests at the given
+/// latencies (µs), a check per request (failed above 50 ms), one `buy` iteration per login.
+fn named_message(node: &str, login_us: &[u64], item_us: &[u64]) -> (Metrics, Measurements) {
+    let mut measured = Measurements::default();
+    for (name, samples) in [("login", login_us), ("item", item_us)] {
+        let part = measured.by_name.entry(name.to_owned()).or_default();
+        for &us in samples {
+            part.latency.record_micros(us);
+            part.service.record_micros(us);
+            part.counters.requests_attempted += 1;
+            part.counters.requests_sent += 1;
+            part.counters.responses_received += 1;
+            part.counters.status(200);
+            if us > 50_000 {
+                part.counters.check_failed("max_latency");
+            } else {
+                part.counters.check_passed();
+            }
+        }
+        let part = part.clone();
+        measured.latency.add(&part.latency);
+        measured.service.add(&part.service);
+        measured.counters.add(&part.counters);
+    }
+    let buy = measured.flows.entry("buy".to_owned()).or_default();
+    buy.started = login_us.len() as u64;
+    buy.completed = login_us.len() as u64;
+    for &us in login_us {
+        buy.duration.record_micros(us * 3);
+    }
+    let mut m: Metrics = serde_json::from_value(serde_json::json!({
+        "node_id": node, "test_id": "t", "report_id": format!("t:{node}:1"), "seq": 1,
+        "interval_start_ms": 0, "interval_end_ms": 1000,
+        "metrics": {}, "histogram": "", "service_histogram": "", "counters": {
+            "requests_sent": 0, "responses_received": 0 }
+    }))
+    .unwrap();
+    m.set_measurements(&measured);
+    // Through the wire, as the orchestrator receives it.
+    onslaught_protocol::decode_metrics(&onslaught_protocol::encode(&m)).unwrap()
+}
+
+/// Per-name statistics from several drivers merge exactly into the test's view, its
+/// thresholds and its reports: a name's percentiles are those of one histogram holding every
+/// sample of that name, whatever driver measured it.
+#[test]
+fn per_name_statistics_merge_exactly_across_drivers() {
+    let mut state = running_with_thresholds(
+        &["login: p99 < 40ms", "item: p50 < 40ms", "checks > 90%"],
+        3_600_000,
+    );
+    let d1 = named_message("d1", &[1_000, 2_000, 3_000], &[10_000; 4]);
+    let d2 = named_message("d2", &[30_000, 60_000], &[20_000, 90_000]);
+    for (m, data) in [&d1, &d2] {
+        state
+            .metrics(m, data, &OrchestratorStats::default())
+            .unwrap();
+    }
+    // Failing, but within the grace: no abort.
+    assert_eq!(state.judge_thresholds(), (true, Vec::new()));
+    let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+    let mut login = onslaught_stats::Histogram::new();
+    for us in [1_000, 2_000, 3_000, 30_000, 60_000] {
+        login.record_micros(us);
+    }
+    let by_name = &view.aggregate.by_name;
+    assert_eq!(by_name.keys().collect::<Vec<_>>(), ["item", "login"]);
+    assert_eq!(by_name["login"].latency, login.summary());
+    assert_eq!(by_name["login"].service_time, login.summary());
+    assert_eq!(by_name["login"].counters.requests_sent, 5);
+    assert_eq!(by_name["login"].counters.status_codes[&200], 5);
+    assert_eq!(by_name["login"].rps, 5.0);
+    assert_eq!(by_name["login"].success_ratio, 1.0);
+    assert_eq!(
+        (
+            by_name["item"].counters.checks_passed,
+            by_name["item"].counters.checks_failed
+        ),
+        (5, 1)
+    );
+    assert_eq!(view.aggregate.counters.failed_checks["max_latency"], 2);
+    assert_eq!(view.aggregate.checks_ratio(), Some(9.0 / 11.0));
+    let buy = &view.aggregate.flows["buy"];
+    assert_eq!((buy.started, buy.completed, buy.dropped), (5, 5, 0));
+    assert_eq!(buy.duration.count, 5);
+    assert_eq!(buy.rate, 5.0);
+    // Per node: flows, no names (the API's views stay small); the node reports have them.
+    assert!(view.nodes["d1"].by_name.is_empty());
+    assert_eq!(view.nodes["d2"].flows["buy"].completed, 2);
+    // Thresholds on names and checks, judged on the merge.
+    let results = &view.thresholds;
+    assert_eq!(
+        results[0].value,
+        Some(login.quantile_micros(0.99) as f64 / 1000.0)
+    );
+    assert!(!results[0].passed);
+    assert!(results[1].passed, "{results:?}");
+    assert_eq!(results[2].value, Some(9.0 / 11.0));
+    assert!(!results[2].passed);
+    // The report: rows per name in the aggregate and per node, exact histograms per name.
+    let (report, nodes) = state.checkpoint_parts().into_iter().next().unwrap().build();
+    assert_eq!(report.test.aggregate.by_name, view.aggregate.by_name);
+    let encoded = &report.histograms.by_name["login"].latency;
+    let decoded = onslaught_protocol::wire_stats::decode_histogram("h", encoded).unwrap();
+    assert_eq!(decoded.summary(), login.summary());
+    assert!(report.test.nodes["d1"].by_name.is_empty());
+    let d2_report = nodes.iter().find(|n| n.node_id == "d2").unwrap();
+    assert_eq!(d2_report.stats.by_name["login"].counters.requests_sent, 2);
+    assert_eq!(d2_report.histograms.by_name.len(), 2);
+    // The JSON report reads back as written.
+    let json = serde_json::to_string(&report).unwrap();
+    let back: crate::report::TestReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+}
