@@ -337,6 +337,28 @@ pub fn text(test: &TestView) -> String {
     for (reason, n) in &a.counters.error_reasons {
         line("Error reason  [count]", format!("{reason}: {}", count(*n)));
     }
+    if let Some(ratio) = a.checks_ratio() {
+        line(
+            "Checks        [passed, failed, ratio]",
+            format!(
+                "{}, {}, {:.2}%",
+                count(a.counters.checks_passed),
+                count(a.counters.checks_failed),
+                ratio * 100.0
+            ),
+        );
+        for (what, n) in &a.counters.failed_checks {
+            line("Failed check  [count]", format!("{what}: {}", count(*n)));
+        }
+    }
+    if a.by_name.len() > 1 {
+        let _ = writeln!(out, "\nPer request:");
+        requests_table(&mut out, a);
+    }
+    if !a.flows.is_empty() {
+        let _ = writeln!(out, "\nPer flow:");
+        flows_table(&mut out, a);
+    }
     let _ = writeln!(out, "\nPer driver:");
     let _ = writeln!(
         out,
@@ -387,6 +409,92 @@ pub fn text(test: &TestView) -> String {
         peak_rss_kb().map_or("unknown".to_owned(), |kb| bytes(kb * 1024))
     );
     out
+}
+
+/// The longest name shown in a table; longer ones end with `…`.
+const NAME_WIDTH: usize = 40;
+
+fn name_cell(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        name.to_owned()
+    } else {
+        let mut short: String = name.chars().take(width - 1).collect();
+        short.push('…');
+        short
+    }
+}
+
+/// Requests that failed: attempted, not answered with an accepted status.
+fn failures(s: &StatsView) -> u64 {
+    let attempted = s.counters.requests_attempted.max(s.counters.requests_sent);
+    attempted.saturating_sub((s.success_ratio * attempted as f64).round() as u64)
+}
+
+/// Locust's per-request table: a row per request name, then the whole test's.
+fn requests_table(out: &mut String, a: &StatsView) {
+    let width = a
+        .by_name
+        .keys()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("Aggregated".len(), NAME_WIDTH);
+    let _ = writeln!(
+        out,
+        "  {:<width$} {:>10} {:>8} {:>11} {:>11} {:>11} {:>11} {:>10} {:>15}",
+        "Name", "# reqs", "# fails", "median", "p95", "p99", "max", "req/s", "# checks failed"
+    );
+    let rows = a
+        .by_name
+        .iter()
+        .map(|(name, s)| (name.as_str(), s))
+        .chain([("Aggregated", a)]);
+    for (name, s) in rows {
+        let _ = writeln!(
+            out,
+            "  {:<width$} {:>10} {:>8} {:>11} {:>11} {:>11} {:>11} {:>10} {:>15}",
+            name_cell(name, width),
+            count(s.counters.requests_sent),
+            count(failures(s)),
+            ms_of(&s.latency, |s| s.median),
+            ms_of(&s.latency, |s| s.p95),
+            ms_of(&s.latency, |s| s.p99),
+            ms_of(&s.latency, |s| s.max),
+            decimal(s.rps, 2),
+            count(s.counters.checks_failed)
+        );
+    }
+}
+
+/// A row per flow: its iterations and how long the completed ones took.
+fn flows_table(out: &mut String, a: &StatsView) {
+    let width = a
+        .flows
+        .keys()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("Flow".len(), NAME_WIDTH);
+    let _ = writeln!(
+        out,
+        "  {:<width$} {:>10} {:>10} {:>11} {:>8} {:>10} {:>11} {:>11} {:>11}",
+        "Flow", "started", "completed", "interrupted", "dropped", "iter/s", "median", "p95", "max"
+    );
+    for (name, f) in &a.flows {
+        let _ = writeln!(
+            out,
+            "  {:<width$} {:>10} {:>10} {:>11} {:>8} {:>10} {:>11} {:>11} {:>11}",
+            name_cell(name, width),
+            count(f.started),
+            count(f.completed),
+            count(f.interrupted),
+            count(f.dropped),
+            decimal(f.rate, 2),
+            ms_of(&f.duration, |s| s.median),
+            ms_of(&f.duration, |s| s.p95),
+            ms_of(&f.duration, |s| s.max)
+        );
+    }
 }
 
 /// The aggregate as JSON, with the process's peak memory.
@@ -448,7 +556,7 @@ pub fn threshold_value(expression: &str, value: Option<f64>) -> String {
     };
     match expression.parse::<Threshold>().map(|t| t.metric) {
         Ok(Metric::Latency(_)) => ms(v),
-        Ok(Metric::ErrorRate) => format!("{:.3}%", v * 100.0),
+        Ok(Metric::ErrorRate | Metric::Checks) => format!("{:.3}%", v * 100.0),
         Ok(Metric::Rps) => format!("{}/s", decimal(v, 2)),
         Err(_) => decimal(v, 3),
     }
@@ -513,6 +621,136 @@ mod tests {
         assert_eq!(threshold_value("error_rate<1%", Some(0.025)), "2.500%");
         assert_eq!(threshold_value("rps>900", Some(1_000.0)), "1,000.00/s");
         assert_eq!(threshold_value("p99 < 1s", None), "nothing yet");
+        assert_eq!(threshold_value("checks > 99%", Some(0.995)), "99.500%");
+        assert_eq!(threshold_value("login: p95<1s", Some(3.0)), "3.000ms");
+    }
+
+    /// A test of several request names ends with Locust's per-request table (a row per name
+    /// and the whole test's) and a row per flow; a test of one request has neither.
+    #[test]
+    fn a_test_of_several_names_has_a_per_request_table_and_flows() {
+        use onslaught_orchestrator::{FlowView, TestStatus};
+        use onslaught_stats::Histogram;
+
+        let named = |ms: &[u64], sent: u64, ok: u64, checks_failed: u64| {
+            let mut h = Histogram::new();
+            for v in ms {
+                h.record_micros(v * 1000);
+            }
+            let mut s = StatsView::default();
+            s.counters.requests_sent = sent;
+            s.counters.requests_attempted = sent;
+            s.counters.checks_failed = checks_failed;
+            s.success_ratio = ok as f64 / sent as f64;
+            s.rps = sent as f64 / 2.0;
+            s.latency = h.summary();
+            s
+        };
+        let mut test = TestView {
+            id: "t".to_owned(),
+            status: TestStatus::Completed,
+            config: onslaught_orchestrator::TestRequest::new("avalanche", "http://127.0.0.1:1/"),
+            drivers: Vec::new(),
+            created_at_ms: 1,
+            started_at_ms: None,
+            ended_at_ms: None,
+            message: None,
+            warnings: Vec::new(),
+            aggregate: StatsView::default(),
+            nodes: BTreeMap::new(),
+            node_facts: BTreeMap::new(),
+            series: Vec::new(),
+            thresholds: Vec::new(),
+            aborted_by_threshold: false,
+            report_path: None,
+            report_error: None,
+            last_metrics_sent_at_ms: None,
+        };
+        let plain = text(&test);
+        assert!(
+            !plain.contains("Per request") && !plain.contains("Checks"),
+            "{plain}"
+        );
+        let mut a = named(&[1, 2, 3, 2], 4, 4, 1);
+        a.counters.checks_passed = 7;
+        a.counters.failed_checks = BTreeMap::from([("status".to_owned(), 1)]);
+        a.by_name
+            .insert("login".to_owned(), named(&[1, 2, 2], 3, 3, 0));
+        a.by_name.insert(
+            "a very long request name that goes on and on and on".to_owned(),
+            named(&[2], 1, 0, 1),
+        );
+        a.flows.insert(
+            "buy".to_owned(),
+            FlowView {
+                started: 3,
+                completed: 2,
+                interrupted: 1,
+                dropped: 5,
+                rate: 1.0,
+                duration: named(&[10, 20], 2, 2, 0).latency,
+            },
+        );
+        test.aggregate = a;
+        let out = text(&test);
+        assert!(
+            out.contains("Checks        [passed, failed, ratio]"),
+            "{out}"
+        );
+        assert!(out.contains("7, 1, 87.50%"), "{out}");
+        assert!(out.contains("status: 1"), "{out}");
+        let table: Vec<&str> = out
+            .lines()
+            .skip_while(|l| *l != "Per request:")
+            .skip(1)
+            .take(4)
+            .collect();
+        let cells = |row: &str| {
+            row.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert!(table[0].trim_start().starts_with("Name"), "{out}");
+        let long = cells(table[1]);
+        assert!(long[0].starts_with("a") && table[1].contains('…'), "{out}");
+        assert_eq!(
+            &long[long.len() - 8..],
+            [
+                "1", "1", "2.000ms", "2.000ms", "2.000ms", "2.000ms", "0.50", "1"
+            ]
+        );
+        let login = cells(table[2]);
+        assert_eq!(
+            login,
+            [
+                "login", "3", "0", "2.000ms", "2.000ms", "2.000ms", "2.000ms", "1.50", "0"
+            ]
+        );
+        let whole = cells(table[3]);
+        assert_eq!(whole[..3], ["Aggregated", "4", "0"]);
+        assert_eq!(whole[whole.len() - 1], "1");
+        let flows: Vec<&str> = out
+            .lines()
+            .skip_while(|l| *l != "Per flow:")
+            .skip(1)
+            .take(2)
+            .collect();
+        let d = &test.aggregate.flows["buy"].duration;
+        assert_eq!(
+            cells(flows[1]),
+            [
+                "buy",
+                "3",
+                "2",
+                "1",
+                "5",
+                "1.00",
+                &ms(d.median),
+                &ms(d.p95),
+                &ms(d.max)
+            ]
+        );
+        assert!(d.max > 19.9 && d.max < 20.1, "{d:?}");
     }
 
     #[test]
