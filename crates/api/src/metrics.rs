@@ -113,6 +113,7 @@ pub(crate) fn render(orchestrator: &Orchestrator) -> String {
 
     if let Some(test) = latest(&tests) {
         latency_summary(&mut out, test);
+        per_name(&mut out, test);
     }
 
     out.family("onslaught_drivers", "gauge", "Known drivers by liveness.");
@@ -221,13 +222,129 @@ fn latest(tests: &[TestView]) -> Option<&TestView> {
 
 fn latency_summary(out: &mut Exposition, test: &TestView) {
     const NAME: &str = "onslaught_test_latency_seconds";
-    let s: &Summary = &test.aggregate.latency;
     out.family(
         NAME,
         "summary",
         "Latency from the intended send time of the running test, or else the last one.",
     );
+    summary_samples(out, NAME, &[("test_id", &test.id)], &test.aggregate.latency);
+}
+
+/// The latest test's numbers per request name (at most as many names as a test keeps, 100 by
+/// default), its checks and its flows' iterations; nothing for a test of one request without
+/// checks or flows.
+fn per_name(out: &mut Exposition, test: &TestView) {
+    let a = &test.aggregate;
     let id = test.id.as_str();
+    if !a.by_name.is_empty() {
+        const LATENCY: &str = "onslaught_test_request_latency_seconds";
+        out.family(
+            LATENCY,
+            "summary",
+            "Latency from the intended send time per request name, of the running test or \
+             else the last one.",
+        );
+        for (name, s) in &a.by_name {
+            summary_samples(out, LATENCY, &[("test_id", id), ("name", name)], &s.latency);
+        }
+        const SENT: &str = "onslaught_test_requests_sent_total";
+        out.family(
+            SENT,
+            "counter",
+            "Requests sent per request name, of the same test.",
+        );
+        for (name, s) in &a.by_name {
+            out.sample(
+                SENT,
+                &[("test_id", id), ("name", name)],
+                s.counters.requests_sent,
+            );
+        }
+        const FAILED: &str = "onslaught_test_requests_failed_total";
+        out.family(
+            FAILED,
+            "counter",
+            "Requests per request name not answered with an accepted status, of the same test.",
+        );
+        for (name, s) in &a.by_name {
+            let attempted = s.counters.requests_attempted.max(s.counters.requests_sent);
+            let ok = (s.success_ratio * attempted as f64).round() as u64;
+            let failed = attempted.saturating_sub(ok);
+            out.sample(FAILED, &[("test_id", id), ("name", name)], failed);
+        }
+    }
+    if a.counters.checks_passed + a.counters.checks_failed > 0 {
+        const CHECKS: &str = "onslaught_test_checks_total";
+        out.family(
+            CHECKS,
+            "counter",
+            "Checks of responses by result, of the same test.",
+        );
+        let results = |c: &onslaught_stats::Counters| {
+            [("passed", c.checks_passed), ("failed", c.checks_failed)]
+        };
+        for (result, n) in results(&a.counters) {
+            out.sample(CHECKS, &[("test_id", id), ("result", result)], n);
+        }
+        if !a.by_name.is_empty() {
+            const NAMED: &str = "onslaught_test_request_checks_total";
+            out.family(
+                NAMED,
+                "counter",
+                "Checks of responses per request name by result, of the same test.",
+            );
+            for (name, s) in &a.by_name {
+                for (result, n) in results(&s.counters) {
+                    out.sample(
+                        NAMED,
+                        &[("test_id", id), ("name", name), ("result", result)],
+                        n,
+                    );
+                }
+            }
+        }
+    }
+    if !a.flows.is_empty() {
+        const ITERATIONS: &str = "onslaught_test_flow_iterations_total";
+        out.family(
+            ITERATIONS,
+            "counter",
+            "Iterations per flow by outcome (started, completed, interrupted, dropped), of the \
+             same test.",
+        );
+        for (flow, f) in &a.flows {
+            for (state, n) in [
+                ("started", f.started),
+                ("completed", f.completed),
+                ("interrupted", f.interrupted),
+                ("dropped", f.dropped),
+            ] {
+                out.sample(
+                    ITERATIONS,
+                    &[("test_id", id), ("flow", flow), ("state", state)],
+                    n,
+                );
+            }
+        }
+        const DURATION: &str = "onslaught_test_flow_duration_seconds";
+        out.family(
+            DURATION,
+            "summary",
+            "Duration of completed iterations per flow, of the same test.",
+        );
+        for (flow, f) in &a.flows {
+            summary_samples(
+                out,
+                DURATION,
+                &[("test_id", id), ("flow", flow)],
+                &f.duration,
+            );
+        }
+    }
+}
+
+/// The samples of a summary family `name` from `s` (ms), with `labels`.
+fn summary_samples(out: &mut Exposition, name: &str, labels: &[(&str, &str)], s: &Summary) {
     for (quantile, ms) in [
         ("0.5", s.median),
         ("0.9", s.p90),
@@ -235,16 +352,18 @@ fn latency_summary(out: &mut Exposition, test: &TestView) {
         ("0.99", s.p99),
         ("0.999", s.p999),
     ] {
+        let mut with_quantile = labels.to_vec();
+        with_quantile.push(("quantile", quantile));
         out.sample(
-            NAME,
-            &[("test_id", id), ("quantile", quantile)],
+            name,
+            &with_quantile,
             // No latency without responses (Prometheus writes an empty summary's as NaN).
             Float(if s.count == 0 { f64::NAN } else { ms / 1000.0 }),
         );
     }
     let sum = s.mean * s.count as f64 / 1000.0;
-    out.sample(&format!("{NAME}_sum"), &[("test_id", id)], Float(sum));
-    out.sample(&format!("{NAME}_count"), &[("test_id", id)], s.count);
+    out.sample(&format!("{name}_sum"), labels, Float(sum));
+    out.sample(&format!("{name}_count"), labels, s.count);
 }
 
 fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
@@ -325,5 +444,56 @@ mod tests {
             "# HELP x_total An x.\n# TYPE x_total counter\n\
              x_total{a=\"q\\\"\\\\\\nz\",b=\"2\"} 3\ny +Inf\ny 0.25\n"
         );
+    }
+
+    /// A test of several request names exposes per-name series labelled `name` (the names a
+    /// test keeps are bounded), its checks and its flows; one of a single request none of them.
+    #[test]
+    fn per_name_series_carry_a_name_label() {
+        let stats = |sent: u64, passed: u64, failed: u64| {
+            serde_json::json!({
+                "requests_attempted": sent, "requests_sent": sent, "responses_received": sent,
+                "status_codes": {"200": sent}, "checks_passed": passed, "checks_failed": failed,
+                "rps": sent as f64, "success_ratio": 1.0,
+                "latency": {"count": sent, "min": 1.0, "max": 4.0, "mean": 2.0, "stdev": 0.5,
+                    "median": 2.0, "mode": 2.0, "p90": 3.0, "p95": 3.5, "p99": 4.0, "p999": 4.0},
+                "service_time": null,
+            })
+        };
+        let mut aggregate = stats(5, 4, 1);
+        aggregate["by_name"] = serde_json::json!({"login": stats(2, 2, 0), "a\"b": stats(3, 2, 1)});
+        aggregate["flows"] = serde_json::json!({"buy": {"started": 3, "completed": 2,
+            "interrupted": 1, "dropped": 4, "rate": 1.0, "duration": null}});
+        let test: TestView = serde_json::from_value(serde_json::json!({
+            "id": "t1", "status": "completed",
+            "config": {"test_type": "AVALANCHE", "url": "http://127.0.0.1:1/"},
+            "drivers": [], "created_at_ms": 1, "aggregate": aggregate, "nodes": {},
+            "node_facts": {}, "series": [], "report_path": null, "message": null,
+            "started_at_ms": null, "ended_at_ms": null,
+        }))
+        .unwrap();
+        let mut out = Exposition::default();
+        per_name(&mut out, &test);
+        let text = out.text;
+        for line in [
+            "onslaught_test_request_latency_seconds{test_id=\"t1\",name=\"login\",quantile=\"0.95\"} 0.0035",
+            "onslaught_test_request_latency_seconds_count{test_id=\"t1\",name=\"login\"} 2",
+            "onslaught_test_requests_sent_total{test_id=\"t1\",name=\"a\\\"b\"} 3",
+            "onslaught_test_requests_failed_total{test_id=\"t1\",name=\"login\"} 0",
+            "onslaught_test_checks_total{test_id=\"t1\",result=\"failed\"} 1",
+            "onslaught_test_request_checks_total{test_id=\"t1\",name=\"login\",result=\"passed\"} 2",
+            "onslaught_test_flow_iterations_total{test_id=\"t1\",flow=\"buy\",state=\"dropped\"} 4",
+            "onslaught_test_flow_duration_seconds{test_id=\"t1\",flow=\"buy\",quantile=\"0.5\"} NaN",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        let mut plain = test.clone();
+        plain.aggregate.by_name.clear();
+        plain.aggregate.flows.clear();
+        plain.aggregate.counters.checks_passed = 0;
+        plain.aggregate.counters.checks_failed = 0;
+        let mut out = Exposition::default();
+        per_name(&mut out, &plain);
+        assert!(out.text.is_empty(), "{}", out.text);
     }
 }
