@@ -1,7 +1,7 @@
 // Table rows and figures derived from a test's statistics. Pure.
 
-import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtTestType, sumCounts } from './format';
-import { ERROR_KINDS, type StatsView, type Summary, type TestView } from './types';
+import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtRate, fmtTestType, sumCounts } from './format';
+import { ERROR_KINDS, type FlowView, type StatsView, type Summary, type TestView } from './types';
 
 /** Columns of the latency tables: Summary key and heading. */
 export const SUMMARY_COLUMNS: readonly [keyof Summary, string][] = [
@@ -181,4 +181,100 @@ export function describeConfig(test: TestView, driverCount: number): string {
   if (cfg.concurrency) parts.push(`${fmtInt(cfg.concurrency)} connections per driver`);
   if (cfg.timeout_ms) parts.push(`timeout ${fmtDuration(cfg.timeout_ms)}`);
   return parts.join(' · ');
+}
+
+/** Requests that failed: attempted and not answered with an accepted status. */
+export function failures(stats: StatsView | undefined): number {
+  if (!stats) return 0;
+  const attempted = Math.max(stats.requests_attempted ?? 0, stats.requests_sent);
+  return Math.max(0, attempted - Math.round((successRatio(stats) ?? 0) * attempted));
+}
+
+/** Columns of the per-request table (Locust's). */
+export const REQUEST_COLUMNS: readonly string[] = [
+  'Name',
+  '# reqs',
+  '# fails',
+  'median',
+  'p95',
+  'p99',
+  'max',
+  'req/s',
+  '# checks failed',
+];
+
+const latencyCell = (s: Summary | null | undefined, key: keyof Summary) => (s?.count ? fmtMs(s[key]) : DASH);
+
+/** One row of the per-request table, in REQUEST_COLUMNS order. */
+export function requestCells(name: string, s: StatsView): string[] {
+  return [
+    name,
+    fmtInt(s.requests_sent),
+    fmtInt(failures(s)),
+    latencyCell(s.latency, 'median'),
+    latencyCell(s.latency, 'p95'),
+    latencyCell(s.latency, 'p99'),
+    latencyCell(s.latency, 'max'),
+    fmtRate(s.rps),
+    fmtInt(s.checks_failed ?? 0),
+  ];
+}
+
+/**
+ * The per-request table: a row per request name (merged over every driver), then the whole
+ * test's ("Aggregated"); empty for a test of one request (it has no names).
+ */
+export function requestRows(agg: StatsView | undefined): { name: string; cells: string[] }[] {
+  const names = Object.entries(agg?.by_name ?? {});
+  if (!agg || names.length === 0) return [];
+  return [
+    ...names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, s]) => ({ name, cells: requestCells(name, s) })),
+    { name: '', cells: requestCells('Aggregated', agg) },
+  ];
+}
+
+/** Columns of the flows table. */
+export const FLOW_COLUMNS: readonly string[] = [
+  'Flow',
+  'started',
+  'completed',
+  'interrupted',
+  'dropped',
+  'iterations/s',
+  'duration median',
+  'p95',
+  'max',
+];
+
+/** A row per flow: its iterations and the duration of the completed ones. */
+export function flowRows(agg: StatsView | undefined): { name: string; cells: string[] }[] {
+  return Object.entries(agg?.flows ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, f]: [string, FlowView]) => ({
+      name,
+      cells: [
+        name,
+        fmtInt(f.started),
+        fmtInt(f.completed),
+        fmtInt(f.interrupted),
+        fmtInt(f.dropped),
+        fmtRate(f.rate),
+        latencyCell(f.duration, 'median'),
+        latencyCell(f.duration, 'p95'),
+        latencyCell(f.duration, 'max'),
+      ],
+    }));
+}
+
+/** "1,234 checks passed, 5 failed (99.6%) — failed: status × 3; body_contains × 2", or null. */
+export function checksText(agg: StatsView | undefined): string | null {
+  const passed = agg?.checks_passed ?? 0;
+  const failed = agg?.checks_failed ?? 0;
+  if (passed + failed === 0) return null;
+  const share = ((passed / (passed + failed)) * 100).toFixed(1);
+  const what = Object.entries(agg?.failed_checks ?? {}).map(([k, n]) => `${k} × ${fmtInt(n)}`);
+  return (
+    `${fmtInt(passed)} checks passed, ${fmtInt(failed)} failed (${share}% passed)` +
+    (what.length ? ` — failed: ${what.join('; ')}` : '')
+  );
 }

@@ -13,11 +13,16 @@ export interface ThresholdLine {
   verdict: 'pass' | 'fail' | 'pending';
 }
 
-/** The measured value in the unit of the expression's metric (`error_rate`, `rps`, latency). */
+/**
+ * The measured value in the unit of the expression's metric (`error_rate` and `checks` as
+ * percentages, `rps`, latency), with or without a request name before it (`login: p95 < 1s`).
+ */
 export function fmtThresholdValue(expression: string, value: number | null | undefined): string {
   if (value === null || value === undefined) return 'nothing measured yet';
-  const metric = expression.trim().split(/[\s[<>]/, 1)[0]?.toLowerCase() ?? '';
-  if (metric === 'error_rate') return fmtPercent(value, 2);
+  const left = expression.split(/[<>]/, 1)[0] ?? '';
+  const unscoped = left.slice(left.lastIndexOf(':') + 1);
+  const metric = unscoped.trim().split(/[\s[]/, 1)[0]?.toLowerCase() ?? '';
+  if (metric === 'error_rate' || metric === 'checks') return fmtPercent(value, 2);
   if (metric === 'rps') return fmtRate(value);
   return fmtMs(value);
 }

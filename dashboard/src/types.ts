@@ -19,6 +19,8 @@ export type TestStatus = Schemas['TestStatus'];
 /** Latency summary; every value in milliseconds (fractional). */
 export type Summary = Schemas['Summary'];
 export type StatsView = Schemas['StatsView'];
+/** One flow's iterations (`StatsView.flows`). */
+export type FlowView = Schemas['FlowView'];
 /** Per-driver bookkeeping of a test. */
 export type NodeFacts = Schemas['NodeFacts'];
 export type SeriesPoint = Schemas['SeriesPoint'];

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checksText,
   connectErrors,
+  failures,
+  FLOW_COLUMNS,
+  flowRows,
+  REQUEST_COLUMNS,
+  requestRows,
   describeConfig,
   driverStanding,
   elapsedMs,
@@ -159,5 +165,48 @@ describe('driver starts and connect failures', () => {
     expect(successRatio(stats({ ...refused, success_ratio: undefined }))).toBe(0);
     const half = stats({ requests_attempted: 10, requests_sent: 5, status_codes: { '200': 5 }, success_ratio: undefined });
     expect(successRatio(half)).toBe(0.5);
+  });
+});
+
+describe('per-request table', () => {
+  const login = stats({
+    requests_sent: 10,
+    requests_attempted: 10,
+    success_ratio: 0.9,
+    rps: 5,
+    checks_failed: 1,
+    latency: summary(10, 10),
+  });
+  const item = stats({ requests_sent: 4, requests_attempted: 4, success_ratio: 1, rps: 2, latency: summary(20, 4) });
+  const agg = stats({
+    requests_sent: 14,
+    requests_attempted: 14,
+    success_ratio: 13 / 14,
+    rps: 7,
+    checks_passed: 20,
+    checks_failed: 1,
+    failed_checks: { status: 1 },
+    latency: summary(12, 14),
+    by_name: { login, item },
+    flows: { buy: { started: 5, completed: 4, interrupted: 1, dropped: 2, rate: 2, duration: summary(100, 4) } },
+  });
+  it('has a row per name, in name order, then the whole test', () => {
+    const rows = requestRows(agg);
+    expect(rows.map((r) => r.cells[0])).toEqual(['item', 'login', 'Aggregated']);
+    expect(REQUEST_COLUMNS).toHaveLength(rows[0]!.cells.length);
+    expect(rows[1]!.cells).toEqual(['login', '10', '1', '10 ms', '25 ms', '40 ms', '50 ms', '5/s', '1']);
+    expect(rows[2]!.cells.slice(1, 3)).toEqual(['14', '1']);
+    expect(failures(agg)).toBe(1);
+  });
+  it('is empty for a test of one request', () => {
+    expect(requestRows(stats({ requests_sent: 3 }))).toEqual([]);
+    expect(requestRows(undefined)).toEqual([]);
+  });
+  it('shows flows and checks', () => {
+    const [buy] = flowRows(agg);
+    expect(buy!.cells).toEqual(['buy', '5', '4', '1', '2', '2/s', '100 ms', '250 ms', '500 ms']);
+    expect(FLOW_COLUMNS).toHaveLength(buy!.cells.length);
+    expect(checksText(agg)).toBe('20 checks passed, 1 failed (95.2% passed) — failed: status × 1');
+    expect(checksText(stats())).toBeNull();
   });
 });

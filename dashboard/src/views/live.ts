@@ -17,8 +17,13 @@ import {
 } from '../format';
 import { latencyData, nodeIdsOf, settledPoints, throughputData, withTarget } from '../series';
 import {
+  checksText,
   connectErrors,
   describeConfig,
+  FLOW_COLUMNS,
+  flowRows,
+  REQUEST_COLUMNS,
+  requestRows,
   driverStanding,
   elapsedMs,
   errorRows,
@@ -73,6 +78,14 @@ interface Shown {
   throughput: LineChart;
   latency: LineChart;
   aggregate: DataTable;
+  /** Locust's per-request table (hidden for a test of one request). */
+  requests: DataTable;
+  /** The flows' iterations (hidden without flows). */
+  flows: DataTable;
+  /** Checks passed and failed (hidden without checks). */
+  checks: HTMLElement;
+  /** What holds `requests`, `flows` and `checks`. */
+  perRequest: HTMLElement;
   nodes: DataTable;
   errors: DataTable;
   statuses: DataTable;
@@ -243,6 +256,10 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       throughput: null as unknown as LineChart,
       latency: null as unknown as LineChart,
       aggregate: new DataTable('All drivers together', { 'data-testid': 'aggregate-table' }),
+      requests: new DataTable('Each request name, all drivers together', { 'data-testid': 'request-table' }),
+      flows: new DataTable('Each flow, all drivers together', { 'data-testid': 'flow-table' }),
+      checks: h('p', { class: 'hint', 'data-testid': 'live-checks' }),
+      perRequest: h('div', { 'data-testid': 'per-request', hidden: true }),
       nodes: new DataTable('Each driver', { 'data-testid': 'node-table' }),
       errors: new DataTable('Errors by kind', { 'data-testid': 'error-table' }),
       statuses: new DataTable('Status codes', { 'data-testid': 'status-table' }),
@@ -313,12 +330,15 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         h('figure', {}, h('figcaption', {}, 'Throughput (requests sent per second)'), throughputHost),
         h('figure', {}, h('figcaption', {}, 'Latency per second (ms)'), latencyHost),
       ),
+      s.perRequest,
       h('h3', {}, 'Latency'),
       s.aggregate.element,
       s.nodes.element,
       s.extra,
       h('div', { class: 'counts' }, s.errors.element, s.statuses.element),
     );
+
+    replaceChildren(s.perRequest, h('h3', {}, 'Requests'), s.requests.element, s.checks, s.flows.element);
 
     s.throughput = new LineChart(throughputHost, {
       height: 220,
@@ -473,6 +493,23 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       });
     }
     s.aggregate.update(columns, aggregateRows);
+
+    const requests = requestRows(agg);
+    const flows = flowRows(agg);
+    const checks = checksText(agg);
+    s.perRequest.hidden = requests.length === 0 && flows.length === 0 && checks === null;
+    s.requests.element.hidden = requests.length === 0;
+    s.requests.update(
+      [...REQUEST_COLUMNS],
+      requests.map((r) => ({ cells: r.cells, attrs: { 'data-testid': r.name ? `request-row-${r.name}` : 'request-row-all' } })),
+    );
+    s.flows.element.hidden = flows.length === 0;
+    s.flows.update(
+      [...FLOW_COLUMNS],
+      flows.map((r) => ({ cells: r.cells, attrs: { 'data-testid': `flow-row-${r.name}` } })),
+    );
+    setText(s.checks, checks ?? '');
+    s.checks.hidden = checks === null;
     s.nodes.update(
       [
         'Driver',
