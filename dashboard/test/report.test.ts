@@ -9,6 +9,7 @@ import {
   latencyTable,
   overlayData,
   passed,
+  flowTable,
   readReportPage,
   requestTable,
   scheduleTable,
@@ -179,6 +180,40 @@ describe('tables', () => {
   });
   it('per request: no rows until reports carry named requests', () => {
     expect(requestTable(page()).rows).toEqual([]);
+    expect(flowTable(page()).rows).toEqual([]);
+  });
+  it('per request: a row per name, then the whole test, with checks and status codes', () => {
+    const login = stats({
+      requests_sent: 600,
+      requests_attempted: 600,
+      success_ratio: 1,
+      rps: 60,
+      checks_passed: 600,
+      status_codes: { '200': 600 },
+      latency: summary(5, 600),
+    });
+    const item = stats({
+      requests_sent: 400,
+      requests_attempted: 400,
+      success_ratio: 0.975,
+      rps: 40,
+      checks_passed: 390,
+      checks_failed: 10,
+      status_codes: { '200': 390, '404': 10 },
+      latency: summary(20, 400),
+    });
+    const flows = { buy: { started: 400, completed: 390, interrupted: 10, dropped: 3, rate: 39, duration: summary(50, 390) } };
+    const p = page({ aggregate: { by_name: { login, item }, flows, checks_passed: 990, checks_failed: 10 } });
+    const t = requestTable(p);
+    expect(t.rows.map((r) => r.key)).toEqual(['item', 'login', 'all']);
+    expect(t.rows.every((r) => r.cells.length === t.columns.length)).toBe(true);
+    const item_ = t.rows[0]!.cells;
+    expect(item_.map((c) => c.value)).toEqual([undefined, 400, 10, 20, 50, 80, 100, 40, 390, 10, undefined]);
+    expect(item_[10]!.text).toBe('200: 390, 404: 10');
+    expect(t.rows[2]!.cells[1]!.value).toBe(1_000);
+    expect(t.rows[2]!.cells[2]!.value).toBe(10);
+    const f = flowTable(p);
+    expect(f.rows[0]!.cells.map((c) => c.value)).toEqual([undefined, 400, 390, 10, 3, 39, 50, 125, 200, 250]);
   });
   it('error causes, largest first', () => {
     expect(causeRows(stats({ error_reasons: { 'connect: refused': 2, 'timeout: x': 5 } }))).toEqual([

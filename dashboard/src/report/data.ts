@@ -3,7 +3,7 @@
 
 import { DASH, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
 import type { ChartData } from '../series';
-import { driverStanding, startOffset } from '../stats';
+import { driverStanding, failures, startOffset } from '../stats';
 import { fmtThresholdValue } from '../thresholds';
 import type { BaseRun, NodeReport, ReportPage, SeriesPoint, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
 
@@ -249,8 +249,61 @@ export function driverTable(page: ReportPage): Table {
  * today have one unnamed request, already the aggregate's row: no rows. Its place on the page
  * (and its tests) are ready for the per-request statistics the report files will carry.
  */
-export function requestTable(_page: ReportPage): Table {
-  return { columns: ['Request', 'Sent', 'Responses', 'Errors', 'p50', 'p90', 'p99', 'max'], rows: [] };
+export function requestTable(page: ReportPage): Table {
+  const agg = page.report.aggregate;
+  const names = Object.keys(agg.by_name ?? {}).sort();
+  const row = (key: string, label: string, v: StatsView) => ({
+    key,
+    cells: [
+      { text: label },
+      num(v.requests_sent, fmtInt),
+      num(failures(v), fmtInt),
+      ms(v.latency, 'median'),
+      ms(v.latency, 'p95'),
+      ms(v.latency, 'p99'),
+      ms(v.latency, 'max'),
+      num(v.rps, fmtRate),
+      num(v.checks_passed ?? 0, fmtInt),
+      num(v.checks_failed ?? 0, fmtInt),
+      {
+        text: Object.entries(v.status_codes ?? {})
+          .map(([code, n]) => `${code}: ${fmtInt(n)}`)
+          .join(', '),
+      },
+    ],
+  });
+  return {
+    columns: ['Request', '# reqs', '# fails', 'median', 'p95', 'p99', 'max', 'req/s', 'checks passed', 'checks failed', 'status codes'],
+    rows: names.length ? [...names.map((n) => row(n, n, agg.by_name![n]!)), row('all', 'Aggregated', agg)] : [],
+  };
+}
+
+/** A row per flow: iterations started, completed, interrupted, dropped, and their durations. */
+export function flowTable(page: ReportPage): Table {
+  const flows = page.report.aggregate.flows ?? {};
+  return {
+    columns: ['Flow', 'started', 'completed', 'interrupted', 'dropped', 'iterations/s', 'duration median', 'p95', 'p99', 'max'],
+    rows: Object.keys(flows)
+      .sort()
+      .map((name) => {
+        const f = flows[name]!;
+        return {
+          key: name,
+          cells: [
+            { text: name },
+            num(f.started, fmtInt),
+            num(f.completed, fmtInt),
+            num(f.interrupted, fmtInt),
+            num(f.dropped, fmtInt),
+            num(f.rate, fmtRate),
+            ms(f.duration, 'median'),
+            ms(f.duration, 'p95'),
+            ms(f.duration, 'p99'),
+            ms(f.duration, 'max'),
+          ],
+        };
+      }),
+  };
 }
 
 /** Late sends and send lag of a scheduled test (tsunami, rate), in total and per driver. */

@@ -6,7 +6,7 @@ import { LineChart } from '../charts';
 import { h } from '../dom';
 import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
 import { latencyData, perDriverData, throughputData, withTarget, type ChartData } from '../series';
-import { errorRows, statusRows, totalErrors } from '../stats';
+import { checksText, errorRows, statusRows, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
 import { DataTable } from '../views/table';
@@ -18,6 +18,7 @@ import {
   driverIds,
   driverTable,
   fateTable,
+  flowTable,
   latencyTable,
   nodeSeries,
   overlayData,
@@ -211,7 +212,18 @@ function render(page: ReportPage): void {
   );
 
   const requests = requestTable(page);
-  const perRequest = requests.rows.length ? section('Requests', 'report-requests', table('Each request', 'request-table', requests)) : null;
+  const flows = flowTable(page);
+  const checks = checksText(agg);
+  const perRequest =
+    requests.rows.length || flows.rows.length || checks
+      ? section(
+          'Requests',
+          'report-requests',
+          requests.rows.length ? table('Each request name, all drivers together', 'request-table', requests) : null,
+          checks ? h('p', { class: 'hint', 'data-testid': 'report-checks' }, checks) : null,
+          flows.rows.length ? table('Each flow, all drivers together', 'flow-table', flows) : null,
+        )
+      : null;
 
   const drivers = section('Drivers', 'report-drivers', table('Each driver', 'driver-table', driverTable(page)));
 
