@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -226,5 +226,53 @@ dashboardTest(env, 'onslaught compare --html overlays a base run and names the r
   assert.equal(p99[2], slow.aggregate.latency.p99);
   assert.equal(p99[5], 'regression');
   assert.equal(await page.getByTestId('report').getAttribute('data-test-id'), slow.id, 'the page is the new run\'s report');
+  await page.close();
+});
+
+// Until the engine records per request name, the names come from the report file: a real
+// test's test.json gains two request names and a flow (as the orchestrator writes them for a
+// flow test), `onslaught report` makes the page again, and the per-request and flow tables show
+// exactly those numbers.
+dashboardTest(env, 'the report page shows a row per request name and per flow, with the numbers of test.json', async ({ server, browser }) => {
+  const view = await runTest(server, server.targetUrl);
+  const folder = path.dirname(view.report_path);
+  const json = JSON.parse(await readFile(view.report_path, 'utf8'));
+  const agg = json.aggregate;
+  const half = (share, name) => ({
+    ...agg,
+    requests_attempted: Math.round(agg.requests_attempted * share),
+    requests_sent: Math.round(agg.requests_sent * share),
+    responses_received: Math.round(agg.responses_received * share),
+    rps: agg.rps * share,
+    status_codes: { 200: Math.round(agg.requests_sent * share) },
+    checks_passed: name === 'login' ? 7 : 0,
+    checks_failed: name === 'login' ? 1 : 0,
+    send_gap: undefined,
+    send_lag: undefined,
+  });
+  agg.by_name = { login: half(0.25, 'login'), item: half(0.75, 'item') };
+  agg.checks_passed = 7;
+  agg.checks_failed = 1;
+  agg.failed_checks = { status: 1 };
+  agg.flows = { buy: { started: 9, completed: 8, interrupted: 1, dropped: 2, rate: 2, duration: agg.latency } };
+  await writeFile(view.report_path, JSON.stringify(json));
+  await promisify(execFile)(BIN, ['report', folder]);
+
+  const { page, requested } = await openOffline(browser, path.join(folder, 'report.html'));
+  assert.deepEqual(requested, []);
+  const rows = await tableValues(page, 'request-table');
+  assert.deepEqual(Object.keys(rows), ['request-table-row-item', 'request-table-row-login', 'request-table-row-all']);
+  for (const [key, s] of [['item', agg.by_name.item], ['login', agg.by_name.login], ['all', agg]]) {
+    const row = rows[`request-table-row-${key}`];
+    assert.deepEqual(
+      [row[1], row[3], row[4], row[5], row[6], row[7], row[8], row[9]],
+      [s.requests_sent, s.latency.median, s.latency.p95, s.latency.p99, s.latency.max, s.rps, s.checks_passed ?? 0, s.checks_failed ?? 0],
+      `request row ${key}`,
+    );
+  }
+  const flows = await tableValues(page, 'flow-table');
+  assert.deepEqual(flows['flow-table-row-buy'].slice(1, 6), [9, 8, 1, 2, 2]);
+  assert.match(await page.getByTestId('report-checks').textContent(), /^7 checks passed, 1 failed/);
+  await screenshot(page, 'report-requests.png', { fullPage: true });
   await page.close();
 });
