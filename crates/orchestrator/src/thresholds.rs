@@ -3,7 +3,7 @@
 //! per-second data of its last seconds ([`Recent`]). Judged on every view (the API, the
 //! dashboard, checkpoints, the final report) and once a second for `abort_on_fail`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use onslaught_plan::{ExpectStatus, LatencyStat, Metric, Threshold};
 use onslaught_stats::{Histogram, Measurements};
@@ -32,6 +32,9 @@ pub struct Recent {
     seconds: BTreeMap<u64, Measurements>,
     /// Seconds kept: the longest window.
     keep: u64,
+    /// The request names a windowed threshold judges: the only names kept per second (a
+    /// hundred names for ten minutes would otherwise take gigabytes).
+    names: BTreeSet<String>,
 }
 
 impl Recent {
@@ -42,15 +45,27 @@ impl Recent {
             .filter_map(|t| t.window)
             .map(|w| w.as_secs())
             .max()?;
+        let names = thresholds
+            .iter()
+            .filter(|t| t.window.is_some())
+            .filter_map(|t| t.name.clone())
+            .collect();
         Some(Self {
             seconds: BTreeMap::new(),
             keep,
+            names,
         })
     }
 
-    /// Adds an interval counted in `second`.
+    /// Adds an interval counted in `second` (of its names, only those a window judges).
     pub fn add(&mut self, second: u64, data: &Measurements) {
-        self.seconds.entry(second).or_default().add(data);
+        let kept = self.seconds.entry(second).or_default();
+        kept.add_whole(data);
+        for name in &self.names {
+            if let Some(part) = data.by_name.get(name) {
+                kept.by_name.entry(name.clone()).or_default().add(part);
+            }
+        }
         let newest = self.seconds.keys().next_back().copied().unwrap_or(0);
         self.seconds
             .retain(|s, _| s.saturating_add(self.keep) > newest);
@@ -322,5 +337,12 @@ mod tests {
         let view = StatsView::of(&whole, 2.0);
         let r = evaluate(&t, &whole, &view, Some(&recent), &ExpectStatus::default());
         assert!(r[0].passed && !r[1].passed, "{r:?}");
+        // Only the names a window judges are kept per second.
+        assert!(
+            recent
+                .seconds
+                .values()
+                .all(|m| m.by_name.keys().eq(["login"]))
+        );
     }
 }

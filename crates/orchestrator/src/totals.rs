@@ -193,7 +193,8 @@ impl Series {
             return;
         }
         let bucket = self.open.entry(second).or_default();
-        bucket.measured.add(data);
+        // A second shows only the whole: per-name parts would multiply its memory.
+        bucket.measured.add_whole(data);
         *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&first, _)) = self.open.first_key_value() {
@@ -365,5 +366,19 @@ mod tests {
         assert_eq!(points[0].nodes["b"], 8);
         assert_eq!(points[1].requests, 7);
         assert_eq!(points.len(), 9);
+    }
+
+    /// Per-second buckets keep the whole only: names would multiply their memory.
+    #[test]
+    fn seconds_keep_no_names() {
+        let mut named = data(3, 1_000);
+        named.by_name.insert("login".to_owned(), data(3, 1_000));
+        named.flows.entry("buy".to_owned()).or_default().started = 1;
+        let mut series = Series::aggregate();
+        series.add("d1", 0, 1000, &named);
+        let bucket = &series.open[&0];
+        assert!(bucket.measured.by_name.is_empty() && bucket.measured.flows.is_empty());
+        assert_eq!(bucket.measured.counters.requests_sent, 3);
+        assert_eq!(series.points()[0].requests, 3);
     }
 }

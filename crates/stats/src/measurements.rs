@@ -90,11 +90,7 @@ impl Measurements {
 
     /// Adds `other` into these measurements (exact).
     pub fn add(&mut self, other: &Measurements) {
-        self.latency.add(&other.latency);
-        self.service.add(&other.service);
-        add_optional(&mut self.send_gaps, other.send_gaps.as_ref());
-        add_optional(&mut self.send_lag, other.send_lag.as_ref());
-        self.counters.add(&other.counters);
+        self.add_whole(other);
         for (name, part) in &other.by_name {
             match self.by_name.get_mut(name) {
                 Some(mine) => mine.add(part),
@@ -106,6 +102,19 @@ impl Measurements {
         for (name, part) in &other.flows {
             self.flows.entry(name.clone()).or_default().add(part);
         }
+    }
+}
+
+impl Measurements {
+    /// Adds the whole of `other` (its histograms and counters) but not its per-name and
+    /// per-flow parts: for what keeps many spans and shows only the whole (per-second
+    /// buckets), where a hundred names would multiply the memory.
+    pub fn add_whole(&mut self, other: &Measurements) {
+        self.latency.add(&other.latency);
+        self.service.add(&other.service);
+        add_optional(&mut self.send_gaps, other.send_gaps.as_ref());
+        add_optional(&mut self.send_lag, other.send_lag.as_ref());
+        self.counters.add(&other.counters);
     }
 }
 
@@ -172,6 +181,11 @@ mod tests {
         assert!(cleared.latency.is_empty() && cleared.service.is_empty());
         assert!(cleared.send_gaps.is_none() && cleared.send_lag.is_none());
         assert_eq!(cleared.counters, Counters::default());
+        let mut whole = Measurements::default();
+        whole.add_whole(&a);
+        assert!(whole.by_name.is_empty() && whole.flows.is_empty());
+        assert_eq!(whole.latency, a.latency);
+        assert_eq!(whole.counters, a.counters);
         a.clear(false);
         assert!(a.by_name.is_empty() && a.flows.is_empty());
     }
