@@ -354,6 +354,41 @@ export interface components {
              */
             weight: number;
         };
+        /** @description The iterations of one flow, merged across drivers. */
+        FlowView: {
+            /**
+             * Format: uint64
+             * @description Iterations that ran every step.
+             */
+            completed: number;
+            /**
+             * Format: uint64
+             * @description Open load: iterations due on the schedule that could not start because every virtual
+             *     user was busy (never counted as started).
+             */
+            dropped: number;
+            /**
+             * @description Duration of completed iterations, from their intended start, think times included;
+             *     `null` when none completed.
+             */
+            duration: components["schemas"]["Summary"] | null;
+            /**
+             * Format: uint64
+             * @description Iterations stopped before their last step (a failure the plan stops on, or the end of
+             *     the test).
+             */
+            interrupted: number;
+            /**
+             * Format: double
+             * @description Iterations completed per second over the time measured.
+             */
+            rate: number;
+            /**
+             * Format: uint64
+             * @description Iterations begun.
+             */
+            started: number;
+        };
         /** @description One HTTP header, as written. */
         Header: {
             /** @description Header name. */
@@ -363,6 +398,10 @@ export interface components {
         };
         /** @description Exact histograms kept in a report so results can be re-merged or re-analysed later. */
         Histograms: {
+            /** @description The same per request name (absent for a test of one request). */
+            by_name?: {
+                [key: string]: components["schemas"]["Histograms"];
+            };
             /** @description Latency histogram (µs), HdrHistogram V2 deflate, base64. */
             latency: string;
             /** @description Service-time histogram, same encoding. */
@@ -764,6 +803,15 @@ export interface components {
          */
         StatsView: {
             /**
+             * @description Per request name (a plan's steps), for a test whose requests have more than one name:
+             *     each name's own statistics, merged exactly across drivers (their rate over the same
+             *     time as the whole's). Absent for a test of one request (the whole is that request's),
+             *     and from the per-node views of the API (the node reports have them).
+             */
+            by_name?: {
+                [key: string]: components["schemas"]["StatsView"];
+            };
+            /**
              * Format: uint64
              * @description Response body bytes read.
              * @default 0
@@ -808,6 +856,10 @@ export interface components {
              */
             failed_checks?: {
                 [key: string]: number;
+            };
+            /** @description Per flow: its virtual users' iterations. Absent for a test without flows. */
+            flows?: {
+                [key: string]: components["schemas"]["FlowView"];
             };
             /**
              * Format: uint64
@@ -1106,11 +1158,12 @@ export interface components {
             test_type: "avalanche" | "AVALANCHE" | "Avalanche" | "tsunami" | "TSUNAMI" | "Tsunami";
             /**
              * @description Pass/fail rules judged by the orchestrator on the merged numbers of all drivers, live
-             *     and at the end, in k6's expression style: `METRIC[WINDOW] OP LIMIT`, as `p99 < 250ms`,
-             *     `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms` (over the
-             *     trailing 30 s). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
-             *     (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
-             *     `>=`. Any failed threshold fails the test.
+             *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
+             *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
+             *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
+             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
+             *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
             thresholds?: string[];
             /**
@@ -1356,11 +1409,12 @@ export interface components {
             test_type: "avalanche" | "AVALANCHE" | "Avalanche" | "tsunami" | "TSUNAMI" | "Tsunami";
             /**
              * @description Pass/fail rules judged by the orchestrator on the merged numbers of all drivers, live
-             *     and at the end, in k6's expression style: `METRIC[WINDOW] OP LIMIT`, as `p99 < 250ms`,
-             *     `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms` (over the
-             *     trailing 30 s). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
-             *     (latency from the intended send time), `error_rate`, `rps`; operators `<`, `<=`, `>`,
-             *     `>=`. Any failed threshold fails the test.
+             *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
+             *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
+             *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
+             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
+             *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
             thresholds?: string[];
             /**
