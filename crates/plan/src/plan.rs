@@ -2,18 +2,20 @@
 //! (`TestPlan::try_from`), and written back as one for views, reports and the wire.
 
 use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
+use onslaught_flow::{Scenario, ScenarioSpec, StatusSet};
 use serde::{Deserialize, Serialize};
 
 use crate::request::Stage;
 use crate::request::{
-    Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DELAY_MS, MAX_DRIVERS,
-    MAX_DURATION_MS, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS,
-    MIN_DELAY_MS, MIN_RATE, TestRequest,
+    Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DATA_BYTES, MAX_DELAY_MS,
+    MAX_DRIVERS, MAX_DURATION_MS, MAX_FLOWS, MAX_NAMES, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS,
+    MAX_THRESHOLDS, MAX_TIMEOUT_MS, MIN_DELAY_MS, MIN_RATE, TestRequest,
 };
 use crate::stages::Stages;
 use crate::{ExpectStatus, Threshold, target};
@@ -26,8 +28,12 @@ use crate::{ExpectStatus, Threshold, target};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "TestRequest", into = "TestRequest")]
 pub struct TestPlan {
-    /// Where requests go: http or https, a host, no user info, no fragment.
+    /// Where requests go: http or https, a host, no user info, no fragment. With a scenario,
+    /// the base URL its steps' paths are joined to (and the one origin they go to).
     pub url: url::Url,
+    /// The flows virtual users run, compiled once (`None`: the test sends its one request,
+    /// `method`, `url`, `headers`, `body`). Shared: every engine thread reads it.
+    pub scenario: Option<Arc<Scenario>>,
     /// The method; standard ones in upper case, extension methods as written.
     pub method: Method,
     /// Extra headers, in the order given.
@@ -171,10 +177,11 @@ impl Load {
     }
 }
 
-/// What ends a run on a driver: a request count, a duration, or whichever comes first.
+/// What ends a run on a driver: a request count, a duration, or whichever comes first. With a
+/// scenario the count is of flow iterations (`iterations_per_driver`), not of requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bound {
-    /// After this many requests.
+    /// After this many requests (with a scenario: iterations).
     Requests(NonZeroU64),
     /// After this long.
     Duration(Duration),
@@ -288,12 +295,7 @@ impl TryFrom<TestRequest> for TestPlan {
             return Err(invalid("test_type", "must be avalanche or tsunami"));
         };
         let url = target::parse_url(&r.url).map_err(|message| invalid("url", message))?;
-        if !r.flows.is_empty() {
-            return Err(invalid("flows", "are not run by this build yet"));
-        }
-        if r.iterations_per_driver.is_some() {
-            return Err(invalid("iterations_per_driver", "needs flows"));
-        }
+        let scenario = scenario(&r, &url)?;
         let method = method(&r.method)?;
         let headers = r
             .headers
@@ -334,7 +336,20 @@ impl TryFrom<TestRequest> for TestPlan {
             .schedule()
             .and_then(Schedule::stages)
             .map(Stages::duration);
-        let bound = bound(r.requests_per_driver, r.duration_ms, curve)?;
+        let bound = match scenario {
+            None => bound(
+                "requests_per_driver",
+                r.requests_per_driver,
+                r.duration_ms,
+                curve,
+            )?,
+            Some(_) => bound(
+                "iterations_per_driver",
+                r.iterations_per_driver,
+                r.duration_ms,
+                curve,
+            )?,
+        };
         let concurrency = NonZeroU32::new(r.concurrency)
             .filter(|n| n.get() <= MAX_CONCURRENCY)
             .ok_or_else(|| {
@@ -397,6 +412,7 @@ impl TryFrom<TestRequest> for TestPlan {
             .then(|| Duration::from_millis(r.abort_grace_ms));
         Ok(TestPlan {
             url,
+            scenario,
             method,
             headers,
             body,
@@ -582,9 +598,11 @@ fn load(tsunami: bool, given: Given<'_>) -> Result<Load, ValidationError> {
     Ok(Load::Tsunami(schedule))
 }
 
-/// What ends the run, from `requests_per_driver` and `duration_ms`, and a rate curve's length
-/// (`curve`): a curve ends the run when it ends, or earlier at a shorter `duration_ms`.
+/// What ends the run, from the count (`field`: `requests_per_driver`, or
+/// `iterations_per_driver` with flows), `duration_ms`, and a rate curve's length (`curve`): a
+/// curve ends the run when it ends, or earlier at a shorter `duration_ms`.
 fn bound(
+    field: &str,
     requests: Option<u64>,
     duration_ms: Option<u64>,
     curve: Option<Duration>,
@@ -594,12 +612,7 @@ fn bound(
         Some(n) => Some(
             NonZeroU64::new(n)
                 .filter(|n| n.get() <= MAX_REQUESTS)
-                .ok_or_else(|| {
-                    invalid(
-                        "requests_per_driver",
-                        format!("must be between 1 and {MAX_REQUESTS}"),
-                    )
-                })?,
+                .ok_or_else(|| invalid(field, format!("must be between 1 and {MAX_REQUESTS}")))?,
         ),
     };
     if let Some(d) = duration_ms
@@ -618,11 +631,88 @@ fn bound(
         (Some(requests), Some(duration)) => Ok(Bound::Both { requests, duration }),
         (Some(requests), None) => Ok(Bound::Requests(requests)),
         (None, Some(duration)) => Ok(Bound::Duration(duration)),
-        (None, None) => Err(invalid(
-            "requests_per_driver",
-            "give a request count, a duration, or both",
+        (None, None) if field == "iterations_per_driver" => Err(invalid(
+            field,
+            "give an iteration count, a duration (duration_ms), or both",
         )),
+        (None, None) => Err(invalid(field, "give a request count, a duration, or both")),
     }
+}
+
+/// The test's flows compiled, or `None` for a test of one request; refuses what does not go
+/// with flows (or needs them), naming the field or the path in the document.
+fn scenario(r: &TestRequest, url: &url::Url) -> Result<Option<Arc<Scenario>>, ValidationError> {
+    if r.max_names == 0 || r.max_names > MAX_NAMES {
+        return Err(invalid(
+            "max_names",
+            format!("must be between 1 and {MAX_NAMES}"),
+        ));
+    }
+    if r.flows.is_empty() {
+        for (given, field) in [
+            (r.iterations_per_driver.is_some(), "iterations_per_driver"),
+            (!r.data.is_empty(), "data"),
+            (r.defaults.is_some(), "defaults"),
+        ] {
+            if given {
+                return Err(invalid(field, "needs flows"));
+            }
+        }
+        return Ok(None);
+    }
+    let one_request = "is for a test without flows";
+    if r.requests_per_driver.is_some() {
+        return Err(invalid(
+            "requests_per_driver",
+            format!("{one_request}: give iterations_per_driver (each driver's flow iterations)"),
+        ));
+    }
+    if !r.method.eq_ignore_ascii_case("GET") {
+        return Err(invalid(
+            "method",
+            format!("{one_request}: each step's request has its method"),
+        ));
+    }
+    if !r.headers.is_empty() {
+        return Err(invalid(
+            "headers",
+            format!("{one_request}: use defaults.headers or a step's headers"),
+        ));
+    }
+    for (given, field) in [
+        (r.body.is_some(), "body"),
+        (r.body_base64.is_some(), "body_base64"),
+    ] {
+        if given {
+            return Err(invalid(
+                field,
+                format!("{one_request}: each step's request has its body"),
+            ));
+        }
+    }
+    if r.flows.len() > MAX_FLOWS {
+        return Err(invalid("flows", format!("at most {MAX_FLOWS} flows")));
+    }
+    let data_bytes = serde_json::to_vec(&r.data).map_or(usize::MAX, |v| v.len());
+    if data_bytes > MAX_DATA_BYTES {
+        return Err(invalid(
+            "data",
+            format!(
+                "is {data_bytes} bytes as JSON; at most {MAX_DATA_BYTES} travel with a test \
+                 (the test config must fit in one message)"
+            ),
+        ));
+    }
+    let expected = r.expected_statuses();
+    let spec = ScenarioSpec {
+        flows: r.flows.clone(),
+        data: r.data.clone(),
+        defaults: r.defaults.clone(),
+        max_names: r.max_names,
+    };
+    Scenario::compile(spec, url, &StatusSet::from_fn(|s| expected.accepts(s)))
+        .map(|s| Some(Arc::new(s)))
+        .map_err(|e| invalid(&e.path, e.message))
 }
 
 fn whole_ms(d: Duration) -> u64 {
@@ -660,15 +750,21 @@ impl From<&TestPlan> for TestRequest {
                 Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
             ),
         };
+        let scenario = plan.scenario.as_ref().map(|s| s.spec().clone());
+        let counts_iterations = scenario.is_some();
+        let scenario = scenario.unwrap_or(ScenarioSpec {
+            max_names: crate::request::DEFAULT_MAX_NAMES,
+            ..ScenarioSpec::default()
+        });
         TestRequest {
             test_type: plan.test_type().to_owned(),
             url: plan.url.to_string(),
             name: None,
-            flows: Vec::new(),
-            data: std::collections::BTreeMap::new(),
-            defaults: None,
-            max_names: crate::request::DEFAULT_MAX_NAMES,
-            iterations_per_driver: None,
+            flows: scenario.flows,
+            data: scenario.data,
+            defaults: scenario.defaults,
+            max_names: scenario.max_names,
+            iterations_per_driver: plan.bound.requests().filter(|_| counts_iterations),
             method: plan.method.as_str().to_owned(),
             headers: plan
                 .headers
@@ -686,7 +782,7 @@ impl From<&TestPlan> for TestRequest {
             rate_total,
             stages,
             stages_total,
-            requests_per_driver: plan.bound.requests(),
+            requests_per_driver: plan.bound.requests().filter(|_| !counts_iterations),
             duration_ms,
             concurrency: plan.concurrency.get(),
             timeout_ms: whole_ms(plan.timeout),
@@ -1045,5 +1141,104 @@ mod tests {
         avalanche.delay_ms = None;
         avalanche.rate = Some(10.0);
         assert_eq!(TestPlan::try_from(avalanche).unwrap_err().field, "rate");
+    }
+
+    fn with_flows() -> TestRequest {
+        let mut r: TestRequest = serde_json::from_value(serde_json::json!({
+            "test_type": "avalanche",
+            "base_url": "http://127.0.0.1:8000",
+            "iterations_per_driver": 30,
+            "data": {"accounts": {"rows": [{"user": "u1", "password": "p"}], "order": "shard"}},
+            "flows": [{"name": "buy", "steps": [
+                {"request": {"method": "POST", "url": "/login",
+                             "json": {"user": "{{ accounts.user }}"}},
+                 "extract": {"token": {"json": "$.token"}}},
+                {"request": {"url": "/items/1", "headers": {"Authorization": "Bearer {{ token }}"}}}
+            ]}]
+        }))
+        .unwrap();
+        r.concurrency = 3;
+        r
+    }
+
+    #[test]
+    fn flows_compile_into_the_plan_and_round_trip() {
+        let p = plan(with_flows());
+        let scenario = p.scenario.as_ref().unwrap();
+        assert_eq!(scenario.names, ["POST /login", "GET /items/1"]);
+        assert_eq!(p.bound, Bound::Requests(NonZeroU64::new(30).unwrap()));
+        let back = TestRequest::from(&p);
+        assert_eq!(
+            (back.iterations_per_driver, back.requests_per_driver),
+            (Some(30), None)
+        );
+        assert_eq!(back.flows, with_flows().flows);
+        assert_eq!(plan(back.clone()), p);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<TestPlan>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn flows_refuse_what_belongs_to_one_request_and_name_paths() {
+        type Change = Box<dyn Fn(&mut TestRequest)>;
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "requests_per_driver",
+                Box::new(|r| r.requests_per_driver = Some(5)),
+            ),
+            ("method", Box::new(|r| r.method = "POST".into())),
+            ("body", Box::new(|r| r.body = Some("x".into()))),
+            (
+                "headers",
+                Box::new(|r| {
+                    r.headers = vec![Header {
+                        name: "a".into(),
+                        value: "b".into(),
+                    }]
+                }),
+            ),
+            (
+                "iterations_per_driver",
+                Box::new(|r| r.iterations_per_driver = None),
+            ),
+            ("max_names", Box::new(|r| r.max_names = 0)),
+            (
+                "flows[0].steps[0].extract.token.json",
+                Box::new(|r| {
+                    r.flows[0].steps[0].extract.get_mut("token").unwrap().json = Some("$[".into())
+                }),
+            ),
+            (
+                "flows[0].steps[1].request.url",
+                Box::new(|r| {
+                    r.flows[0].steps[1].request.as_mut().unwrap().url = "http://10.0.0.1/x".into()
+                }),
+            ),
+            (
+                "data",
+                Box::new(|r| {
+                    let rows = &mut r.data.get_mut("accounts").unwrap().rows;
+                    let big = "x".repeat(1000);
+                    for i in 0..600 {
+                        rows.push([("user".to_owned(), format!("{i}{big}"))].into());
+                    }
+                }),
+            ),
+        ];
+        for (field, change) in cases {
+            let mut r = with_flows();
+            change(&mut r);
+            assert_eq!(TestPlan::try_from(r).unwrap_err().field, field);
+        }
+        // What needs flows is refused without them.
+        let mut r = ok();
+        r.iterations_per_driver = Some(3);
+        assert_eq!(
+            TestPlan::try_from(r).unwrap_err().field,
+            "iterations_per_driver"
+        );
+        let mut r = ok();
+        r.data = with_flows().data;
+        assert_eq!(TestPlan::try_from(r).unwrap_err().field, "data");
     }
 }

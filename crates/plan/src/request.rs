@@ -36,7 +36,8 @@ pub struct TestRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_FLOWS))]
     pub flows: Vec<FlowSpec>,
-    /// Datasets the flows' templates read (`{{ accounts.user }}`), by name.
+    /// Datasets the flows' templates read (`{{ accounts.user }}`), by name; at most 512 KiB as
+    /// compact JSON (`MAX_DATA_BYTES`: the test config must fit in one message).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub data: BTreeMap<String, DatasetSpec>,
     /// What every request step of the flows starts from.
@@ -197,6 +198,10 @@ fn default_method() -> String {
 /// Most flows a test may have.
 pub const MAX_FLOWS: usize = 100;
 
+/// Largest `data` accepted, as compact JSON: it travels in the test config, which must fit in
+/// one message (1 MiB) with the rest of the plan.
+pub const MAX_DATA_BYTES: usize = 512 * 1024;
+
 /// Default `max_names`.
 pub const DEFAULT_MAX_NAMES: u32 = 100;
 /// Largest `max_names` accepted.
@@ -307,10 +312,11 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
     ];
     let mut rules = vec![
         serde_json::json!({
-            "description": "A request count, a duration, or both (not both absent or null), or stages.",
+            "description": "A count (requests_per_driver, or iterations_per_driver with flows), a duration, or both (not all absent or null), or stages.",
             "not": {
                 "properties": {
                     "requests_per_driver": { "type": "null" },
+                    "iterations_per_driver": { "type": "null" },
                     "duration_ms": { "type": "null" },
                     "stages": { "maxItems": 0 },
                     "stages_total": { "maxItems": 0 }

@@ -180,7 +180,8 @@ impl TestConfig {
 
 /// The assignment's view of a plan run by `drivers` drivers: its type, the gap in ms between
 /// each driver's sends (0 for avalanche; for a total rate, the total's gap times the drivers;
-/// for a rate curve, the gap of its mean rate per driver) and the request count.
+/// for a rate curve, the gap of its mean rate per driver) and the request count (none for a plan
+/// with flows).
 fn assignment_fields(plan: &TestPlan, drivers: usize) -> (TestType, f64, Option<u64>) {
     let (test_type, delay) = match &plan.load {
         Load::Avalanche => (TestType::Avalanche, 0.0),
@@ -193,7 +194,10 @@ fn assignment_fields(plan: &TestPlan, drivers: usize) -> (TestType, f64, Option<
             (TestType::Tsunami, delay)
         }
     };
-    (test_type, delay, plan.bound.requests())
+    // With flows the count is of iterations, each of several requests: there is no message
+    // count to state.
+    let count = plan.bound.requests().filter(|_| plan.scenario.is_none());
+    (test_type, delay, count)
 }
 
 impl Message for TestConfig {
