@@ -1,10 +1,11 @@
 //! Conversions at the driver's edges: test plan → engine spec, measured interval → wire metrics.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use onslaught_engine::{Arrivals, Curve, LoadSpec, Mode, RequestTemplate, Stripe};
+use onslaught_engine::{Arrivals, Curve, FlowRun, LoadSpec, Mode, RequestTemplate, Stripe};
 use onslaught_plan::{Load, Schedule, Split, TestPlan};
 use onslaught_protocol::{Metrics, PROTOCOL_VERSION};
 use onslaught_stats::{Counters, Measurements, Summary};
@@ -62,6 +63,11 @@ pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
         insecure: plan.insecure,
         threads: None,
         request,
+        flows: plan.scenario.as_ref().map(|scenario| FlowRun {
+            scenario: Arc::clone(scenario),
+            driver: stripe.index(),
+            drivers: stripe.of(),
+        }),
     };
     if let Some(limit) = onslaught_engine::limits::raise_open_files()
         && !onslaught_engine::limits::fits(u64::from(spec.concurrency), limit)

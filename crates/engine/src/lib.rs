@@ -47,6 +47,7 @@ pub mod limits;
 pub mod recorder;
 pub mod schedule;
 pub mod spec;
+pub mod vu;
 mod worker;
 
 use std::sync::Arc;
@@ -57,7 +58,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use recorder::{Recorder, Timing};
 pub use schedule::{Arrivals, Curve, CurveError, Stripe};
-pub use spec::{LoadSpec, Mode, RequestTemplate, SpecError};
+pub use spec::{FlowRun, LoadSpec, Mode, RequestTemplate, SpecError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
 const PACER_LEAD: Duration = Duration::from_millis(3);
@@ -178,7 +179,12 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let batches: Vec<u64> = (0..count)
         .map(|index| u64::try_from(connections_of(index).clamp(1, PERMIT_BATCH_MAX)).unwrap_or(1))
         .collect();
-    let recorder = Arc::new(Recorder::with_batches(scheduled, &batches));
+    let mut recorder = Recorder::with_batches(scheduled, &batches);
+    if let Some(run) = &spec.flows {
+        let flows: Vec<String> = run.scenario.flows.iter().map(|f| f.name.clone()).collect();
+        recorder = recorder.with_names(&run.scenario.names, &flows);
+    }
+    let recorder = Arc::new(recorder);
     let mut ready = Vec::with_capacity(count);
     let mut go = Vec::with_capacity(count);
     let mut first = 0;
@@ -266,11 +272,16 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             worker::Jobs::scheduled(rx)
         }
     };
+    let flows = match &spec.flows {
+        None => None,
+        Some(run) => Some(Arc::new(flows(&spec, run, &cancel, deadline)?)),
+    };
     let shared = Arc::new(worker::Shared {
         spec: Arc::clone(&spec),
         connector,
         recorder: Arc::clone(&recorder),
         jobs,
+        flows,
     });
     for thread in go {
         let _ = thread.send(Arc::clone(&shared));
@@ -284,6 +295,40 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         threads,
         cancel,
         hard_stop,
+    })
+}
+
+/// What the virtual users of a run of flows share.
+fn flows(
+    spec: &LoadSpec,
+    run: &FlowRun,
+    cancel: &CancellationToken,
+    deadline: Option<Instant>,
+) -> Result<vu::Flows, EngineError> {
+    let base =
+        url::Url::parse(&spec.request.uri.to_string()).map_err(|e| EngineError::Resolve {
+            host: spec.request.uri.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(vu::Flows {
+        cursors: onslaught_flow::data::Cursors::new(
+            run.scenario.datasets.len(),
+            run.driver,
+            run.drivers,
+        ),
+        scenario: Arc::clone(&run.scenario),
+        driver: run.driver,
+        base,
+        host: spec
+            .request
+            .uri
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok()),
+        running: std::sync::atomic::AtomicUsize::new(
+            usize::try_from(spec.concurrency).unwrap_or(usize::MAX),
+        ),
+        cancel: cancel.clone(),
+        deadline,
     })
 }
 
@@ -360,12 +405,21 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         };
         let mut workers = JoinSet::new();
         for (number, connection) in (first..).zip(opened) {
-            workers.spawn(worker::run(
-                Arc::clone(&shared),
-                Arc::clone(&slot),
-                number,
-                connection,
-            ));
+            match &shared.flows {
+                None => workers.spawn(worker::run(
+                    Arc::clone(&shared),
+                    Arc::clone(&slot),
+                    number,
+                    connection,
+                )),
+                Some(flows) => workers.spawn(vu::run(
+                    Arc::clone(&shared),
+                    Arc::clone(flows),
+                    Arc::clone(&slot),
+                    number,
+                    connection,
+                )),
+            };
         }
         tokio::select! {
             () = cancel.cancelled() => workers.abort_all(),

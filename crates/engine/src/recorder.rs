@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use onslaught_stats::{ErrorKind, Measurements};
+use onslaught_stats::{ErrorKind, Iterations, Measurements};
 use parking_lot::Mutex;
 
 use crate::LATE_TOLERANCE;
@@ -58,7 +58,11 @@ pub struct Recorder {
     /// One per engine thread.
     slots: Box<[Arc<Slot>]>,
     /// Emptied intervals the drain swaps in, one per slot (only the drain takes this lock).
-    spares: Mutex<Vec<Measurements>>,
+    spares: Mutex<Vec<(Measurements, Named)>>,
+    /// A run of flows: the request names and flow names its slots' [`Named`] parts index.
+    names: Box<[String]>,
+    /// See `names`.
+    flow_names: Box<[String]>,
     /// Whether sends follow a schedule (gap and lag histograms exist).
     scheduled: bool,
     /// Scheduled runs: time of the node's latest send, in ns since `origin` plus one (0: none
@@ -84,11 +88,32 @@ pub struct Slot {
     batch: u64,
 }
 
+/// A run of flows: its measurements per request name and per flow, indexed as the scenario's
+/// names and flows (no string on the request path); the drain builds the maps.
+#[derive(Debug, Default)]
+struct Named {
+    /// Per request name.
+    by_name: Vec<Measurements>,
+    /// Per flow.
+    flows: Vec<Iterations>,
+}
+
+impl Named {
+    fn new(scheduled: bool, names: usize, flows: usize) -> Self {
+        Self {
+            by_name: (0..names).map(|_| Measurements::new(scheduled)).collect(),
+            flows: (0..flows).map(|_| Iterations::default()).collect(),
+        }
+    }
+}
+
 /// A slot's state.
 #[derive(Debug, Default)]
 struct Local {
     /// The interval being filled.
     interval: Measurements,
+    /// A run of flows: the interval per request name and per flow.
+    named: Named,
     /// Requests started since the run started (sent or not).
     begun: u64,
     /// Requests sent since the run started.
@@ -146,14 +171,34 @@ impl Recorder {
                 })
             })
             .collect();
-        let spares = slots.iter().map(|_| Measurements::new(scheduled)).collect();
+        let spares = slots
+            .iter()
+            .map(|_| (Measurements::new(scheduled), Named::default()))
+            .collect();
         Self {
             slots,
             spares: Mutex::new(spares),
+            names: Box::default(),
+            flow_names: Box::default(),
             scheduled,
             last_send: AtomicU64::new(0),
             origin: Instant::now(),
         }
+    }
+
+    /// The same recorder for a run of flows: measurements per request name (`names`) and per
+    /// flow (`flows`) besides the totals.
+    pub(crate) fn with_names(mut self, names: &[String], flows: &[String]) -> Self {
+        let scheduled = self.scheduled;
+        for slot in &self.slots {
+            slot.local.lock().named = Named::new(scheduled, names.len(), flows.len());
+        }
+        for (_, named) in self.spares.get_mut().iter_mut() {
+            *named = Named::new(scheduled, names.len(), flows.len());
+        }
+        self.names = names.into();
+        self.flow_names = flows.into();
+        self
     }
 
     /// Engine thread `index`'s slot.
@@ -173,11 +218,32 @@ impl Recorder {
     pub fn take_into(&self, into: &mut Measurements) {
         into.clear(self.scheduled);
         let mut spares = self.spares.lock();
-        for (slot, spare) in self.slots.iter().zip(spares.iter_mut()) {
-            // The swap is all that happens under the thread's lock; summing happens after.
-            std::mem::swap(&mut slot.local.lock().interval, spare);
+        for (slot, (spare, named)) in self.slots.iter().zip(spares.iter_mut()) {
+            // The swaps are all that happens under the thread's lock; summing happens after.
+            {
+                let mut local = slot.local.lock();
+                std::mem::swap(&mut local.interval, spare);
+                if !self.names.is_empty() {
+                    std::mem::swap(&mut local.named, named);
+                }
+            }
             into.add(spare);
             spare.clear(self.scheduled);
+            for (name, part) in self.names.iter().zip(named.by_name.iter_mut()) {
+                if part.counters != onslaught_stats::Counters::default() {
+                    into.by_name
+                        .entry(name.clone())
+                        .or_insert_with(|| Measurements::new(self.scheduled))
+                        .add(part);
+                    part.clear(self.scheduled);
+                }
+            }
+            for (name, part) in self.flow_names.iter().zip(named.flows.iter_mut()) {
+                if *part != Iterations::default() {
+                    into.flows.entry(name.clone()).or_default().add(part);
+                    *part = Iterations::default();
+                }
+            }
         }
     }
 
@@ -330,6 +396,111 @@ impl Slot {
         counters.error(failure.kind);
         counters.bytes_sent += written;
         counters.reason(&reason, 1);
+    }
+}
+
+/// Recording for runs of flows: the same events as a single request's, into the totals and the
+/// request name's own measurements (`name` indexes the scenario's names).
+impl Slot {
+    /// A request of `name` starts at `at`.
+    pub(crate) fn begin_named(&self, name: usize, at: Instant) {
+        let mut local = self.local.lock();
+        local.begun += 1;
+        local.interval.counters.requests_attempted += 1;
+        local.last_begin = Some(at);
+        if let Some(m) = local.named.by_name.get_mut(name) {
+            m.counters.requests_attempted += 1;
+        }
+    }
+
+    /// A begun request of `name` is sent at `now` (see [`Slot::sent`]).
+    pub(crate) fn sent_named(
+        &self,
+        recorder: &Recorder,
+        name: usize,
+        now: Instant,
+        intended: Option<Instant>,
+    ) {
+        self.sent(recorder, now, intended);
+        let mut local = self.local.lock();
+        if let Some(m) = local.named.by_name.get_mut(name) {
+            m.counters.requests_sent += 1;
+            if let (Some(intended), Some(h)) = (intended, m.send_lag.as_mut()) {
+                let lag = now.saturating_duration_since(intended);
+                if lag > LATE_TOLERANCE {
+                    m.counters.late_sends += 1;
+                }
+                h.record(lag);
+            }
+        }
+    }
+
+    /// A request of `name` got a complete response.
+    pub(crate) fn response_named(&self, name: usize, end: Instant, exchange: Exchange) {
+        self.response(end, exchange);
+        let mut local = self.local.lock();
+        if let Some(m) = local.named.by_name.get_mut(name) {
+            record_response(m, &exchange);
+        }
+    }
+
+    /// A request of `name` failed.
+    pub(crate) fn failure_named(&self, name: usize, end: Instant, failure: &Failure, written: u64) {
+        self.failure(end, failure, written);
+        let reason = reason(failure);
+        let mut local = self.local.lock();
+        if let Some(m) = local.named.by_name.get_mut(name) {
+            m.counters.error(failure.kind);
+            m.counters.bytes_sent += written;
+            m.counters.reason(&reason, 1);
+        }
+    }
+
+    /// Check `check` of a request of `name` passed or failed.
+    pub(crate) fn check(&self, name: usize, check: &str, passed: bool) {
+        let mut local = self.local.lock();
+        let Local {
+            interval, named, ..
+        } = &mut *local;
+        let named = named.by_name.get_mut(name);
+        for counters in
+            std::iter::once(&mut interval.counters).chain(named.map(|m| &mut m.counters))
+        {
+            if passed {
+                counters.check_passed();
+            } else {
+                counters.check_failed(check);
+            }
+        }
+    }
+
+    /// Updates flow `flow`'s iterations.
+    pub(crate) fn iterations(&self, flow: usize, update: impl FnOnce(&mut Iterations)) {
+        if let Some(iterations) = self.local.lock().named.flows.get_mut(flow) {
+            update(iterations);
+        }
+    }
+}
+
+/// Counts a complete response into `m`.
+fn record_response(m: &mut Measurements, exchange: &Exchange) {
+    let counters = &mut m.counters;
+    counters.responses_received += 1;
+    counters.bytes_received += exchange.bytes;
+    counters.bytes_sent += exchange.written;
+    counters.status(exchange.status);
+    if exchange.status >= 500 {
+        counters.error(ErrorKind::Status5xx);
+    }
+    m.latency.record(exchange.latency);
+    m.service.record(exchange.service);
+}
+
+/// A failure's reason line (`connect: connection refused`).
+fn reason(failure: &Failure) -> String {
+    match &failure.cause {
+        Some(cause) => format!("{}: {cause}", failure.kind.name()),
+        None => failure.kind.name().into_owned(),
     }
 }
 

@@ -123,6 +123,16 @@ impl Stripe {
     /// The whole schedule (one node).
     pub const WHOLE: Stripe = Stripe { index: 0, of: 1 };
 
+    /// This driver's place among the drivers, from 0.
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    /// How many drivers share the schedule.
+    pub fn of(self) -> u64 {
+        self.of
+    }
+
     /// Stripe `index` of `of`; `None` unless `index < of`.
     pub fn new(index: u64, of: u64) -> Option<Self> {
         (index < of).then_some(Self { index, of })

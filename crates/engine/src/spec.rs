@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use onslaught_flow::Scenario;
 
 use crate::schedule::Arrivals;
 
@@ -101,8 +104,22 @@ pub struct LoadSpec {
     /// Engine threads (each a single-threaded runtime with its share of the connections);
     /// `None`: one per core the process may use. Never more than `concurrency`.
     pub threads: Option<usize>,
-    /// The request to send.
+    /// The request to send; with `flows`, the base URL (its origin is where connections go).
     pub request: RequestTemplate,
+    /// Flows for virtual users to run instead of the one request (`requests` then counts
+    /// iterations). `None`: the single-request path, unchanged.
+    pub flows: Option<FlowRun>,
+}
+
+/// A run of flows on one driver.
+#[derive(Clone, Debug)]
+pub struct FlowRun {
+    /// The compiled scenario.
+    pub scenario: Arc<Scenario>,
+    /// This driver's index among the test's drivers (for `shard` data and `{{ driver }}`).
+    pub driver: u64,
+    /// How many drivers take part.
+    pub drivers: u64,
 }
 
 #[cfg(test)]

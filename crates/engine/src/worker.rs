@@ -50,7 +50,7 @@ impl Jobs {
 
     /// The next request to send for a worker of `slot`'s thread: `Some(intended time)` (None
     /// inside for unscheduled), or `None` when the run is over for this worker.
-    async fn next(&self, slot: &Slot) -> Option<Option<Instant>> {
+    pub(crate) async fn next(&self, slot: &Slot) -> Option<Option<Instant>> {
         match self {
             Jobs::Permits {
                 remaining,
@@ -70,7 +70,7 @@ impl Jobs {
 
     /// Pauses a worker whose connection could not be opened `failures` times in a row. Only a
     /// closed loop pauses (and never past its deadline): scheduled sends are already paced.
-    async fn back_off(&self, failures: u32) {
+    pub(crate) async fn back_off(&self, failures: u32) {
         let Jobs::Permits { deadline, .. } = self else {
             return;
         };
@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) connector: Arc<Connector>,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) jobs: Jobs,
+    /// A run of flows: what its virtual users share (`None`: the one request).
+    pub(crate) flows: Option<Arc<crate::vu::Flows>>,
 }
 
 /// The parts of the request that are the same for every send.
@@ -234,7 +236,7 @@ async fn exchange(
 
 /// Lets the connection take in what happened while it was idle; true when it has ended (the
 /// server closed it).
-async fn closed_while_idle(open: &mut Open) -> bool {
+pub(crate) async fn closed_while_idle(open: &mut Open) -> bool {
     if !open.ended {
         open.ended =
             std::future::poll_fn(|cx| Poll::Ready(open.io.as_mut().poll(cx).is_ready())).await;
@@ -243,7 +245,7 @@ async fn closed_while_idle(open: &mut Open) -> bool {
 }
 
 /// Maps a hyper failure to the kind users see, with its cause.
-fn classify(error: &hyper::Error) -> Failure {
+pub(crate) fn classify(error: &hyper::Error) -> Failure {
     if error.is_timeout() {
         return Failure::of(ErrorKind::Timeout);
     }

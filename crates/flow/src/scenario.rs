@@ -386,6 +386,12 @@ impl Scenario {
 }
 
 impl RequestStep {
+    /// Whether judging a response reads its body (a check or an extraction does): the engine
+    /// keeps the body only then.
+    pub fn needs_body(&self) -> bool {
+        self.checks.body_contains.is_some() || !self.extract.is_empty()
+    }
+
     /// Judges a response and extracts its variables into `vu`: calls `verdict(check, passed)`
     /// for every check and extraction, and returns whether the response is a success (an
     /// expected status and every check and extraction passed).

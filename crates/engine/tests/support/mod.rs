@@ -30,6 +30,7 @@ pub fn spec(url: &str, mode: Mode, requests: Option<u64>, concurrency: u32) -> L
         insecure: false,
         threads: None,
         request: RequestTemplate::new("GET", url, &[], None).unwrap(),
+        flows: None,
     }
 }
 

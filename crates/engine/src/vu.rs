@@ -1,0 +1,308 @@
+//! A virtual user: one keep-alive connection running flow iterations, with its variables, its
+//! cookie jar and its data rows.
+//!
+//! Closed load: a virtual user loops iterations as long as the run's budget lasts. Open load:
+//! each intended time the pacer releases starts one iteration on a free virtual user; one that
+//! no virtual user takes within [`DROP_AFTER`] of its time (all were busy) is dropped and
+//! counted (`Iterations::dropped`), never sent. The first step's latency is measured from the
+//! iteration's intended time, a later step's from its own (the previous step's end plus the
+//! think time). A failed request, check or extraction is counted (by request name and check)
+//! and the iteration goes on or stops as the step says. A virtual user whose `shard` data is
+//! used up stops; when every one has stopped the run ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use cookie_store::{CookieStore, RawCookie};
+use http::header::{COOKIE, HOST, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Request};
+use http_body_util::{BodyExt, Full};
+use onslaught_flow::data::Cursors;
+use onslaught_flow::extract::Response;
+use onslaught_flow::scenario::{RENDER, RequestStep};
+use onslaught_flow::spec::OnFailure;
+use onslaught_flow::{Scenario, Step, Vu};
+use onslaught_stats::ErrorKind;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::Open;
+use crate::recorder::{Exchange, Failure, Slot};
+use crate::worker::{Shared, classify, closed_while_idle};
+
+/// Open load: an iteration that no virtual user takes within this long after its intended
+/// time is dropped (every virtual user was busy).
+pub const DROP_AFTER: Duration = Duration::from_millis(10);
+
+/// What the virtual users of a run share.
+pub(crate) struct Flows {
+    /// The scenario.
+    pub(crate) scenario: Arc<Scenario>,
+    /// This driver's cursors over the datasets.
+    pub(crate) cursors: Cursors,
+    /// This driver's index.
+    pub(crate) driver: u64,
+    /// The base URL (cookies are kept for it).
+    pub(crate) base: url::Url,
+    /// The Host header of every request.
+    pub(crate) host: Option<HeaderValue>,
+    /// Virtual users still running; the last to stop ends the run.
+    pub(crate) running: AtomicUsize,
+    /// Ends the run (the pacer too) once every virtual user has stopped.
+    pub(crate) cancel: CancellationToken,
+    /// No iteration or step starts at or after this time.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// One virtual user's connection and state.
+struct User {
+    vu: Vu,
+    connection: Option<Open>,
+    jar: CookieStore,
+    number: usize,
+    connect_failures: u32,
+}
+
+/// Runs virtual user `number` until the jobs run out, its data is used up, or the run stops.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    flows: Arc<Flows>,
+    slot: Arc<Slot>,
+    number: usize,
+    connection: Option<Open>,
+) {
+    let mut user = User {
+        vu: Vu::new(number as u64, flows.driver),
+        connection,
+        jar: CookieStore::default(),
+        number,
+        connect_failures: 0,
+    };
+    let scenario = &flows.scenario;
+    while let Some(intended) = shared.jobs.next(&slot).await {
+        let now = Instant::now();
+        let pick = scenario.pick();
+        if let Some(at) = intended
+            && now.saturating_duration_since(at) > DROP_AFTER
+        {
+            slot.iterations(pick, |i| i.dropped += 1);
+            continue;
+        }
+        let flow = &scenario.flows[pick];
+        let Some(rows) = flows.cursors.take(&scenario.datasets, &flow.datasets) else {
+            break; // This driver's share of a sharded dataset is used up.
+        };
+        user.vu.set_rows(rows);
+        slot.iterations(pick, |i| i.started += 1);
+        let start = intended.unwrap_or(now);
+        let mut step_at = start;
+        let mut stopped = false;
+        for step in &flow.steps {
+            if flows.deadline.is_some_and(|d| Instant::now() >= d) {
+                stopped = true;
+                break;
+            }
+            match step {
+                Step::Think(think) => {
+                    step_at = Instant::now().max(step_at) + think.sample();
+                    let until = flows.deadline.map_or(step_at, |d| step_at.min(d));
+                    tokio::time::sleep_until(until.into()).await;
+                }
+                Step::Request(request) => {
+                    let ok = user.request(&shared, &flows, &slot, request, step_at).await;
+                    step_at = Instant::now();
+                    if !ok && request.on_failure == OnFailure::Stop {
+                        stopped = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let end = Instant::now();
+        slot.iterations(pick, |i| {
+            if stopped {
+                i.interrupted += 1;
+            } else {
+                i.completed += 1;
+                i.duration.record(end.saturating_duration_since(start));
+            }
+        });
+        user.vu.iteration += 1;
+    }
+    if flows.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+        flows.cancel.cancel();
+    }
+}
+
+impl User {
+    /// Sends one step's request intended at `intended` and judges its response; true when it
+    /// is a success.
+    async fn request(
+        &mut self,
+        shared: &Shared,
+        flows: &Flows,
+        slot: &Slot,
+        step: &RequestStep,
+        intended: Instant,
+    ) -> bool {
+        let name = step.name;
+        let rendered = match flows.scenario.render(step, &self.vu) {
+            Ok(rendered) => rendered,
+            Err(reason) => {
+                tracing::debug!("a request could not be built: {reason}");
+                slot.check(name, RENDER, false);
+                return false;
+            }
+        };
+        let mut request = Request::new(Full::new(rendered.body));
+        *request.method_mut() = rendered.method;
+        let mut headers = rendered.headers;
+        if let Some(host) = &flows.host {
+            headers.entry(HOST).or_insert_with(|| host.clone());
+        }
+        let cookie_url = self
+            .jar
+            .iter_unexpired()
+            .next()
+            .is_some()
+            .then(|| self.url(flows, &rendered.uri));
+        if let Some(url) = &cookie_url {
+            let cookies: Vec<String> = self
+                .jar
+                .get_request_values(url)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            if !cookies.is_empty()
+                && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))
+            {
+                headers.insert(COOKIE, value);
+            }
+        }
+        let uri = rendered.uri;
+        *request.uri_mut() = uri.clone();
+        *request.headers_mut() = headers;
+        let started = Instant::now();
+        slot.begin_named(name, started);
+        let keep_body = step.needs_body();
+        let outcome = tokio::time::timeout(
+            shared.spec.timeout,
+            self.exchange(shared, slot, name, request, intended, keep_body),
+        )
+        .await
+        .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
+        let end = Instant::now();
+        let written = self.connection.as_ref().map_or(0, Open::take_written);
+        match outcome {
+            Ok((status, response_headers, body, bytes)) => {
+                self.connect_failures = 0;
+                let latency = end.saturating_duration_since(intended);
+                slot.response_named(
+                    name,
+                    end,
+                    Exchange {
+                        status,
+                        latency,
+                        service: end - started,
+                        bytes,
+                        written,
+                    },
+                );
+                if response_headers.contains_key(SET_COOKIE) {
+                    let url = cookie_url.unwrap_or_else(|| self.url(flows, &uri));
+                    let cookies = response_headers
+                        .get_all(SET_COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .filter_map(|v| RawCookie::parse(v.to_owned()).ok());
+                    self.jar.store_response_cookies(cookies, &url);
+                }
+                let response = Response {
+                    status,
+                    headers: &response_headers,
+                    body: &body,
+                };
+                step.judge(&response, latency, &mut self.vu, |check, passed| {
+                    slot.check(name, check, passed);
+                })
+            }
+            Err(failure) => {
+                self.connection = None;
+                slot.failure_named(name, end, &failure, written);
+                if failure.kind == ErrorKind::Connect {
+                    self.connect_failures = self.connect_failures.saturating_add(1);
+                    shared.jobs.back_off(self.connect_failures).await;
+                } else {
+                    self.connect_failures = 0;
+                }
+                false
+            }
+        }
+    }
+
+    /// The absolute URL of a request, for the cookie jar.
+    fn url(&self, flows: &Flows, uri: &http::Uri) -> url::Url {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        flows.base.join(path).unwrap_or_else(|_| flows.base.clone())
+    }
+
+    /// One request and its complete response: status, headers, body (kept when `keep_body`)
+    /// and body bytes read.
+    async fn exchange(
+        &mut self,
+        shared: &Shared,
+        slot: &Slot,
+        name: usize,
+        request: Request<Full<Bytes>>,
+        intended: Instant,
+        keep_body: bool,
+    ) -> Result<(u16, HeaderMap, Bytes, u64), Failure> {
+        if let Some(open) = self.connection.as_mut()
+            && closed_while_idle(open).await
+        {
+            self.connection = None;
+        }
+        if self.connection.is_none() {
+            self.connection = Some(shared.connector.connect(self.number).await?);
+        }
+        let Some(Open {
+            sender, io, ended, ..
+        }) = self.connection.as_mut()
+        else {
+            return Err(Failure::of(ErrorKind::Other));
+        };
+        let exchange = async {
+            sender.ready().await.map_err(|e| classify(&e))?;
+            slot.sent_named(&shared.recorder, name, Instant::now(), Some(intended));
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|e| classify(&e))?;
+            let (parts, mut body) = response.into_parts();
+            let mut kept = BytesMut::new();
+            let mut bytes = 0u64;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| classify(&e))?;
+                if let Some(data) = frame.data_ref() {
+                    bytes += data.len() as u64;
+                    if keep_body {
+                        kept.extend_from_slice(data);
+                    }
+                }
+            }
+            Ok((parts.status.as_u16(), parts.headers, kept.freeze(), bytes))
+        };
+        let mut exchange = std::pin::pin!(exchange);
+        tokio::select! {
+            biased;
+            result = &mut exchange => return result,
+            outcome = io.as_mut() => {
+                *ended = true;
+                if let Err(e) = outcome {
+                    return Err(classify(&e));
+                }
+            }
+        }
+        exchange.await
+    }
+}
