@@ -1035,7 +1035,10 @@ export interface components {
              * @default 50
              */
             concurrency: number;
-            /** @description Datasets the flows' templates read (`{{ accounts.user }}`), by name. */
+            /**
+             * @description Datasets the flows' templates read (`{{ accounts.user }}`), by name; at most 512 KiB as
+             *     compact JSON (`MAX_DATA_BYTES`: the test config must fit in one message).
+             */
             data?: {
                 [key: string]: components["schemas"]["DatasetSpec"];
             };
@@ -1286,7 +1289,10 @@ export interface components {
              * @default 50
              */
             concurrency?: number;
-            /** @description Datasets the flows' templates read (`{{ accounts.user }}`), by name. */
+            /**
+             * @description Datasets the flows' templates read (`{{ accounts.user }}`), by name; at most 512 KiB as
+             *     compact JSON (`MAX_DATA_BYTES`: the test config must fit in one message).
+             */
             data?: {
                 [key: string]: components["schemas"]["DatasetSpec"];
             };
