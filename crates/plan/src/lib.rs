@@ -9,6 +9,7 @@
 //!
 //! # Layout
 //! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
+//! - [`document`]: a [`TestRequest`] from a JSON or YAML document, errors naming their path.
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
 //! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
 //! - [`stages`]: [`Stages`], a rate curve (ramping arrival rate).
@@ -17,6 +18,7 @@
 //!
 //! `plan` knows nothing of the protocol, the engine, HTTP serving or async.
 
+pub mod document;
 pub mod expect;
 pub mod plan;
 pub mod request;
@@ -24,6 +26,7 @@ pub mod stages;
 pub mod target;
 pub mod threshold;
 
+pub use document::{DocumentError, Syntax};
 pub use expect::ExpectStatus;
 pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, ValidationError};
 pub use request::{Header, Stage, TestRequest};

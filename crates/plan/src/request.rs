@@ -198,9 +198,17 @@ fn default_method() -> String {
 /// Most flows a test may have.
 pub const MAX_FLOWS: usize = 100;
 
-/// Largest `data` accepted, as compact JSON: it travels in the test config, which must fit in
-/// one message (1 MiB) with the rest of the plan.
+/// Largest size of a test's datasets, all rows together as JSON text (512 KiB): they travel
+/// in the `test_config` message with the rest of the plan, within the protocol's 1 MiB.
 pub const MAX_DATA_BYTES: usize = 512 * 1024;
+
+/// The size the rows of `data` take in a `test_config` message (their JSON text), to compare
+/// with [`MAX_DATA_BYTES`].
+pub fn data_bytes(data: &BTreeMap<String, DatasetSpec>) -> usize {
+    data.values()
+        .map(|set| serde_json::to_vec(&set.rows).map_or(usize::MAX, |json| json.len()))
+        .fold(0, usize::saturating_add)
+}
 
 /// Default `max_names`.
 pub const DEFAULT_MAX_NAMES: u32 = 100;
