@@ -1,26 +1,47 @@
-//! The JSON request body: declared as JSON, at most [`crate::MAX_BODY_BYTES`], arrived within
-//! the server's body deadline, and decoded so that a decoding error names the field at fault
-//! (`concurrency`, `headers[0].name`). [`Plan`] takes a test's body on to its [`TestPlan`].
+//! A test's request body: declared as JSON or YAML, at most [`crate::MAX_BODY_BYTES`],
+//! arrived within the server's body deadline, and decoded so that a decoding error names the
+//! field at fault by its path in the document (`concurrency`, `headers[0].name`,
+//! `flows[0].steps[2].extract`). [`Plan`] takes it on to its [`TestPlan`].
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
-use onslaught_plan::{TestPlan, TestRequest};
+use onslaught_plan::{TestPlan, TestRequest, document};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
 use crate::ApiError;
 use crate::server::BodyTimeout;
 
-/// A test's body: decoded as a [`TestRequest`], then made a [`TestPlan`] by the one validation;
-/// a refusal is a 400 naming the field.
+/// A test's body: decoded as a [`TestRequest`] (JSON or YAML, by content type), then made a
+/// [`TestPlan`] by the one validation; a refusal is a 400 naming the field.
 pub(crate) struct Plan(pub TestPlan);
 
 impl<S: Send + Sync> FromRequest<S> for Plan {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let JsonBody(request) = JsonBody::<TestRequest>::from_request(request, state).await?;
+        let syntax = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(syntax_of)
+            .ok_or(ApiError::UnsupportedMediaType)?;
+        let bytes = read(request, state).await?;
+        let request: TestRequest = match syntax {
+            document::Syntax::Json => decode(&bytes)?,
+            document::Syntax::Yaml => {
+                let text = std::str::from_utf8(&bytes).map_err(|e| ApiError::BadRequest {
+                    message: format!("the body is not UTF-8 text: {e}"),
+                    field: None,
+                })?;
+                document::from_yaml(text).map_err(|e| ApiError::BadRequest {
+                    message: e.to_string(),
+                    field: e.path,
+                })?
+            }
+        };
+        refuse_files(&request)?;
         let plan = TestPlan::try_from(request).map_err(|e| ApiError::BadRequest {
             message: e.to_string(),
             field: Some(e.field),
@@ -29,59 +50,69 @@ impl<S: Send + Sync> FromRequest<S> for Plan {
     }
 }
 
-/// A body decoded from JSON; every rejection is an [`ApiError`].
-pub(crate) struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let declared_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_json);
-        if !declared_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let deadline = request.extensions().get::<BodyTimeout>().copied();
-        let read = Bytes::from_request(request, state);
-        let read = match deadline {
-            Some(BodyTimeout(limit)) => tokio::time::timeout(limit, read)
-                .await
-                .map_err(|_| ApiError::RequestTimeout(limit))?,
-            None => read.await,
-        };
-        let bytes = read.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest {
-                    message: format!("cannot read the body: {}", rejection.body_text()),
-                    field: None,
-                }
-            }
-        })?;
-        decode(&bytes).map(JsonBody)
+/// A dataset's `csv` names a file on the machine of whoever wrote the plan: the CLI reads it
+/// into `rows`; the API cannot.
+fn refuse_files(request: &TestRequest) -> Result<(), ApiError> {
+    match request.data.iter().find(|(_, set)| set.csv.is_some()) {
+        Some((name, _)) => Err(ApiError::field(
+            &format!("data.{name}.csv"),
+            format!(
+                "data.{name}.csv: the API takes a dataset's rows only (`rows: [{{column: value}},                  ...]`); a CSV file is read by `onslaught run PLAN`, which sends its rows"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
-/// `application/json` or `application/<something>+json`, with any parameters.
-fn is_json(content_type: &str) -> bool {
+/// The body's bytes, within the server's body deadline and size limit.
+async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    let deadline = request.extensions().get::<BodyTimeout>().copied();
+    let read = Bytes::from_request(request, state);
+    let read = match deadline {
+        Some(BodyTimeout(limit)) => tokio::time::timeout(limit, read)
+            .await
+            .map_err(|_| ApiError::RequestTimeout(limit))?,
+        None => read.await,
+    };
+    read.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest {
+                message: format!("cannot read the body: {}", rejection.body_text()),
+                field: None,
+            }
+        }
+    })
+}
+
+/// The syntax a content type declares, with any parameters: JSON for `application/json` and
+/// `application/<something>+json`; YAML for `application/yaml`, `application/x-yaml` and
+/// `text/yaml` (and `+yaml`).
+fn syntax_of(content_type: &str) -> Option<document::Syntax> {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json"
+    let json = essence == "application/json"
         || essence
             .strip_prefix("application/")
-            .is_some_and(|sub| sub.ends_with("+json"))
+            .is_some_and(|sub| sub.ends_with("+json"));
+    let yaml = matches!(
+        essence.as_str(),
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml"
+    ) || essence
+        .strip_prefix("application/")
+        .is_some_and(|sub| sub.ends_with("+yaml"));
+    if json {
+        Some(document::Syntax::Json)
+    } else if yaml {
+        Some(document::Syntax::Yaml)
+    } else {
+        None
+    }
 }
 
 /// Decodes `bytes` as one JSON value of type `T`.
@@ -150,12 +181,17 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert!(is_json("application/json"));
-        assert!(is_json("Application/JSON; charset=utf-8"));
-        assert!(is_json("application/merge-patch+json"));
-        assert!(!is_json("text/plain"));
-        assert!(!is_json("application/jsonx"));
-        assert!(!is_json(""));
+        use document::Syntax::{Json, Yaml};
+        assert_eq!(syntax_of("application/json"), Some(Json));
+        assert_eq!(syntax_of("Application/JSON; charset=utf-8"), Some(Json));
+        assert_eq!(syntax_of("application/merge-patch+json"), Some(Json));
+        assert_eq!(syntax_of("text/plain"), None);
+        assert_eq!(syntax_of("application/jsonx"), None);
+        assert_eq!(syntax_of(""), None);
+        assert_eq!(syntax_of("application/yaml"), Some(Yaml));
+        assert_eq!(syntax_of("application/x-yaml; charset=utf-8"), Some(Yaml));
+        assert_eq!(syntax_of("Text/YAML"), Some(Yaml));
+        assert_eq!(syntax_of("application/yamlx"), None);
     }
 
     #[test]

@@ -38,8 +38,10 @@ pub enum ApiError {
     /// The body is larger than the limit (413).
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
-    /// The body is not declared as JSON (415).
-    #[error("send the body as JSON with `Content-Type: application/json`")]
+    /// The body is not declared as JSON or YAML (415).
+    #[error(
+        "send the body as JSON (`Content-Type: application/json`) or YAML (`application/yaml`)"
+    )]
     UnsupportedMediaType,
     /// Something on the orchestrator's side failed (500).
     #[error("{0}")]

@@ -129,18 +129,24 @@ pub fn document() -> Value {
                     "security": [{ "bearer": [] }],
                     "requestBody": {
                         "required": true,
-                        "content": { "application/json": { "schema": schema("TestRequest") } }
+                        "description": "The test as JSON, or as YAML (`application/yaml`, \
+                            `application/x-yaml` or `text/yaml`): the same document as a plan \
+                            file. A dataset gives its `rows` (a `csv` file is for the CLI).",
+                        "content": {
+                            "application/json": { "schema": schema("TestRequest") },
+                            "application/yaml": { "schema": schema("TestRequest") }
+                        }
                     },
                     "responses": {
                         "201": json_response("The test as created (or started).", "TestView"),
-                        "400": error("Invalid JSON or an invalid field (`field` names it)."),
+                        "400": error("Invalid JSON or YAML, or an invalid field (`field` names its path in the document)."),
                         "401": error("A token is configured and was not sent."),
                         "408": error("The body did not arrive within the server's body \
                             deadline (30 s by default)."),
                         "409": error("It cannot start: no live drivers, all busy, fewer than \
                             it asks for, or they did not acknowledge it."),
                         "413": error("The body is larger than 1 MiB."),
-                        "415": error("The body is not declared as `application/json`."),
+                        "415": error("The body is declared neither as JSON nor as YAML."),
                         "503": error("The message transport to the drivers failed.")
                     }
                 }

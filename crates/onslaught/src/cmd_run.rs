@@ -1,6 +1,7 @@
 //! `onslaught run`: orchestrator, N drivers and (by default) the built-in target in one process,
 //! over the in-process transport. The same orchestrator and driver code runs distributed.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,15 +16,85 @@ use crate::progress::Progress;
 use crate::summary;
 use crate::{distribution, exit, find_max, junit};
 
-/// Duration used when neither --requests nor --duration is given.
+/// Duration used when neither the flags nor the plan file bound the test.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// Drivers started when neither --drivers nor the plan file says.
+const DEFAULT_DRIVERS: u32 = 3;
+
+/// Where the test comes from.
+enum Source {
+    /// The built-in target's /ping, started in this process.
+    BuiltIn,
+    /// A URL given on the command line.
+    Url(String),
+    /// A plan file (YAML or JSON).
+    Plan(PathBuf),
+    /// A vegeta-style targets file.
+    Targets(PathBuf),
+}
+
+impl Source {
+    fn of(args: &RunArgs) -> Self {
+        match (&args.targets, &args.url) {
+            (Some(file), _) => Self::Targets(file.clone()),
+            (None, None) => Self::BuiltIn,
+            (None, Some(url)) if is_url(url) => Self::Url(url.clone()),
+            (None, Some(file)) => Self::Plan(PathBuf::from(file)),
+        }
+    }
+
+    /// The test as the source gives it, before the flags.
+    fn request(&self) -> Result<TestRequest, String> {
+        match self {
+            // The URL of the built-in target is set once it runs.
+            Self::BuiltIn => Ok(TestRequest::new("avalanche", "")),
+            Self::Url(url) => Ok(TestRequest::new("avalanche", url)),
+            Self::Plan(path) => crate::planfile::load(path).map_err(|e| e.to_string()),
+            Self::Targets(path) => crate::targets::load(path).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A refusal by the validation, in the words of what the user wrote.
+    fn refusal(&self, e: &ValidationError) -> String {
+        match self {
+            Self::Plan(path) => format!("invalid plan {}: {e}", path.display()),
+            Self::Targets(path) => format!("{}: {}", path.display(), flag_error(e)),
+            Self::BuiltIn | Self::Url(_) => flag_error(e),
+        }
+    }
+}
+
+/// A URL, as opposed to a plan file's path: it starts with a scheme (`http://`, `https://`;
+/// others are URLs the validation refuses).
+fn is_url(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
 
 /// How long drivers have to stop after Ctrl-C.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Runs one test end to end and prints its summary.
 pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
-    if args.drivers == 0 {
+    let source = Source::of(&args);
+    // The file's test with the flags over it (flags, then the file, then the defaults).
+    let mut request = match source
+        .request()
+        .and_then(|mut request| with_flags(&mut request, &args).map(|()| request))
+    {
+        Ok(request) => request,
+        Err(message) => {
+            errln!("error: {message}");
+            return Ok(exit::BAD_CONFIG);
+        }
+    };
+    let drivers = request.drivers.unwrap_or(DEFAULT_DRIVERS);
+    if drivers == 0 {
         errln!("error: --drivers must be at least 1");
         return Ok(exit::BAD_CONFIG);
     }
@@ -31,32 +102,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         errln!("error: {message}");
         return Ok(exit::BAD_CONFIG);
     }
-    if let Err(message) = check_open_files(&args) {
+    let built_in = matches!(source, Source::BuiltIn);
+    if let Err(message) = check_open_files(drivers, request.concurrency, built_in) {
         errln!("error: {message}");
         return Ok(exit::BAD_CONFIG);
     }
-    let mut local =
-        match Local::start(args.drivers, &args.report_dir, args.otlp_endpoint.clone()).await {
-            Ok(local) => local,
-            Err(e) => {
-                errln!("error: {e:#}");
-                return Ok(exit::COULD_NOT_RUN);
-            }
-        };
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => {
-            let base = local.start_target().await?;
-            if args.output == Output::Text {
-                errln!("built-in target on {base} (no URL given)");
-            }
-            format!("{base}/ping")
+    let mut local = match Local::start(drivers, &args.report_dir, args.otlp_endpoint.clone()).await
+    {
+        Ok(local) => local,
+        Err(e) => {
+            errln!("error: {e:#}");
+            return Ok(exit::COULD_NOT_RUN);
         }
     };
+    if built_in {
+        let base = local.start_target().await?;
+        if args.output == Output::Text {
+            errln!("built-in target on {base} (no URL given)");
+        }
+        request.url = format!("{base}/ping");
+    }
     // The same request form and the same validation as the API's.
-    let plan = match test_request(&args, &url)
-        .and_then(|r| TestPlan::try_from(r).map_err(|e| flag_error(&e)))
-    {
+    let plan = match TestPlan::try_from(request).map_err(|e| source.refusal(&e)) {
         Ok(plan) => plan,
         Err(message) => {
             errln!("error: {message}");
@@ -77,7 +144,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             precision: args.find_max_precision,
             max_steps: args.find_max_steps,
         };
-        let result = find_max::run(&orchestrator, &plan, args.drivers, search).await;
+        let result = find_max::run(&orchestrator, &plan, drivers, search).await;
         local.shutdown().await;
         let (outcome, code) = result?;
         let written = find_max::write(&args.report_dir, &outcome);
@@ -220,6 +287,7 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "stages" => "--stages",
         "stages_total" => "--stages-total",
         "requests_per_driver" => "-n/--requests",
+        "iterations_per_driver" => "--iterations",
         "duration_ms" => "-z/--duration",
         "concurrency" => "-c/--concurrency",
         "timeout_ms" => "--timeout",
@@ -262,97 +330,154 @@ fn flag_error(e: &ValidationError) -> String {
 
 /// Checks that the connections asked for fit under the open-file limit (raised to the hard
 /// limit first): each connection holds a descriptor, and so does the built-in target's end of
-/// it, as it runs in this process.
-fn check_open_files(args: &RunArgs) -> Result<(), String> {
+/// it when it runs in this process.
+fn check_open_files(drivers: u32, concurrency: u32, built_in: bool) -> Result<(), String> {
     let Some(limit) = onslaught_engine::limits::raise_open_files() else {
         return Ok(());
     };
-    let connections = u64::from(args.drivers) * u64::from(args.concurrency);
-    let ends = if args.url.is_some() { 1 } else { 2 };
+    let connections = u64::from(drivers) * u64::from(concurrency);
+    let ends = if built_in { 2 } else { 1 };
     let needed = connections.saturating_mul(ends);
     if onslaught_engine::limits::fits(needed, limit) {
         return Ok(());
     }
-    let target = if args.url.is_some() {
-        ""
-    } else {
+    let target = if built_in {
         " and as many for the built-in target's ends"
+    } else {
+        ""
     };
     Err(format!(
-        "invalid -c/--concurrency {}: {} driver(s) x {} connections need {} open files{target}, \
-         beyond this process's limit of {} (ulimit -n, {} kept for itself); lower \
-         -c/--concurrency or --drivers, or raise the limit",
-        args.concurrency,
-        args.drivers,
-        summary::count(u64::from(args.concurrency)),
+        "invalid -c/--concurrency {concurrency}: {drivers} driver(s) x {} connections need {} \
+         open files{target}, beyond this process's limit of {} (ulimit -n, {} kept for itself); \
+         lower -c/--concurrency or --drivers, or raise the limit",
+        summary::count(u64::from(concurrency)),
         summary::count(connections),
         summary::count(limit),
         onslaught_engine::limits::RESERVED_FILES,
     ))
 }
 
-/// The test the flags describe.
-fn test_request(args: &RunArgs, url: &str) -> Result<TestRequest, String> {
-    // A rate, a delay or stages mean a schedule: tsunami unless --type says otherwise.
-    let scheduled = args.rate.is_some()
+/// Puts the flags given over `request` (the plan file's, or defaults): each load flag given
+/// replaces the file's setting; `-H` adds or replaces a header; the request flags (`-m`, `-d`,
+/// `--body-file`) are for a test without flows. Then the defaults of what neither gave.
+fn with_flags(request: &mut TestRequest, args: &RunArgs) -> Result<(), String> {
+    let flows = !request.flows.is_empty();
+    // A rate, a delay or stages mean a schedule: tsunami unless --type says otherwise; a
+    // schedule given replaces the file's whole schedule.
+    let schedule_given = args.rate.is_some()
         || args.delay.is_some()
         || args.rate_total.is_some()
         || args.stages.is_some()
         || args.stages_total.is_some();
-    let kind = match args.kind {
-        Some(TestKind::Avalanche) => "avalanche",
-        Some(TestKind::Tsunami) => "tsunami",
-        None if scheduled => "tsunami",
-        None => "avalanche",
+    let set_schedule = |request: &mut TestRequest| {
+        request.rate = args.rate;
+        request.delay_ms = args.delay.map(|d| d.as_secs_f64() * 1000.0);
+        request.rate_total = args.rate_total;
+        request.stages = args.stages.clone().map(|s| s.0).unwrap_or_default();
+        request.stages_total = args.stages_total.clone().map(|s| s.0).unwrap_or_default();
     };
-    let mut request = TestRequest::new(kind, url);
-    request.method.clone_from(&args.method);
-    request.headers = args
-        .headers
-        .iter()
-        .map(|(name, value)| Header {
-            name: name.clone(),
-            value: value.clone(),
-        })
-        .collect();
-    match &args.body_file {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?;
-            // Text goes as text (shown as such in reports), other bytes as base64.
-            match String::from_utf8(bytes) {
-                Ok(text) => request.body = Some(text),
-                Err(e) => {
-                    request.body_base64 =
-                        Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()));
-                }
+    if schedule_given {
+        set_schedule(request);
+    }
+    match args.kind {
+        Some(TestKind::Avalanche) => {
+            request.test_type = "avalanche".to_owned();
+            // No schedule flag given: the file's schedule goes with its type.
+            set_schedule(request);
+        }
+        Some(TestKind::Tsunami) => request.test_type = "tsunami".to_owned(),
+        None if schedule_given => request.test_type = "tsunami".to_owned(),
+        None => {}
+    }
+    if let Some(method) = &args.method {
+        if flows {
+            return Err("-m/--method: the plan's flows say each step's method".to_owned());
+        }
+        request.method.clone_from(method);
+    }
+    for (name, value) in &args.headers {
+        if flows {
+            request
+                .defaults
+                .get_or_insert_with(Default::default)
+                .headers
+                .insert(name.clone(), value.clone());
+        } else {
+            request
+                .headers
+                .retain(|h| !h.name.eq_ignore_ascii_case(name));
+            request.headers.push(Header {
+                name: name.clone(),
+                value: value.clone(),
+            });
+        }
+    }
+    if (args.body.is_some() || args.body_file.is_some()) && flows {
+        return Err("-d/--body: the plan's flows say each step's body".to_owned());
+    }
+    if let Some(path) = &args.body_file {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read --body-file {}: {e}", path.display()))?;
+        // Text goes as text (shown as such in reports), other bytes as base64.
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                request.body = Some(text);
+                request.body_base64 = None;
+            }
+            Err(e) => {
+                request.body = None;
+                request.body_base64 =
+                    Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes()));
             }
         }
-        None => request.body.clone_from(&args.body),
+    } else if let Some(body) = &args.body {
+        request.body = Some(body.clone());
+        request.body_base64 = None;
     }
-    request.delay_ms = args.delay.map(|d| d.as_secs_f64() * 1000.0);
-    request.rate = args.rate;
-    request.rate_total = args.rate_total;
-    request.stages = args.stages.clone().map(|s| s.0).unwrap_or_default();
-    request.stages_total = args.stages_total.clone().map(|s| s.0).unwrap_or_default();
-    let curve = args.stages.is_some() || args.stages_total.is_some();
-    request.requests_per_driver = args.requests;
-    request.duration_ms = args
-        .duration
-        .or((args.requests.is_none() && !curve).then_some(DEFAULT_DURATION))
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    request.concurrency = args.concurrency;
-    request.timeout_ms = u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX);
-    request.insecure = args.insecure;
-    request.max_start_skew_ms = u64::try_from(args.max_start_skew.as_millis()).unwrap_or(u64::MAX);
-    request.drivers = Some(args.drivers);
-    request.expect_status.clone_from(&args.expect_status);
-    request.max_error_ratio = args.max_error_ratio;
-    request.thresholds.clone_from(&args.thresholds);
-    request.abort_on_fail = args.abort_on_fail;
-    request.abort_grace_ms = u64::try_from(args.abort_grace.as_millis()).unwrap_or(u64::MAX);
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if let Some(requests) = args.requests {
+        request.requests_per_driver = Some(requests);
+    }
+    if let Some(iterations) = args.iterations {
+        request.iterations_per_driver = Some(iterations);
+    }
+    if let Some(duration) = args.duration {
+        request.duration_ms = Some(millis(duration));
+    }
+    if request.requests_per_driver.is_none()
+        && request.iterations_per_driver.is_none()
+        && request.duration_ms.is_none()
+        && request.stages.is_empty()
+        && request.stages_total.is_empty()
+    {
+        request.duration_ms = Some(millis(DEFAULT_DURATION));
+    }
+    if let Some(concurrency) = args.concurrency {
+        request.concurrency = concurrency;
+    }
+    if let Some(timeout) = args.timeout {
+        request.timeout_ms = millis(timeout);
+    }
+    request.insecure |= args.insecure;
+    if let Some(skew) = args.max_start_skew {
+        request.max_start_skew_ms = millis(skew);
+    }
+    request.drivers = Some(args.drivers.or(request.drivers).unwrap_or(DEFAULT_DRIVERS));
+    if args.expect_status.is_some() {
+        request.expect_status.clone_from(&args.expect_status);
+    }
+    if let Some(ratio) = args.max_error_ratio {
+        request.max_error_ratio = ratio;
+    }
+    if !args.thresholds.is_empty() {
+        request.thresholds.clone_from(&args.thresholds);
+    }
+    request.abort_on_fail |= args.abort_on_fail;
+    if let Some(grace) = args.abort_grace {
+        request.abort_grace_ms = millis(grace);
+    }
     request.start = true;
-    Ok(request)
+    Ok(())
 }
 
 /// Ran and passed (see [`TestView::passed`]); ran and a threshold failed (or stopped it);

@@ -299,15 +299,33 @@ pub enum Output {
 }
 
 /// `onslaught run`.
+///
+/// With a plan file, the file gives the test and any load flag given (on the command line or in
+/// its environment variable) overrides the file's setting: flags, then the file, then the
+/// defaults shown here.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// URL to load (default: start the built-in target and load its /ping).
-    #[arg(env = "ONSLAUGHT_URL")]
+    /// URL to load, or a plan file (YAML, or JSON for `.json`): the document POST /api/tests
+    /// takes, with flows, datasets (`csv:` files read relative to it) and load settings.
+    /// Anything not starting with http:// or https:// is a file. Default: start the built-in
+    /// target and load its /ping.
+    #[arg(value_name = "URL|PLAN", env = "ONSLAUGHT_URL")]
     pub url: Option<String>,
 
-    /// Number of drivers.
-    #[arg(short = 'w', long, default_value_t = 3, env = "ONSLAUGHT_DRIVERS")]
-    pub drivers: u32,
+    /// A vegeta-style targets file: `METHOD URL` lines, each followed by `Name: value` header
+    /// lines and an optional `@body-file` line (relative to the targets file), targets separated
+    /// by blank lines. Several targets run as one flow, one named request each.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "url",
+        env = "ONSLAUGHT_TARGETS"
+    )]
+    pub targets: Option<PathBuf>,
+
+    /// Number of drivers [default: the plan file's `drivers`, else 3].
+    #[arg(short = 'w', long, env = "ONSLAUGHT_DRIVERS")]
+    pub drivers: Option<u32>,
 
     /// Test type [default: tsunami with a schedule (--rate, --delay, --rate-total, --stages,
     /// --stages-total), else avalanche].
@@ -346,9 +364,9 @@ pub struct RunArgs {
     pub expect_status: Option<onslaught_orchestrator::ExpectStatus>,
 
     /// Largest share of failed requests (0 to 1) with which the run still exits 0; by default
-    /// any failed request makes it exit 1.
-    #[arg(long, value_parser = parse::ratio, default_value_t = 0.0, env = "ONSLAUGHT_MAX_ERROR_RATIO")]
-    pub max_error_ratio: f64,
+    /// any failed request makes it exit 1 [default: 0].
+    #[arg(long, value_parser = parse::ratio, env = "ONSLAUGHT_MAX_ERROR_RATIO")]
+    pub max_error_ratio: Option<f64>,
 
     /// A threshold judged on the merged numbers of all drivers, k6-style (`p99<250ms`,
     /// `error_rate<1%`, `rps>900`, `p99[30s]<300ms`); repeatable. A failed one makes the run
@@ -365,9 +383,10 @@ pub struct RunArgs {
     #[arg(long, env = "ONSLAUGHT_ABORT_ON_FAIL")]
     pub abort_on_fail: bool,
 
-    /// With --abort-on-fail: how long after the start failing thresholds do not stop the test.
-    #[arg(long, value_parser = parse::duration, default_value = "0s", env = "ONSLAUGHT_ABORT_GRACE")]
-    pub abort_grace: Duration,
+    /// With --abort-on-fail: how long after the start failing thresholds do not stop the test
+    /// [default: 0s].
+    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_ABORT_GRACE")]
+    pub abort_grace: Option<Duration>,
 
     /// Also write a JUnit XML report (one test case per threshold) to FILE, for CI systems.
     #[arg(long, value_name = "FILE", env = "ONSLAUGHT_JUNIT")]
@@ -389,28 +408,35 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100), env = "ONSLAUGHT_FIND_MAX_STEPS")]
     pub find_max_steps: u32,
 
-    /// Concurrent connections per driver (also the cap on requests in flight).
-    #[arg(short = 'c', long, default_value_t = 50, env = "ONSLAUGHT_CONCURRENCY")]
-    pub concurrency: u32,
+    /// Concurrent connections per driver (also the cap on requests in flight; with flows, on
+    /// virtual users) [default: 50].
+    #[arg(short = 'c', long, env = "ONSLAUGHT_CONCURRENCY")]
+    pub concurrency: Option<u32>,
 
     /// Requests PER DRIVER (total = requests x drivers); accepts 10k, 1m.
     #[arg(short = 'n', long, value_parser = parse::count, env = "ONSLAUGHT_REQUESTS")]
     pub requests: Option<u64>,
 
-    /// Time bound per driver (e.g. 30s, 5m). Default 10s when neither --requests nor stages are
-    /// given.
+    /// With flows: flow iterations PER DRIVER (all its virtual users together); accepts 10k.
+    #[arg(long, value_parser = parse::count, env = "ONSLAUGHT_ITERATIONS")]
+    pub iterations: Option<u64>,
+
+    /// Time bound per driver (e.g. 30s, 5m). Default 10s when neither the flags nor the plan
+    /// file give a request count, an iteration count, stages or a duration.
     #[arg(short = 'z', long, value_parser = parse::duration, env = "ONSLAUGHT_DURATION")]
     pub duration: Option<Duration>,
 
-    /// Per-request timeout.
-    #[arg(long, value_parser = parse::duration, default_value = "30s", env = "ONSLAUGHT_TIMEOUT")]
-    pub timeout: Duration,
+    /// Per-request timeout [default: 30s].
+    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_TIMEOUT")]
+    pub timeout: Option<Duration>,
 
-    /// HTTP method.
-    #[arg(short = 'm', long, default_value = "GET", env = "ONSLAUGHT_METHOD")]
-    pub method: String,
+    /// HTTP method [default: GET]. Not with a plan's flows, which say their own.
+    #[arg(short = 'm', long, env = "ONSLAUGHT_METHOD")]
+    pub method: Option<String>,
 
-    /// Request header `Name: value` (repeatable; in ONSLAUGHT_HEADERS, one per line).
+    /// Request header `Name: value` (repeatable; in ONSLAUGHT_HEADERS, one per line); with a
+    /// plan file, added to its headers (with flows, to `defaults.headers`), replacing one of the
+    /// same name.
     #[arg(short = 'H', long = "header", value_parser = parse::header, env = "ONSLAUGHT_HEADERS", value_delimiter = '\n')]
     pub headers: Vec<(String, String)>,
 
@@ -432,9 +458,9 @@ pub struct RunArgs {
     pub insecure: bool,
 
     /// Warn (summary and reports) about a driver that starts more than this after the test's
-    /// start time (e.g. 500ms, at most 10m).
-    #[arg(long, value_parser = parse::duration, default_value = "500ms", env = "ONSLAUGHT_MAX_START_SKEW")]
-    pub max_start_skew: Duration,
+    /// start time (e.g. 500ms, at most 10m) [default: 500ms].
+    #[arg(long, value_parser = parse::duration, env = "ONSLAUGHT_MAX_START_SKEW")]
+    pub max_start_skew: Option<Duration>,
 
     /// Folder for the JSON reports.
     #[arg(long, default_value = "reports", env = "ONSLAUGHT_REPORT_DIR")]

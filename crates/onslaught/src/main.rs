@@ -33,8 +33,10 @@ mod local;
 mod memory;
 mod nodes;
 mod parse;
+mod planfile;
 mod progress;
 mod summary;
+mod targets;
 
 use std::process::ExitCode;
 

@@ -141,9 +141,15 @@ flows:
 
     #[test]
     fn errors_name_the_path() {
-        let bad = PLAN.replace("extract: {token: {json: $.token}}", "extract: {token: {jsn: x}}");
+        let bad = PLAN.replace(
+            "extract: {token: {json: $.token}}",
+            "extract: {token: {jsn: x}}",
+        );
         let e = parse(&bad, Syntax::Yaml).expect_err("unknown field");
-        assert_eq!(e.path.as_deref(), Some("flows[0].steps[0].extract.token.jsn"));
+        assert_eq!(
+            e.path.as_deref(),
+            Some("flows[0].steps[0].extract.token.jsn")
+        );
         assert!(e.message.starts_with("unknown field `jsn`"), "{e}");
         assert!(
             e.to_string()

@@ -206,8 +206,13 @@ pub const MAX_DATA_BYTES: usize = 512 * 1024;
 /// with [`MAX_DATA_BYTES`].
 pub fn data_bytes(data: &BTreeMap<String, DatasetSpec>) -> usize {
     data.values()
-        .map(|set| serde_json::to_vec(&set.rows).map_or(usize::MAX, |json| json.len()))
+        .map(dataset_bytes)
         .fold(0, usize::saturating_add)
+}
+
+/// The size one dataset's rows take in a `test_config` message (their JSON text).
+pub fn dataset_bytes(set: &DatasetSpec) -> usize {
+    serde_json::to_vec(&set.rows).map_or(usize::MAX, |json| json.len())
 }
 
 /// Default `max_names`.

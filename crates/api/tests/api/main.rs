@@ -7,6 +7,7 @@
 mod access;
 mod contract;
 mod dashboard;
+mod documents;
 mod errors;
 mod events;
 mod flow;
