@@ -1630,9 +1630,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The test as JSON, or as YAML (`application/yaml`, `application/x-yaml` or `text/yaml`): the same document as a plan file. A dataset gives its `rows` (a `csv` file is for the CLI). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TestRequest"];
+                "application/yaml": components["schemas"]["TestRequest"];
             };
         };
         responses: {
@@ -1645,7 +1647,7 @@ export interface operations {
                     "application/json": components["schemas"]["TestView"];
                 };
             };
-            /** @description Invalid JSON or an invalid field (`field` names it). */
+            /** @description Invalid JSON or YAML, or an invalid field (`field` names its path in the document). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1690,7 +1692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is not declared as `application/json`. */
+            /** @description The body is declared neither as JSON nor as YAML. */
             415: {
                 headers: {
                     [name: string]: unknown;
