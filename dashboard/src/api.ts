@@ -21,6 +21,8 @@ export interface Api {
   listTests(limit: number, offset: number): Promise<TestList>;
   getTest(id: string): Promise<TestView>;
   createTest(request: TestRequest): Promise<TestView>;
+  /** Creates a test from a plan document's text, sent as is with its content type. */
+  createTestFromPlan(text: string, contentType: string): Promise<TestView>;
   startTest(id: string): Promise<TestView>;
   stopTest(id: string): Promise<TestView>;
   listNodes(): Promise<NodeList>;
@@ -40,10 +42,10 @@ export function createApi(options: ApiOptions = {}): Api {
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = options.tokens;
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { Accept: 'application/json' };
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      if (body !== undefined) headers['Content-Type'] = contentType ?? 'application/json';
       const token = tokens?.get();
       if (token) headers.Authorization = `Bearer ${token}`;
 
@@ -52,7 +54,7 @@ export function createApi(options: ApiOptions = {}): Api {
         response = await doFetch(base + path, {
           method,
           headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
+          body: body === undefined ? undefined : contentType !== undefined ? String(body) : JSON.stringify(body),
           cache: 'no-store',
         });
       } catch (e) {
@@ -78,6 +80,7 @@ export function createApi(options: ApiOptions = {}): Api {
     listTests: (limit, offset) => request('GET', `tests?limit=${limit}&offset=${offset}`),
     getTest: (testId) => request('GET', `tests/${id(testId)}`),
     createTest: (req) => request('POST', 'tests', req),
+    createTestFromPlan: (text, contentType) => request('POST', 'tests', text, contentType),
     startTest: (testId) => request('POST', `tests/${id(testId)}/start`),
     stopTest: (testId) => request('POST', `tests/${id(testId)}/stop`),
     listNodes: () => request('GET', 'nodes'),

@@ -12,6 +12,7 @@ import { mountForm } from './views/form';
 import { mountHistory } from './views/history';
 import { mountLive } from './views/live';
 import { mountNodes } from './views/nodes';
+import { mountPlanForm } from './views/planform';
 
 const store = createStore();
 const api = createApi({ tokens: createTokenSource() });
@@ -52,6 +53,13 @@ mountHistory(primary, { api, store, select });
 mountForm(side, {
   api,
   store,
+  onCreated(test) {
+    store.dispatch({ type: 'test-updated', test });
+    select(test.id);
+  },
+});
+mountPlanForm(side, {
+  api,
   onCreated(test) {
     store.dispatch({ type: 'test-updated', test });
     select(test.id);
