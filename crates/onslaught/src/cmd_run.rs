@@ -50,6 +50,10 @@ impl Source {
             // The URL of the built-in target is set once it runs.
             Self::BuiltIn => Ok(TestRequest::new("avalanche", "")),
             Self::Url(url) => Ok(TestRequest::new("avalanche", url)),
+            Self::Plan(path) if !path.exists() => Err(format!(
+                "{} is neither a URL (http:// or https://) nor a plan file that exists",
+                path.display()
+            )),
             Self::Plan(path) => crate::planfile::load(path).map_err(|e| e.to_string()),
             Self::Targets(path) => crate::targets::load(path).map_err(|e| e.to_string()),
         }

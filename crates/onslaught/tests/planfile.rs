@@ -155,7 +155,11 @@ flows:
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("cannot read no-such-plan.yaml"));
+    assert!(
+        stderr(&missing).contains("no-such-plan.yaml is neither a URL"),
+        "{}",
+        stderr(&missing)
+    );
     // A flow plan's method is its steps'.
     std::fs::write(
         dir.path().join("accounts.csv"),
