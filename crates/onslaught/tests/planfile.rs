@@ -267,7 +267,7 @@ fn the_example_plans_run_against_the_built_in_target() {
 
     for (file, args) in [
         ("login.json", vec!["-w", "3"]),
-        ("shop.targets", vec!["-w", "3", "-n", "30"]),
+        ("shop.targets", vec!["-w", "3", "--iterations", "10"]),
     ] {
         let path = example_for(dir.path(), file, &target.base);
         let path = path.to_str().unwrap().to_owned();
