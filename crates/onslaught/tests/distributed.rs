@@ -367,3 +367,130 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// The accounts of `examples/accounts.csv` as data rows (`user`, `password`).
+fn example_accounts() -> (std::path::PathBuf, Vec<Value>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/accounts.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("user,password"));
+    let rows: Vec<Value> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (user, password) = l.split_once(',').unwrap();
+            json!({"user": user, "password": password})
+        })
+        .collect();
+    (path, rows)
+}
+
+/// A user flow over the real broker: 3 driver processes run a login -> item -> cart flow with
+/// 300 accounts in a sharded dataset. The target sees each account log in exactly once in the
+/// whole cluster, every `/items` request carry the token issued to that virtual user (its
+/// account's token, matching its session cookie), and its per-route counts equal the report's
+/// per-request counts.
+#[test]
+fn a_flow_with_sharded_accounts_uses_each_account_once_across_drivers_over_kafka() {
+    let broker = Broker::start();
+    let work = tempfile::tempdir().unwrap();
+    let reports = work.path().join("reports");
+    let (accounts_csv, rows) = example_accounts();
+    assert_eq!(rows.len(), 300);
+    let target = TargetProcess::start(&["--accounts", accounts_csv.to_str().unwrap()]);
+
+    let orchestrator = orchestrator(&broker, &reports, work.path());
+    let api = orchestrator.url();
+    let _drivers: Vec<Child> = ["f1", "f2", "f3"]
+        .iter()
+        .map(|id| driver(&broker, &api, id, work.path()))
+        .collect();
+    wait_for_live_drivers(&api, &["f1", "f2", "f3"]);
+
+    let plan = json!({
+        "name": "shop",
+        "test_type": "avalanche",
+        "base_url": target.base,
+        "iterations_per_driver": 100,
+        "concurrency": 10,
+        "timeout_ms": 5000,
+        "data": {"accounts": {"rows": rows, "order": "shard"}},
+        "flows": [{
+            "name": "buy",
+            "steps": [
+                {
+                    "name": "login",
+                    "request": {
+                        "method": "POST",
+                        "url": "/login",
+                        "json": {"user": "{{ accounts.user }}", "password": "{{ accounts.password }}"}
+                    },
+                    "extract": {"token": {"json": "$.token"}},
+                    "check": {"status": 200},
+                    "on_failure": "stop"
+                },
+                {
+                    "name": "item",
+                    "request": {
+                        "url": "/items/{{ random_int(1, 1000) }}",
+                        "headers": {"Authorization": "Bearer {{ token }}"}
+                    },
+                    "check": {"status": 200, "body_contains": "\"id\""}
+                },
+                {"name": "cart", "request": {"url": "/cart"}, "check": {"status": 200}}
+            ]
+        }],
+        "start": true
+    });
+    let created = http::post(&format!("{api}/api/tests"), &plan);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let test = loop {
+        let test = http::get(&format!("{api}/api/tests/{id}")).json;
+        if test["report_path"].is_string() {
+            break test;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the flow test did not finish: {test}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(test["status"], "completed", "{test}");
+
+    let metrics = target.metrics();
+    let sessions = &metrics["sessions"];
+    let accounts = sessions["accounts"].as_object().unwrap();
+    assert_eq!(accounts.len(), 300, "every account logged in: {sessions}");
+    for (user, account) in accounts {
+        assert_eq!(account["logins"], 1, "{user} logged in once: {account}");
+        assert_eq!(
+            account["items"], 1,
+            "{user}'s token fetched one item: {account}"
+        );
+    }
+    assert_eq!(sessions["logins"], 300);
+    assert_eq!(sessions["logins_refused"], 0);
+    assert_eq!(sessions["items_authorized"], 300);
+    assert_eq!(sessions["token_mismatch"], 0, "{sessions}");
+
+    // The report's per-request counts are the target's per-route counts.
+    let by_name = &test["aggregate"]["by_name"];
+    for (name, route) in [("login", "/login"), ("item", "/items"), ("cart", "/cart")] {
+        let sent = by_name[name]["counters"]["requests_sent"].as_u64().unwrap();
+        let received = metrics["routes"][route]["requests_received"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(sent, 300, "{name}: {}", by_name[name]);
+        assert_eq!(sent, received, "{name} vs the target's {route}");
+        assert_eq!(
+            by_name[name]["counters"]["checks_failed"]
+                .as_u64()
+                .unwrap_or(0),
+            0
+        );
+    }
+    let buy = &test["aggregate"]["flows"]["buy"];
+    assert_eq!(buy["completed"], 300, "{buy}");
+    assert_eq!(buy["interrupted"], 0, "{buy}");
+}
