@@ -477,14 +477,14 @@ fn a_flow_with_sharded_accounts_uses_each_account_once_across_drivers_over_kafka
     // The report's per-request counts are the target's per-route counts.
     let by_name = &test["aggregate"]["by_name"];
     for (name, route) in [("login", "/login"), ("item", "/items"), ("cart", "/cart")] {
-        let sent = by_name[name]["counters"]["requests_sent"].as_u64().unwrap();
+        let sent = by_name[name]["requests_sent"].as_u64().unwrap();
         let received = metrics["routes"][route]["requests_received"]
             .as_u64()
             .unwrap();
         assert_eq!(sent, 300, "{name}: {}", by_name[name]);
         assert_eq!(sent, received, "{name} vs the target's {route}");
         assert_eq!(
-            by_name[name]["counters"]["checks_failed"]
+            by_name[name]["checks_failed"]
                 .as_u64()
                 .unwrap_or(0),
             0
