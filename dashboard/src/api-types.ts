@@ -1749,7 +1749,7 @@ export interface operations {
             query: {
                 /** @description The base run's test id. */
                 base: string;
-                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`. */
+                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms` (the pattern shows the percentage form every metric takes). */
                 max_regression?: string;
             };
             header?: never;
@@ -1795,7 +1795,7 @@ export interface operations {
             query: {
                 /** @description The base run's test id. */
                 base: string;
-                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`. */
+                /** @description How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms` (the pattern shows the percentage form every metric takes). */
                 max_regression?: string;
             };
             header?: never;

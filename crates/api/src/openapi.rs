@@ -49,11 +49,15 @@ fn base_parameter() -> Value {
     })
 }
 
+/// Tolerances as a regular expression for the document: a subset of what is accepted
+/// (percentages, which fit every metric).
+const MAX_REGRESSION_PATTERN: &str = "^((throughput|error_rate|p50|p90|p95|p99|p99\\.9|max|mean)=[0-9]{1,3}%)(,(throughput|error_rate|p50|p90|p95|p99|p99\\.9|max|mean)=[0-9]{1,3}%)*$";
+
 fn max_regression_parameter() -> Value {
     json!({
         "name": "max_regression", "in": "query", "required": false,
-        "description": "How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms`.",
-        "schema": { "type": "string" }
+        "description": "How much worse each metric may get, as `onslaught compare --max-regression` takes it: `p99=10%,error_rate=0.5pp,max=50ms` (the pattern shows the percentage form every metric takes).",
+        "schema": { "type": "string", "pattern": MAX_REGRESSION_PATTERN }
     })
 }
 

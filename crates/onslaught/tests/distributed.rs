@@ -483,12 +483,7 @@ fn a_flow_with_sharded_accounts_uses_each_account_once_across_drivers_over_kafka
             .unwrap();
         assert_eq!(sent, 300, "{name}: {}", by_name[name]);
         assert_eq!(sent, received, "{name} vs the target's {route}");
-        assert_eq!(
-            by_name[name]["checks_failed"]
-                .as_u64()
-                .unwrap_or(0),
-            0
-        );
+        assert_eq!(by_name[name]["checks_failed"].as_u64().unwrap_or(0), 0);
     }
     let buy = &test["aggregate"]["flows"]["buy"];
     assert_eq!(buy["completed"], 300, "{buy}");

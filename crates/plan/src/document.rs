@@ -56,27 +56,16 @@ pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, DocumentError> {
     Ok(value)
 }
 
-/// Decodes one YAML document.
+/// Decodes one YAML document: the YAML becomes a JSON value first (so its scalars keep their
+/// types: `false` is a boolean, never the text "false"), which is then decoded as JSON is.
 pub fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, DocumentError> {
-    let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let value: serde_json::Value = serde_yaml_ng::from_str(text).map_err(|e| DocumentError {
+        path: None,
+        message: format!("not valid YAML: {e}"),
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        // serde_yaml_ng starts its message with the path it knows (ours or its parent's).
-        let full = inner.to_string();
-        let message = match full.split_once(": ") {
-            Some((known, rest)) if path.starts_with(known) => rest.to_owned(),
-            _ => full,
-        };
-        // A syntax error may come with the path parsed so far; it concerns the text.
-        if serde_yaml_ng::from_str::<serde::de::IgnoredAny>(text).is_err() {
-            DocumentError {
-                path: None,
-                message: format!("not valid YAML: {message}"),
-            }
-        } else {
-            located(&path, message)
-        }
+        located(&path, e.into_inner().to_string())
     })
 }
 
@@ -137,6 +126,13 @@ flows:
         assert_eq!(parse(&json, Syntax::Json).expect("json"), yaml);
         // JSON is YAML too.
         assert_eq!(parse(&json, Syntax::Yaml).expect("json as yaml"), yaml);
+    }
+
+    #[test]
+    fn yaml_scalars_keep_their_types() {
+        let e = parse(&PLAN.replace("name: shop", "name: false"), Syntax::Yaml)
+            .expect_err("a boolean name");
+        assert_eq!(e.path.as_deref(), Some("name"), "{e}");
     }
 
     #[test]

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::request::Stage;
 use crate::request::{
     Header, MAX_BODY_BYTES, MAX_BODY_CHARS, MAX_CONCURRENCY, MAX_DATA_BYTES, MAX_DELAY_MS,
-    MAX_DRIVERS, MAX_DURATION_MS, MAX_FLOWS, MAX_NAMES, MAX_RATE, MAX_REQUESTS, MAX_START_SKEW_MS,
-    MAX_THRESHOLDS, MAX_TIMEOUT_MS, MIN_DELAY_MS, MIN_RATE, TestRequest,
+    MAX_DRIVERS, MAX_DURATION_MS, MAX_FLOWS, MAX_NAME_CHARS, MAX_NAMES, MAX_RATE, MAX_REQUESTS,
+    MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS, MIN_DELAY_MS, MIN_RATE, TestRequest,
 };
 use crate::stages::Stages;
 use crate::{ExpectStatus, Threshold, target};
@@ -295,6 +295,15 @@ impl TryFrom<TestRequest> for TestPlan {
             return Err(invalid("test_type", "must be avalanche or tsunami"));
         };
         let url = target::parse_url(&r.url).map_err(|message| invalid("url", message))?;
+        if r.name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+        {
+            return Err(invalid(
+                "name",
+                format!("at most {MAX_NAME_CHARS} characters"),
+            ));
+        }
         let scenario = scenario(&r, &url)?;
         let method = method(&r.method)?;
         let headers = r

@@ -28,7 +28,7 @@ pub struct TestRequest {
     pub url: String,
     /// The test's name, for people (reports, the dashboard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = MAX_NAME_CHARS))]
     pub name: Option<String>,
     /// User flows: what each virtual user does, iteration after iteration; a flow is picked by
     /// weight for each iteration. Without flows the test sends its one request (`method`,
@@ -194,6 +194,9 @@ pub const MAX_THRESHOLDS: usize = 64;
 fn default_method() -> String {
     "GET".to_owned()
 }
+
+/// Longest test `name`, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// Most flows a test may have.
 pub const MAX_FLOWS: usize = 100;
@@ -464,6 +467,7 @@ pub struct Stage {
 
 /// One HTTP header, as written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Header {
     /// Header name.
     #[schemars(pattern(HEADER_NAME_PATTERN))]

@@ -76,7 +76,7 @@ async fn fields_are_checked_together_and_normalized() {
     let message = body["error"].as_str().unwrap();
     assert_eq!(body["field"], "rate", "{body}");
     assert!(
-        message.contains("delay_ms") && message.contains("not both"),
+        message.contains("delay_ms") && message.contains("one schedule"),
         "{body}"
     );
 

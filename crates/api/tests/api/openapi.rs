@@ -146,11 +146,13 @@ fn check_written<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
     let small = serde_json::to_value(smallest).unwrap();
     let full = serde_json::to_value(fullest).unwrap();
     assert_eq!(names(schema, "required"), keys(&small), "{name}: required");
-    assert_eq!(
-        names(schema, "properties"),
-        keys(&full),
-        "{name}: properties"
-    );
+    // A written request has one schedule (the fullest: its rate); the others are checked apart.
+    let written = if name == "TestConfig" {
+        with_other_schedules(keys(&full))
+    } else {
+        keys(&full)
+    };
+    assert_eq!(names(schema, "properties"), written, "{name}: properties");
     assert_eq!(
         &serde_json::from_value::<T>(small.clone()).unwrap(),
         smallest
@@ -217,6 +219,22 @@ fn full_stats() -> StatsView {
         by_name: BTreeMap::from([("login".to_owned(), login)]),
         flows: BTreeMap::from([("buy".to_owned(), buy)]),
     }
+}
+
+/// The schedules a request gives instead of `rate` (one per request), with a value each.
+fn other_schedules() -> [(&'static str, Value); 3] {
+    let stages = serde_json::json!([{"duration_ms": 1000, "target": 10.0}]);
+    [
+        ("rate_total", serde_json::json!(30.0)),
+        ("stages", stages.clone()),
+        ("stages_total", stages),
+    ]
+}
+
+/// `keys` and the other schedules' fields (a full request has one schedule: its rate).
+fn with_other_schedules(mut keys: BTreeSet<String>) -> BTreeSet<String> {
+    keys.extend(other_schedules().map(|(field, _)| field.to_owned()));
+    keys
 }
 
 fn full_request() -> TestRequest {
@@ -363,6 +381,19 @@ fn schemas_match_what_the_types_write() {
     without_thresholds.data.clear();
     without_thresholds.defaults = None;
     check_written(&doc, "TestConfig", &without_thresholds, &full_request());
+    // The other schedules are written when given, in place of the rate.
+    for (field, value) in other_schedules() {
+        let mut other = full_request();
+        other.rate = None;
+        match field {
+            "rate_total" => other.rate_total = Some(30.0),
+            "stages" => other.stages = serde_json::from_value(value).unwrap(),
+            _ => other.stages_total = serde_json::from_value(value).unwrap(),
+        }
+        let written = serde_json::to_value(&other).unwrap();
+        assert!(written.get(field).is_some(), "{field}: {written}");
+        assert_valid(&doc, "TestConfig", &written);
+    }
     let report = |full: bool| TestReport {
         report_version: REPORT_VERSION,
         test: test_view(full),
@@ -389,8 +420,18 @@ fn the_request_schema_requires_what_decoding_requires() {
     let schema = &doc["components"]["schemas"]["TestRequest"];
     let required = names(schema, "required");
     let full = serde_json::to_value(full_request()).unwrap();
-    assert_eq!(names(schema, "properties"), keys(&full));
+    assert_eq!(
+        names(schema, "properties"),
+        with_other_schedules(keys(&full))
+    );
     assert_valid(&doc, "TestRequest", &full);
+    // Each other schedule, in place of the rate, is valid too.
+    for (field, value) in other_schedules() {
+        let mut other = full.clone();
+        other["rate"] = Value::Null;
+        other[field] = value;
+        assert_valid(&doc, "TestRequest", &other);
+    }
 
     // Only the required fields decode; without any one of them it does not.
     let smallest: serde_json::Map<String, Value> = full
