@@ -10,6 +10,13 @@ use onslaught_stats::Measurements;
 use onslaught_target::{Target, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
+/// Held by each test that measures time or loads the CPU, so that within one test binary a
+/// schedule is never timed while another test saturates the two cores of a CI machine.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// The built-in target on a free loopback port, and its base URL.
 pub async fn serve(config: TargetConfig) -> (Arc<Target>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
