@@ -227,6 +227,8 @@ export interface components {
     schemas: {
         /** @description The base run of a comparison page. */
         BaseRun: {
+            /** @description Per request name of either run (tests with flows), as `onslaught compare` prints them. */
+            by_name?: components["schemas"]["NameComparisonView"][];
             /** @description The base run's `test.json`. */
             report: components["schemas"]["Report"];
             /** @description One row per metric, as `onslaught compare` prints them. */
@@ -272,9 +274,14 @@ export interface components {
         ComparisonView: {
             /** @description The base run's test id. */
             base: string;
+            /** @description Per request name of either run (tests with flows; empty otherwise), in name order. */
+            by_name?: components["schemas"]["NameComparisonView"][];
             /** @description The new run's test id. */
             new: string;
-            /** @description The metrics that regressed past their tolerance (empty: no regression). */
+            /**
+             * @description The metrics that regressed past their tolerance, a request name's as `NAME: p99`
+             *     (empty: no regression).
+             */
             regressions: string[];
             /** @description One row per metric, as `onslaught compare` prints them. */
             rows: components["schemas"]["ComparisonRow"][];
@@ -402,6 +409,13 @@ export interface components {
             by_name?: {
                 [key: string]: components["schemas"]["Histograms"];
             };
+            /**
+             * @description Per flow: the duration of its completed iterations (µs, from their intended start,
+             *     think times included), same encoding (absent for a test without flows).
+             */
+            flows?: {
+                [key: string]: string;
+            };
             /** @description Latency histogram (µs), HdrHistogram V2 deflate, base64. */
             latency: string;
             /** @description Service-time histogram, same encoding. */
@@ -409,6 +423,15 @@ export interface components {
         };
         /** @description Whether a node is heard from. */
         Liveness: "alive" | "missing" | "dead";
+        /** @description One request name of a comparison. */
+        NameComparisonView: {
+            /** @description The request name. */
+            name: string;
+            /** @description `both`, `base_only` (the new run has no request of this name) or `new_only`. */
+            presence: string;
+            /** @description Its rows: `p50`, `p95`, `p99`, `error_rate`. */
+            rows: components["schemas"]["ComparisonRow"][];
+        };
         /** @description Per-node facts a report keeps beyond the statistics. */
         NodeFacts: {
             /**
@@ -637,6 +660,13 @@ export interface components {
              *     page's own run is the new one.
              */
             base?: components["schemas"]["BaseRun"] | null;
+            /**
+             * @description Per flow: its iteration durations' percentile spectrum (from
+             *     `report.histograms.flows`); absent for a test without flows.
+             */
+            flow_spectra?: {
+                [key: string]: components["schemas"]["SpectrumStep"][];
+            };
             /** @description Each node's report file as written, by node id. */
             nodes: {
                 [key: string]: components["schemas"]["NodeReport"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../src/api';
-import { fmtChange, fmtCompared, orderPicked } from '../src/views/compare';
+import { fmtChange, fmtCompared, orderPicked, presence } from '../src/views/compare';
 import { test as testView } from './fixtures';
 
 describe('comparison formatting', () => {
@@ -25,6 +25,12 @@ describe('comparison formatting', () => {
     expect(fmtChange(row('p99', 0, 0))).toBe('0');
     expect(fmtChange(row('p99', 0, 1))).toBe('—');
     expect(fmtChange(row('p99', null, 1))).toBe('—');
+  });
+
+  it('says which runs a request name is in', () => {
+    expect(presence('both')).toBe('both runs');
+    expect(presence('base_only')).toBe('base run only');
+    expect(presence('new_only')).toBe('new run only');
   });
 
   it('takes the older of two picked tests as the base', () => {

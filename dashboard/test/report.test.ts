@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   causeRows,
+  comparisonRegressions,
   comparisonTable,
   configRows,
   driverIds,
   driverTable,
   fateTable,
   latencyTable,
+  nameComparisonTable,
   overlayData,
   passed,
   flowTable,
@@ -256,6 +258,34 @@ describe('comparison page', () => {
       ['max', '—', '3 ms', '—', '—', 'info'],
     ]);
     expect(t.rows[2]!.cells[2]!.value).toBe(205);
+  });
+  it('has rows per request name, a name in one run only said so, and its regressions named', () => {
+    const base = {
+      report: page().report,
+      spectrum: [],
+      rows: [{ metric: 'p99', base: 5, new: 5, tolerance: '10%', verdict: 'ok' }],
+      by_name: [
+        {
+          name: 'item',
+          presence: 'both',
+          rows: [
+            { metric: 'p99', base: 5, new: 205, tolerance: '10%', verdict: 'regression' },
+            { metric: 'error_rate', base: 0, new: 0, tolerance: '0.5pp', verdict: 'ok' },
+          ],
+        },
+        { name: 'gone', presence: 'base_only', rows: [{ metric: 'p99', base: 4, new: null, tolerance: null, verdict: 'info' }] },
+      ],
+    };
+    const t = nameComparisonTable(base);
+    expect(t.columns[0]).toBe('Request');
+    expect(t.rows.map((r) => r.cells.map((c) => c.text))).toEqual([
+      ['item', 'both runs', 'p99', '5 ms', '205 ms', '+4,000%', '10%', 'regression'],
+      ['item', 'both runs', 'error_rate', '0%', '0%', '+0pp', '0.5pp', 'ok'],
+      ['gone', 'base run only', 'p99', '4 ms', '—', '—', '—', 'info'],
+    ]);
+    expect(t.rows[0]!.key).toBe('item-p99');
+    expect(comparisonRegressions(base)).toEqual(['item: p99']);
+    expect(nameComparisonTable({ ...base, by_name: undefined }).rows).toEqual([]);
   });
   it('overlays both runs on the seconds either has', () => {
     const d = overlayData([point(0, { requests: 5 }), point(1, { requests: 6 })], [point(0, { requests: 7 }), point(3, { requests: 8 })], (p) => p.requests);

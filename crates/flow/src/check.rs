@@ -25,6 +25,13 @@ impl StatusSet {
     pub fn contains(&self, status: u16) -> bool {
         status < 1024 && self.0[usize::from(status / 64)] & (1 << (status % 64)) != 0
     }
+
+    /// Adds every status of `other` to this set.
+    pub fn insert_all(&mut self, other: &StatusSet) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine |= theirs;
+        }
+    }
 }
 
 /// A step's checks, compiled.

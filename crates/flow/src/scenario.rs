@@ -310,6 +310,26 @@ impl Scenario {
         })
     }
 
+    /// The statuses each request name accepts: its steps' (`check.status`, else the test's
+    /// expected statuses). Steps that share a name, and the names folded into [`OTHER`], accept
+    /// what any of them accepts.
+    pub fn accepted_by_name(&self) -> BTreeMap<String, StatusSet> {
+        let mut accepted: BTreeMap<String, StatusSet> = BTreeMap::new();
+        for step in self.flows.iter().flat_map(|f| &f.steps) {
+            let Step::Request(step) = step else { continue };
+            let Some(name) = self.names.get(step.name) else {
+                continue;
+            };
+            match accepted.get_mut(name) {
+                Some(set) => set.insert_all(&step.checks.status),
+                None => {
+                    accepted.insert(name.clone(), step.checks.status.clone());
+                }
+            }
+        }
+        accepted
+    }
+
     /// What it was compiled from.
     pub fn spec(&self) -> &ScenarioSpec {
         &self.spec
@@ -871,6 +891,26 @@ mod tests {
         let s = compile(shop()).unwrap();
         let buys = (0..4000).filter(|_| s.pick() == 0).count();
         assert!((2700..3300).contains(&buys), "{buys}");
+    }
+
+    #[test]
+    fn each_name_accepts_its_steps_statuses() {
+        let mut doc = shop();
+        doc["flows"][1]["steps"] = serde_json::json!([
+            {"name": "item", "request": {"url": "/items/1"}, "check": {"status": [200, 404]}},
+            {"name": "item", "request": {"url": "/items/2"}, "check": {"status": 410}},
+            {"name": "ping", "request": {"url": "/ping"}}
+        ]);
+        let accepted = compile(doc).unwrap().accepted_by_name();
+        let login = &accepted["login"];
+        assert!(login.contains(200) && !login.contains(201) && !login.contains(404));
+        // Steps sharing a name accept what either accepts; no check: the test's statuses.
+        let item = &accepted["item"];
+        assert!(item.contains(200) && item.contains(404) && item.contains(410));
+        assert!(!item.contains(201) && !item.contains(500));
+        let ping = &accepted["ping"];
+        assert!(ping.contains(204) && ping.contains(302) && !ping.contains(404));
+        assert_eq!(accepted.len(), 4, "{:?}", accepted.keys());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! `onslaught compare BASE NEW [--max-regression SPEC]`: two tests' reports side by side, one
-//! row per metric with its change and verdict (`onslaught_orchestrator::compare`); exit 1 when
-//! a metric regressed past its tolerance, 2 when an input cannot be read. The reports come from
+//! row per metric with its change and verdict (`onslaught_orchestrator::compare`), then per
+//! request name (p50, p95, p99, error rate; a name in one run only says so); exit 1 when
+//! a metric, of the whole or of a name, regressed past its tolerance, 2 when an input cannot be read. The reports come from
 //! report folders, or with `--api URL` from a running orchestrator by test id.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use onslaught_orchestrator::compare::{self, Comparison, Metric, Row, Tolerances, Verdict};
+use onslaught_orchestrator::compare::{
+    self, Comparison, Metric, Presence, Row, Tolerances, Verdict,
+};
 use onslaught_orchestrator::html::{self, ReportFolder};
 use onslaught_orchestrator::report::TestReport;
 
@@ -60,6 +63,11 @@ fn verdict(comparison: &Comparison) -> u8 {
     let regressions: Vec<String> = comparison
         .regressions()
         .map(|r| format!("{} ({})", r.metric.name(), change(r)))
+        .chain(
+            comparison
+                .name_regressions()
+                .map(|(name, r)| format!("{name}: {} ({})", r.metric.name(), change(r))),
+        )
         .collect();
     if regressions.is_empty() {
         outln!("No regression.");
@@ -278,22 +286,42 @@ fn render(base: &TestReport, new: &TestReport, c: &Comparison) -> String {
         "metric", "base", "new", "change", "tolerance"
     );
     for row in &c.rows {
-        let _ = writeln!(
-            out,
-            "{:<12} {:>14} {:>14} {:>11} {:>10}  {}",
-            row.metric.name(),
-            value(row.metric, row.base),
-            value(row.metric, row.new),
-            change(row),
-            row.tolerance.map_or("-".to_owned(), |t| t.to_string()),
-            match row.verdict {
-                Verdict::Ok => "ok",
-                Verdict::Regression => "REGRESSION",
-                Verdict::Info => "-",
+        row_line(&mut out, "", row);
+    }
+    if !c.by_name.is_empty() {
+        let _ = writeln!(out, "\nPer request:");
+        for name in &c.by_name {
+            let note = match name.presence {
+                Presence::Both => "",
+                Presence::BaseOnly => "  (in the base run only)",
+                Presence::NewOnly => "  (in the new run only)",
+            };
+            let _ = writeln!(out, "{}{note}", name.name);
+            for row in &name.rows {
+                row_line(&mut out, "  ", row);
             }
-        );
+        }
     }
     out
+}
+
+/// One metric's line of the table, indented by `indent`.
+fn row_line(out: &mut String, indent: &str, row: &Row) {
+    let _ = writeln!(
+        out,
+        "{indent}{:<width$} {:>14} {:>14} {:>11} {:>10}  {}",
+        row.metric.name(),
+        value(row.metric, row.base),
+        value(row.metric, row.new),
+        change(row),
+        row.tolerance.map_or("-".to_owned(), |t| t.to_string()),
+        match row.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Regression => "REGRESSION",
+            Verdict::Info => "-",
+        },
+        width = 12 - indent.len()
+    );
 }
 
 fn status(report: &TestReport) -> String {

@@ -201,19 +201,30 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         Output::Text => {
             use std::io::Write as _;
             let mut text = summary::text(&finished);
-            match distribution::of_report(&finished) {
+            let distributions = distribution::of_report(&finished).unwrap_or_default();
+            match &distributions.latency {
                 Some(h) => {
                     text.push_str("\nLatency histogram:\n");
-                    text.push_str(&distribution::ascii_histogram(&h));
+                    text.push_str(&distribution::ascii_histogram(h));
                     if args.latency_spectrum {
                         text.push_str("\nLatency spectrum (ms):\n");
-                        text.push_str(&distribution::spectrum(&h));
+                        text.push_str(&distribution::spectrum(h));
                     }
                 }
                 None if args.latency_spectrum => {
                     text.push_str("\nLatency spectrum: none (no responses, or no report)\n");
                 }
                 None => {}
+            }
+            for (flow, h) in &distributions.flows {
+                text.push_str(&format!("\nIteration duration histogram, flow {flow}:\n"));
+                text.push_str(&distribution::ascii_histogram(h));
+                if args.latency_spectrum {
+                    text.push_str(&format!(
+                        "\nIteration duration spectrum (ms), flow {flow}:\n"
+                    ));
+                    text.push_str(&distribution::spectrum(h));
+                }
             }
             let _ = write!(std::io::stdout(), "{text}");
         }

@@ -1,7 +1,9 @@
 //! The latency distribution as text: HdrHistogram's percentile distribution (wrk2's
 //! `--latency` spectrum; hdrhistogram.org's plotter reads it) and an ASCII histogram like oha's.
-//! Both from the exact aggregate histogram of the test's report.
+//! Both from the exact aggregate histogram of the test's report; each flow's iteration
+//! durations likewise.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use onslaught_orchestrator::TestView;
@@ -9,13 +11,34 @@ use onslaught_orchestrator::report::TestReport;
 use onslaught_protocol::wire_stats::decode_histogram;
 use onslaught_stats::Histogram;
 
-/// The exact aggregate latency histogram of a finished test, from its report file (`None`
-/// without a readable report or without responses).
-pub fn of_report(test: &TestView) -> Option<Histogram> {
+/// The exact histograms of a finished test's report file.
+#[derive(Debug, Default)]
+pub struct Distributions {
+    /// The aggregate latency (`None` without responses).
+    pub latency: Option<Histogram>,
+    /// Per flow, the durations of its completed iterations (flows that completed none are
+    /// left out).
+    pub flows: BTreeMap<String, Histogram>,
+}
+
+/// The exact histograms of a finished test, from its report file (`None` without a readable
+/// report).
+pub fn of_report(test: &TestView) -> Option<Distributions> {
     let path = test.report_path.as_ref()?;
     let report: TestReport = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let h = decode_histogram("histograms.latency", &report.histograms.latency).ok()?;
-    (!h.is_empty()).then_some(h)
+    let latency = decode_histogram("histograms.latency", &report.histograms.latency)
+        .ok()
+        .filter(|h| !h.is_empty());
+    let flows = report
+        .histograms
+        .flows
+        .iter()
+        .filter_map(|(name, encoded)| {
+            let h = decode_histogram("histograms.flows", encoded).ok()?;
+            (!h.is_empty()).then(|| (name.clone(), h))
+        })
+        .collect();
+    Some(Distributions { latency, flows })
 }
 
 /// Steps per halving of the distance to 100%, as HdrHistogram's tools print it.

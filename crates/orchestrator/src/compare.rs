@@ -1,6 +1,6 @@
 //! Comparing two tests' reports (`onslaught compare BASE NEW`): one [`Row`] per metric
 //! (throughput, error rate, each latency percentile) with the change and a verdict against a
-//! [`Tolerance`] per metric. Pure: reading the folders and printing are the binary's.
+//! [`Tolerance`] per metric, and per request name ([`NameRows`]: p50, p95, p99, error rate). Pure: reading the folders and printing are the binary's.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::report::TestReport;
+use crate::views::StatsView;
 use onslaught_stats::Summary;
 
 /// What is compared, in the order rows are shown.
@@ -105,8 +106,19 @@ impl Metric {
         }
     }
 
+    /// The metrics compared per request name, in display order.
+    pub const PER_NAME: [Metric; 4] = [
+        Metric::Latency(LatencyStat::P50),
+        Metric::Latency(LatencyStat::P95),
+        Metric::Latency(LatencyStat::P99),
+        Metric::ErrorRate,
+    ];
+
     fn value(self, report: &TestReport) -> Option<f64> {
-        let stats = &report.test.aggregate;
+        self.value_of(&report.test.aggregate)
+    }
+
+    fn value_of(self, stats: &StatsView) -> Option<f64> {
         match self {
             Metric::Throughput => Some(stats.rps),
             Metric::ErrorRate => Some(stats.failed_ratio()),
@@ -273,11 +285,36 @@ impl Row {
     }
 }
 
+/// Which runs a request name has requests in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Both runs.
+    Both,
+    /// The base run only (the new run lost it, or renamed it).
+    BaseOnly,
+    /// The new run only.
+    NewOnly,
+}
+
+/// One request name of both runs: its rows ([`Metric::PER_NAME`]), judged as the whole's are
+/// when the name is in both runs, not judged when it is in one only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NameRows {
+    /// The request name.
+    pub name: String,
+    /// Which runs have it.
+    pub presence: Presence,
+    /// Its rows.
+    pub rows: Vec<Row>,
+}
+
 /// The comparison of two runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparison {
     /// One row per metric, in [`Metric::all`] order.
     pub rows: Vec<Row>,
+    /// Per request name of either run (tests with flows), in name order.
+    pub by_name: Vec<NameRows>,
 }
 
 impl Comparison {
@@ -286,6 +323,32 @@ impl Comparison {
         self.rows
             .iter()
             .filter(|r| r.verdict == Verdict::Regression)
+    }
+
+    /// The per-name metrics that regressed, with their names.
+    pub fn name_regressions(&self) -> impl Iterator<Item = (&str, &Row)> {
+        self.by_name.iter().flat_map(|n| {
+            n.rows
+                .iter()
+                .filter(|r| r.verdict == Verdict::Regression)
+                .map(|r| (n.name.as_str(), r))
+        })
+    }
+
+    /// Every regression as users read it: `p99`, `login: p99`.
+    pub fn regression_names(&self) -> Vec<String> {
+        self.regressions()
+            .map(|r| r.metric.name().to_owned())
+            .chain(
+                self.name_regressions()
+                    .map(|(name, r)| format!("{name}: {}", r.metric.name())),
+            )
+            .collect()
+    }
+
+    /// Whether anything regressed, the whole or a name.
+    pub fn regressed(&self) -> bool {
+        self.regressions().next().is_some() || self.name_regressions().next().is_some()
     }
 }
 
@@ -322,6 +385,33 @@ impl ComparisonRow {
     }
 }
 
+/// One request name of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct NameComparisonView {
+    /// The request name.
+    pub name: String,
+    /// `both`, `base_only` (the new run has no request of this name) or `new_only`.
+    pub presence: String,
+    /// Its rows: `p50`, `p95`, `p99`, `error_rate`.
+    pub rows: Vec<ComparisonRow>,
+}
+
+impl NameComparisonView {
+    /// The view of `rows`.
+    pub fn of(rows: &NameRows) -> Self {
+        Self {
+            name: rows.name.clone(),
+            presence: match rows.presence {
+                Presence::Both => "both",
+                Presence::BaseOnly => "base_only",
+                Presence::NewOnly => "new_only",
+            }
+            .to_owned(),
+            rows: rows.rows.iter().map(ComparisonRow::of).collect(),
+        }
+    }
+}
+
 /// A comparison as the API answers it (`GET /api/tests/{id}/compare?base=...`) and the
 /// dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
@@ -332,7 +422,11 @@ pub struct ComparisonView {
     pub new: String,
     /// One row per metric, as `onslaught compare` prints them.
     pub rows: Vec<ComparisonRow>,
-    /// The metrics that regressed past their tolerance (empty: no regression).
+    /// Per request name of either run (tests with flows; empty otherwise), in name order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_name: Vec<NameComparisonView>,
+    /// The metrics that regressed past their tolerance, a request name's as `NAME: p99`
+    /// (empty: no regression).
     pub regressions: Vec<String>,
 }
 
@@ -343,38 +437,80 @@ impl ComparisonView {
             base: base.test.id.clone(),
             new: new.test.id.clone(),
             rows: comparison.rows.iter().map(ComparisonRow::of).collect(),
-            regressions: comparison
-                .regressions()
-                .map(|r| r.metric.name().to_owned())
+            by_name: comparison
+                .by_name
+                .iter()
+                .map(NameComparisonView::of)
                 .collect(),
+            regressions: comparison.regression_names(),
         }
     }
 }
 
-/// Compares `new` against `base`, each metric against its tolerance.
+/// Compares `new` against `base`, each metric against its tolerance, the whole and each
+/// request name (a name in one run only is shown, not judged).
 pub fn compare(base: &TestReport, new: &TestReport, tolerances: &Tolerances) -> Comparison {
     let rows = Metric::all()
-        .map(|metric| {
-            let (b, n) = (metric.value(base), metric.value(new));
-            let tolerance = tolerances.of(metric);
-            let verdict = match (b, n, tolerance) {
-                (Some(b), Some(n), Some(t)) => judge(metric, b, n, t),
-                // Responses in the base run and none in the new: every latency is lost.
-                (Some(_), None, Some(_)) if matches!(metric, Metric::Latency(_)) => {
-                    Verdict::Regression
-                }
-                _ => Verdict::Info,
+        .map(|metric| row(metric, metric.value(base), metric.value(new), tolerances))
+        .collect();
+    let (base_names, new_names) = (&base.test.aggregate.by_name, &new.test.aggregate.by_name);
+    let mut names: Vec<&String> = base_names.keys().chain(new_names.keys()).collect();
+    names.sort();
+    names.dedup();
+    let by_name = names
+        .into_iter()
+        .map(|name| {
+            let (b, n) = (base_names.get(name), new_names.get(name));
+            let presence = match (b, n) {
+                (Some(_), None) => Presence::BaseOnly,
+                (None, Some(_)) => Presence::NewOnly,
+                _ => Presence::Both,
             };
-            Row {
-                metric,
-                base: b,
-                new: n,
-                tolerance,
-                verdict,
+            let rows = Metric::PER_NAME
+                .into_iter()
+                .map(|metric| {
+                    let (bv, nv) = (
+                        b.and_then(|s| metric.value_of(s)),
+                        n.and_then(|s| metric.value_of(s)),
+                    );
+                    match presence {
+                        Presence::Both => row(metric, bv, nv, tolerances),
+                        _ => Row {
+                            metric,
+                            base: bv,
+                            new: nv,
+                            tolerance: None,
+                            verdict: Verdict::Info,
+                        },
+                    }
+                })
+                .collect();
+            NameRows {
+                name: name.clone(),
+                presence,
+                rows,
             }
         })
         .collect();
-    Comparison { rows }
+    Comparison { rows, by_name }
+}
+
+/// `metric`'s row of values `b` (base) and `n` (new), judged against its tolerance.
+fn row(metric: Metric, b: Option<f64>, n: Option<f64>, tolerances: &Tolerances) -> Row {
+    let tolerance = tolerances.of(metric);
+    let verdict = match (b, n, tolerance) {
+        (Some(b), Some(n), Some(t)) => judge(metric, b, n, t),
+        // Responses in the base run and none in the new: every latency is lost.
+        (Some(_), None, Some(_)) if matches!(metric, Metric::Latency(_)) => Verdict::Regression,
+        _ => Verdict::Info,
+    };
+    Row {
+        metric,
+        base: b,
+        new: n,
+        tolerance,
+        verdict,
+    }
 }
 
 fn judge(metric: Metric, base: f64, new: f64, tolerance: Tolerance) -> Verdict {
@@ -551,5 +687,82 @@ mod tests {
         let c = compare(&base, &none, &Tolerances::default());
         assert!(regressed(&c).contains(&"p50"), "{:?}", regressed(&c));
         assert!(regressed(&c).contains(&"error_rate"));
+    }
+
+    /// A report whose whole is `report(1000, 1, 5)` with request names, each `(name,
+    /// success ratio, p99)`.
+    fn with_names(names: &[(&str, f64, f64)]) -> TestReport {
+        let mut r = report(1000.0, 1.0, 5.0);
+        for &(name, success, p99) in names {
+            let part = report(100.0, success, p99).test.aggregate;
+            r.test.aggregate.by_name.insert(name.to_owned(), part);
+        }
+        r
+    }
+
+    #[test]
+    fn each_request_name_is_compared_and_names_in_one_run_are_shown_as_such() {
+        let base = with_names(&[("login", 1.0, 5.0), ("item", 1.0, 5.0), ("gone", 1.0, 5.0)]);
+        let same = compare(&base, &base, &Tolerances::default());
+        assert!(!same.regressed(), "{:?}", same.regression_names());
+        assert_eq!(
+            same.by_name
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>(),
+            ["gone", "item", "login"]
+        );
+        assert!(same.by_name.iter().all(|n| n.presence == Presence::Both));
+        assert_eq!(
+            same.by_name[0]
+                .rows
+                .iter()
+                .map(|r| r.metric.name())
+                .collect::<Vec<_>>(),
+            ["p50", "p95", "p99", "error_rate"]
+        );
+        // item: 200 ms added at p99, 1pp more errors; the whole is unchanged.
+        let new = with_names(&[
+            ("login", 1.0, 5.0),
+            ("item", 0.99, 205.0),
+            ("added", 1.0, 5.0),
+        ]);
+        let c = compare(&base, &new, &Tolerances::default());
+        assert!(regressed(&c).is_empty());
+        assert!(c.regressed());
+        assert_eq!(c.regression_names(), ["item: p99", "item: error_rate"]);
+        let presence: Vec<(&str, Presence)> = c
+            .by_name
+            .iter()
+            .map(|n| (n.name.as_str(), n.presence))
+            .collect();
+        assert_eq!(
+            presence,
+            [
+                ("added", Presence::NewOnly),
+                ("gone", Presence::BaseOnly),
+                ("item", Presence::Both),
+                ("login", Presence::Both)
+            ]
+        );
+        // A name in one run only: its values on its side, not judged.
+        let gone = &c.by_name[1];
+        assert!(
+            gone.rows
+                .iter()
+                .all(|r| r.verdict == Verdict::Info && r.new.is_none())
+        );
+        assert_eq!(gone.rows[2].base, Some(5.0));
+        let view = ComparisonView::of(&base, &new, &c);
+        assert_eq!(view.by_name[0].presence, "new_only");
+        assert_eq!(view.by_name[2].rows[2].verdict, "regression");
+        assert_eq!(view.regressions, ["item: p99", "item: error_rate"]);
+        // Tests without names have no per-name rows.
+        let plain = report(1000.0, 1.0, 5.0);
+        assert!(
+            compare(&plain, &plain, &Tolerances::default())
+                .by_name
+                .is_empty()
+        );
     }
 }

@@ -31,7 +31,7 @@ use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::report::ReportParts;
-use crate::views::SeriesPoint;
+use crate::views::{SeriesPoint, StatsView};
 
 /// Batches waiting to be pushed at most; more are dropped.
 pub const QUEUE: usize = 64;
@@ -103,6 +103,53 @@ pub struct Batch {
     pub test: Vec<SeriesPoint>,
     /// Seconds of each driver (metrics `onslaught.driver.*`, attribute `driver`).
     pub drivers: Vec<(String, Vec<SeriesPoint>)>,
+    /// The final push of a test with request names: each name's numbers over the whole test
+    /// (metrics `onslaught.request.*`, attribute `name`), stamped from the test's start to
+    /// `ended_at_ms`. Per-second series are kept for the whole test only (names times seconds
+    /// would multiply their memory), so a name's numbers are the report's totals.
+    pub names: Vec<NameTotals>,
+    /// When the test ended, ms since the Unix epoch (the time of the `names` points).
+    pub ended_at_ms: u64,
+}
+
+/// One request name's numbers over a whole test, as its report's `aggregate.by_name` holds them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NameTotals {
+    /// The request name.
+    pub name: String,
+    /// Requests sent.
+    pub requests: u64,
+    /// Responses received.
+    pub responses: u64,
+    /// Errors (responses without a status the name's steps accept included).
+    pub errors: u64,
+    /// Requests attempted that failed, 0 to 1.
+    pub error_rate: f64,
+    /// Latency p50, p90, p99 and max (ms), as [`PERCENTILES`]; `None` without responses.
+    pub latency: Option<[f64; 4]>,
+}
+
+impl NameTotals {
+    /// Each name's totals of `aggregate` (a judged view, as the report holds it).
+    pub fn of(aggregate: &StatsView) -> Vec<Self> {
+        aggregate
+            .by_name
+            .iter()
+            .map(|(name, v)| NameTotals {
+                name: name.clone(),
+                requests: v.counters.requests_sent,
+                responses: v.counters.responses_received,
+                errors: v.counters.error_count(),
+                error_rate: v.failed_ratio(),
+                latency: (v.latency.count > 0).then_some([
+                    v.latency.median,
+                    v.latency.p90,
+                    v.latency.p99,
+                    v.latency.max,
+                ]),
+            })
+            .collect()
+    }
 }
 
 impl Batch {
@@ -119,12 +166,22 @@ impl Batch {
                 .iter()
                 .map(|n| (n.node_id.clone(), n.series.clone()))
                 .collect(),
+            names: Vec::new(),
+            ended_at_ms: parts.test.ended_at_ms.unwrap_or_default(),
         })
+    }
+
+    /// This batch with each request name's totals of `aggregate` (the test's final view).
+    pub fn with_names(mut self, aggregate: &StatsView) -> Self {
+        self.names = NameTotals::of(aggregate);
+        self
     }
 
     /// Whether there is nothing to push.
     pub fn is_empty(&self) -> bool {
-        self.test.is_empty() && self.drivers.iter().all(|(_, s)| s.is_empty())
+        self.test.is_empty()
+            && self.drivers.iter().all(|(_, s)| s.is_empty())
+            && self.names.is_empty()
     }
 
     /// The OTLP request of this batch.
@@ -203,6 +260,7 @@ impl Batch {
         for (driver, points) in &self.drivers {
             add("onslaught.driver", &[string_kv("driver", driver)], points);
         }
+        metrics.extend(self.name_metrics(&common));
         ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(Resource {
@@ -221,6 +279,93 @@ impl Batch {
                 schema_url: String::new(),
             }],
         }
+    }
+
+    /// The `onslaught.request.*` metrics: a point per request name (attribute `name`) over
+    /// the whole test.
+    fn name_metrics(&self, common: &[KeyValue]) -> Vec<Metric> {
+        if self.names.is_empty() {
+            return Vec::new();
+        }
+        let point = |name: &str, extra: Option<&str>, value: number_data_point::Value| {
+            let mut attributes: Vec<KeyValue> = common.to_vec();
+            attributes.push(string_kv("name", name));
+            if let Some(percentile) = extra {
+                attributes.push(string_kv("percentile", percentile));
+            }
+            NumberDataPoint {
+                attributes,
+                start_time_unix_nano: self.started_at_ms.saturating_mul(1_000_000),
+                time_unix_nano: self
+                    .ended_at_ms
+                    .max(self.started_at_ms)
+                    .saturating_mul(1_000_000),
+                value: Some(value),
+                ..NumberDataPoint::default()
+            }
+        };
+        let count = |metric: &str, unit: &str, desc: &str, f: fn(&NameTotals) -> u64| {
+            gauge(
+                format!("onslaught.request.{metric}"),
+                unit,
+                desc,
+                self.names
+                    .iter()
+                    .map(|n| point(&n.name, None, number_data_point::Value::AsInt(as_i64(f(n)))))
+                    .collect(),
+            )
+        };
+        let mut latency = Vec::new();
+        for n in &self.names {
+            for (p, v) in PERCENTILES.iter().zip(n.latency.into_iter().flatten()) {
+                latency.push(point(
+                    &n.name,
+                    Some(p),
+                    number_data_point::Value::AsDouble(v),
+                ));
+            }
+        }
+        vec![
+            count(
+                "requests",
+                "{request}",
+                "Requests of the name sent in the whole test.",
+                |n| n.requests,
+            ),
+            count(
+                "responses",
+                "{response}",
+                "Responses of the name received in the whole test.",
+                |n| n.responses,
+            ),
+            count(
+                "errors",
+                "{error}",
+                "Errors of the name in the whole test (statuses its steps do not accept included).",
+                |n| n.errors,
+            ),
+            gauge(
+                "onslaught.request.error_rate".to_owned(),
+                "1",
+                "Requests of the name attempted that failed, 0 to 1, over the whole test.",
+                self.names
+                    .iter()
+                    .map(|n| {
+                        point(
+                            &n.name,
+                            None,
+                            number_data_point::Value::AsDouble(n.error_rate),
+                        )
+                    })
+                    .collect(),
+            ),
+            gauge(
+                "onslaught.request.latency".to_owned(),
+                "ms",
+                "Latency percentiles of the name's responses over the whole test (p50, p90, p99, max).",
+                latency,
+            ),
+        ]
     }
 
     fn point(
@@ -432,6 +577,7 @@ mod tests {
             started_at_ms: 1_000,
             test: vec![second(0, 10, Some(1.5)), second(1, 7, None)],
             drivers: vec![("driver-1".to_owned(), vec![second(0, 10, Some(1.5))])],
+            ..Batch::default()
         };
         let bytes = batch.encode().encode_to_vec();
         let decoded = ExportMetricsServiceRequest::decode(bytes.as_slice()).unwrap();
@@ -465,6 +611,82 @@ mod tests {
             .collect();
         assert_eq!(keys, ["test.id", "test.type", "driver"]);
         assert!(Batch::default().is_empty());
+    }
+
+    #[test]
+    fn each_request_name_is_a_point_with_its_name_attribute() {
+        let mut aggregate = StatsView::default();
+        let mut login = StatsView::default();
+        login.counters.requests_sent = 4;
+        login.counters.requests_attempted = 4;
+        login.counters.responses_received = 4;
+        login.counters.status_codes.insert(401, 1);
+        login.counters.status_codes.insert(200, 3);
+        login.latency.count = 4;
+        login.latency.median = 2.0;
+        login.latency.p99 = 9.0;
+        login.latency.max = 10.0;
+        aggregate.by_name.insert("login".to_owned(), login);
+        aggregate
+            .by_name
+            .insert("idle".to_owned(), StatsView::default());
+        let aggregate = aggregate.judged(&onslaught_plan::Accepted::default());
+        let batch = Batch {
+            test_id: "t1".to_owned(),
+            started_at_ms: 1_000,
+            ended_at_ms: 6_000,
+            ..Batch::default()
+        }
+        .with_names(&aggregate);
+        assert!(!batch.is_empty());
+        let decoded =
+            ExportMetricsServiceRequest::decode(batch.encode().encode_to_vec().as_slice()).unwrap();
+        let metrics = &decoded.resource_metrics[0].scope_metrics[0].metrics;
+        let gauge_of = |n: &str| match &metrics.iter().find(|m| m.name == n).unwrap().data {
+            Some(metric::Data::Gauge(g)) => g.clone(),
+            _ => panic!("{n} is not a gauge"),
+        };
+        let attr = |p: &NumberDataPoint, key: &str| {
+            p.attributes
+                .iter()
+                .find(|a| a.key == key)
+                .and_then(|a| a.value.clone())
+                .and_then(|v| v.value)
+        };
+        let name = |s: &str| Some(any_value::Value::StringValue(s.to_owned()));
+        let errors = gauge_of("onslaught.request.errors");
+        let login_errors = errors
+            .data_points
+            .iter()
+            .find(|p| attr(p, "name") == name("login"))
+            .unwrap();
+        assert_eq!(login_errors.value, Some(number_data_point::Value::AsInt(1)));
+        assert_eq!(login_errors.start_time_unix_nano, 1_000_000_000);
+        assert_eq!(login_errors.time_unix_nano, 6_000_000_000);
+        let rate = gauge_of("onslaught.request.error_rate");
+        assert!(
+            rate.data_points
+                .iter()
+                .any(|p| attr(p, "name") == name("login")
+                    && p.value == Some(number_data_point::Value::AsDouble(0.25)))
+        );
+        // Latency only of the name with responses, one point per percentile.
+        let latency = gauge_of("onslaught.request.latency");
+        assert_eq!(latency.data_points.len(), 4);
+        let p99 = latency
+            .data_points
+            .iter()
+            .find(|p| attr(p, "percentile") == name("p99"))
+            .unwrap();
+        assert_eq!(attr(p99, "name"), name("login"));
+        assert_eq!(p99.value, Some(number_data_point::Value::AsDouble(9.0)));
+        // No per-name metrics without names.
+        assert!(
+            Batch::default().encode().resource_metrics[0].scope_metrics[0]
+                .metrics
+                .iter()
+                .all(|m| !m.name.starts_with("onslaught.request."))
+        );
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use onslaught_protocol::wire_stats::decode_histogram;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::compare::{Comparison, ComparisonRow};
+use crate::compare::{Comparison, ComparisonRow, NameComparisonView};
 use crate::report::{NodeReport, TestReport};
 
 include!(concat!(env!("OUT_DIR"), "/report_template.rs"));
@@ -62,8 +62,8 @@ pub enum HtmlError {
         /// What went wrong.
         source: serde_json::Error,
     },
-    /// The aggregate latency histogram cannot be decoded.
-    #[error("the latency histogram of {path} cannot be decoded: {reason}")]
+    /// A histogram of the report (the aggregate latency, a flow's durations) cannot be decoded.
+    #[error("a histogram of {path} cannot be decoded: {reason}")]
     Histogram {
         /// The file.
         path: PathBuf,
@@ -129,6 +129,10 @@ pub struct ReportPage<'a> {
     /// The aggregate latency's percentile spectrum (from `report.histograms.latency`), in
     /// HdrHistogram's percentile distribution steps.
     pub spectrum: Vec<SpectrumStep>,
+    /// Per flow: its iteration durations' percentile spectrum (from
+    /// `report.histograms.flows`); absent for a test without flows.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub flow_spectra: BTreeMap<String, Vec<SpectrumStep>>,
     /// On a comparison page (`onslaught compare --html`): the base run and the verdicts; this
     /// page's own run is the new one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +148,9 @@ pub struct BaseRun<'a> {
     pub spectrum: Vec<SpectrumStep>,
     /// One row per metric, as `onslaught compare` prints them.
     pub rows: Vec<ComparisonRow>,
+    /// Per request name of either run (tests with flows), as `onslaught compare` prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_name: Vec<NameComparisonView>,
 }
 
 /// One step of a latency percentile spectrum.
@@ -159,16 +166,40 @@ pub struct SpectrumStep {
 
 /// The aggregate latency's spectrum of `report`.
 pub fn spectrum(report: &TestReport, path: &Path) -> Result<Vec<SpectrumStep>, HtmlError> {
-    if report.histograms.latency.is_empty() {
+    spectrum_of("histograms.latency", &report.histograms.latency, path)
+}
+
+/// Each flow's iteration-duration spectrum of `report`.
+pub fn flow_spectra(
+    report: &TestReport,
+    path: &Path,
+) -> Result<BTreeMap<String, Vec<SpectrumStep>>, HtmlError> {
+    report
+        .histograms
+        .flows
+        .iter()
+        .map(|(name, encoded)| {
+            Ok((
+                name.clone(),
+                spectrum_of("histograms.flows", encoded, path)?,
+            ))
+        })
+        .collect()
+}
+
+/// The spectrum of the histogram `encoded` (at `field` of the report at `path`).
+fn spectrum_of(
+    field: &'static str,
+    encoded: &str,
+    path: &Path,
+) -> Result<Vec<SpectrumStep>, HtmlError> {
+    if encoded.is_empty() {
         return Ok(Vec::new());
     }
-    let histogram =
-        decode_histogram("histograms.latency", &report.histograms.latency).map_err(|e| {
-            HtmlError::Histogram {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            }
-        })?;
+    let histogram = decode_histogram(field, encoded).map_err(|e| HtmlError::Histogram {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
     Ok(histogram
         .spectrum(SPECTRUM_TICKS)
         .into_iter()
@@ -187,6 +218,7 @@ pub fn render(folder: &ReportFolder) -> Result<String, HtmlError> {
         report: &folder.report,
         nodes: &folder.nodes,
         spectrum: spectrum(&folder.report, &folder.dir.join("test.json"))?,
+        flow_spectra: flow_spectra(&folder.report, &folder.dir.join("test.json"))?,
         base: None,
     };
     fill(template, &page)
@@ -204,10 +236,16 @@ pub fn render_comparison(
         report: &new.report,
         nodes: &new.nodes,
         spectrum: spectrum(&new.report, &new.dir.join("test.json"))?,
+        flow_spectra: flow_spectra(&new.report, &new.dir.join("test.json"))?,
         base: Some(BaseRun {
             report: &base.report,
             spectrum: spectrum(&base.report, &base.dir.join("test.json"))?,
             rows: comparison.rows.iter().map(ComparisonRow::of).collect(),
+            by_name: comparison
+                .by_name
+                .iter()
+                .map(NameComparisonView::of)
+                .collect(),
         }),
     };
     fill(template, &page)

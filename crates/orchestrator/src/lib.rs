@@ -63,7 +63,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::OrchestratorConfig;
 pub use error::{ControlError, DriverShortage};
-pub use onslaught_plan::{ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
+pub use onslaught_plan::{Accepted, ExpectStatus, Header, TestPlan, TestRequest, ValidationError};
 pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
 pub use thresholds::ThresholdResult;
@@ -504,15 +504,25 @@ impl Orchestrator {
             );
             return;
         }
-        let parts = {
+        let (parts, view) = {
             let mut state = self.inner.state.lock();
             state.forget_start(&test_id);
-            state.report_parts(&test_id)
+            // The final view's per-name numbers, judged, for the export (only with one).
+            let view = self
+                .inner
+                .exporter
+                .as_ref()
+                .and_then(|_| state.view(&test_id, &self.inner.config));
+            (state.report_parts(&test_id), view)
         };
         if let Some(parts) = parts {
             if let Some(exporter) = &self.inner.exporter
                 && let Some(batch) = export::Batch::of_report(&parts)
             {
+                let batch = match &view {
+                    Some(view) => batch.with_names(&view.aggregate),
+                    None => batch,
+                };
                 exporter.send(batch);
             }
             self.inner

@@ -13,7 +13,7 @@ use onslaught_stats::Measurements;
 
 use crate::totals::{Measured, shift_ms};
 use crate::views::{NodeFacts, SeriesPoint, StatsView, TestStatus, TestView};
-use onslaught_plan::TestRequest;
+use onslaught_plan::{Accepted, TestRequest};
 
 /// The version of the report files written (`report_version`). Files without one were written
 /// before it existed, in the format of version 1.
@@ -33,11 +33,15 @@ pub struct Histograms {
     /// The same per request name (absent for a test of one request).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_name: BTreeMap<String, Histograms>,
+    /// Per flow: the duration of its completed iterations (µs, from their intended start,
+    /// think times included), same encoding (absent for a test without flows).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flows: BTreeMap<String, String>,
 }
 
 impl Histograms {
     /// Encodes the histograms of `totals` (deflated for speed: a checkpoint encodes every
-    /// node's), and of each of its names.
+    /// node's), of each of its names, and each flow's iteration durations.
     pub fn of(totals: &Measurements) -> Self {
         Self {
             latency: encode_histogram_fast(&totals.latency),
@@ -46,6 +50,11 @@ impl Histograms {
                 .by_name
                 .iter()
                 .map(|(name, part)| (name.clone(), Histograms::of(part)))
+                .collect(),
+            flows: totals
+                .flows
+                .iter()
+                .map(|(name, flow)| (name.clone(), encode_histogram_fast(&flow.duration)))
                 .collect(),
         }
     }
@@ -107,6 +116,8 @@ pub struct ReportParts {
     pub aggregate: Option<Measured>,
     /// Per node: what it measured, its bookkeeping and its requests per second.
     pub nodes: Vec<NodeParts>,
+    /// The statuses that count as success, per request name (the plan's).
+    pub accepted: Accepted,
 }
 
 /// One node's part of [`ReportParts`].
@@ -139,11 +150,11 @@ impl ReportParts {
                     .map(|n| (&n.measured, shift_ms(n.facts.start_offset_ms))),
             )
         });
-        let expect = test.config.expected_statuses();
-        test.aggregate = aggregate.stats().clone().judged(&expect);
+        let accepted = &self.accepted;
+        test.aggregate = aggregate.stats().clone().judged(accepted);
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in self.nodes {
-            let stats = node.measured.stats().clone().judged(&expect);
+            let stats = node.measured.stats().clone().judged(accepted);
             test.nodes
                 .insert(node.node_id.clone(), stats.without_names());
             test.node_facts

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use onslaught_plan::{ExpectStatus, LatencyStat, Metric, Threshold};
+use onslaught_plan::{Accepted, LatencyStat, Metric, Threshold};
 use onslaught_stats::{Histogram, Measurements};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -85,14 +85,14 @@ impl Recent {
 }
 
 /// The verdict of each threshold: over the whole test from `whole` (its merged measurements
-/// and their view, judged by `expect`), over a window from `recent`; a threshold on a request
+/// and their view, judged by `accepted`), over a window from `recent`; a threshold on a request
 /// name from that name's part of them.
 pub fn evaluate(
     thresholds: &[Threshold],
     whole: &Measurements,
     view: &StatsView,
     recent: Option<&Recent>,
-    expect: &ExpectStatus,
+    accepted: &Accepted,
 ) -> Vec<ThresholdResult> {
     thresholds
         .iter()
@@ -100,7 +100,7 @@ pub fn evaluate(
             let value = match (t.window, recent) {
                 (Some(window), Some(recent)) => {
                     let (totals, seconds) = recent.window(window.as_secs());
-                    let view = StatsView::of(&totals, seconds as f64).judged(expect);
+                    let view = StatsView::of(&totals, seconds as f64).judged(accepted);
                     measure_scoped(t, &totals, &view)
                 }
                 _ => measure_scoped(t, whole, view),
@@ -199,7 +199,7 @@ mod tests {
         whole.add(&data(2, &[1000, 1000], 200));
         let view = StatsView::of(&whole, 10.0);
         let t = thresholds(&["p99 < 600ms", "p50 < 5ms", "rps >= 10", "error_rate < 1%"]);
-        let r = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
+        let r = evaluate(&t, &whole, &view, None, &Accepted::default());
         assert!(!r[0].passed);
         assert!((r[0].value.unwrap() - 1000.0).abs() < 1.0, "{r:?}");
         assert!(r[1].passed && r[2].passed && r[3].passed, "{r:?}");
@@ -214,9 +214,9 @@ mod tests {
         whole.add(&data(10, &[1; 10], 404));
         let view = StatsView::of(&whole, 1.0);
         let t = thresholds(&["error_rate < 50%"]);
-        let fails = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
+        let fails = evaluate(&t, &whole, &view, None, &Accepted::default());
         assert_eq!((fails[0].value, fails[0].passed), (Some(1.0), false));
-        let expect = ExpectStatus::parse("404").unwrap();
+        let expect = Accepted::from(onslaught_plan::ExpectStatus::parse("404").unwrap());
         let view = view.judged(&expect);
         let passes = evaluate(&t, &whole, &view, None, &expect);
         assert_eq!((passes[0].value, passes[0].passed), (Some(0.0), true));
@@ -231,7 +231,7 @@ mod tests {
             &whole,
             &view,
             None,
-            &ExpectStatus::default(),
+            &Accepted::default(),
         );
         assert!(r.iter().all(|r| r.value.is_none() && !r.passed));
         assert!(any_failed_on_data(&r).is_none());
@@ -250,7 +250,7 @@ mod tests {
         }
         assert_eq!(recent.seconds.len(), 2);
         let view = StatsView::of(&whole, 3.0);
-        let r = evaluate(&t, &whole, &view, Some(&recent), &ExpectStatus::default());
+        let r = evaluate(&t, &whole, &view, Some(&recent), &Accepted::default());
         assert!(r[0].passed, "{r:?}");
         assert!(!r[1].passed, "{r:?}");
         assert_eq!(r[2].value, Some(5.0));
@@ -290,7 +290,7 @@ mod tests {
             "missing: p95 < 1s",
             "item: rps >= 20",
         ]);
-        let r = evaluate(&t, &whole, &view, None, &ExpectStatus::default());
+        let r = evaluate(&t, &whole, &view, None, &Accepted::default());
         // p95 of login's 100 samples is the 95th, 10 ms; p96 is 300 ms: from one histogram of
         // every login sample, not from the drivers' own percentiles.
         let mut all_login = Histogram::new();
@@ -319,7 +319,7 @@ mod tests {
             &plain,
             &StatsView::of(&plain, 1.0),
             None,
-            &ExpectStatus::default(),
+            &Accepted::default(),
         );
         assert_eq!((r[0].value, r[0].passed), (None, false));
     }
@@ -335,7 +335,7 @@ mod tests {
             whole.add(&d);
         }
         let view = StatsView::of(&whole, 2.0);
-        let r = evaluate(&t, &whole, &view, Some(&recent), &ExpectStatus::default());
+        let r = evaluate(&t, &whole, &view, Some(&recent), &Accepted::default());
         assert!(r[0].passed && !r[1].passed, "{r:?}");
         // Only the names a window judges are kept per second.
         assert!(

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use onslaught_plan::{ExpectStatus, TestRequest};
+use onslaught_plan::{Accepted, TestRequest};
 use onslaught_stats::{Counters, ErrorKind, Histogram, Iterations, Measurements, Summary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -140,7 +140,7 @@ impl StatsView {
                 .map(|(name, flow)| (name.clone(), FlowView::of(flow, seconds)))
                 .collect(),
         }
-        .judged(&ExpectStatus::default())
+        .judged(&Accepted::default())
     }
 
     /// This view without its per-name part (what the API shows per node, to keep live views
@@ -159,6 +159,18 @@ impl StatsView {
         }
     }
 
+    /// This view judged by `accepted`, without its per-name part: judged by name first when
+    /// its names accept other statuses than the test's.
+    pub fn judged_without_names(&self, accepted: &Accepted) -> Self {
+        if accepted.varies_by_name() {
+            let mut view = self.clone().judged(accepted);
+            view.by_name.clear();
+            view
+        } else {
+            self.without_names().judged(accepted)
+        }
+    }
+
     /// The share of checks that passed, if any check ran.
     pub fn checks_ratio(&self) -> Option<f64> {
         let c = &self.counters;
@@ -166,31 +178,66 @@ impl StatsView {
         (all > 0).then(|| c.checks_passed as f64 / all as f64)
     }
 
-    /// The one place success is decided: responses whose status `expect` accepts are
+    /// The one place success is decided: responses whose status `accepted` accepts are
     /// successes, and the success ratio is their share of requests attempted. Every response with
     /// another status is an error: a 5xx under the engine's `http_5xx`, any other status under
     /// `http_<code>` (`http_404`), so error totals include them. Judging again with another
-    /// expectation replaces the earlier judgement. Each name's view is judged alike.
-    pub fn judged(mut self, expect: &ExpectStatus) -> Self {
-        for part in self.by_name.values_mut() {
-            *part = std::mem::take(part).judged(expect);
+    /// expectation replaces the earlier judgement.
+    ///
+    /// Each name's view is judged by the statuses its steps accept (a step's `check.status`),
+    /// and the whole by the same rule per response: its statuses are judged by the name that
+    /// counted them (what no name counted, by the test's expected statuses). A view without
+    /// its names (see [`StatsView::without_names`]) can only be judged by the test's, so judge
+    /// first.
+    pub fn judged(mut self, accepted: &Accepted) -> Self {
+        let mut unnamed = self.counters.status_codes.clone();
+        let mut verdicts: Vec<(u16, u64, bool)> = Vec::with_capacity(unnamed.len());
+        for (name, part) in &mut self.by_name {
+            let judged: Vec<(u16, u64, bool)> = part
+                .counters
+                .status_codes
+                .iter()
+                .map(|(&status, &n)| (status, n, accepted.accepts(Some(name), status)))
+                .collect();
+            for &(status, n, ok) in &judged {
+                if let Some(left) = unnamed.get_mut(&status) {
+                    let counted = n.min(*left);
+                    *left -= counted;
+                    verdicts.push((status, counted, ok));
+                }
+            }
+            part.judge(&judged);
         }
+        verdicts.extend(
+            unnamed
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(status, n)| (status, n, accepted.accepts(None, status))),
+        );
+        self.judge(&verdicts);
+        self
+    }
+
+    /// Sets the status errors and the success ratio from `verdicts`: (status, responses,
+    /// accepted), a status possibly more than once.
+    fn judge(&mut self, verdicts: &[(u16, u64, bool)]) {
         let c = &mut self.counters;
         c.errors
             .retain(|kind, _| !matches!(kind, ErrorKind::Status5xx | ErrorKind::Status(_)));
         let mut successes = 0;
-        let mut failed_5xx = 0;
-        for (&status, n) in &c.status_codes {
-            if expect.accepts(status) {
-                successes += n;
-            } else if (500..=599).contains(&status) {
-                failed_5xx += n;
-            } else {
-                c.errors.insert(ErrorKind::Status(status), *n);
+        for &(status, n, ok) in verdicts {
+            if n == 0 {
+                continue;
             }
-        }
-        if failed_5xx > 0 {
-            c.errors.insert(ErrorKind::Status5xx, failed_5xx);
+            let kind = if ok {
+                successes += n;
+                continue;
+            } else if (500..=599).contains(&status) {
+                ErrorKind::Status5xx
+            } else {
+                ErrorKind::Status(status)
+            };
+            *c.errors.entry(kind).or_default() += n;
         }
         let attempted = c.requests_attempted.max(c.requests_sent);
         self.success_ratio = if attempted > 0 {
@@ -198,7 +245,6 @@ impl StatsView {
         } else {
             0.0
         };
-        self
     }
 
     /// Requests that failed: attempted but not answered with an accepted status.

@@ -293,6 +293,7 @@ mod tests {
             test: TestView::fixture(id, status),
             aggregate: None,
             nodes: Vec::new(),
+            accepted: onslaught_plan::Accepted::default(),
         }
     }
 

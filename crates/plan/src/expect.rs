@@ -1,7 +1,10 @@
 //! [`ExpectStatus`]: which response statuses count as success. 2xx and 3xx by default; a test
 //! may ask for a list of statuses and classes such as `200,404` or `2xx,404`.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use onslaught_flow::StatusSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +69,53 @@ impl ExpectStatus {
         self.ranges
             .iter()
             .any(|(low, high)| (*low..=*high).contains(&status))
+    }
+}
+
+/// Which statuses count as success in a test: the test's expected statuses, and for each
+/// request name of its flows the statuses that name's steps accept (a step's `check.status`
+/// overrides the test's). Made by [`crate::TestPlan::accepted`]; what views judge errors by.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accepted {
+    /// The test's expected statuses: for a test without flows, and for a name no step has.
+    pub test: ExpectStatus,
+    /// Per request name, the statuses its steps accept.
+    by_name: BTreeMap<String, StatusSet>,
+    /// Whether a name accepts other statuses than the test's.
+    varies: bool,
+}
+
+impl Accepted {
+    /// What a test expecting `test` accepts, with `by_name` for its request names.
+    pub fn new(test: ExpectStatus, by_name: BTreeMap<String, StatusSet>) -> Self {
+        let tests = StatusSet::from_fn(|s| test.accepts(s));
+        let varies = by_name.values().any(|set| *set != tests);
+        Self {
+            test,
+            by_name,
+            varies,
+        }
+    }
+
+    /// Whether a response named `name` (`None`: a test without names) with `status` is a
+    /// success.
+    pub fn accepts(&self, name: Option<&str>, status: u16) -> bool {
+        match name.and_then(|n| self.by_name.get(n)) {
+            Some(set) => set.contains(status),
+            None => self.test.accepts(status),
+        }
+    }
+
+    /// Whether the test has a request name whose steps accept other statuses than the test's
+    /// (its whole can then be judged only name by name).
+    pub fn varies_by_name(&self) -> bool {
+        self.varies
+    }
+}
+
+impl From<ExpectStatus> for Accepted {
+    fn from(test: ExpectStatus) -> Self {
+        Self::new(test, BTreeMap::new())
     }
 }
 

@@ -11,7 +11,8 @@
 //! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
 //! - [`document`]: a [`TestRequest`] from a JSON or YAML document, errors naming their path.
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
-//! - [`expect`]: [`ExpectStatus`], which response statuses count as success.
+//! - [`expect`]: [`ExpectStatus`], which response statuses count as success, and
+//!   [`Accepted`], the same per request name of a test's flows.
 //! - [`stages`]: [`Stages`], a rate curve (ramping arrival rate).
 //! - [`threshold`]: [`Threshold`], a pass/fail rule in k6's expression style, parsed once.
 //! - [`target`]: target URL rules.
@@ -27,7 +28,7 @@ pub mod target;
 pub mod threshold;
 
 pub use document::{DocumentError, Syntax};
-pub use expect::ExpectStatus;
+pub use expect::{Accepted, ExpectStatus};
 pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, ValidationError};
 pub use request::{Header, Stage, TestRequest};
 pub use stages::{Ramp, Stages};

@@ -18,7 +18,7 @@ use crate::request::{
     MAX_START_SKEW_MS, MAX_THRESHOLDS, MAX_TIMEOUT_MS, MIN_DELAY_MS, MIN_RATE, TestRequest,
 };
 use crate::stages::Stages;
-use crate::{ExpectStatus, Threshold, target};
+use crate::{Accepted, ExpectStatus, Threshold, target};
 
 /// A test ready to run: every field parsed and in range. Counts and rates are per driver.
 ///
@@ -272,6 +272,17 @@ impl TestPlan {
         self.expect_status.clone().unwrap_or_default()
     }
 
+    /// The statuses that count as success, per request name for a test with flows.
+    pub fn accepted(&self) -> Accepted {
+        Accepted::new(
+            self.expected_statuses(),
+            self.scenario
+                .as_ref()
+                .map(|s| s.accepted_by_name())
+                .unwrap_or_default(),
+        )
+    }
+
     /// The test type's name, lower case (`avalanche`, `tsunami`).
     pub fn test_type(&self) -> &'static str {
         match self.load {
@@ -404,6 +415,7 @@ impl TryFrom<TestRequest> for TestPlan {
                     .map_err(|message| invalid(&format!("thresholds[{i}]"), message))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        known_names(&thresholds, scenario.as_deref())?;
         if r.abort_grace_ms > MAX_DURATION_MS {
             return Err(invalid(
                 "abort_grace_ms",
@@ -646,6 +658,58 @@ fn bound(
         )),
         (None, None) => Err(invalid(field, "give a request count, a duration, or both")),
     }
+}
+
+/// Refuses a threshold on a request name no step of the test has (it would never measure
+/// anything), naming the threshold and listing the names there are.
+fn known_names(
+    thresholds: &[Threshold],
+    scenario: Option<&Scenario>,
+) -> Result<(), ValidationError> {
+    /// Names listed in the error at most.
+    const LISTED: usize = 20;
+    for (i, t) in thresholds.iter().enumerate() {
+        let Some(name) = &t.name else { continue };
+        let field = format!("thresholds[{i}]");
+        let Some(scenario) = scenario else {
+            return Err(invalid(
+                &field,
+                format!(
+                    "measures the requests named `{name}`, but a test without flows has no \
+                     request names (drop `{name}:` to measure all requests)"
+                ),
+            ));
+        };
+        if scenario.names.iter().any(|n| n == name) {
+            continue;
+        }
+        let mut known: Vec<String> = scenario
+            .names
+            .iter()
+            .take(LISTED)
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if scenario.names.len() > LISTED {
+            known.push(format!("and {} more", scenario.names.len() - LISTED));
+        }
+        let folded = scenario
+            .names
+            .iter()
+            .any(|n| n == onslaught_flow::OTHER)
+            .then_some(format!(
+                " (names beyond max_names count under `{}`)",
+                onslaught_flow::OTHER
+            ))
+            .unwrap_or_default();
+        return Err(invalid(
+            &field,
+            format!(
+                "no step is named `{name}`; the request names are {}{folded}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The test's flows compiled, or `None` for a test of one request; refuses what does not go
@@ -1249,5 +1313,44 @@ mod tests {
         let mut r = ok();
         r.data = with_flows().data;
         assert_eq!(TestPlan::try_from(r).unwrap_err().field, "data");
+    }
+
+    #[test]
+    fn a_threshold_on_a_name_no_step_has_is_refused_listing_the_names() {
+        let mut r = with_flows();
+        r.thresholds = vec![
+            "POST /login: p95 < 1s".into(),
+            "GET /items/2: error_rate < 1%".into(),
+        ];
+        let e = TestPlan::try_from(r.clone()).unwrap_err();
+        assert_eq!(e.field, "thresholds[1]");
+        assert!(e.message.contains("`GET /items/2`"), "{e}");
+        assert!(e.message.contains("`POST /login`, `GET /items/1`"), "{e}");
+        r.thresholds.pop();
+        let p = plan(r);
+        assert_eq!(p.thresholds[0].name.as_deref(), Some("POST /login"));
+        // Without flows, no request has a name.
+        let mut r = ok();
+        r.thresholds = vec!["p99 < 1s".into(), "login: p95 < 1s".into()];
+        let e = TestPlan::try_from(r).unwrap_err();
+        assert_eq!(e.field, "thresholds[1]");
+        assert!(e.message.contains("without flows"), "{e}");
+    }
+
+    #[test]
+    fn each_request_name_accepts_its_steps_statuses() {
+        let mut r = with_flows();
+        r.expect_status = Some(ExpectStatus::parse("200").unwrap());
+        r.flows[0].steps[1].check =
+            Some(serde_json::from_value(serde_json::json!({"status": [200, 404]})).unwrap());
+        let accepted = plan(r).accepted();
+        assert!(accepted.varies_by_name());
+        assert!(accepted.accepts(Some("GET /items/1"), 404));
+        assert!(!accepted.accepts(Some("POST /login"), 404));
+        assert!(!accepted.accepts(Some("POST /login"), 201));
+        assert!(!accepted.accepts(None, 404));
+        assert!(!accepted.accepts(Some("unknown"), 404));
+        assert!(!plan(with_flows()).accepted().varies_by_name());
+        assert!(!plan(ok()).accepted().varies_by_name());
     }
 }

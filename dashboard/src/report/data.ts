@@ -5,7 +5,7 @@ import { DASH, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtR
 import type { ChartData } from '../series';
 import { driverStanding, failures, startOffset } from '../stats';
 import { fmtThresholdValue } from '../thresholds';
-import type { BaseRun, NodeReport, ReportPage, SeriesPoint, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
+import type { BaseRun, ComparisonRow, NodeReport, ReportPage, SeriesPoint, SpectrumStep, StatsView, Summary, TestConfig } from '../types';
 
 /** The page's data block, parsed; a message when it holds no report. */
 export function readReportPage(text: string | null | undefined): ReportPage | string {
@@ -372,35 +372,71 @@ export function chartColumns(data: ChartData): Record<string, (number | null)[]>
   return out;
 }
 
+/** A compared value in its metric's unit, exact in its cell. */
+function comparedCell(metric: string, v: number | null | undefined): Cell {
+  if (v === null || v === undefined) return { text: DASH, value: null };
+  if (metric === 'throughput') return { text: fmtRate(v), value: v };
+  if (metric === 'error_rate') return { text: fmtPercent(v, 2), value: v };
+  return { text: fmtMs(v), value: v };
+}
+
+/** The change from base to new: percentage points for the error rate, else relative. */
+function comparedChange(metric: string, b: number | null | undefined, n: number | null | undefined): string {
+  if (b === null || b === undefined || n === null || n === undefined) return DASH;
+  if (metric === 'error_rate') return `${n - b >= 0 ? '+' : ''}${fmtNum((n - b) * 100, 2)}pp`;
+  if (b === 0) return n === 0 ? '0' : DASH;
+  const rel = ((n - b) / b) * 100;
+  return `${rel >= 0 ? '+' : ''}${fmtNum(rel, 1)}%`;
+}
+
+/** A comparison row's cells after its first: base, new, change, tolerance, verdict. */
+function comparedCells(r: ComparisonRow): Cell[] {
+  return [
+    comparedCell(r.metric, r.base),
+    comparedCell(r.metric, r.new),
+    { text: comparedChange(r.metric, r.base, r.new) },
+    { text: r.tolerance ?? DASH },
+    { text: r.verdict },
+  ];
+}
+
 /** A comparison's rows (`onslaught compare --html`), each value exact in its cell. */
 export function comparisonTable(base: BaseRun): Table {
-  const show = (metric: string, v: number | null | undefined): Cell => {
-    if (v === null || v === undefined) return { text: DASH, value: null };
-    if (metric === 'throughput') return { text: fmtRate(v), value: v };
-    if (metric === 'error_rate') return { text: fmtPercent(v, 2), value: v };
-    return { text: fmtMs(v), value: v };
-  };
-  const change = (metric: string, b: number | null | undefined, n: number | null | undefined): string => {
-    if (b === null || b === undefined || n === null || n === undefined) return DASH;
-    if (metric === 'error_rate') return `${n - b >= 0 ? '+' : ''}${fmtNum((n - b) * 100, 2)}pp`;
-    if (b === 0) return n === 0 ? '0' : DASH;
-    const rel = ((n - b) / b) * 100;
-    return `${rel >= 0 ? '+' : ''}${fmtNum(rel, 1)}%`;
-  };
   return {
     columns: ['Metric', 'Base', 'New', 'Change', 'Tolerance', 'Verdict'],
-    rows: base.rows.map((r) => ({
-      key: r.metric,
-      cells: [
-        { text: r.metric },
-        show(r.metric, r.base),
-        show(r.metric, r.new),
-        { text: change(r.metric, r.base, r.new) },
-        { text: r.tolerance ?? DASH },
-        { text: r.verdict },
-      ],
-    })),
+    rows: base.rows.map((r) => ({ key: r.metric, cells: [{ text: r.metric }, ...comparedCells(r)] })),
   };
+}
+
+/** What a request name's presence says on the page. */
+export function presenceText(presence: string): string {
+  if (presence === 'base_only') return 'base run only';
+  if (presence === 'new_only') return 'new run only';
+  return 'both runs';
+}
+
+/**
+ * A comparison's rows per request name (tests with flows): p50, p95, p99 and error rate of each
+ * name, a name in one run only said so (and not judged). No rows without names.
+ */
+export function nameComparisonTable(base: BaseRun): Table {
+  return {
+    columns: ['Request', 'In', 'Metric', 'Base', 'New', 'Change', 'Tolerance', 'Verdict'],
+    rows: (base.by_name ?? []).flatMap((n) =>
+      n.rows.map((r) => ({
+        key: `${n.name}-${r.metric}`,
+        cells: [{ text: n.name }, { text: presenceText(n.presence) }, { text: r.metric }, ...comparedCells(r)],
+      })),
+    ),
+  };
+}
+
+/** Every regression of a comparison page: the whole's metrics, then `NAME: metric`. */
+export function comparisonRegressions(base: BaseRun): string[] {
+  return [
+    ...base.rows.filter((r) => r.verdict === 'regression').map((r) => r.metric),
+    ...(base.by_name ?? []).flatMap((n) => n.rows.filter((r) => r.verdict === 'regression').map((r) => `${n.name}: ${r.metric}`)),
+  ];
 }
 
 /**

@@ -13,6 +13,7 @@ import { DataTable } from '../views/table';
 import {
   causeRows,
   chartColumns,
+  comparisonRegressions,
   comparisonTable,
   configRows,
   driverIds,
@@ -20,6 +21,7 @@ import {
   fateTable,
   flowTable,
   latencyTable,
+  nameComparisonTable,
   nodeSeries,
   overlayData,
   passed,
@@ -213,6 +215,17 @@ function render(page: ReportPage): void {
 
   const requests = requestTable(page);
   const flows = flowTable(page);
+  const flowRuns = Object.entries(page.flow_spectra ?? {}).map(([name, steps]) => ({ label: name, data: spectrumData(steps) }));
+  const flowMerged = mergeSpectra(flowRuns.map((r) => r.data));
+  const flowSpectrumHost = flowRuns.length
+    ? h('div', {
+        class: 'chart',
+        'data-testid': 'flow-spectrum-chart',
+        role: 'img',
+        'aria-label': 'Iteration duration of each flow by percentile, log scale on 1/(1-percentile)',
+        'data-columns': JSON.stringify({ x: flowMerged.x, ...Object.fromEntries(flowRuns.map((r, i) => [r.label, flowMerged.ys[i]])) }),
+      })
+    : null;
   const checks = checksText(agg);
   const perRequest =
     requests.rows.length || flows.rows.length || checks
@@ -222,6 +235,11 @@ function render(page: ReportPage): void {
           requests.rows.length ? table('Each request name, all drivers together', 'request-table', requests) : null,
           checks ? h('p', { class: 'hint', 'data-testid': 'report-checks' }, checks) : null,
           flows.rows.length ? table('Each flow, all drivers together', 'flow-table', flows) : null,
+          flowSpectrumHost ? h('h3', {}, 'Iteration duration of each flow') : null,
+          flowSpectrumHost
+            ? h('p', { class: 'hint' }, 'Duration of completed iterations from their intended start, think times included, by percentile (from the exact histograms in test.json); the x axis is 1/(1-percentile) on a log scale.')
+            : null,
+          flowSpectrumHost,
         )
       : null;
 
@@ -283,6 +301,7 @@ function render(page: ReportPage): void {
     ),
   );
   drawSpectrum(spectrumHost, spectrum, 'No responses: no latency distribution.');
+  if (flowSpectrumHost) drawSpectra(flowSpectrumHost, flowRuns, 'No completed iterations.');
   comparison?.draw();
 }
 
@@ -291,7 +310,8 @@ function render(page: ReportPage): void {
  * run's and this (new) run's throughput, p99 per second and spectrum overlaid.
  */
 function compareSection(page: ReportPage, base: NonNullable<ReportPage['base']>): { section: HTMLElement; draw: () => void } {
-  const regressions = base.rows.filter((r) => r.verdict === 'regression').map((r) => r.metric);
+  const regressions = comparisonRegressions(base);
+  const names = nameComparisonTable(base);
   const runs = [
     { label: `base ${base.report.id}`, data: spectrumData(base.spectrum) },
     { label: `new ${page.report.id}`, data: spectrumData(page.spectrum) },
@@ -315,6 +335,7 @@ function compareSection(page: ReportPage, base: NonNullable<ReportPage['base']>)
       regressions.length ? `Regression: ${regressions.join(', ')}` : 'No regression.',
     ),
     table('Each metric of the base and the new run', 'compare-table', comparisonTable(base)),
+    names.rows.length ? table('Each request name of the base and the new run', 'compare-name-table', names) : null,
     h(
       'div',
       { class: 'charts' },

@@ -1,7 +1,7 @@
 // Comparing two tests from the history: the person ticks two ended tests, the older is the base
 // and the newer the new run; the orchestrator judges every metric (GET
 // /api/tests/{new}/compare?base={base}, the same verdicts as `onslaught compare`) and this panel
-// shows its rows and a link to the comparison page.
+// shows its rows, its rows per request name (tests with flows) and a link to the comparison page.
 
 import type { Api } from '../api';
 import { h, setText } from '../dom';
@@ -27,6 +27,13 @@ export function fmtChange(row: ComparisonRow): string {
   if (base === 0) return next === 0 ? '0' : DASH;
   const pct = ((next - base) / base) * 100;
   return `${pct >= 0 ? '+' : ''}${fmtNum(pct, 1)}%`;
+}
+
+/** Which runs a request name is in, as the panel says it. */
+export function presence(p: string): string {
+  if (p === 'base_only') return 'base run only';
+  if (p === 'new_only') return 'new run only';
+  return 'both runs';
 }
 
 /** Base and new of two picked tests: the one created first is the base. */
@@ -57,6 +64,18 @@ export function mountCompare(api: Api): ComparePanel {
     ),
     body,
   );
+  const nameBody = h('tbody');
+  const nameTable = h(
+    'table',
+    { class: 'data', 'data-testid': 'compare-name-table' },
+    h('caption', { class: 'visually-hidden' }, 'Each request name of both runs and its verdict'),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ['Request', 'In', 'Metric', 'Base', 'New', 'Change', 'Tolerance', 'Verdict'].map((c) => h('th', { scope: 'col' }, c))),
+    ),
+    nameBody,
+  );
   const page = h('a', { 'data-testid': 'compare-page', target: '_blank', rel: 'noopener' }, 'Comparison page');
   const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'compare-error' });
   const element = h(
@@ -67,6 +86,7 @@ export function mountCompare(api: Api): ComparePanel {
     title,
     verdict,
     h('div', { class: 'table-scroll' }, table),
+    h('div', { class: 'table-scroll' }, nameTable),
     page,
     error,
   );
@@ -74,7 +94,7 @@ export function mountCompare(api: Api): ComparePanel {
 
   function reset(showHint: boolean): void {
     hint.hidden = !showHint;
-    title.hidden = verdict.hidden = table.hidden = page.hidden = error.hidden = true;
+    title.hidden = verdict.hidden = table.hidden = nameTable.hidden = page.hidden = error.hidden = true;
   }
 
   function render(view: ComparisonView): void {
@@ -96,8 +116,28 @@ export function mountCompare(api: Api): ComparePanel {
         ),
       ),
     );
+    const names = view.by_name ?? [];
+    nameBody.replaceChildren(
+      ...names.flatMap((name) =>
+        name.rows.map((row) =>
+          h(
+            'tr',
+            { 'data-testid': `compare-name-row-${name.name}-${row.metric}`, 'data-verdict': row.verdict, 'data-presence': name.presence },
+            h('th', { scope: 'row' }, name.name),
+            h('td', {}, presence(name.presence)),
+            h('td', {}, row.metric),
+            h('td', {}, fmtCompared(row.metric, row.base)),
+            h('td', {}, fmtCompared(row.metric, row.new)),
+            h('td', {}, fmtChange(row)),
+            h('td', {}, row.tolerance ?? DASH),
+            h('td', {}, row.verdict === 'regression' ? 'REGRESSION' : row.verdict),
+          ),
+        ),
+      ),
+    );
     page.setAttribute('href', api.comparePageUrl(view.new, view.base));
     title.hidden = verdict.hidden = table.hidden = page.hidden = false;
+    nameTable.hidden = names.length === 0;
   }
 
   function show(picked: TestView[]): void {

@@ -36,6 +36,7 @@ impl State {
             test: view,
             aggregate: test.aggregate.get().cloned(),
             nodes,
+            accepted: test.plan.accepted(),
         })
     }
 
@@ -83,6 +84,7 @@ impl State {
                     .iter()
                     .map(|(node, series)| (node.clone(), next(Some(node), series)))
                     .collect(),
+                ..Batch::default()
             };
             if !batch.is_empty() {
                 batches.push(batch);

@@ -274,15 +274,15 @@ impl LiveTest {
         if self.plan.thresholds.is_empty() {
             return;
         }
-        let expect = self.plan.expected_statuses();
+        let accepted = self.plan.accepted();
         let aggregate = self.aggregate();
-        let view = aggregate.stats().clone().judged(&expect);
+        let view = aggregate.stats().clone().judged(&accepted);
         self.thresholds = thresholds::evaluate(
             &self.plan.thresholds,
             aggregate.totals(),
             &view,
             self.recent.as_ref(),
-            &expect,
+            &accepted,
         );
     }
 
@@ -310,15 +310,17 @@ impl LiveTest {
     }
 
     pub(super) fn view(&self) -> TestView {
-        let expect = self.plan.expected_statuses();
+        let accepted = self.plan.accepted();
         let mut view = self.view_without_stats();
-        view.aggregate = self.aggregate().stats().clone().judged(&expect);
+        view.aggregate = self.aggregate().stats().clone().judged(&accepted);
         view.nodes = self
             .nodes
             .iter()
             .map(|(id, n)| {
-                let stats = n.measured.stats().without_names();
-                (id.clone(), stats.judged(&expect))
+                (
+                    id.clone(),
+                    n.measured.stats().judged_without_names(&accepted),
+                )
             })
             .collect();
         view

@@ -54,7 +54,20 @@ fn running_with_thresholds(thresholds: &[&str], grace_ms: u64) -> State {
         beat(&mut state, node, NodeState::Idle, "", now_ms());
     }
     let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
-    request.requests_per_driver = Some(10);
+    if thresholds.iter().any(|t| t.contains(':')) {
+        // Thresholds on names need a test with those names: a `login` and `item` flow.
+        request.flows = serde_json::from_value(serde_json::json!([{
+            "name": "buy",
+            "steps": [
+                {"name": "login", "request": {"url": "/login"}, "check": {"status": 200}},
+                {"name": "item", "request": {"url": "/items/1"}, "check": {"status": [200, 404]}}
+            ]
+        }]))
+        .unwrap();
+        request.iterations_per_driver = Some(10);
+    } else {
+        request.requests_per_driver = Some(10);
+    }
     request.thresholds = thresholds.iter().map(|t| (*t).to_owned()).collect();
     request.abort_on_fail = true;
     request.abort_grace_ms = grace_ms;
@@ -487,6 +500,100 @@ fn a_driver_is_free_once_its_final_metrics_are_in() {
     assert_eq!(state.available_drivers(&config), vec!["d1".to_owned()]);
 }
 
+/// One driver's interval of a flow test on the wire: per name, responses with the given
+/// statuses (1 ms each).
+fn statuses_message(node: &str, statuses: &[(&str, &[(u16, u64)])]) -> (Metrics, Measurements) {
+    let mut measured = Measurements::default();
+    for (name, codes) in statuses {
+        let part = measured.by_name.entry((*name).to_owned()).or_default();
+        for &(status, n) in *codes {
+            for _ in 0..n {
+                part.latency.record_micros(1_000);
+                part.service.record_micros(1_000);
+                part.counters.requests_attempted += 1;
+                part.counters.requests_sent += 1;
+                part.counters.responses_received += 1;
+                part.counters.status(status);
+            }
+        }
+        let part = part.clone();
+        measured.latency.add(&part.latency);
+        measured.service.add(&part.service);
+        measured.counters.add(&part.counters);
+    }
+    wire(node, measured)
+}
+
+/// A step's `check.status` decides what its requests' errors are, in the name's view, the
+/// whole's error rate, the per-node views, the thresholds and the report: `item` accepts 404,
+/// `login` does not.
+#[test]
+fn each_step_s_accepted_statuses_judge_its_requests() {
+    let mut state =
+        running_with_thresholds(&["item: error_rate < 1%", "error_rate < 10%"], 3_600_000);
+    let d1 = statuses_message(
+        "d1",
+        &[
+            ("login", &[(200, 8), (404, 1)]),
+            ("item", &[(200, 4), (404, 3)]),
+        ],
+    );
+    let d2 = statuses_message(
+        "d2",
+        &[("login", &[(200, 1)]), ("item", &[(404, 2), (500, 1)])],
+    );
+    for (m, data) in [&d1, &d2] {
+        state
+            .metrics(m, data, &OrchestratorStats::default())
+            .unwrap();
+    }
+    state.judge_thresholds();
+    let view = state.view("t", &OrchestratorConfig::new(".")).unwrap();
+    let a = &view.aggregate;
+    let errors = |v: &crate::views::StatsView| v.counters.errors.clone();
+    use onslaught_stats::ErrorKind;
+    assert_eq!(
+        errors(&a.by_name["login"]),
+        [(ErrorKind::Status(404), 1)].into()
+    );
+    assert_eq!(a.by_name["login"].success_ratio, 0.9);
+    assert_eq!(
+        errors(&a.by_name["item"]),
+        [(ErrorKind::Status5xx, 1)].into()
+    );
+    assert_eq!(a.by_name["item"].success_ratio, 0.9);
+    // The whole: login's 404 is an error, item's five are not.
+    assert_eq!(
+        errors(a),
+        [(ErrorKind::Status(404), 1), (ErrorKind::Status5xx, 1)].into()
+    );
+    assert_eq!(a.counters.status_codes[&404], 6);
+    assert!(
+        (a.failed_ratio() - 2.0 / 20.0).abs() < 1e-12,
+        "{}",
+        a.failed_ratio()
+    );
+    // Per node, judged by name too (the names are dropped after).
+    let d1_view = &view.nodes["d1"];
+    assert!(d1_view.by_name.is_empty());
+    assert_eq!(errors(d1_view), [(ErrorKind::Status(404), 1)].into());
+    assert_eq!(
+        errors(&view.nodes["d2"]),
+        [(ErrorKind::Status5xx, 1)].into()
+    );
+    // Thresholds: item's error rate is its 500 only; the whole's 2 in 20.
+    let item_rate = view.thresholds[0].value.unwrap();
+    assert!((item_rate - 0.1).abs() < 1e-12, "{item_rate}");
+    assert!(!view.thresholds[0].passed);
+    assert!(view.thresholds[1].passed, "{:?}", view.thresholds);
+    // The report says the same.
+    let (report, nodes) = state.checkpoint_parts().into_iter().next().unwrap().build();
+    assert_eq!(report.test.aggregate, view.aggregate);
+    let d1_report = nodes.iter().find(|n| n.node_id == "d1").unwrap();
+    assert_eq!(errors(&d1_report.stats.by_name["item"]), Default::default());
+    assert_eq!(report.test.nodes["d1"], view.nodes["d1"]);
+}
+
 /// One driver's interval of a flow test on the wire: `login` and `item` requests at the given
 /// latencies (µs), a check per request (failed above 50 ms), one `buy` iteration per login.
 fn named_message(node: &str, login_us: &[u64], item_us: &[u64]) -> (Metrics, Measurements) {
@@ -517,6 +624,11 @@ fn named_message(node: &str, login_us: &[u64], item_us: &[u64]) -> (Metrics, Mea
     for &us in login_us {
         buy.duration.record_micros(us * 3);
     }
+    wire(node, measured)
+}
+
+/// `measured` as node `node`'s first metrics message of test `t`, through the wire.
+fn wire(node: &str, measured: Measurements) -> (Metrics, Measurements) {
     let mut m: Metrics = serde_json::from_value(serde_json::json!({
         "node_id": node, "test_id": "t", "report_id": format!("t:{node}:1"), "seq": 1,
         "interval_start_ms": 0, "interval_end_ms": 1000,
