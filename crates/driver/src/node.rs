@@ -523,6 +523,12 @@ impl Node {
                 .info
                 .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
         }
+        if self.fence.highest() > 0 {
+            // The leadership this driver obeys: an operator (or a test) sees a takeover land.
+            heartbeat
+                .info
+                .insert("leader_epoch".to_owned(), self.fence.highest());
+        }
         let stats = &self.ctx.stats;
         let waiting = self.backlogs.iter().map(Backlog::waiting).sum();
         let peak = self.backlogs.iter().map(Backlog::peak).max().unwrap_or(0);

@@ -102,6 +102,22 @@ impl Driver {
         false
     }
 
+    /// Waits until the driver's heartbeats say it obeys leadership `epoch`: a heartbeat and a
+    /// config travel on different topics, so without this a config could overtake the
+    /// heartbeat that should fence it.
+    async fn obeys_epoch(&mut self, epoch: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(payload)) =
+            tokio::time::timeout_at(deadline, self.heartbeats.recv()).await
+        {
+            let beat: Heartbeat = decode(&payload).unwrap();
+            if beat.node_id == NODE && beat.info.get("leader_epoch") == Some(&epoch) {
+                return;
+            }
+        }
+        panic!("the driver did not report leader epoch {epoch} within 5 s");
+    }
+
     fn stale(&self) -> u64 {
         self.stats.stale_epoch.load(Ordering::Relaxed)
     }
@@ -121,6 +137,7 @@ async fn a_deposed_orchestrators_config_and_heartbeats_are_refused_and_counted()
 
     // The orchestrator of epoch 2 speaks; then the deposed one of epoch 1.
     driver.orchestrator_heartbeat(Some(2), None).await;
+    driver.obeys_epoch(2).await;
     driver.config("t-stale", Some(1), None).await;
     assert!(
         !driver
@@ -147,6 +164,7 @@ async fn a_deposed_orchestrators_config_and_heartbeats_are_refused_and_counted()
     assert!(driver.configured("t-current", Duration::from_secs(5)).await);
     driver.config("t-newer", Some(3), None).await;
     assert!(driver.configured("t-newer", Duration::from_secs(5)).await);
+    driver.obeys_epoch(3).await;
     driver.config("t-old", Some(2), None).await;
     assert!(!driver.configured("t-old", Duration::from_millis(800)).await);
     assert_eq!(driver.stale(), 4);
@@ -164,6 +182,7 @@ async fn with_a_secret_only_a_signed_heartbeat_raises_the_epoch() {
     assert_eq!(driver.stale(), 0);
     // A signed heartbeat of epoch 4 does raise it: a signed config of epoch 3 is then stale.
     driver.orchestrator_heartbeat(Some(4), Some(&signer)).await;
+    driver.obeys_epoch(4).await;
     driver.config("t-deposed", Some(3), Some(&signer)).await;
     assert!(
         !driver
