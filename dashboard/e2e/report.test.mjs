@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -229,40 +229,76 @@ dashboardTest(env, 'onslaught compare --html overlays a base run and names the r
   await page.close();
 });
 
-// Until the engine records per request name, the names come from the report file: a real
-// test's test.json gains two request names and a flow (as the orchestrator writes them for a
-// flow test), `onslaught report` makes the page again, and the per-request and flow tables show
-// exactly those numbers.
-dashboardTest(env, 'the report page shows a row per request name and per flow, with the numbers of test.json', async ({ server, browser }) => {
-  const view = await runTest(server, server.targetUrl);
-  const folder = path.dirname(view.report_path);
+// A real flow test on 3 drivers: two weighted flows (log in, take the token, look at an item
+// with it; or only ping), named steps with checks. Its report.html opens offline with a row per
+// request name and per flow, every chart drawn (the flows' iteration-duration spectrum too), and
+// every number equal to test.json's.
+dashboardTest(env, 'the report of a 3-driver flow test shows every request name and flow with the numbers of test.json', async ({ server, browser }) => {
+  const plan = {
+    name: 'report-flows',
+    base_url: new URL(server.targetUrl).origin,
+    test_type: 'tsunami',
+    rate: 10,
+    duration_ms: DURATION_MS,
+    concurrency: 20,
+    start: true,
+    flows: [
+      {
+        name: 'buy',
+        weight: 3,
+        steps: [
+          {
+            name: 'login',
+            request: { method: 'POST', url: '/login', json: { user: 'zoe', password: 'secret' } },
+            extract: { token: { json: '$.token' } },
+            check: { status: 200 },
+            on_failure: 'stop',
+          },
+          {
+            name: 'item',
+            request: { url: '/items/{{ random_int(1, 1200) }}', headers: { Authorization: 'Bearer {{ token }}' } },
+            check: { status: [200, 404] },
+          },
+        ],
+      },
+      { name: 'browse', weight: 1, steps: [{ name: 'ping', request: { url: '/ping' } }] },
+    ],
+  };
+  const created = await postJson(server, 'api/tests', plan);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const view = await poll(
+    async () => {
+      const t = await getJson(server, `api/tests/${created.body.id}`);
+      return t.report_path ? t : null;
+    },
+    { timeout: DURATION_MS + 30_000, what: 'the flow test to end with its report written' },
+  );
+  assert.equal(view.status, 'completed', view.message ?? '');
   const json = JSON.parse(await readFile(view.report_path, 'utf8'));
   const agg = json.aggregate;
-  const half = (share, name) => ({
-    ...agg,
-    requests_attempted: Math.round(agg.requests_attempted * share),
-    requests_sent: Math.round(agg.requests_sent * share),
-    responses_received: Math.round(agg.responses_received * share),
-    rps: agg.rps * share,
-    status_codes: { 200: Math.round(agg.requests_sent * share) },
-    checks_passed: name === 'login' ? 7 : 0,
-    checks_failed: name === 'login' ? 1 : 0,
-    send_gap: undefined,
-    send_lag: undefined,
-  });
-  agg.by_name = { login: half(0.25, 'login'), item: half(0.75, 'item') };
-  agg.checks_passed = 7;
-  agg.checks_failed = 1;
-  agg.failed_checks = { status: 1 };
-  agg.flows = { buy: { started: 9, completed: 8, interrupted: 1, dropped: 2, rate: 2, duration: agg.latency } };
-  await writeFile(view.report_path, JSON.stringify(json));
-  await promisify(execFile)(BIN, ['report', folder]);
+  assert.deepEqual(Object.keys(agg.by_name).sort(), ['item', 'login', 'ping']);
+  assert.deepEqual(Object.keys(agg.flows).sort(), ['browse', 'buy']);
+  assert.ok(agg.by_name.login.requests_sent > 0 && agg.by_name.ping.requests_sent > 0, JSON.stringify(agg.by_name));
+  assert.equal(agg.checks_failed ?? 0, 0, JSON.stringify(agg.failed_checks));
 
-  const { page, requested } = await openOffline(browser, path.join(folder, 'report.html'));
-  assert.deepEqual(requested, []);
+  const { page, requested } = await openOffline(browser, path.join(path.dirname(view.report_path), 'report.html'));
+  for (const chart of ['throughput-chart', 'errors-chart', 'latency-chart', 'spectrum-chart', 'flow-spectrum-chart']) {
+    await poll(() => page.locator(`[data-testid="${chart}"] canvas`).count(), { what: `${chart} to draw` });
+    const columns = JSON.parse(await page.getByTestId(chart).getAttribute('data-columns'));
+    const series = Object.entries(columns).filter(([k]) => k !== 'x');
+    assert.ok(series.some(([, col]) => col.some((v) => v !== null)), `${chart} has data`);
+  }
+  const flowSpectrum = JSON.parse(await page.getByTestId('flow-spectrum-chart').getAttribute('data-columns'));
+  for (const flow of ['buy', 'browse']) assert.ok(flowSpectrum[flow].some((v) => v !== null), `the ${flow} spectrum has data`);
+  assert.deepEqual(requested, [], 'the report made no request beyond its own file');
+
+  const shownPlan = await page.getByTestId('report-plan').textContent();
+  for (const part of ['report-flows', 'buy (weight 3): login POST /login → item GET /items/', 'browse (weight 1): ping GET /ping']) {
+    assert.ok(shownPlan.includes(part), `the plan shows "${part}": ${shownPlan}`);
+  }
   const rows = await tableValues(page, 'request-table');
-  assert.deepEqual(Object.keys(rows), ['request-table-row-item', 'request-table-row-login', 'request-table-row-all']);
-  for (const [key, s] of [['item', agg.by_name.item], ['login', agg.by_name.login], ['all', agg]]) {
+  assert.deepEqual(Object.keys(rows), ['request-table-row-item', 'request-table-row-login', 'request-table-row-ping', 'request-table-row-all']);
+  for (const [key, s] of [['item', agg.by_name.item], ['login', agg.by_name.login], ['ping', agg.by_name.ping], ['all', agg]]) {
     const row = rows[`request-table-row-${key}`];
     assert.deepEqual(
       [row[1], row[3], row[4], row[5], row[6], row[7], row[8], row[9]],
@@ -271,8 +307,12 @@ dashboardTest(env, 'the report page shows a row per request name and per flow, w
     );
   }
   const flows = await tableValues(page, 'flow-table');
-  assert.deepEqual(flows['flow-table-row-buy'].slice(1, 6), [9, 8, 1, 2, 2]);
-  assert.match(await page.getByTestId('report-checks').textContent(), /^7 checks passed, 1 failed/);
+  for (const name of ['buy', 'browse']) {
+    const f = agg.flows[name];
+    assert.deepEqual(flows[`flow-table-row-${name}`].slice(1, 6), [f.started, f.completed, f.interrupted, f.dropped, f.rate], `flow ${name}`);
+  }
+  assert.equal(agg.flows.buy.started + agg.flows.buy.dropped + agg.flows.browse.started + agg.flows.browse.dropped, DRIVERS.length * 10 * (DURATION_MS / 1000), 'every scheduled iteration started');
+  assert.match(await page.getByTestId('report-checks').textContent(), new RegExp(`^${agg.checks_passed.toLocaleString('en-US')} checks passed, 0 failed`));
   await screenshot(page, 'report-requests.png', { fullPage: true });
   await page.close();
 });

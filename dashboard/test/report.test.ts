@@ -236,6 +236,37 @@ describe('tables', () => {
     expect(Object.fromEntries(configRows(total, 3))['Rate in total']).toBe('300/s (100/s per driver, split)');
     const curve = { ...p.report.config, rate: null, stages_total: [{ duration_ms: 30000, target: 2000 }] };
     expect(Object.fromEntries(configRows(curve, 4))['Stages in total']).toContain('(peak 2,000/s in total, 500/s per driver, split)');
+    expect(rows.Flows).toBeUndefined();
+    expect(rows.Request).toBeDefined();
+  });
+
+  it('a flow test shows its flows, steps, think times and datasets instead of one request', () => {
+    const flows = {
+      ...page().report.config,
+      name: 'shop',
+      url: 'http://127.0.0.1:8000',
+      data: { accounts: { order: 'shard' as const, rows: [{ user: 'a' }, { user: 'b' }] } },
+      flows: [
+        {
+          name: 'buy',
+          weight: 3,
+          steps: [
+            { name: 'login', request: { method: 'POST', url: '/login' } },
+            { think: '50ms..200ms' },
+            { request: { method: 'GET', url: '/items/{{ random_int(1, 9) }}' } },
+          ],
+        },
+        { name: 'browse', weight: 1, steps: [{ name: 'ping', request: { method: 'GET', url: '/ping' } }] },
+      ],
+    };
+    const rows = Object.fromEntries(configRows(flows, 3));
+    expect(rows.Name).toBe('shop');
+    expect(rows.Request).toBeUndefined();
+    expect(rows['Base URL']).toBe('http://127.0.0.1:8000');
+    expect(rows.Flows).toBe(
+      'buy (weight 3): login POST /login → think 50ms..200ms → GET /items/{{ random_int(1, 9) }}\nbrowse (weight 1): ping GET /ping',
+    );
+    expect(rows.Data).toBe('accounts: 2 rows, shard');
   });
 });
 

@@ -142,9 +142,13 @@ function stagesText(stages: readonly { duration_ms: number; target: number }[] |
 /** The plan and load settings, as label and text, in a fixed order; absent ones left out. */
 export function configRows(config: TestConfig, drivers: number): [string, string][] {
   const n = Math.max(drivers, 1);
+  const flows = config.flows ?? [];
   const rows: [string, string | null][] = [
+    ['Name', config.name ?? null],
     ['Test type', config.test_type],
-    ['Request', `${config.method ?? 'GET'} ${config.url}`],
+    flows.length ? ['Base URL', config.url] : ['Request', `${config.method ?? 'GET'} ${config.url}`],
+    ['Flows', flows.length ? flows.map(flowText).join('\n') : null],
+    ['Data', dataText(config.data)],
     ['Headers', (config.headers ?? []).map((hd) => `${hd.name}: ${hd.value}`).join('; ') || null],
     ['Body', config.body ? `${fmtInt(config.body.length)} characters` : config.body_base64 ? 'binary (base64)' : null],
     ['Drivers', fmtInt(drivers)],
@@ -166,6 +170,28 @@ export function configRows(config: TestConfig, drivers: number): [string, string
     ['Insecure TLS', config.insecure ? 'yes' : null],
   ];
   return rows.filter((r): r is [string, string] => r[1] !== null && r[1] !== '');
+}
+
+type Flow = NonNullable<TestConfig['flows']>[number];
+
+/** "buy (weight 3): login POST /login → think 50ms..200ms → item GET /items/{{ id }}". */
+export function flowText(flow: Flow): string {
+  const steps = flow.steps.map((step) => {
+    if (!step.request) return `think ${step.think ?? ''}`.trim();
+    const what = `${step.request.method ?? 'GET'} ${step.request.url}`;
+    return step.name ? `${step.name} ${what}` : what;
+  });
+  return `${flow.name} (weight ${fmtInt(flow.weight ?? 1)}): ${steps.join(' → ')}`;
+}
+
+/** "accounts: 300 rows, shard", one dataset per line; null without data. */
+export function dataText(data: TestConfig['data']): string | null {
+  const sets = Object.entries(data ?? {});
+  if (!sets.length) return null;
+  return sets
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, set]) => `${name}: ${fmtInt(set.rows?.length ?? 0)} rows, ${set.order ?? 'sequential'}`)
+    .join('\n');
 }
 
 /** A table: column headings and rows of cells; each cell is its text and, for numbers, its value. */
