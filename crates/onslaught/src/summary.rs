@@ -662,6 +662,7 @@ mod tests {
             series: Vec::new(),
             thresholds: Vec::new(),
             aborted_by_threshold: false,
+            load_changes: Vec::new(),
             report_path: None,
             report_error: None,
             last_metrics_sent_at_ms: None,
