@@ -175,6 +175,9 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             Some(arrivals.shortest_gap() >= schedule::PRECISE_MIN_INTERVAL)
         }
     };
+    // Told when a rate change makes the schedule imprecise (gaps below 1 ms): real-time engine
+    // threads then leave real-time scheduling, which could otherwise hog the cores.
+    let (precise_tx, precise_rx) = tokio::sync::watch::channel(true);
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
 
@@ -211,6 +214,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 let connector = Arc::clone(&connector);
                 let slot = recorder.slot(index);
                 let open_for = spec.timeout.min(OPEN_AHEAD_BUDGET);
+                let precise = precise_rx.clone();
                 move || {
                     let setup = ThreadSetup {
                         ready: ready_tx,
@@ -220,6 +224,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                         numbers,
                         open_for,
                         priority,
+                        precise,
                     };
                     engine_thread(setup, &cancel);
                 }
@@ -276,7 +281,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             match schedule::spawn_adjustable_pacer(plan, tx, cancel.clone()) {
                 Ok((pacer, control)) => {
                     threads.push(pacer);
-                    rates = Some(control);
+                    rates = Some(control.telling(precise_tx));
                 }
                 Err(e) => {
                     cancel.cancel();
@@ -366,6 +371,9 @@ struct ThreadSetup {
     open_for: Duration,
     /// Real-time (`Some(true)`), nice -10 (`Some(false)`) or unchanged.
     priority: Option<bool>,
+    /// Turns false when a rate change makes the schedule imprecise: a real-time thread then
+    /// leaves real-time scheduling.
+    precise: tokio::sync::watch::Receiver<bool>,
 }
 
 fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
@@ -377,6 +385,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         numbers,
         open_for,
         priority,
+        mut precise,
     } = setup;
     if let Some(realtime) = priority {
         schedule::raise_priority(realtime);
@@ -393,6 +402,17 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         }
     };
     runtime.block_on(async {
+        if priority == Some(true) {
+            // On this thread's runtime, so it changes this thread's scheduling.
+            tokio::spawn(async move {
+                while precise.changed().await.is_ok() {
+                    if !*precise.borrow_and_update() {
+                        schedule::leave_realtime();
+                        break;
+                    }
+                }
+            });
+        }
         // Open every connection before the run starts, for at most `open_for`; one that fails
         // or is not open by then is opened (and its failure counted) by its worker's first
         // request.

@@ -465,6 +465,29 @@ pub fn raise_priority(_realtime: bool) -> bool {
     false
 }
 
+/// Takes the calling thread out of real-time scheduling, if it is in it, back to ordinary
+/// scheduling at nice -10 (when allowed): for a schedule whose rate went past what a real-time
+/// thread may run without hogging a core. Needs no privilege.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn leave_realtime() {
+    let other = libc::sched_param { sched_priority: 0 };
+    // SAFETY: as in `raise_priority`: only the calling thread's scheduling changes, `other`
+    // outlives the call, failures are ignored (the thread keeps its scheduling).
+    unsafe {
+        if libc::sched_getscheduler(0) == libc::SCHED_FIFO
+            && libc::sched_setscheduler(0, libc::SCHED_OTHER, &raw const other) == 0
+        {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid.cast_unsigned(), -10);
+        }
+    }
+}
+
+/// Other platforms never enter real-time scheduling.
+#[cfg(not(target_os = "linux"))]
+pub fn leave_realtime() {}
+
 /// Starts the pacer thread. It sends each intended time into `queue` at that time, and ends
 /// when the plan is exhausted, `cancel` fires, or the workers are gone.
 pub fn spawn_pacer(
@@ -489,6 +512,7 @@ pub fn spawn_adjustable_pacer(
         pacer,
         RateControl {
             plan: Arc::new(control),
+            precise: None,
         },
     ))
 }
@@ -524,9 +548,22 @@ pub enum ChangeError {
 pub struct RateControl {
     /// The pacer's plan.
     plan: Arc<watch::Sender<Plan>>,
+    /// Told false once the schedule's gaps go below [`PRECISE_MIN_INTERVAL`] (the engine
+    /// threads then leave real-time scheduling).
+    precise: Option<Arc<watch::Sender<bool>>>,
 }
 
 impl RateControl {
+    /// Also tells `precise` false once a change makes the schedule's gaps shorter than
+    /// [`PRECISE_MIN_INTERVAL`].
+    #[must_use]
+    pub fn telling(self, precise: watch::Sender<bool>) -> Self {
+        Self {
+            precise: Some(Arc::new(precise)),
+            ..self
+        }
+    }
+
     /// From offset `at` of the run (the same on every node of a test, so that their stripes
     /// still split one schedule) the schedule's arrivals come one `gap` apart; this node then
     /// sends at most `count` requests in all (`None`: until its deadline or the end of its
@@ -546,11 +583,16 @@ impl RateControl {
             return Err(ChangeError::Ended);
         }
         let mut first = 0;
+        let mut precise = true;
         self.plan.send_modify(|plan| {
             plan.arrivals = plan.arrivals.clone().switched(at, gap);
             plan.count = count;
             first = plan.arrivals.last_switch().map_or(0, |(first, _)| first);
+            precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
         });
+        if !precise && let Some(tell) = &self.precise {
+            tell.send_replace(false);
+        }
         Ok(first)
     }
 }
@@ -567,7 +609,12 @@ fn pace(
     loop {
         if changed(&plans) {
             plan = plans.borrow_and_update().clone();
+            let was = precise;
             precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+            if was && !precise {
+                // Gaps below 1 ms: a real-time pacer could hog a core.
+                leave_realtime();
+            }
         }
         if plan.count.is_some_and(|n| i >= n) {
             break;
@@ -873,6 +920,25 @@ mod tests {
         let mut expected = vec![ms(0), ms(40), ms(80)];
         expected.extend((50..200).step_by(5).map(ms));
         assert_eq!(released, expected);
+    }
+
+    /// A thread that got real-time scheduling leaves it when asked (where it could get it).
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_real_time_thread_leaves_real_time_scheduling() {
+        std::thread::spawn(|| {
+            // SAFETY: reads the calling thread's own policy.
+            let policy = || unsafe { libc::sched_getscheduler(0) };
+            if raise_priority(true) && policy() == libc::SCHED_FIFO {
+                leave_realtime();
+                assert_eq!(policy(), libc::SCHED_OTHER);
+            }
+            leave_realtime();
+            assert_ne!(policy(), libc::SCHED_FIFO);
+        })
+        .join()
+        .unwrap();
     }
 
     /// A curve's requests go out at its arrival times, none early, and stop where it ends.
