@@ -90,7 +90,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a running test's rate
+         * @description A new `rate` (requests per second per driver) or `rate_total` (over all the test's drivers) for a running tsunami with a constant rate. The test keeps its split: a rate per driver stays one (a total given is divided among the drivers), a total stays one (the drivers keep their stripes of one schedule). Every driver switches at one instant, half a second after the request: the answer's last `load_changes` entry states it (`at_ms`, and `offset_ms` on the test's clock); arrivals from then on follow the new rate, their send times still computed from their index. The change is kept in the test's view and reports. `X-Requested-By` (at most 64 printable characters) names who asked in the record; `api` otherwise.
+         */
+        patch: operations["changeLoad"];
         trace?: never;
     };
     "/api/tests/{id}/compare": {
@@ -423,6 +427,61 @@ export interface components {
         };
         /** @description Whether a node is heard from. */
         Liveness: "alive" | "missing" | "dead";
+        /**
+         * @description A change of a running test's rate (`PATCH /api/tests/{id}`), in force on every driver from
+         *     one instant.
+         */
+        LoadChange: {
+            /**
+             * Format: uint64
+             * @description When the new rate took effect on every driver, ms since the Unix epoch.
+             */
+            at_ms: number;
+            /**
+             * Format: uint64
+             * @description The same instant on the test's clock: ms after its start time (second
+             *     `offset_ms / 1000` of the series is the first with the new rate).
+             */
+            offset_ms: number;
+            /**
+             * Format: double
+             * @description The new rate of each driver, requests per second.
+             */
+            rate: number;
+            /**
+             * Format: double
+             * @description The new rate of the test's drivers together: `rate` times the drivers. The test keeps
+             *     its split: a rate per driver stays one, a total stays one (its drivers' stripes of one
+             *     schedule).
+             */
+            rate_total: number;
+            /**
+             * Format: uint64
+             * @description When it was asked for, ms since the Unix epoch.
+             */
+            requested_at_ms: number;
+            /**
+             * @description Who asked for it: `api`, or what the request's `X-Requested-By` header said
+             *     (`dashboard` from the dashboard).
+             */
+            requested_by: string;
+        };
+        /**
+         * @description A new load for a running tsunami, as written: one of `rate` (per driver) or `rate_total`.
+         *     It takes effect on every driver at one instant the orchestrator states.
+         */
+        LoadChangeRequest: {
+            /**
+             * Format: double
+             * @description New requests per second per driver (the test's total is this times its drivers).
+             */
+            rate?: number | null;
+            /**
+             * Format: double
+             * @description New requests per second in total over the test's drivers (each then sends its share).
+             */
+            rate_total?: number | null;
+        };
         /** @description One request name of a comparison. */
         NameComparisonView: {
             /** @description The request name. */
@@ -607,6 +666,8 @@ export interface components {
              * @default null
              */
             last_metrics_sent_at_ms: number | null;
+            /** @description Each change of the test's rate while it ran, in order (`PATCH /api/tests/{id}`). */
+            load_changes?: components["schemas"]["LoadChange"][];
             /** @description Why it failed, what degraded it, or other news. */
             message: string | null;
             /** @description Per node bookkeeping. */
@@ -1256,6 +1317,8 @@ export interface components {
              * @default null
              */
             last_metrics_sent_at_ms: number | null;
+            /** @description Each change of the test's rate while it ran, in order (`PATCH /api/tests/{id}`). */
+            load_changes?: components["schemas"]["LoadChange"][];
             /** @description Why it failed, what degraded it, or other news. */
             message: string | null;
             /** @description Per node bookkeeping. */
@@ -1502,6 +1565,8 @@ export interface components {
              * @default null
              */
             last_metrics_sent_at_ms: number | null;
+            /** @description Each change of the test's rate while it ran, in order (`PATCH /api/tests/{id}`). */
+            load_changes?: components["schemas"]["LoadChange"][];
             /** @description Why it failed, what degraded it, or other news. */
             message: string | null;
             /** @description Per node bookkeeping. */
@@ -1765,6 +1830,105 @@ export interface operations {
             };
             /** @description No test with this id. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    changeLoad: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Test id (`t-…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoadChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description The test, with the change in `load_changes`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestView"];
+                };
+            };
+            /** @description Invalid JSON, neither or both of `rate` and `rate_total`, or a rate out of bounds (also once converted to the test's split; `field` says which). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A token is configured and was not sent. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No test with this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body did not arrive within the server's body deadline (30 s by default). */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The test is not running (created, configuring, stopping or ended), is an avalanche (no rate), follows stages, ends before the change could take effect, or changed its rate 100 times. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not declared as JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The message transport to the drivers failed. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 // The orchestrator's REST API. Paths are relative ("api/…") so the page works wherever
 // the orchestrator mounts it. A 401 asks the token source for a bearer token and retries.
 
-import type { ComparisonView, NodeList, TestList, TestRequest, TestView } from './types';
+import type { ComparisonView, LoadChangeRequest, NodeList, TestList, TestRequest, TestView } from './types';
 import { ApiError, apiErrorFrom } from './validation';
 
 /** Where the bearer token comes from; `ask` returns null when the person cancels. */
@@ -25,6 +25,9 @@ export interface Api {
   createTestFromPlan(text: string, contentType: string): Promise<TestView>;
   startTest(id: string): Promise<TestView>;
   stopTest(id: string): Promise<TestView>;
+  /** A new rate for a running test, in force on every driver at the instant the answer's last
+   * `load_changes` entry states; sent as asked by the dashboard. */
+  changeLoad(id: string, change: LoadChangeRequest): Promise<TestView>;
   listNodes(): Promise<NodeList>;
   reportUrl(id: string): string;
   /** The comparison of test `newId` against `baseId` (the default tolerances). */
@@ -42,9 +45,15 @@ export function createApi(options: ApiOptions = {}): Api {
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = options.tokens;
 
-  async function request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { Accept: 'application/json' };
+      const headers: Record<string, string> = { Accept: 'application/json', ...extra };
       if (body !== undefined) headers['Content-Type'] = contentType ?? 'application/json';
       const token = tokens?.get();
       if (token) headers.Authorization = `Bearer ${token}`;
@@ -83,6 +92,8 @@ export function createApi(options: ApiOptions = {}): Api {
     createTestFromPlan: (text, contentType) => request('POST', 'tests', text, contentType),
     startTest: (testId) => request('POST', `tests/${id(testId)}/start`),
     stopTest: (testId) => request('POST', `tests/${id(testId)}/stop`),
+    changeLoad: (testId, change) =>
+      request('PATCH', `tests/${id(testId)}`, change, undefined, { 'X-Requested-By': 'dashboard' }),
     listNodes: () => request('GET', 'nodes'),
     reportUrl: (testId) => `${base}tests/${id(testId)}/report`,
     compareTests: (newId, baseId) => request('GET', `tests/${id(newId)}/compare?base=${id(baseId)}`),

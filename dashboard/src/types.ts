@@ -15,6 +15,10 @@ export type Header = Schemas['Header'];
 export type TestRequest = Schemas['TestRequest'];
 /** A test's request as the orchestrator writes it back (every field present). */
 export type TestConfig = Schemas['TestConfig'];
+/** A running test's new rate (`PATCH /api/tests/{id}`): `rate` per driver or `rate_total`. */
+export type LoadChangeRequest = Schemas['LoadChangeRequest'];
+/** A recorded change of a test's rate. */
+export type LoadChange = Schemas['LoadChange'];
 export type TestStatus = Schemas['TestStatus'];
 /** Latency summary; every value in milliseconds (fractional). */
 export type Summary = Schemas['Summary'];

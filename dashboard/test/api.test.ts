@@ -90,6 +90,18 @@ describe('createApi', () => {
     ]);
   });
 
+  it('changes a running test\'s rate with PATCH, saying the dashboard asked', async () => {
+    const requested: (string | null)[] = [];
+    const { fetch, calls } = fakeFetch([[200, makeTest('x')]]);
+    const spy = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      requested.push(((init?.headers ?? {}) as Record<string, string>)['X-Requested-By'] ?? null);
+      return fetch(input, init);
+    }) as typeof globalThis.fetch;
+    await createApi({ fetch: spy, base: '/api/' }).changeLoad('x', { rate_total: 900 });
+    expect(calls.map((c) => `${c.method} ${c.url} ${c.body}`)).toEqual(['PATCH /api/tests/x {"rate_total":900}']);
+    expect(requested).toEqual(['dashboard']);
+  });
+
   it('turns a 400 into an ApiError carrying the field', async () => {
     const { fetch } = fakeFetch([[400, { error: 'url is required', field: 'url' }]]);
     const err = await createApi({ fetch })

@@ -60,8 +60,13 @@ pub(crate) fn cors(origin: &str) -> Option<CorsLayer> {
         CorsLayer::new()
             // A list (not `exact`): other origins get no `Access-Control-Allow-Origin` at all.
             .allow_origin(AllowOrigin::list([value]))
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT]),
+            .allow_methods([Method::GET, Method::POST, Method::PATCH])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::HeaderName::from_static("x-requested-by"),
+            ]),
     )
 }
 

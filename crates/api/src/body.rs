@@ -6,7 +6,7 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
-use onslaught_plan::{TestPlan, TestRequest, document};
+use onslaught_plan::{LoadChangeRequest, NewRate, TestPlan, TestRequest, document};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -47,6 +47,33 @@ impl<S: Send + Sync> FromRequest<S> for Plan {
             field: Some(e.field),
         })?;
         Ok(Plan(plan))
+    }
+}
+
+/// A new rate for a running test (`PATCH /api/tests/{id}`): a JSON [`LoadChangeRequest`],
+/// made a [`NewRate`] by its one validation; a refusal is a 400 naming the field.
+pub(crate) struct LoadChange(pub NewRate);
+
+impl<S: Send + Sync> FromRequest<S> for LoadChange {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let syntax = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(syntax_of);
+        if syntax != Some(document::Syntax::Json) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = read(request, state).await?;
+        let change: LoadChangeRequest = decode(&bytes)?;
+        NewRate::try_from(change)
+            .map(LoadChange)
+            .map_err(|e| ApiError::BadRequest {
+                message: e.to_string(),
+                field: Some(e.field),
+            })
     }
 }
 

@@ -84,6 +84,10 @@ impl From<ControlError> for ApiError {
             ControlError::Conflict(message) => Self::Conflict(message),
             ControlError::Drivers(shortage) => Self::Conflict(shortage.to_string()),
             ControlError::Transport(_) => Self::Unavailable(e.to_string()),
+            ControlError::Invalid(invalid) => Self::BadRequest {
+                message: invalid.to_string(),
+                field: Some(invalid.field),
+            },
         }
     }
 }

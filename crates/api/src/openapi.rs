@@ -90,7 +90,7 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Create, start, stop and read distributed HTTP load tests. Counts, \
                 rates and concurrency in a test request are per driver. With an API token \
-                configured, POST routes need `Authorization: Bearer <token>`; GET routes and \
+                configured, POST and PATCH routes need `Authorization: Bearer <token>`; GET routes and \
                 the event stream stay open. Every error answers `{\"error\": \"...\"}`, and a \
                 400 about one field adds `\"field\"`."
         },
@@ -164,6 +164,44 @@ pub fn document() -> Value {
                     "responses": {
                         "200": json_response("The test.", "TestView"),
                         "404": error("No test with this id.")
+                    }
+                },
+                "patch": {
+                    "summary": "Change a running test's rate",
+                    "description": "A new `rate` (requests per second per driver) or \
+                        `rate_total` (over all the test's drivers) for a running tsunami with a \
+                        constant rate. The test keeps its split: a rate per driver stays one \
+                        (a total given is divided among the drivers), a total stays one (the \
+                        drivers keep their stripes of one schedule). Every driver switches at \
+                        one instant, half a second after the request: the answer's last \
+                        `load_changes` entry states it (`at_ms`, and `offset_ms` on the test's \
+                        clock); arrivals from then on follow the new rate, their send times \
+                        still computed from their index. The change is kept in the test's view \
+                        and reports. `X-Requested-By` (at most 64 printable characters) names \
+                        who asked in the record; `api` otherwise.",
+                    "operationId": "changeLoad",
+                    "tags": ["tests"],
+                    "security": [{ "bearer": [] }],
+                    "parameters": [id_parameter()],
+                    "requestBody": {
+                        "required": true,
+                        "content": {
+                            "application/json": { "schema": schema("LoadChangeRequest") }
+                        }
+                    },
+                    "responses": {
+                        "200": json_response("The test, with the change in `load_changes`.", "TestView"),
+                        "400": error("Invalid JSON, neither or both of `rate` and `rate_total`, or a rate out of bounds (also once converted to the test's split; `field` says which)."),
+                        "401": error("A token is configured and was not sent."),
+                        "404": error("No test with this id."),
+                        "408": error("The body did not arrive within the server's body \
+                            deadline (30 s by default)."),
+                        "409": error("The test is not running (created, configuring, stopping \
+                            or ended), is an avalanche (no rate), follows stages, ends before \
+                            the change could take effect, or changed its rate 100 times."),
+                        "413": error("The body is larger than 1 MiB."),
+                        "415": error("The body is not declared as JSON."),
+                        "503": error("The message transport to the drivers failed.")
                     }
                 }
             },
@@ -337,6 +375,7 @@ fn written_name(name: &str) -> String {
 fn schemas() -> Map<String, Value> {
     let mut reads = generator(true);
     reads.subschema_for::<TestRequest>();
+    reads.subschema_for::<onslaught_plan::LoadChangeRequest>();
     let mut writes = generator(false);
     writes.subschema_for::<ErrorBody>();
     writes.subschema_for::<TestView>();

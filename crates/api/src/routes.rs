@@ -8,12 +8,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, patch, post};
 use onslaught_orchestrator::{NodeView, TestStatus, TestView, compare, html};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
-use crate::body::Plan;
+use crate::body::{LoadChange, Plan};
 use crate::{ApiError, AppState, events, metrics, openapi};
 
 /// Tests listed when the query gives no `limit`.
@@ -30,6 +30,8 @@ pub enum Endpoint {
     CreateTest,
     /// `GET /api/tests/{id}`
     GetTest,
+    /// `PATCH /api/tests/{id}`
+    ChangeLoad,
     /// `POST /api/tests/{id}/start`
     StartTest,
     /// `POST /api/tests/{id}/stop`
@@ -54,10 +56,11 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every route, in the order the OpenAPI document lists them.
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::ListTests,
         Endpoint::CreateTest,
         Endpoint::GetTest,
+        Endpoint::ChangeLoad,
         Endpoint::StartTest,
         Endpoint::StopTest,
         Endpoint::Report,
@@ -74,6 +77,7 @@ impl Endpoint {
     pub fn method(self) -> Method {
         match self {
             Endpoint::CreateTest | Endpoint::StartTest | Endpoint::StopTest => Method::POST,
+            Endpoint::ChangeLoad => Method::PATCH,
             _ => Method::GET,
         }
     }
@@ -82,7 +86,7 @@ impl Endpoint {
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::ListTests | Endpoint::CreateTest => "/api/tests",
-            Endpoint::GetTest => "/api/tests/{id}",
+            Endpoint::GetTest | Endpoint::ChangeLoad => "/api/tests/{id}",
             Endpoint::StartTest => "/api/tests/{id}/start",
             Endpoint::StopTest => "/api/tests/{id}/stop",
             Endpoint::Report => "/api/tests/{id}/report",
@@ -102,6 +106,7 @@ impl Endpoint {
             Endpoint::ListTests => get(list_tests),
             Endpoint::CreateTest => post(create_test),
             Endpoint::GetTest => get(get_test),
+            Endpoint::ChangeLoad => patch(change_load),
             Endpoint::StartTest => post(start_test),
             Endpoint::StopTest => post(stop_test),
             Endpoint::Report => get(report),
@@ -271,6 +276,39 @@ async fn get_test(
         .test(&id)
         .map(Json)
         .ok_or_else(|| not_found(&id))
+}
+
+/// Longest `X-Requested-By` kept as who changed a test's rate.
+const MAX_REQUESTED_BY: usize = 64;
+
+/// Who asks, for the record of a change: the request's `X-Requested-By` (printable ASCII, at
+/// most [`MAX_REQUESTED_BY`] characters), else `api`.
+fn requested_by(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-requested-by")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|by| {
+            !by.is_empty()
+                && by.len() <= MAX_REQUESTED_BY
+                && by.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        })
+        .unwrap_or("api")
+        .to_owned()
+}
+
+/// Changes a running test's rate; every driver switches at one instant, stated in the answer's
+/// last `load_changes` entry.
+async fn change_load(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: axum::http::HeaderMap,
+    LoadChange(new): LoadChange,
+) -> Result<Json<TestView>, ApiError> {
+    let id = test_id(path)?;
+    let by = requested_by(&headers);
+    let view = state.orchestrator.change_load(&id, new, &by).await?;
+    Ok(Json(view))
 }
 
 async fn start_test(

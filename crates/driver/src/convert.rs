@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use onslaught_engine::{Arrivals, Curve, FlowRun, LoadSpec, Mode, RequestTemplate, Stripe};
 use onslaught_plan::{Load, Schedule, Split, TestPlan};
-use onslaught_protocol::{Metrics, PROTOCOL_VERSION};
+use onslaught_protocol::{Metrics, PROTOCOL_VERSION, Trigger};
 use onslaught_stats::{Counters, Measurements, Summary};
 
 /// This driver's stripe of a test's schedule: its place among the test's `drivers` (as the
@@ -80,6 +80,52 @@ pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
         ));
     }
     Ok(spec)
+}
+
+/// A new rate for a running test, as its run applies it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateChange {
+    /// When it takes effect, ms since the Unix epoch (on every driver of the test).
+    pub effective_at_ms: u64,
+    /// The new gap between the schedule's arrivals (all drivers' for a rate in total).
+    pub gap: Duration,
+    /// Requests this driver sends in all from then on (its plan's count, if it has one; the
+    /// deadline bounds the rest).
+    pub count: Option<u64>,
+}
+
+/// What an `ADJUST` trigger changes in the run of `plan`, or why this driver cannot follow it.
+/// The rate must be given in the schedule's own split (`rate` for a rate or gap per driver,
+/// `rate_total` for a rate in total), as the orchestrator sends it.
+pub fn rate_change(plan: &TestPlan, trigger: &Trigger) -> Result<RateChange, String> {
+    let Load::Tsunami(schedule) = &plan.load else {
+        return Err("an avalanche has no rate to change".to_owned());
+    };
+    let per_second = match (schedule, trigger.rate, trigger.rate_total) {
+        (Schedule::Gap(_) | Schedule::Rate(_), Some(rate), None)
+        | (Schedule::RateTotal(_), None, Some(rate)) => rate,
+        (Schedule::Stages(_) | Schedule::StagesTotal(_), ..) => {
+            return Err("the test follows its stages: its rate does not change".to_owned());
+        }
+        _ => {
+            return Err(format!(
+                "the new rate is not given in the test's split ({:?})",
+                schedule.split()
+            ));
+        }
+    };
+    let gap = Duration::try_from_secs_f64(1.0 / per_second)
+        .ok()
+        .filter(|gap| !gap.is_zero())
+        .ok_or_else(|| format!("{per_second} requests per second is no rate"))?;
+    let effective_at_ms = trigger
+        .effective_at_ms
+        .ok_or_else(|| "the change states no instant".to_owned())?;
+    Ok(RateChange {
+        effective_at_ms,
+        gap,
+        count: plan.bound.requests(),
+    })
 }
 
 /// A schedule's arrivals (all drivers' for one in total) and how many come before `deadline`.

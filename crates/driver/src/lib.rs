@@ -99,6 +99,11 @@ pub struct DriverStats {
     pub subscription_backlog: AtomicU64,
     /// The most messages that ever waited in one of this driver's subscriptions.
     pub subscription_backlog_peak: AtomicU64,
+    /// Rate changes (`ADJUST` triggers) applied to a running test.
+    pub rate_changes: AtomicU64,
+    /// Rate changes applied after their instant had passed (the requests due since then went
+    /// out at once, with their intended times).
+    pub late_rate_changes: AtomicU64,
 }
 
 impl DriverStats {
@@ -129,6 +134,8 @@ impl DriverStats {
                 "subscription_backlog_peak",
                 self.subscription_backlog_peak.load(Relaxed),
             ),
+            ("rate_changes", self.rate_changes.load(Relaxed)),
+            ("late_rate_changes", self.late_rate_changes.load(Relaxed)),
         ]
     }
 }

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{load_spec, stripe_of};
+use crate::convert::{RateChange, load_spec, rate_change, stripe_of};
 use crate::publish::{self, METRICS_QUEUE};
 use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
@@ -52,6 +52,10 @@ pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 /// How long resolving a target's host for the allowlist may take.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Rate changes waiting for a run to take them, at most (the orchestrator sends at most 100
+/// per test, each some time apart).
+const RATE_CHANGES_QUEUED: usize = 64;
+
 /// The test this driver holds, from configuration to its end.
 struct Current {
     /// The configuration as received.
@@ -71,6 +75,13 @@ struct Current {
     done: Arc<AtomicBool>,
     /// The run, once triggered.
     task: Option<JoinHandle<Outcome>>,
+    /// Rate changes for the run (queued until it starts, applied in order).
+    changes: mpsc::Sender<RateChange>,
+    /// The run's end of `changes`, until the start takes it.
+    changes_rx: Option<mpsc::Receiver<RateChange>>,
+    /// The instant of the latest rate change taken, ms since the Unix epoch: an older one
+    /// (a replay) is ignored.
+    last_change_ms: u64,
 }
 
 impl Current {
@@ -423,6 +434,7 @@ impl Node {
                 "the previous run winds down in the background"
             );
         }
+        let (changes, changes_rx) = mpsc::channel(RATE_CHANGES_QUEUED);
         self.current = Some(Current {
             config,
             spec,
@@ -432,6 +444,9 @@ impl Node {
             sent: Arc::new(AtomicU64::new(0)),
             done: Arc::new(AtomicBool::new(false)),
             task: None,
+            changes,
+            changes_rx: Some(changes_rx),
+            last_change_ms: 0,
         });
         // The heartbeat with state `configured` is the acknowledgement the orchestrator waits for.
         self.send_heartbeat();
@@ -464,7 +479,7 @@ impl Node {
                         .fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let Some(mut spec) = c.spec.take() else {
+                let (Some(mut spec), Some(changes)) = (c.spec.take(), c.changes_rx.take()) else {
                     return;
                 };
                 spec.threads = self.config.engine_threads;
@@ -483,8 +498,61 @@ impl Node {
                     c.stop.clone(),
                     Arc::clone(&c.sent),
                     Arc::clone(&c.done),
+                    changes,
                 )));
                 self.send_heartbeat();
+            }
+            TriggerAction::Adjust => self.on_adjust(&trigger),
+        }
+    }
+
+    /// A new rate for the test this driver holds: queued for its run (which applies it at the
+    /// trigger's instant, or at once if that has passed). A change for a test that is not
+    /// configured or running here, older than the latest taken, or that this test's schedule
+    /// cannot follow is ignored and counted.
+    fn on_adjust(&mut self, trigger: &Trigger) {
+        let Some(c) = self
+            .current
+            .as_mut()
+            .filter(|c| c.config.test_id == trigger.test_id)
+        else {
+            return;
+        };
+        let at_ms = trigger.effective_at_ms.unwrap_or_default();
+        let takes = matches!(c.state, NodeState::Configured | NodeState::Running)
+            && !c.done.load(Ordering::Acquire)
+            && trigger.issued_at_ms >= c.config.issued_at_ms
+            && at_ms >= c.last_change_ms;
+        let change = if takes {
+            rate_change(&c.config.plan, trigger)
+        } else {
+            Err("not for a test this driver runs now, or older than a change already taken".into())
+        };
+        let queued = change.and_then(|change| {
+            c.changes
+                .try_send(change)
+                .map_err(|e| format!("the run does not take it: {e}"))
+        });
+        match queued {
+            Ok(()) => {
+                c.last_change_ms = at_ms;
+                tracing::info!(
+                    test_id = trigger.test_id,
+                    rate = trigger.rate,
+                    rate_total = trigger.rate_total,
+                    effective_at_ms = at_ms,
+                    "rate change received"
+                );
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    test_id = trigger.test_id,
+                    "ignoring a rate change: {reason}"
+                );
+                self.ctx
+                    .stats
+                    .ignored_triggers
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use onslaught_engine::LoadSpec;
+use onslaught_engine::{LoadSpec, RateControl};
 use onslaught_protocol::now_ms;
 use onslaught_stats::Measurements;
 use tokio_util::sync::CancellationToken;
 
 use crate::DriverStats;
-use crate::convert::{Position, metrics};
+use crate::convert::{Position, RateChange, metrics};
 use crate::publish::Outbox;
 
 /// What a test run needs from its node.
@@ -74,7 +74,9 @@ pub struct Outcome {
 /// Runs `spec` for `test_id`, starting at the wall-clock time `start_at_ms` (at once if it has
 /// passed), until done or `cancel` fires. `sent` mirrors the requests sent so far; `done` is set
 /// once the final metrics message is queued (the driver is then free for another test while the
-/// run winds down).
+/// run winds down). Each rate change from `changes` switches the schedule at its instant,
+/// `effective_at_ms - start_at_ms` after the schedule's origin on every driver of the test.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_test(
     ctx: Context,
     test_id: String,
@@ -83,6 +85,7 @@ pub async fn run_test(
     stop: StopSignal,
     sent: Arc<AtomicU64>,
     done: Arc<AtomicBool>,
+    mut changes: tokio::sync::mpsc::Receiver<RateChange>,
 ) -> Outcome {
     let cancel = stop.token();
     let wait = Duration::from_millis(start_at_ms.saturating_sub(now_ms()));
@@ -119,6 +122,16 @@ pub async fn run_test(
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .and_then(|d| u64::try_from(d.as_millis()).ok());
+    // The schedule's origin as every driver of the test knows it: the stated start, so that
+    // all compute the same switch from the same instant.
+    let rates = Rates {
+        control: handle.rate_control(),
+        origin_ms: if start_at_ms > 0 {
+            start_at_ms
+        } else {
+            publisher.started_at_ms.unwrap_or_else(now_ms)
+        },
+    };
     let (cuts, mut intervals) = tokio::sync::mpsc::channel(1);
     let cutting = cancel.child_token();
     let cutter = match spawn_cutter(
@@ -144,6 +157,7 @@ pub async fn run_test(
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
                 publisher.send(&interval, end_ms, None, None).await;
             }
+            Some(change) = changes.recv() => rates.apply(&ctx, &test_id, change),
         }
     }
     // The cutter stops within its longest nap; an interval it cut meanwhile goes out before the
@@ -173,6 +187,43 @@ pub async fn run_test(
         test_id,
         requests_sent,
         error: None,
+    }
+}
+
+/// A run's rate, changed while it goes.
+struct Rates {
+    /// The engine's control of the schedule (none for an avalanche).
+    control: Option<RateControl>,
+    /// The schedule's origin on the wall clock, ms since the Unix epoch.
+    origin_ms: u64,
+}
+
+impl Rates {
+    /// Switches the schedule to `change`'s rate at its instant.
+    fn apply(&self, ctx: &Context, test_id: &str, change: RateChange) {
+        let Some(control) = &self.control else {
+            tracing::warn!(test_id, "a closed-loop run has no rate to change");
+            return;
+        };
+        let at = Duration::from_millis(change.effective_at_ms.saturating_sub(self.origin_ms));
+        let late_ms = now_ms().saturating_sub(change.effective_at_ms);
+        match control.change(at, change.gap, change.count) {
+            Ok(first) => {
+                ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
+                if late_ms > 0 {
+                    ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(
+                    test_id,
+                    at_ms = at.as_millis(),
+                    gap_us = change.gap.as_micros(),
+                    first_arrival = first,
+                    late_ms,
+                    "rate changed"
+                );
+            }
+            Err(e) => tracing::warn!(test_id, "cannot change the rate: {e}"),
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //!   ([`Arrivals`]: `i * gap`, or where a rate curve's area reaches `i`; all of them or every
 //!   n-th); workers take them in order. Latency is measured from the intended
 //!   send time (no coordinated omission); service time from the actual send is recorded too.
+//!   [`RunHandle::rate_control`] changes the rate from a stated offset of the run on.
 //!
 //! A failed request (connect error, timeout, reset, 5xx) is counted by kind and by cause (the
 //! OS's words, as `connect: connection refused (os error 111)`) and never stops the run. A
@@ -26,8 +27,9 @@
 //! - [`spec`]: [`LoadSpec`], [`Mode`], [`RequestTemplate`], validation of a URL into a target.
 //! - [`recorder`]: [`Recorder`], one statistics slot per engine thread, drained and summed
 //!   into `onslaught_stats::Measurements`; [`Timing`], a run's attack and wait.
-//! - [`schedule`]: [`Arrivals`] (a constant gap or a rate [`Curve`], whole or one [`Stripe`]),
-//!   the pacer thread and precise sleeping.
+//! - [`schedule`]: [`Arrivals`] (a constant gap or a rate [`Curve`], whole or one [`Stripe`],
+//!   switched to a new rate from an instant of the run), the pacer thread, [`RateControl`]
+//!   (a running schedule's rate changed) and precise sleeping.
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
 //! - `worker`: one connection's request loop.
 //! - [`limits`]: the open-file limit connections must fit under.
@@ -57,7 +59,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use recorder::{Recorder, Timing};
-pub use schedule::{Arrivals, Curve, CurveError, Stripe};
+pub use schedule::{Arrivals, ChangeError, Curve, CurveError, RateControl, Stripe};
 pub use spec::{FlowRun, LoadSpec, Mode, RequestTemplate, SpecError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
@@ -105,6 +107,8 @@ pub struct RunHandle {
     cancel: CancellationToken,
     /// Stops the run at `deadline + timeout`, for a run bounded in time.
     hard_stop: Option<tokio::task::JoinHandle<()>>,
+    /// Changes a scheduled run's rate while it goes (none for an avalanche).
+    rates: Option<RateControl>,
 }
 
 impl RunHandle {
@@ -116,6 +120,12 @@ impl RunHandle {
     /// A token that stops the run when cancelled.
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
+    }
+
+    /// What changes a scheduled run's rate while it goes; `None` for an avalanche (a closed
+    /// loop has no rate).
+    pub fn rate_control(&self) -> Option<RateControl> {
+        self.rates.clone()
     }
 
     /// Waits until every request has a response, an error, or was aborted.
@@ -165,6 +175,9 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             Some(arrivals.shortest_gap() >= schedule::PRECISE_MIN_INTERVAL)
         }
     };
+    // Told when a rate change makes the schedule imprecise (gaps below 1 ms): real-time engine
+    // threads then leave real-time scheduling, which could otherwise hog the cores.
+    let (precise_tx, precise_rx) = tokio::sync::watch::channel(true);
     let spec = Arc::new(spec);
     let mut threads = Vec::new();
 
@@ -201,6 +214,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 let connector = Arc::clone(&connector);
                 let slot = recorder.slot(index);
                 let open_for = spec.timeout.min(OPEN_AHEAD_BUDGET);
+                let precise = precise_rx.clone();
                 move || {
                     let setup = ThreadSetup {
                         ready: ready_tx,
@@ -210,6 +224,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                         numbers,
                         open_for,
                         priority,
+                        precise,
                     };
                     engine_thread(setup, &cancel);
                 }
@@ -252,6 +267,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 }
             })
         });
+    let mut rates = None;
     let jobs = match &spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
         Mode::Scheduled(arrivals) => {
@@ -262,8 +278,11 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                 count: spec.requests,
                 deadline,
             };
-            match schedule::spawn_pacer(plan, tx, cancel.clone()) {
-                Ok(pacer) => threads.push(pacer),
+            match schedule::spawn_adjustable_pacer(plan, tx, cancel.clone()) {
+                Ok((pacer, control)) => {
+                    threads.push(pacer);
+                    rates = Some(control.telling(precise_tx));
+                }
                 Err(e) => {
                     cancel.cancel();
                     return Err(EngineError::Thread(e));
@@ -295,6 +314,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         threads,
         cancel,
         hard_stop,
+        rates,
     })
 }
 
@@ -351,6 +371,9 @@ struct ThreadSetup {
     open_for: Duration,
     /// Real-time (`Some(true)`), nice -10 (`Some(false)`) or unchanged.
     priority: Option<bool>,
+    /// Turns false when a rate change makes the schedule imprecise: a real-time thread then
+    /// leaves real-time scheduling.
+    precise: tokio::sync::watch::Receiver<bool>,
 }
 
 fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
@@ -362,6 +385,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         numbers,
         open_for,
         priority,
+        mut precise,
     } = setup;
     if let Some(realtime) = priority {
         schedule::raise_priority(realtime);
@@ -378,6 +402,17 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         }
     };
     runtime.block_on(async {
+        if priority == Some(true) {
+            // On this thread's runtime, so it changes this thread's scheduling.
+            tokio::spawn(async move {
+                while precise.changed().await.is_ok() {
+                    if !*precise.borrow_and_update() {
+                        schedule::leave_realtime();
+                        break;
+                    }
+                }
+            });
+        }
         // Open every connection before the run starts, for at most `open_for`; one that fails
         // or is not open by then is opened (and its failure counted) by its worker's first
         // request.

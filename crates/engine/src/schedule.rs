@@ -4,7 +4,13 @@
 //! arrival `i` when the curve's area first exceeds `i`, as k6's ramping-arrival-rate), of which
 //! a node may take one stripe (every `of`-th arrival from `index`, so that drivers split one
 //! schedule without talking). Intended send times are `origin + offset(j)`, computed from the
-//! index, never by adding gaps (so the schedule cannot drift). The pacer never waits for responses: if every connection is
+//! index, never by adding gaps (so the schedule cannot drift).
+//!
+//! A rate changed while the run goes ([`RateControl::change`]) is a *switch*: from an offset
+//! `at` of the run, the schedule's arrival `first` (how many came before `at`) is at `at` and
+//! the later ones follow the new gap, still computed from their index. Every node of a test
+//! computes the same `first` from the same `at`, so the stripes of the switched schedule still
+//! split it exactly. The pacer never waits for responses: if every connection is
 //! busy, released requests queue (up to [`QUEUE_CAPACITY`]) and the pacer keeps its schedule;
 //! a request's latency is still measured from its intended time.
 //!
@@ -19,6 +25,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Released requests waiting for a free connection, at most. Beyond it the pacer waits, then
@@ -38,6 +45,20 @@ pub struct Arrivals {
     shape: Shape,
     /// Which of them are this node's.
     stripe: Stripe,
+    /// Changes of rate while the run goes, in order of `at` (and of `first`): from each, the
+    /// schedule follows its shape. Empty for a run whose rate never changed.
+    switches: Vec<Switch>,
+}
+
+/// A change of the schedule's rate from an offset of the run on.
+#[derive(Clone, Debug, PartialEq)]
+struct Switch {
+    /// The schedule's first arrival on the new shape: how many arrivals came before `at`.
+    first: u64,
+    /// Offset from the origin of arrival `first`: the instant of the change.
+    at: Duration,
+    /// Arrival `first + k` at `at + shape.arrival(k)`.
+    shape: Shape,
 }
 
 /// A schedule's arrival times.
@@ -49,12 +70,54 @@ enum Shape {
     Curve(Arc<Curve>),
 }
 
+impl Shape {
+    /// Offset of arrival `i`; `None` past the end of a curve.
+    fn arrival(&self, i: u64) -> Option<Duration> {
+        match self {
+            Shape::Every(gap) => {
+                let nanos = gap.as_nanos().saturating_mul(u128::from(i));
+                Some(Duration::from_nanos(
+                    u64::try_from(nanos).unwrap_or(u64::MAX),
+                ))
+            }
+            Shape::Curve(curve) => curve.arrival(i),
+        }
+    }
+
+    /// How many arrivals come before `t` (consistent with [`Shape::arrival`]).
+    fn count_before(&self, t: Duration) -> u64 {
+        match self {
+            // Arrival i is before t when i * gap < t: exactly ceil(t / gap), in whole
+            // nanoseconds as `arrival` computes it.
+            Shape::Every(gap) => {
+                let gap = gap.as_nanos();
+                if gap == 0 {
+                    return u64::MAX;
+                }
+                u64::try_from(t.as_nanos().div_ceil(gap)).unwrap_or(u64::MAX)
+            }
+            Shape::Curve(curve) => curve.count_before(t),
+        }
+    }
+
+    /// The shortest gap between two of its arrivals.
+    fn shortest_gap(&self) -> Duration {
+        match self {
+            Shape::Every(gap) => *gap,
+            Shape::Curve(curve) => {
+                Duration::try_from_secs_f64(1.0 / curve.peak).unwrap_or(Duration::MAX)
+            }
+        }
+    }
+}
+
 impl Arrivals {
     /// One arrival every `gap`, all of them this node's.
     pub fn every(gap: Duration) -> Self {
         Self {
             shape: Shape::Every(gap),
             stripe: Stripe::WHOLE,
+            switches: Vec::new(),
         }
     }
 
@@ -63,6 +126,7 @@ impl Arrivals {
         Self {
             shape: Shape::Curve(Arc::new(curve)),
             stripe: Stripe::WHOLE,
+            switches: Vec::new(),
         }
     }
 
@@ -80,14 +144,11 @@ impl Arrivals {
     /// Offset from the origin of the schedule's arrival `i` (all nodes'); `None` past the end
     /// of a curve.
     pub fn arrival(&self, i: u64) -> Option<Duration> {
-        match &self.shape {
-            Shape::Every(gap) => {
-                let nanos = gap.as_nanos().saturating_mul(u128::from(i));
-                Some(Duration::from_nanos(
-                    u64::try_from(nanos).unwrap_or(u64::MAX),
-                ))
-            }
-            Shape::Curve(curve) => curve.arrival(i),
+        match self.switches.iter().rev().find(|s| s.first <= i) {
+            Some(switch) => switch
+                .at
+                .checked_add(switch.shape.arrival(i - switch.first)?),
+            None => self.shape.arrival(i),
         }
     }
 
@@ -97,15 +158,48 @@ impl Arrivals {
         self.arrival(self.stripe.arrival(j)?)
     }
 
+    /// How many of the schedule's arrivals (all nodes') come before offset `t`.
+    pub fn count_before(&self, t: Duration) -> u64 {
+        match self.switches.iter().rev().find(|s| s.at <= t) {
+            Some(switch) => switch
+                .first
+                .saturating_add(switch.shape.count_before(t - switch.at)),
+            None => self.shape.count_before(t),
+        }
+    }
+
+    /// The same schedule with its rate changed at offset `at`: the arrival reached then (the
+    /// first not before `at`) is at `at`, and the later ones one `gap` apart, each computed from
+    /// its index. An `at` before an earlier change is taken as that change's (changes apply in
+    /// order). The stripe is kept: every node that switches at the same `at` keeps its share
+    /// of one schedule.
+    #[must_use]
+    pub fn switched(mut self, at: Duration, gap: Duration) -> Self {
+        let at = self.switches.last().map_or(at, |last| at.max(last.at));
+        let first = self.count_before(at);
+        // A change at the same instant as the previous one replaces it.
+        self.switches.retain(|s| s.at < at);
+        self.switches.push(Switch {
+            first,
+            at,
+            shape: Shape::Every(gap),
+        });
+        self
+    }
+
+    /// The schedule's first arrival on its latest rate, and that rate's instant, if it changed.
+    pub fn last_switch(&self) -> Option<(u64, Duration)> {
+        self.switches.last().map(|s| (s.first, s.at))
+    }
+
     /// The shortest gap between this node's sends.
     pub fn shortest_gap(&self) -> Duration {
         let of = u32::try_from(self.stripe.of).unwrap_or(u32::MAX);
-        match &self.shape {
-            Shape::Every(gap) => gap.saturating_mul(of),
-            Shape::Curve(curve) => {
-                Duration::try_from_secs_f64(f64::from(of) / curve.peak).unwrap_or(Duration::MAX)
-            }
-        }
+        self.switches
+            .iter()
+            .map(|s| s.shape.shortest_gap())
+            .fold(self.shape.shortest_gap(), Duration::min)
+            .saturating_mul(of)
     }
 }
 
@@ -299,14 +393,38 @@ impl Plan {
 /// `spin`, precisely (to a few microseconds: the OS sleep ends [`SPIN_WINDOW`] early and the
 /// rest is spun); without, the OS wakes the thread at the deadline or a little after.
 pub fn sleep_until(deadline: Instant, cancel: &CancellationToken, spin: bool) -> bool {
+    wait_until(deadline, cancel, spin, || false) == Wake::Due
+}
+
+/// Why [`wait_until`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wake {
+    /// The deadline came.
+    Due,
+    /// The run was cancelled.
+    Cancelled,
+    /// `interrupted` said so (the schedule changed).
+    Interrupted,
+}
+
+/// [`sleep_until`], also ending (within [`MAX_NAP`]) as soon as `interrupted` is true.
+fn wait_until(
+    deadline: Instant,
+    cancel: &CancellationToken,
+    spin: bool,
+    interrupted: impl Fn() -> bool,
+) -> Wake {
     let window = if spin { SPIN_WINDOW } else { Duration::ZERO };
     loop {
         if cancel.is_cancelled() {
-            return false;
+            return Wake::Cancelled;
+        }
+        if interrupted() {
+            return Wake::Interrupted;
         }
         let now = Instant::now();
         if now >= deadline {
-            return true;
+            return Wake::Due;
         }
         let remaining = deadline - now;
         if remaining > window {
@@ -347,6 +465,29 @@ pub fn raise_priority(_realtime: bool) -> bool {
     false
 }
 
+/// Takes the calling thread out of real-time scheduling, if it is in it, back to ordinary
+/// scheduling at nice -10 (when allowed): for a schedule whose rate went past what a real-time
+/// thread may run without hogging a core. Needs no privilege.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn leave_realtime() {
+    let other = libc::sched_param { sched_priority: 0 };
+    // SAFETY: as in `raise_priority`: only the calling thread's scheduling changes, `other`
+    // outlives the call, failures are ignored (the thread keeps its scheduling).
+    unsafe {
+        if libc::sched_getscheduler(0) == libc::SCHED_FIFO
+            && libc::sched_setscheduler(0, libc::SCHED_OTHER, &raw const other) == 0
+        {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid.cast_unsigned(), -10);
+        }
+    }
+}
+
+/// Other platforms never enter real-time scheduling.
+#[cfg(not(target_os = "linux"))]
+pub fn leave_realtime() {}
+
 /// Starts the pacer thread. It sends each intended time into `queue` at that time, and ends
 /// when the plan is exhausted, `cancel` fires, or the workers are gone.
 pub fn spawn_pacer(
@@ -354,26 +495,141 @@ pub fn spawn_pacer(
     queue: async_channel::Sender<Instant>,
     cancel: CancellationToken,
 ) -> std::io::Result<JoinHandle<()>> {
+    // The sender goes at once: this plan never changes.
+    let (_, plan) = watch::channel(plan);
+    spawn(plan, queue, cancel)
+}
+
+/// [`spawn_pacer`], with a [`RateControl`] that changes the plan's rate while it runs.
+pub fn spawn_adjustable_pacer(
+    plan: Plan,
+    queue: async_channel::Sender<Instant>,
+    cancel: CancellationToken,
+) -> std::io::Result<(JoinHandle<()>, RateControl)> {
+    let (control, plan) = watch::channel(plan);
+    let pacer = spawn(plan, queue, cancel)?;
+    Ok((
+        pacer,
+        RateControl {
+            plan: Arc::new(control),
+            precise: None,
+        },
+    ))
+}
+
+fn spawn(
+    plan: watch::Receiver<Plan>,
+    queue: async_channel::Sender<Instant>,
+    cancel: CancellationToken,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("onslaught-pacer".to_owned())
         .spawn(move || {
-            raise_priority(plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL);
-            pace(&plan, &queue, &cancel);
+            raise_priority(plan.borrow().arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL);
+            pace(plan, &queue, &cancel);
         })
 }
 
-fn pace(plan: &Plan, queue: &async_channel::Sender<Instant>, cancel: &CancellationToken) {
-    let precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+/// Why a rate change was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChangeError {
+    /// A gap of 0 would release every later request at once.
+    #[error("the new gap between sends is 0")]
+    ZeroGap,
+    /// The pacer has ended: the run sends nothing more.
+    #[error("the run's schedule has ended")]
+    Ended,
+}
+
+/// Changes the rate of a scheduled run while it goes (see [`Arrivals::switched`]). Cheap to
+/// clone; the pacer notices a change within its longest nap (50 ms) and follows the new
+/// schedule from the request it is at.
+#[derive(Clone, Debug)]
+pub struct RateControl {
+    /// The pacer's plan.
+    plan: Arc<watch::Sender<Plan>>,
+    /// Told false once the schedule's gaps go below [`PRECISE_MIN_INTERVAL`] (the engine
+    /// threads then leave real-time scheduling).
+    precise: Option<Arc<watch::Sender<bool>>>,
+}
+
+impl RateControl {
+    /// Also tells `precise` false once a change makes the schedule's gaps shorter than
+    /// [`PRECISE_MIN_INTERVAL`].
+    #[must_use]
+    pub fn telling(self, precise: watch::Sender<bool>) -> Self {
+        Self {
+            precise: Some(Arc::new(precise)),
+            ..self
+        }
+    }
+
+    /// From offset `at` of the run (the same on every node of a test, so that their stripes
+    /// still split one schedule) the schedule's arrivals come one `gap` apart; this node then
+    /// sends at most `count` requests in all (`None`: until its deadline or the end of its
+    /// schedule). Returns the schedule's first arrival on the new rate. An `at` already past
+    /// moves the requests due since then to their new times at once (latency is still measured
+    /// from those times).
+    pub fn change(
+        &self,
+        at: Duration,
+        gap: Duration,
+        count: Option<u64>,
+    ) -> Result<u64, ChangeError> {
+        if gap.is_zero() {
+            return Err(ChangeError::ZeroGap);
+        }
+        if self.plan.is_closed() {
+            return Err(ChangeError::Ended);
+        }
+        let mut first = 0;
+        let mut precise = true;
+        self.plan.send_modify(|plan| {
+            plan.arrivals = plan.arrivals.clone().switched(at, gap);
+            plan.count = count;
+            first = plan.arrivals.last_switch().map_or(0, |(first, _)| first);
+            precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+        });
+        if !precise && let Some(tell) = &self.precise {
+            tell.send_replace(false);
+        }
+        Ok(first)
+    }
+}
+
+fn pace(
+    mut plans: watch::Receiver<Plan>,
+    queue: &async_channel::Sender<Instant>,
+    cancel: &CancellationToken,
+) {
+    let mut plan = plans.borrow_and_update().clone();
+    let mut precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+    let changed = |plans: &watch::Receiver<Plan>| plans.has_changed().unwrap_or(false);
     let mut i = 0u64;
-    while plan.count.is_none_or(|n| i < n) {
+    loop {
+        if changed(&plans) {
+            plan = plans.borrow_and_update().clone();
+            let was = precise;
+            precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+            if was && !precise {
+                // Gaps below 1 ms: a real-time pacer could hog a core.
+                leave_realtime();
+            }
+        }
+        if plan.count.is_some_and(|n| i >= n) {
+            break;
+        }
         let Some(intended) = plan.intended(i) else {
             break;
         };
         if plan.deadline.is_some_and(|d| intended >= d) {
             break;
         }
-        if !sleep_until(intended, cancel, precise) {
-            break;
+        match wait_until(intended, cancel, precise, || changed(&plans)) {
+            Wake::Due => {}
+            Wake::Cancelled => break,
+            // The schedule changed: request i may be due at another time now.
+            Wake::Interrupted => continue,
         }
         if queue.send_blocking(intended).is_err() {
             break;
@@ -507,6 +763,182 @@ mod tests {
                 .shortest_gap(),
             Duration::from_millis(2)
         );
+    }
+
+    /// A switch keeps every arrival before its instant, puts the one reached then at the
+    /// instant and computes the later ones from their index at the new gap (no drift).
+    #[test]
+    fn a_switch_follows_the_new_rate_from_its_instant_without_drift() {
+        let ms = Duration::from_millis;
+        let before = Arrivals::every(ms(10));
+        let after = before.clone().switched(ms(2_005), ms(5));
+        // Arrivals 0..=200 came at 0..=2,000 ms: unchanged.
+        for i in 0..=200 {
+            assert_eq!(after.arrival(i), before.arrival(i), "arrival {i}");
+        }
+        assert_eq!(after.last_switch(), Some((201, ms(2_005))));
+        assert_eq!(after.arrival(201), Some(ms(2_005)));
+        assert_eq!(after.arrival(202), Some(ms(2_010)));
+        // A million arrivals later, still exactly on the grid.
+        assert_eq!(
+            after.arrival(201 + 1_000_000),
+            Some(ms(2_005) + Duration::from_secs(5_000))
+        );
+        assert_eq!(after.count_before(ms(2_005)), 201);
+        assert_eq!(after.count_before(ms(2_006)), 202);
+        assert_eq!(after.count_before(ms(3_005)), 401);
+        assert_eq!(after.shortest_gap(), ms(5));
+        // A switch on an instant of an arrival keeps it there (nothing before it moves).
+        let on_grid = before.clone().switched(ms(2_000), ms(20));
+        assert_eq!(on_grid.last_switch(), Some((200, ms(2_000))));
+        assert_eq!(on_grid.arrival(199), Some(ms(1_990)));
+        assert_eq!(on_grid.arrival(201), Some(ms(2_020)));
+
+        // A second change follows the first; one before it is taken at its instant, and one at
+        // the same instant replaces it.
+        let twice = after.clone().switched(ms(3_005), ms(1));
+        assert_eq!(twice.last_switch(), Some((401, ms(3_005))));
+        assert_eq!(twice.arrival(400), Some(ms(3_000)));
+        assert_eq!(twice.arrival(402), Some(ms(3_006)));
+        let back = twice.clone().switched(ms(1_000), ms(2));
+        assert_eq!(back.last_switch(), Some((401, ms(3_005))));
+        assert_eq!(back.arrival(402), Some(ms(3_007)));
+        assert_eq!(back.arrival(300), after.arrival(300));
+
+        // A curve switched mid-way keeps its arrivals before the instant.
+        let curve = Arrivals::curve(ramp());
+        let switched = curve.clone().switched(Duration::from_secs(10), ms(1));
+        let first = curve.count_before(Duration::from_secs(10));
+        assert_eq!(
+            switched.last_switch(),
+            Some((first, Duration::from_secs(10)))
+        );
+        assert_eq!(switched.arrival(first - 1), curve.arrival(first - 1));
+        assert_eq!(
+            switched.arrival(first + 30_000),
+            Some(Duration::from_secs(40))
+        );
+    }
+
+    /// Every driver switches its own stripe at the same instant: the stripes of the switched
+    /// schedule are disjoint and their union is the switched schedule.
+    #[test]
+    fn stripes_switched_at_one_instant_still_split_one_schedule() {
+        for whole in [
+            Arrivals::curve(ramp()),
+            Arrivals::every(Duration::from_micros(333)),
+        ] {
+            let at = Duration::from_millis(7_777);
+            let gap = Duration::from_micros(125);
+            let switched = whole.clone().switched(at, gap);
+            let (first, _) = switched.last_switch().unwrap();
+            let total = first + 20_000;
+            let mut union = Vec::new();
+            for k in 0..3 {
+                let stripe = Stripe::new(k, 3).unwrap();
+                // As a driver does it: its stripe first, the switch when the change comes.
+                let part = whole.clone().striped(stripe).switched(at, gap);
+                assert_eq!(part.last_switch(), Some((first, at)), "stripe {k}");
+                union.extend((0..stripe.share(total)).map(|j| part.offset(j).unwrap()));
+            }
+            union.sort();
+            let schedule: Vec<Duration> =
+                (0..total).map(|i| switched.arrival(i).unwrap()).collect();
+            assert_eq!(union, schedule);
+            // The switched schedule's times: the old ones before the instant, then the new grid.
+            assert!(
+                schedule[..usize::try_from(first).unwrap()]
+                    .iter()
+                    .all(|t| *t < at)
+            );
+            for (k, t) in schedule[usize::try_from(first).unwrap()..]
+                .iter()
+                .enumerate()
+            {
+                assert_eq!(*t, at + gap * u32::try_from(k).unwrap());
+            }
+        }
+    }
+
+    /// A pacer told of a change ahead of its instant releases the old schedule up to it and the
+    /// new one from it; a change whose instant has passed releases the requests due since then
+    /// at once, each with its own intended time, none early.
+    #[test]
+    fn the_pacer_follows_a_rate_change() {
+        let ms = Duration::from_millis;
+        let (tx, rx) = async_channel::bounded(QUEUE_CAPACITY);
+        let origin = Instant::now() + ms(5);
+        let plan = Plan {
+            origin,
+            arrivals: Arrivals::every(ms(10)),
+            count: Some(1_000),
+            deadline: Some(origin + ms(200)),
+        };
+        let (handle, control) = spawn_adjustable_pacer(plan, tx, CancellationToken::new()).unwrap();
+        assert_eq!(control.change(ms(50), ms(2), None), Ok(5));
+        assert_eq!(
+            control.change(ms(1), Duration::ZERO, None),
+            Err(ChangeError::ZeroGap)
+        );
+        let mut released = Vec::new();
+        while let Ok(intended) = rx.recv_blocking() {
+            released.push((intended - origin, Instant::now() >= intended));
+        }
+        handle.join().unwrap();
+        let expected: Vec<Duration> = [0, 10, 20, 30, 40]
+            .into_iter()
+            .chain((50..200).step_by(2))
+            .map(ms)
+            .collect();
+        let offsets: Vec<Duration> = released.iter().map(|r| r.0).collect();
+        assert_eq!(offsets, expected);
+        assert!(released.iter().all(|r| r.1), "a request was released early");
+        assert_eq!(
+            control.change(ms(300), ms(1), None),
+            Err(ChangeError::Ended)
+        );
+
+        // Late: the change's instant (40 ms) has passed when it comes (at about 100 ms).
+        let (tx, rx) = async_channel::bounded(QUEUE_CAPACITY);
+        let origin = Instant::now();
+        let plan = Plan {
+            origin,
+            arrivals: Arrivals::every(ms(40)),
+            count: None,
+            deadline: Some(origin + ms(200)),
+        };
+        let (handle, control) = spawn_adjustable_pacer(plan, tx, CancellationToken::new()).unwrap();
+        std::thread::sleep(ms(100));
+        assert_eq!(control.change(ms(40), ms(5), None), Ok(1));
+        let mut released = Vec::new();
+        while let Ok(intended) = rx.recv_blocking() {
+            released.push(intended - origin);
+        }
+        handle.join().unwrap();
+        // 0, 40, 80 went out on the old schedule; request 3 is the new schedule's arrival 3,
+        // at 40 + 2 x 5 ms, released at once, and the rest follow the new grid.
+        let mut expected = vec![ms(0), ms(40), ms(80)];
+        expected.extend((50..200).step_by(5).map(ms));
+        assert_eq!(released, expected);
+    }
+
+    /// A thread that got real-time scheduling leaves it when asked (where it could get it).
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_real_time_thread_leaves_real_time_scheduling() {
+        std::thread::spawn(|| {
+            // SAFETY: reads the calling thread's own policy.
+            let policy = || unsafe { libc::sched_getscheduler(0) };
+            if raise_priority(true) && policy() == libc::SCHED_FIFO {
+                leave_realtime();
+                assert_eq!(policy(), libc::SCHED_OTHER);
+            }
+            leave_realtime();
+            assert_ne!(policy(), libc::SCHED_FIFO);
+        })
+        .join()
+        .unwrap();
     }
 
     /// A curve's requests go out at its arrival times, none early, and stop where it ends.

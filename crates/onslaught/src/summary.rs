@@ -204,6 +204,18 @@ pub fn text(test: &TestView) -> String {
         "Load",
         load_line(c.requests_per_driver, c.duration_ms, drivers),
     );
+    for change in &test.load_changes {
+        line(
+            "Rate changed  [at, per driver, total, by]",
+            format!(
+                "{}s, {}/s, {}/s, {}",
+                decimal(change.offset_ms as f64 / 1000.0, 3),
+                decimal(change.rate, 2),
+                decimal(change.rate_total, 2),
+                change.requested_by
+            ),
+        );
+    }
     line("Status", format!("{:?}", test.status).to_lowercase());
     if let Some(message) = &test.message {
         line("Note", message.clone());
@@ -662,6 +674,7 @@ mod tests {
             series: Vec::new(),
             thresholds: Vec::new(),
             aborted_by_threshold: false,
+            load_changes: Vec::new(),
             report_path: None,
             report_error: None,
             last_metrics_sent_at_ms: None,
@@ -751,6 +764,46 @@ mod tests {
             ]
         );
         assert!(d.max > 19.9 && d.max < 20.1, "{d:?}");
+    }
+
+    #[test]
+    fn each_rate_change_has_a_line() {
+        let mut test = TestView {
+            id: "t".to_owned(),
+            status: onslaught_orchestrator::TestStatus::Completed,
+            config: onslaught_orchestrator::TestRequest::new("tsunami", "http://127.0.0.1:1/"),
+            drivers: vec!["d1".into(), "d2".into(), "d3".into()],
+            created_at_ms: 1,
+            started_at_ms: Some(1_000),
+            ended_at_ms: Some(7_000),
+            message: None,
+            warnings: Vec::new(),
+            aggregate: StatsView::default(),
+            nodes: BTreeMap::new(),
+            node_facts: BTreeMap::new(),
+            series: Vec::new(),
+            thresholds: Vec::new(),
+            aborted_by_threshold: false,
+            load_changes: Vec::new(),
+            report_path: None,
+            report_error: None,
+            last_metrics_sent_at_ms: None,
+        };
+        assert!(!text(&test).contains("Rate changed"));
+        test.load_changes.push(onslaught_orchestrator::LoadChange {
+            at_ms: 3_500,
+            offset_ms: 2_500,
+            rate: 200.0,
+            rate_total: 600.0,
+            requested_at_ms: 3_000,
+            requested_by: "api".into(),
+        });
+        let plain = text(&test);
+        let line = plain
+            .lines()
+            .find(|l| l.starts_with("Rate changed"))
+            .unwrap_or_else(|| panic!("{plain}"));
+        assert!(line.ends_with("2.500s, 200.00/s, 600.00/s, api"), "{line}");
     }
 
     #[test]

@@ -489,3 +489,80 @@ fn a_flow_with_sharded_accounts_uses_each_account_once_across_drivers_over_kafka
     assert_eq!(buy["completed"], 300, "{buy}");
     assert_eq!(buy["interrupted"], 0, "{buy}");
 }
+
+/// Issue 12 item 3 over Kafka: a rate in total changed through the API mid-test reaches the
+/// driver processes as an `ADJUST` trigger ahead of its instant; from the second after it every
+/// driver sends its third of the new rate, and the report records the change.
+#[test]
+fn a_rate_changed_through_the_api_is_in_force_on_every_driver_process_over_kafka() {
+    let broker = Broker::start();
+    let work = tempfile::tempdir().unwrap();
+    let reports = work.path().join("reports");
+    let target = TargetProcess::start(&[]);
+    let orchestrator = orchestrator(&broker, &reports, work.path());
+    let api = orchestrator.url();
+    let _drivers: Vec<Child> = ["r1", "r2", "r3"]
+        .iter()
+        .map(|id| driver(&broker, &api, id, work.path()))
+        .collect();
+    wait_for_live_drivers(&api, &["r1", "r2", "r3"]);
+
+    let created = http::post(
+        &format!("{api}/api/tests"),
+        &json!({
+            "test_type": "tsunami", "url": format!("{}/ping", target.base),
+            "rate_total": 150, "duration_ms": 7000, "concurrency": 4, "start": true
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let started = created.json["started_at_ms"].as_u64().unwrap();
+    let now = onslaught_protocol::now_ms();
+    std::thread::sleep(Duration::from_millis((started + 2_000).saturating_sub(now)));
+    let changed = http::request(
+        "PATCH",
+        &format!("{api}/api/tests/{id}"),
+        Some(&json!({"rate_total": 300})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let change = changed.json["load_changes"][0].clone();
+    assert_eq!(change["rate_total"], 300.0, "{change}");
+    assert_eq!(change["rate"], 100.0, "{change}");
+    let offset_ms = change["offset_ms"].as_u64().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let test = loop {
+        let test = http::get(&format!("{api}/api/tests/{id}")).json;
+        if test["report_path"].is_string() {
+            break test;
+        }
+        assert!(Instant::now() < deadline, "the test did not finish: {test}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(test["status"], "completed", "{test}");
+    assert_eq!(test["load_changes"], changed.json["load_changes"]);
+    let first_full = offset_ms.div_ceil(1000);
+    assert!(first_full <= 5, "the change came at {offset_ms} ms");
+    let series = test["series"].as_array().unwrap();
+    for second in first_full..7 {
+        let point = series
+            .iter()
+            .find(|p| p["second"] == second)
+            .unwrap_or_else(|| panic!("no second {second}: {series:#?}"));
+        for driver in ["r1", "r2", "r3"] {
+            let sent = point["nodes"][driver].as_u64().unwrap_or(0);
+            assert!(
+                sent.abs_diff(100) <= 2,
+                "{driver} sent {sent} in second {second}, not 100 (change at {offset_ms} ms)"
+            );
+        }
+    }
+    for second in 0..offset_ms / 1000 {
+        let point = series.iter().find(|p| p["second"] == second).unwrap();
+        let sent = point["requests"].as_u64().unwrap();
+        assert!(
+            sent.abs_diff(150) <= 2,
+            "{sent} sent in second {second} before the change, not 150"
+        );
+    }
+}

@@ -18,6 +18,9 @@ pub enum ControlError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
+    /// A value given for the operation is out of bounds (a new rate, in the test's split).
+    #[error(transparent)]
+    Invalid(#[from] onslaught_plan::ValidationError),
 }
 
 /// Why a test cannot have the drivers it asks for now (an answer of 409 in the API).

@@ -67,7 +67,7 @@ pub use onslaught_plan::{Accepted, ExpectStatus, Header, TestPlan, TestRequest, 
 pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
 pub use thresholds::ThresholdResult;
-pub use views::{FlowView, Liveness, NodeView, StatsView, TestStatus, TestView};
+pub use views::{FlowView, Liveness, LoadChange, NodeView, StatsView, TestStatus, TestView};
 
 use report::ReportParts;
 use state::State;
@@ -451,6 +451,9 @@ impl Orchestrator {
                 test_id: test_id.clone(),
                 trigger: TriggerAction::Start,
                 start_at_ms,
+                rate: None,
+                rate_total: None,
+                effective_at_ms: None,
                 issued_at_ms: now_ms(),
                 epoch: None,
                 signature: None,
@@ -660,6 +663,9 @@ impl Orchestrator {
             test_id: id.to_owned(),
             trigger: TriggerAction::Start,
             start_at_ms,
+            rate: None,
+            rate_total: None,
+            effective_at_ms: None,
             issued_at_ms: now_ms(),
             epoch: None,
             signature: None,
@@ -716,6 +722,9 @@ impl Orchestrator {
                 test_id: id.to_owned(),
                 trigger: TriggerAction::Stop,
                 start_at_ms: 0,
+                rate: None,
+                rate_total: None,
+                effective_at_ms: None,
                 issued_at_ms: now_ms(),
                 epoch: None,
                 signature: None,
@@ -723,6 +732,39 @@ impl Orchestrator {
             self.publish_control(id, trigger).await?;
         } else {
             self.finish(id.to_owned());
+        }
+        self.notify();
+        self.test(id)
+            .ok_or_else(|| ControlError::NotFound(id.to_owned()))
+    }
+
+    /// Changes the rate of running test `id` to `new` (per driver or in total; the test keeps
+    /// its own split). Every driver switches at one instant, [`state::LOAD_CHANGE_LEAD_MS`] from
+    /// now, told by an `ADJUST` trigger; the change is recorded in the test's view and reports
+    /// with `requested_by`.
+    pub async fn change_load(
+        &self,
+        id: &str,
+        new: onslaught_plan::NewRate,
+        requested_by: &str,
+    ) -> Result<TestView, ControlError> {
+        let trigger = self
+            .inner
+            .state
+            .lock()
+            .change_load(id, new, requested_by, now_ms())?;
+        let at_ms = trigger.effective_at_ms.unwrap_or_default();
+        tracing::info!(
+            test_id = id,
+            rate = trigger.rate,
+            rate_total = trigger.rate_total,
+            at_ms,
+            requested_by,
+            "changing the test's rate"
+        );
+        if let Err(e) = self.publish_control(id, trigger).await {
+            self.inner.state.lock().forget_load_change(id, at_ms);
+            return Err(e.into());
         }
         self.notify();
         self.test(id)

@@ -329,6 +329,28 @@ impl TestStatus {
     }
 }
 
+/// A change of a running test's rate (`PATCH /api/tests/{id}`), in force on every driver from
+/// one instant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LoadChange {
+    /// When the new rate took effect on every driver, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The same instant on the test's clock: ms after its start time (second
+    /// `offset_ms / 1000` of the series is the first with the new rate).
+    pub offset_ms: u64,
+    /// The new rate of each driver, requests per second.
+    pub rate: f64,
+    /// The new rate of the test's drivers together: `rate` times the drivers. The test keeps
+    /// its split: a rate per driver stays one, a total stays one (its drivers' stripes of one
+    /// schedule).
+    pub rate_total: f64,
+    /// When it was asked for, ms since the Unix epoch.
+    pub requested_at_ms: u64,
+    /// Who asked for it: `api`, or what the request's `X-Requested-By` header said
+    /// (`dashboard` from the dashboard).
+    pub requested_by: String,
+}
+
 /// Per-node facts a report keeps beyond the statistics.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeFacts {
@@ -406,6 +428,9 @@ pub struct TestView {
     /// The test was stopped because a threshold failed (`abort_on_fail`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub aborted_by_threshold: bool,
+    /// Each change of the test's rate while it ran, in order (`PATCH /api/tests/{id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_changes: Vec<LoadChange>,
     /// Where the aggregate report was written.
     pub report_path: Option<String>,
     /// Why the final report could not be written (the test is over all the same).
@@ -438,6 +463,7 @@ impl TestView {
             series: Vec::new(),
             thresholds: Vec::new(),
             aborted_by_threshold: false,
+            load_changes: Vec::new(),
             report_path: None,
             report_error: None,
             last_metrics_sent_at_ms: None,

@@ -9,6 +9,8 @@
 //!
 //! # Layout
 //! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
+//! - [`change`]: [`LoadChangeRequest`] and [`NewRate`], a running test's new rate, and how a
+//!   [`Schedule`] takes it.
 //! - [`document`]: a [`TestRequest`] from a JSON or YAML document, errors naming their path.
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
 //! - [`expect`]: [`ExpectStatus`], which response statuses count as success, and
@@ -19,6 +21,7 @@
 //!
 //! `plan` knows nothing of the protocol, the engine, HTTP serving or async.
 
+pub mod change;
 pub mod document;
 pub mod expect;
 pub mod plan;
@@ -27,6 +30,7 @@ pub mod stages;
 pub mod target;
 pub mod threshold;
 
+pub use change::{LoadChangeError, LoadChangeRequest, NewRate};
 pub use document::{DocumentError, Syntax};
 pub use expect::{Accepted, ExpectStatus};
 pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, ValidationError};

@@ -259,7 +259,7 @@ pub struct ValidationError {
     pub message: String,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ValidationError {
     ValidationError {
         field: field.to_owned(),
         message: message.into(),
@@ -522,7 +522,7 @@ struct Given<'a> {
 }
 
 /// A rate as written in `field`: finite, from [`MIN_RATE`] to [`MAX_RATE`].
-fn rate(field: &str, rate: f64) -> Result<Rate, ValidationError> {
+pub(crate) fn rate(field: &str, rate: f64) -> Result<Rate, ValidationError> {
     if !rate.is_finite() || rate <= 0.0 || rate > MAX_RATE {
         return Err(invalid(
             field,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use onslaught_plan::request::{MAX_RATE, MIN_RATE};
 use onslaught_plan::{Load, Split, TestPlan};
 
 use crate::codec::{DecodeError, Message, check_id};
@@ -249,9 +250,13 @@ pub enum TriggerAction {
     /// Stop the test now.
     #[serde(rename = "STOP")]
     Stop,
+    /// Change the running test's rate (`rate` or `rate_total`) from `effective_at_ms` on.
+    /// A driver that predates it refuses the message as malformed.
+    #[serde(rename = "ADJUST")]
+    Adjust,
 }
 
-/// `trigger`: starts (or stops) a configured test on every participating driver.
+/// `trigger`: starts, stops or adjusts a configured test on every participating driver.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trigger {
     /// Protocol version of the sender.
@@ -259,11 +264,24 @@ pub struct Trigger {
     pub protocol_version: u32,
     /// The test to start or stop.
     pub test_id: String,
-    /// `YES` starts, `STOP` stops.
+    /// `YES` starts, `STOP` stops, `ADJUST` changes the rate.
     pub trigger: TriggerAction,
-    /// Synchronized start: wall-clock time to begin, ms since the Unix epoch (0: at once).
+    /// Synchronized start: wall-clock time to begin, ms since the Unix epoch (0: at once). On
+    /// `ADJUST`, the test's start time (its schedule's origin on every driver).
     #[serde(default)]
     pub start_at_ms: u64,
+    /// `ADJUST` of a test whose rate is per driver: the new requests per second of each driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `ADJUST` of a test whose rate is in total: the new requests per second of all drivers
+    /// together (each keeps its stripe of the one schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_total: Option<f64>,
+    /// `ADJUST`: the wall-clock instant the new rate takes effect on every driver, ms since the
+    /// Unix epoch (the same instant of the schedule everywhere: `effective_at_ms -
+    /// start_at_ms` after its origin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at_ms: Option<u64>,
     /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
@@ -283,7 +301,53 @@ impl Message for Trigger {
         self.protocol_version
     }
     fn validate(&self) -> Result<(), DecodeError> {
-        check_id("test_id", &self.test_id)
+        check_id("test_id", &self.test_id)?;
+        let rates = [("rate", self.rate), ("rate_total", self.rate_total)];
+        if self.trigger != TriggerAction::Adjust {
+            if let Some((field, _)) = rates.iter().find(|(_, r)| r.is_some()) {
+                return Err(DecodeError::invalid(
+                    field,
+                    "only an ADJUST trigger carries a rate",
+                ));
+            }
+            return Ok(());
+        }
+        if self.effective_at_ms.is_none() {
+            return Err(DecodeError::invalid(
+                "effective_at_ms",
+                "an ADJUST trigger states when it takes effect",
+            ));
+        }
+        match rates {
+            [(field, Some(r)), (_, None)] | [(_, None), (field, Some(r))] => {
+                if !r.is_finite() || !(MIN_RATE..=MAX_RATE).contains(&r) {
+                    return Err(DecodeError::invalid(field, "out of range"));
+                }
+                Ok(())
+            }
+            _ => Err(DecodeError::invalid(
+                "rate",
+                "an ADJUST trigger carries one of rate and rate_total",
+            )),
+        }
+    }
+}
+
+impl Trigger {
+    /// A trigger of `action` for test `test_id`, issued now, unstamped and unsigned.
+    pub fn new(test_id: &str, action: TriggerAction, start_at_ms: u64) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            test_id: test_id.to_owned(),
+            trigger: action,
+            start_at_ms,
+            rate: None,
+            rate_total: None,
+            effective_at_ms: None,
+            issued_at_ms: crate::now_ms(),
+            epoch: None,
+            signature: None,
+        }
     }
 }
 

@@ -61,17 +61,28 @@ fn test_config() -> impl Strategy<Value = TestConfig> {
 fn trigger() -> impl Strategy<Value = Trigger> {
     (
         id(),
-        prop_oneof![Just(TriggerAction::Start), Just(TriggerAction::Stop)],
+        prop_oneof![
+            Just(TriggerAction::Start),
+            Just(TriggerAction::Stop),
+            Just(TriggerAction::Adjust)
+        ],
         any::<u64>(),
+        1.0f64..1_000_000.0,
     )
-        .prop_map(|(test_id, trigger, at)| Trigger {
-            protocol_version: PROTOCOL_VERSION,
-            test_id,
-            trigger,
-            start_at_ms: at,
-            issued_at_ms: at,
-            epoch: (at % 3 != 0).then_some(at / 3),
-            signature: Some("c2ln".into()),
+        .prop_map(|(test_id, trigger, at, rate)| {
+            let adjust = trigger == TriggerAction::Adjust;
+            Trigger {
+                protocol_version: PROTOCOL_VERSION,
+                test_id,
+                trigger,
+                start_at_ms: at,
+                rate: (adjust && at % 2 == 0).then_some(rate),
+                rate_total: (adjust && at % 2 == 1).then_some(rate),
+                effective_at_ms: adjust.then_some(at / 2),
+                issued_at_ms: at,
+                epoch: (at % 3 != 0).then_some(at / 3),
+                signature: Some("c2ln".into()),
+            }
         })
 }
 
@@ -345,6 +356,45 @@ fn rejects_oversized_future_and_invalid_messages() {
             ..
         })
     ));
+
+    // An action this build does not know (as ADJUST is to a driver that predates it) is a
+    // malformed message: refused and counted by the driver, never acted on.
+    let unknown_action = br#"{"test_id":"t","trigger":"RESIZE","rate":5.0}"#;
+    assert!(matches!(
+        decode::<Trigger>(unknown_action),
+        Err(DecodeError::Malformed(_))
+    ));
+    // ADJUST carries exactly one rate, in range, and when it takes effect; no other action
+    // carries a rate.
+    for (bad, field) in [
+        (&br#"{"test_id":"t","trigger":"ADJUST","rate":5.0}"#[..], "effective_at_ms"),
+        (br#"{"test_id":"t","trigger":"ADJUST","effective_at_ms":9}"#, "rate"),
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","rate":5.0,"rate_total":5.0,"effective_at_ms":9}"#,
+            "rate",
+        ),
+        (br#"{"test_id":"t","trigger":"ADJUST","rate":0.0,"effective_at_ms":9}"#, "rate"),
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","rate_total":1e300,"effective_at_ms":9}"#,
+            "rate_total",
+        ),
+        (br#"{"test_id":"t","trigger":"STOP","rate":5.0}"#, "rate"),
+    ] {
+        match decode::<Trigger>(bad) {
+            Err(DecodeError::Invalid { field: f, .. }) => {
+                assert_eq!(f, field, "{}", String::from_utf8_lossy(bad));
+            }
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
+        }
+    }
+    let adjust: Trigger =
+        decode(br#"{"test_id":"t","trigger":"ADJUST","rate_total":900,"effective_at_ms":9}"#)
+            .unwrap();
+    assert_eq!(adjust.trigger, TriggerAction::Adjust);
+    assert_eq!(
+        (adjust.rate, adjust.rate_total, adjust.effective_at_ms),
+        (None, Some(900.0), Some(9))
+    );
 
     let wrong_type = br#"{"node_id":"d1","node_IP":5,"message_type":"DRIVER_NODE_REGISTER"}"#;
     assert!(matches!(

@@ -68,6 +68,13 @@ interface Shown {
   stopBtn: HTMLButtonElement;
   followBtn: HTMLButtonElement;
   report: HTMLAnchorElement;
+  /** Sets a new rate on a running tsunami at a constant rate (hidden otherwise). */
+  rateForm: HTMLFormElement;
+  rateInput: HTMLInputElement;
+  rateSplit: HTMLSelectElement;
+  rateBtn: HTMLButtonElement;
+  /** The test's rate changes, one line each. */
+  loadChanges: HTMLElement;
   tiles: Record<string, HTMLElement>;
   progressBar: HTMLProgressElement;
   progressLabel: HTMLElement;
@@ -247,6 +254,23 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         'Follow current test',
       ),
       report: h('a', { class: 'button secondary', 'data-testid': 'live-report-link' }, 'Download report (JSON)'),
+      rateForm: h('form', { class: 'rate-change', 'data-testid': 'rate-form', 'aria-label': 'Change the rate' }),
+      rateInput: h('input', {
+        type: 'number',
+        min: '0.001',
+        step: 'any',
+        required: true,
+        'aria-label': 'New rate, requests per second',
+        'data-testid': 'rate-input',
+      }),
+      rateSplit: h(
+        'select',
+        { 'aria-label': 'Whose rate', 'data-testid': 'rate-split' },
+        h('option', { value: 'rate' }, 'per driver'),
+        h('option', { value: 'rate_total' }, 'in total'),
+      ),
+      rateBtn: h('button', { type: 'submit', 'data-testid': 'rate-button' }, 'Set rate'),
+      loadChanges: h('ul', { class: 'load-changes', 'data-testid': 'load-changes', 'aria-label': 'Rate changes' }),
       tiles,
       progressBar: h('progress', { max: '1', 'aria-label': 'Progress', 'data-testid': 'live-progress' }),
       progressLabel: h('span', { class: 'progress-label' }),
@@ -272,6 +296,13 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.stopBtn.addEventListener('click', () => act(s, () => deps.api.stopTest(id)));
     s.startBtn.addEventListener('click', () => act(s, () => deps.api.startTest(id)));
     s.followBtn.addEventListener('click', () => deps.select(null));
+    s.rateForm.append(h('label', {}, 'New rate ', s.rateInput, ' req/s '), s.rateSplit, ' ', s.rateBtn);
+    s.rateForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = Number(s.rateInput.value);
+      const change = s.rateSplit.value === 'rate_total' ? { rate_total: value } : { rate: value };
+      void act(s, () => deps.api.changeLoad(id, change));
+    });
 
     const throughputHost = h('div', {
       class: 'chart',
@@ -298,6 +329,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       s.message,
       s.warnings,
       s.actionError,
+      s.rateForm,
+      s.loadChanges,
       h('div', { class: 'progress' }, s.progressBar, s.progressLabel),
       h('dl', { class: 'tiles' }, tileEls),
       s.thresholds,
@@ -366,7 +399,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
 
   async function act(s: Shown, call: () => Promise<TestView>): Promise<void> {
     s.busy = true;
-    s.startBtn.disabled = s.stopBtn.disabled = true;
+    s.startBtn.disabled = s.stopBtn.disabled = s.rateBtn.disabled = true;
     s.actionError.hidden = true;
     try {
       const test = await call();
@@ -401,7 +434,27 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.followBtn.hidden = state.selectedId === null;
     s.startBtn.hidden = test.status !== 'created';
     s.stopBtn.hidden = !active;
-    s.startBtn.disabled = s.stopBtn.disabled = s.busy;
+    s.startBtn.disabled = s.stopBtn.disabled = s.rateBtn.disabled = s.busy;
+    // A running tsunami at a constant rate can change it; stages follow their curve.
+    s.rateForm.hidden = !(
+      test.status === 'running' &&
+      cfg.test_type.toLowerCase() === 'tsunami' &&
+      (cfg.stages ?? []).length === 0 &&
+      (cfg.stages_total ?? []).length === 0
+    );
+    const changes = test.load_changes ?? [];
+    s.loadChanges.hidden = changes.length === 0;
+    replaceChildren(
+      s.loadChanges,
+      changes.map((c) =>
+        h(
+          'li',
+          { 'data-testid': 'load-change' },
+          `Rate changed at ${(c.offset_ms / 1000).toFixed(1)} s to ${fmtRate(c.rate)} per driver ` +
+            `(${fmtRate(c.rate_total)} in total), asked by ${c.requested_by}`,
+        ),
+      ),
+    );
     s.stopBtn.setAttribute('aria-label', `Stop test ${test.id}`);
     s.startBtn.setAttribute('aria-label', `Start test ${test.id}`);
     s.report.hidden = !test.report_path;

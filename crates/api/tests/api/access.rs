@@ -49,6 +49,11 @@ async fn mutating_routes_need_the_token_and_reads_stay_open() {
         let call = Request::post(&path).body(Body::empty()).unwrap();
         h.send(call).await.error(StatusCode::UNAUTHORIZED);
     }
+    let change = Request::patch(format!("/api/tests/{id}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"rate": 5}"#))
+        .unwrap();
+    h.send(change).await.error(StatusCode::UNAUTHORIZED);
     // Unknown ids are not revealed to callers without the token either.
     h.post_empty("/api/tests/t-nope/stop")
         .await
@@ -155,6 +160,7 @@ async fn only_the_allowed_origin_gets_cors_headers() {
         .unwrap()
         .to_ascii_uppercase();
     assert!(methods.contains("POST"), "{methods}");
+    assert!(methods.contains("PATCH"), "{methods}");
     let allowed_headers = answer
         .header(header::ACCESS_CONTROL_ALLOW_HEADERS)
         .unwrap()

@@ -13,6 +13,7 @@ mod events;
 mod flow;
 mod input;
 mod limits;
+mod load_change;
 mod metrics;
 mod openapi;
 mod schema;

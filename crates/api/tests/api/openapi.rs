@@ -300,6 +300,18 @@ fn test_view(full: bool) -> TestView {
             Vec::new()
         },
         aborted_by_threshold: full,
+        load_changes: if full {
+            vec![onslaught_orchestrator::LoadChange {
+                at_ms: 2_500,
+                offset_ms: 2_000,
+                rate: 200.0,
+                rate_total: 600.0,
+                requested_at_ms: 2_000,
+                requested_by: "api".into(),
+            }]
+        } else {
+            Vec::new()
+        },
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
         report_error: full.then(|| "disk full".to_owned()),
         last_metrics_sent_at_ms: some(4),

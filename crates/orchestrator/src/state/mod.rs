@@ -5,11 +5,13 @@
 //! - [`nodes`]: drivers, their liveness, and the one rule for "enough drivers".
 //! - `test`: one test, its lifecycle (stop, failure, interruption) and its view.
 //! - `start`: picking drivers, the acknowledgements of the config, and the start trigger.
+//! - `load`: a running test's rate changed, at one instant for every driver.
 //! - `merge`: how a metrics message is merged into a running test.
 //! - `reports`: what the reports and checkpoints of a test are made of.
 //! - `resume`: the consumer's position on `metrics`, where each running test's messages begin,
 //!   and a test carried on after a restart.
 
+mod load;
 mod merge;
 pub mod nodes;
 mod reports;
@@ -27,6 +29,7 @@ use crate::config::OrchestratorConfig;
 use crate::report::TestReport;
 use crate::views::TestView;
 
+pub use load::{LOAD_CHANGE_LEAD_MS, MAX_LOAD_CHANGES};
 pub use nodes::Node;
 pub use start::Acks;
 use test::{LiveTest, Test};

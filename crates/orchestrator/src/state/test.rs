@@ -12,7 +12,7 @@ use super::State;
 use crate::error::ControlError;
 use crate::thresholds::{self, Recent, ThresholdResult};
 use crate::totals::{Measured, NodeTotals, Series, shift_ms};
-use crate::views::{NodeFacts, StatsView, TestStatus, TestView};
+use crate::views::{LoadChange, NodeFacts, StatsView, TestStatus, TestView};
 
 /// A test the orchestrator knows: one it runs or ran, or one loaded from a report written by an
 /// earlier run (shown as it was, never changed).
@@ -246,6 +246,8 @@ pub(super) struct LiveTest {
     pub(super) thresholds: Vec<ThresholdResult>,
     /// Why a failed threshold stopped the test (`abort_on_fail`), once it did.
     pub(super) threshold_abort: Option<String>,
+    /// Each change of its rate while it ran, in order of their instants.
+    pub(super) load_changes: Vec<LoadChange>,
 }
 
 impl LiveTest {
@@ -265,6 +267,7 @@ impl LiveTest {
             recent: Recent::for_thresholds(&plan.thresholds),
             thresholds: Vec::new(),
             threshold_abort: None,
+            load_changes: Vec::new(),
             plan,
         }
     }
@@ -413,6 +416,7 @@ impl LiveTest {
             series: self.series.points(),
             thresholds: self.thresholds.clone(),
             aborted_by_threshold: self.threshold_abort.is_some(),
+            load_changes: self.load_changes.clone(),
             report_path,
             report_error,
             last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
