@@ -481,7 +481,11 @@ export interface components {
              * @description New requests per second in total over the test's drivers (each then sends its share).
              */
             rate_total?: number | null;
-        };
+        } & ({
+            rate: number;
+        } | {
+            rate_total: number;
+        });
         /** @description One request name of a comparison. */
         NameComparisonView: {
             /** @description The request name. */

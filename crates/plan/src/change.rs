@@ -13,6 +13,10 @@ use crate::request::{MAX_RATE, MIN_RATE};
 /// It takes effect on every driver at one instant the orchestrator states.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {"required": ["rate"], "properties": {"rate": {"type": "number"}}},
+    {"required": ["rate_total"], "properties": {"rate_total": {"type": "number"}}}
+]))]
 pub struct LoadChangeRequest {
     /// New requests per second per driver (the test's total is this times its drivers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
