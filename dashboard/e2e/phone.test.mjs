@@ -108,15 +108,16 @@ dashboardTest(
     await poll(() => page.getByTestId('live-report-link').isVisible(), { what: 'the report link' });
     await assertNoHorizontalScroll(page, 'completed test');
 
-    // Accessible names: every control in the accessibility tree, and every visible DOM control.
+    // Accessible names: every control in the accessibility tree, and every visible DOM control
+    // (the plan panel opened, so its controls are among them).
+    await page.getByText('Start from a plan file').tap();
+    await poll(() => page.getByTestId('plan-start').isVisible(), { what: 'the plan panel to open' });
     const named = await accessibleControls(page);
     const unnamed = named.filter((n) => n.name === '');
     assert.deepEqual(unnamed, [], 'controls without an accessible name');
     const domControls = await page.evaluate(
       () =>
-        [...document.querySelectorAll('button, input, select, textarea, a[href]')].filter(
-          (el) => el.getClientRects().length > 0,
-        ).length,
+        [...document.querySelectorAll('button, input, select, textarea, a[href]')].filter((el) => el.checkVisibility()).length,
     );
     assert.ok(named.length >= domControls, `${named.length} named controls for ${domControls} visible ones`);
     // The same through role queries: the main actions are found by their names.
