@@ -112,10 +112,13 @@ export function curveArea(stages: readonly { duration_ms: number; target: number
 /**
  * The requests a tsunami test's schedule plans in second `s` in total over `drivers` drivers:
  * its rate curve's area over that second, or its constant rate (while its duration lasts); a
- * per-driver schedule times the drivers. Null for a test without a schedule (avalanche).
+ * per-driver schedule times the drivers. Null for a test without a schedule (avalanche, whose
+ * stages are users).
  */
 export function plannedInSecond(cfg: TestRequest, drivers: number, s: number): number | null {
   const n = Math.max(drivers, 1);
+  // An avalanche's stages are virtual users, not a rate: no request target.
+  if (cfg.test_type.toLowerCase() !== 'tsunami') return null;
   const curve = cfg.stages?.length ? cfg.stages : cfg.stages_total;
   if (curve && curve.length > 0) {
     const end = cfg.duration_ms ? cfg.duration_ms / 1000 : Infinity;
