@@ -1216,7 +1216,8 @@ export interface components {
              *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
              *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
              *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+             *     count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
              *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
              *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
@@ -1478,7 +1479,8 @@ export interface components {
              *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
              *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
              *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+             *     count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
              *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
              *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
@@ -1581,6 +1583,12 @@ export interface components {
              *     (no response yet for a latency, no request for a rate).
              */
             value: number | null;
+            /**
+             * @description The threshold's warm-up (`after`) is not over: no data of a second from it on has
+             *     come in, so its verdict is pending (neither pass nor fail yet; `passed` false, `value`
+             *     null). A test that ends before its warm-up does fails it: nothing was measured.
+             */
+            warming_up?: boolean;
         };
     };
     responses: never;

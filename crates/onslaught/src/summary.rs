@@ -329,14 +329,17 @@ pub fn text(test: &TestView) -> String {
     }
     line("Status codes  [code:count]", codes);
     for t in &test.thresholds {
-        line(
-            &format!("Threshold     {}", t.expression),
+        let verdict = if t.warming_up {
+            // The test ended (or is shown) before the threshold's `after`: nothing counted.
+            "FAIL: pending (warm-up), the test ended before its warm-up did".to_owned()
+        } else {
             format!(
                 "{} (measured {})",
                 if t.passed { "pass" } else { "FAIL" },
                 threshold_value(&t.expression, t.value)
-            ),
-        );
+            )
+        };
+        line(&format!("Threshold     {}", t.expression), verdict);
     }
     if a.counters.errors.is_empty() {
         line("Errors", "none".to_owned());

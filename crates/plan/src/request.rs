@@ -150,7 +150,8 @@ pub struct TestRequest {
     /// and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
     /// `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
     /// `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-    /// `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+    /// `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+    /// count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
     /// (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
     /// passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -183,7 +184,8 @@ fn is_zero(n: &u64) -> bool {
 
 /// Thresholds as a regular expression for the OpenAPI document: a subset of what is accepted
 /// (lower-case metrics, `p0`..`p99` and `p999`, windows of 1 to 99 s, whole-unit durations,
-/// request names of letters, digits, `_./-` and inner spaces, at most 64), so that every
+/// request names of letters, digits, `_./-` and inner spaces, at most 64, warm-ups in whole
+/// s, m or h), so that every
 /// expression it allows is one the parser takes.
 pub const THRESHOLD_PATTERN: &str = concat!(
     "^ *([A-Za-z0-9_./-][A-Za-z0-9_./ -]{0,63}: *)?(",
@@ -191,7 +193,7 @@ pub const THRESHOLD_PATTERN: &str = concat!(
     "([0-9]{1,6}(us|ms|s)|[0-9]{1,6}(\\.[0-9]{1,3})?)",
     "|(error_rate|checks)(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *(100|[0-9]{1,2}(\\.[0-9]{1,3})?)%",
     "|rps(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *[0-9]{1,9}(\\.[0-9]{1,3})?",
-    ") *$"
+    ")( +after +[1-9][0-9]{0,5}(s|m|h))? *$"
 );
 
 /// Most thresholds a test may have.
