@@ -142,6 +142,37 @@ export function withTarget(data: ChartData, cfg: TestRequest, drivers: number): 
   };
 }
 
+/** A curve's value (stages from 0, each linear to its target) at `t` s; its last target past its end. */
+export function curveAt(stages: readonly { duration_ms: number; target: number }[], t: number): number {
+  let from = 0;
+  let left = t;
+  for (const stage of stages) {
+    const length = stage.duration_ms / 1000;
+    if (left < length) return from + ((stage.target - from) * left) / length;
+    left -= length;
+    from = stage.target;
+  }
+  return from;
+}
+
+/**
+ * An avalanche with stages of virtual users: the users running per second (mean over the
+ * second, all drivers) and the curve's target at the middle of each second (in total: a
+ * per-driver curve times the drivers). Null for any other test.
+ */
+export function usersData(points: readonly SeriesPoint[] | undefined, cfg: TestRequest, drivers: number): ChartData | null {
+  if (cfg.test_type.toLowerCase() !== 'avalanche') return null;
+  const curve = cfg.stages?.length ? cfg.stages : cfg.stages_total;
+  if (!curve || curve.length === 0) return null;
+  const n = cfg.stages?.length ? Math.max(drivers, 1) : 1;
+  const end = cfg.duration_ms ? cfg.duration_ms / 1000 : Infinity;
+  const { x, at } = perSecond(points);
+  return {
+    labels: ['users', 'target'],
+    columns: [x, at.map((p) => p?.users ?? null), x.map((s) => (s + 0.5 < end ? curveAt(curve, s + 0.5) * n : null))],
+  };
+}
+
 /** The values with the run of zeros (and gaps) at their end made null. */
 function withoutTrailingZeros(values: (number | null)[]): (number | null)[] {
   let end = values.length;
