@@ -860,6 +860,12 @@ export interface components {
              * @description Seconds since the test's start time.
              */
             second: number;
+            /**
+             * Format: double
+             * @description Mean virtual users running in that second over all drivers (`user_ms / 1000`), for an
+             *     avalanche with stages of users; absent for any other test.
+             */
+            users?: number | null;
         };
         /** @description One step of a latency percentile spectrum. */
         SpectrumStep: {
@@ -888,7 +894,8 @@ export interface components {
             duration_ms: number;
             /**
              * Format: double
-             * @description Requests per second at the stage's end (reached linearly from the previous stage's).
+             * @description Requests per second at the stage's end (reached linearly from the previous stage's); in
+             *     an avalanche, virtual users (a whole number).
              */
             target: number;
         };
@@ -1011,6 +1018,13 @@ export interface components {
              *     requests attempted.
              */
             success_ratio: number;
+            /**
+             * Format: uint64
+             * @description Ramping virtual users (an avalanche with stages): the time users ran, summed over the
+             *     users, in ms; a second's mean running users are its `user_ms / 1000`. Absent (0) for
+             *     any other test.
+             */
+            user_ms?: number;
         };
         /** @description One status or a list of them. */
         StatusList: number | number[];
@@ -1237,11 +1251,19 @@ export interface components {
             /**
              * @description Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
              *     linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
-             *     stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
-             *     the stages' total unless `duration_ms` is shorter. At least one target above 0.
+             *     stay absolute: the i-th request at the time the curve's area reaches i). Avalanche: a
+             *     curve of virtual users per driver, as k6's ramping-vus (whole targets, at most
+             *     `MAX_USERS`): at time t, floor(curve(t)) users run, started evenly as it rises; as it
+             *     falls, users stop after their request (or flow iteration) in flight; one connection per
+             *     user (`concurrency` is the peak). The test lasts the stages' total unless `duration_ms`
+             *     is shorter. At least one target above 0.
              */
             stages?: components["schemas"]["Stage"][];
-            /** @description Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`). */
+            /**
+             * @description As `stages`, the targets in total over all drivers: a tsunami's rate split as
+             *     `rate_total`; an avalanche's users split so that at every moment driver k of n runs the
+             *     users i < floor(curve(t)) with i mod n = k (the drivers' users add up to the curve).
+             */
             stages_total?: components["schemas"]["Stage"][];
             /**
              * @description Start right after creating.
@@ -1259,7 +1281,8 @@ export interface components {
              *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
              *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
              *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+             *     count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
              *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
              *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
@@ -1493,11 +1516,19 @@ export interface components {
             /**
              * @description Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
              *     linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
-             *     stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
-             *     the stages' total unless `duration_ms` is shorter. At least one target above 0.
+             *     stay absolute: the i-th request at the time the curve's area reaches i). Avalanche: a
+             *     curve of virtual users per driver, as k6's ramping-vus (whole targets, at most
+             *     `MAX_USERS`): at time t, floor(curve(t)) users run, started evenly as it rises; as it
+             *     falls, users stop after their request (or flow iteration) in flight; one connection per
+             *     user (`concurrency` is the peak). The test lasts the stages' total unless `duration_ms`
+             *     is shorter. At least one target above 0.
              */
             stages?: components["schemas"]["Stage"][];
-            /** @description Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`). */
+            /**
+             * @description As `stages`, the targets in total over all drivers: a tsunami's rate split as
+             *     `rate_total`; an avalanche's users split so that at every moment driver k of n runs the
+             *     users i < floor(curve(t)) with i mod n = k (the drivers' users add up to the curve).
+             */
             stages_total?: components["schemas"]["Stage"][];
             /**
              * @description Start right after creating.
@@ -1515,7 +1546,8 @@ export interface components {
              *     and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
              *     `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
              *     `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-             *     `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+             *     `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+             *     count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
              *     (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
              *     passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
              */
@@ -1620,6 +1652,12 @@ export interface components {
              *     (no response yet for a latency, no request for a rate).
              */
             value: number | null;
+            /**
+             * @description The threshold's warm-up (`after`) is not over: no data of a second from it on has
+             *     come in, so its verdict is pending (neither pass nor fail yet; `passed` false, `value`
+             *     null). A test that ends before its warm-up does fails it: nothing was measured.
+             */
+            warming_up?: boolean;
         };
     };
     responses: never;

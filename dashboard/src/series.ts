@@ -112,10 +112,13 @@ export function curveArea(stages: readonly { duration_ms: number; target: number
 /**
  * The requests a tsunami test's schedule plans in second `s` in total over `drivers` drivers:
  * its rate curve's area over that second, or its constant rate (while its duration lasts); a
- * per-driver schedule times the drivers. Null for a test without a schedule (avalanche).
+ * per-driver schedule times the drivers. Null for a test without a schedule (avalanche, whose
+ * stages are users).
  */
 export function plannedInSecond(cfg: TestRequest, drivers: number, s: number): number | null {
   const n = Math.max(drivers, 1);
+  // An avalanche's stages are virtual users, not a rate: no request target.
+  if (cfg.test_type.toLowerCase() !== 'tsunami') return null;
   const curve = cfg.stages?.length ? cfg.stages : cfg.stages_total;
   if (curve && curve.length > 0) {
     const end = cfg.duration_ms ? cfg.duration_ms / 1000 : Infinity;
@@ -136,6 +139,37 @@ export function withTarget(data: ChartData, cfg: TestRequest, drivers: number): 
   return {
     labels: [...data.labels, 'target'],
     columns: [x, ...rest, x.map((s) => plannedInSecond(cfg, drivers, s))],
+  };
+}
+
+/** A curve's value (stages from 0, each linear to its target) at `t` s; its last target past its end. */
+export function curveAt(stages: readonly { duration_ms: number; target: number }[], t: number): number {
+  let from = 0;
+  let left = t;
+  for (const stage of stages) {
+    const length = stage.duration_ms / 1000;
+    if (left < length) return from + ((stage.target - from) * left) / length;
+    left -= length;
+    from = stage.target;
+  }
+  return from;
+}
+
+/**
+ * An avalanche with stages of virtual users: the users running per second (mean over the
+ * second, all drivers) and the curve's target at the middle of each second (in total: a
+ * per-driver curve times the drivers). Null for any other test.
+ */
+export function usersData(points: readonly SeriesPoint[] | undefined, cfg: TestRequest, drivers: number): ChartData | null {
+  if (cfg.test_type.toLowerCase() !== 'avalanche') return null;
+  const curve = cfg.stages?.length ? cfg.stages : cfg.stages_total;
+  if (!curve || curve.length === 0) return null;
+  const n = cfg.stages?.length ? Math.max(drivers, 1) : 1;
+  const end = cfg.duration_ms ? cfg.duration_ms / 1000 : Infinity;
+  const { x, at } = perSecond(points);
+  return {
+    labels: ['users', 'target'],
+    columns: [x, at.map((p) => p?.users ?? null), x.map((s) => (s + 0.5 < end ? curveAt(curve, s + 0.5) * n : null))],
   };
 }
 

@@ -31,7 +31,12 @@ export function fmtThresholdValue(expression: string, value: number | null | und
 export function thresholdLines(test: TestView, active: boolean): ThresholdLine[] {
   return (test.thresholds ?? []).map((t) => ({
     expression: t.expression,
-    measured: fmtThresholdValue(t.expression, t.value),
+    // A threshold still in its warm-up (`after`): neither pass nor fail while the test runs.
+    measured: t.warming_up
+      ? active
+        ? 'pending (warm-up)'
+        : 'the test ended in its warm-up: nothing measured'
+      : fmtThresholdValue(t.expression, t.value),
     verdict: t.passed ? 'pass' : active && (t.value === null || t.value === undefined) ? 'pending' : 'fail',
   }));
 }

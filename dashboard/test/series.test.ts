@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   curveArea,
+  curveAt,
+  usersData,
   latencyData,
   nodeIdsOf,
   orderedPoints,
@@ -159,6 +161,19 @@ describe('the schedule\'s target beside the achieved rate', () => {
     expect(plannedInSecond({ ...base, rate: 100 }, 3, 7)).toBe(300);
     expect(plannedInSecond({ ...base, delay_ms: 10 }, 2, 0)).toBe(200);
     expect(plannedInSecond({ ...test('x').config, test_type: 'avalanche' }, 2, 0)).toBe(null);
+  });
+  it('shows an avalanche\'s users beside its users curve, none for other tests', () => {
+    const avalanche = { ...test('x').config, test_type: 'avalanche' as const, stages_total: [{ duration_ms: 2000, target: 10 }] };
+    expect(curveAt(avalanche.stages_total, 0.5)).toBe(2.5);
+    expect(curveAt(avalanche.stages_total, 9)).toBe(10);
+    const data = usersData([point(0, { users: 2.1 }), point(1, { users: 7.4 })], avalanche, 3)!;
+    expect(data.labels).toEqual(['users', 'target']);
+    expect(data.columns[1]).toEqual([2.1, 7.4]);
+    expect(data.columns[2]).toEqual([2.5, 7.5]);
+    // Per driver: the total is the curve times the drivers.
+    const perDriver = { ...avalanche, stages_total: [], stages: avalanche.stages_total };
+    expect(usersData([point(0)], perDriver, 3)!.columns[2]).toEqual([7.5]);
+    expect(usersData([point(0)], { ...base, rate: 5 }, 3)).toBe(null);
   });
   it('adds a target column only for a schedule', () => {
     const data = throughputData([point(0, { requests: 60 }), point(1, { requests: 200 })], []);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use onslaught_engine::{Arrivals, Curve, FlowRun, LoadSpec, Mode, RequestTemplate, Stripe};
+use onslaught_engine::{Arrivals, Curve, FlowRun, LoadSpec, Mode, RequestTemplate, Stripe, Users};
 use onslaught_plan::{Load, Schedule, Split, TestPlan};
 use onslaught_protocol::{Metrics, PROTOCOL_VERSION, Trigger};
 use onslaught_stats::{Counters, Measurements, Summary};
@@ -24,8 +24,25 @@ pub fn stripe_of(drivers: &[String], node_id: &str) -> Option<Stripe> {
 /// What the engine runs for `plan` (the one place a plan becomes an engine spec) on the driver
 /// that has `stripe` of a schedule in total, or why this driver cannot run it.
 pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
+    let mut concurrency = plan.concurrency.get();
     let (mode, requests) = match &plan.load {
         Load::Avalanche => (Mode::Avalanche, plan.bound.requests()),
+        Load::Ramping(users) => {
+            let points: Vec<(Duration, f64)> = users
+                .stages()
+                .ramps()
+                .iter()
+                .map(|r| (r.duration, r.target))
+                .collect();
+            let curve = Curve::new(&points).map_err(|e| format!("stages: {e}"))?;
+            let users = match users.split() {
+                Split::PerDriver => Users::new(curve),
+                Split::Total => Users::new(curve).striped(stripe),
+            };
+            // One connection per user at the curve's peak (this driver's share of it).
+            concurrency = u32::try_from(users.peak()).unwrap_or(u32::MAX).max(1);
+            (Mode::Ramping(users), plan.bound.requests())
+        }
         Load::Tsunami(schedule) => {
             let (whole, before_deadline) = arrivals(schedule, plan.bound.duration())?;
             let (arrivals, mine) = match schedule.split() {
@@ -58,7 +75,7 @@ pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
         mode,
         requests,
         duration: plan.bound.duration(),
-        concurrency: plan.concurrency.get(),
+        concurrency,
         timeout: plan.timeout,
         insecure: plan.insecure,
         threads: None,
@@ -275,6 +292,33 @@ mod tests {
         r.requests_per_driver = Some(1);
         r.body_base64 = Some("not base64!".to_owned());
         assert_eq!(TestPlan::try_from(r).unwrap_err().field, "body_base64");
+    }
+
+    #[test]
+    fn users_in_total_give_each_driver_its_share_and_connections() {
+        let total = plan(|r| {
+            r.requests_per_driver = None;
+            r.stages_total = vec![onslaught_plan::Stage {
+                duration_ms: 1_000,
+                target: 10.0,
+            }];
+        });
+        let specs: Vec<LoadSpec> = (0..3)
+            .map(|k| load_spec(&total, Stripe::new(k, 3).unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            specs.iter().map(|s| s.concurrency).collect::<Vec<_>>(),
+            [4, 3, 3]
+        );
+        let at_end: u64 = specs
+            .iter()
+            .map(|s| match &s.mode {
+                Mode::Ramping(users) => users.mine(ms(1_000)),
+                other => panic!("{other:?}"),
+            })
+            .sum();
+        assert_eq!(at_end, 10);
+        assert_eq!(specs[0].duration, Some(ms(1_000)));
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //!
 //! - [`Mode::Avalanche`]: every worker sends its next request as soon as its previous response
 //!   is complete (closed loop, first come first served).
+//! - [`Mode::Ramping`]: a closed loop whose users follow a curve ([`Users`], as k6's
+//!   ramping-vus): a user (one per connection) sends only while the curve's users include it,
+//!   starting as the curve rises and stopping, after its request in flight, as it falls; the
+//!   recorder counts the users running (`Counters::user_ms`, [`RunHandle::running_users`]).
 //! - [`Mode::Scheduled`]: a pacer thread releases requests at absolute times from the start
 //!   ([`Arrivals`]: `i * gap`, or where a rate curve's area reaches `i`; all of them or every
 //!   n-th); workers take them in order. Latency is measured from the intended
@@ -31,6 +35,8 @@
 //!   switched to a new rate from an instant of the run), the pacer thread, [`RateControl`]
 //!   (a running schedule's rate changed) and precise sleeping.
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
+//! - [`ramp`]: [`Users`], a curve of virtual users (whole or one stripe), and `Presence`, the
+//!   count of users running.
 //! - `worker`: one connection's request loop.
 //! - [`limits`]: the open-file limit connections must fit under.
 //!
@@ -46,6 +52,7 @@
 
 mod connection;
 pub mod limits;
+pub mod ramp;
 pub mod recorder;
 pub mod schedule;
 pub mod spec;
@@ -58,6 +65,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use ramp::Users;
 pub use recorder::{Recorder, Timing};
 pub use schedule::{Arrivals, ChangeError, Curve, CurveError, RateControl, Stripe};
 pub use spec::{FlowRun, LoadSpec, Mode, RequestTemplate, SpecError};
@@ -117,6 +125,11 @@ impl RunHandle {
         self.cancel.cancel();
     }
 
+    /// Users running now, for a run of ramping users (`None` for any other).
+    pub fn running_users(&self) -> Option<u64> {
+        self.recorder.running_users()
+    }
+
     /// A token that stops the run when cancelled.
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
@@ -141,6 +154,7 @@ impl RunHandle {
             hard_stop.abort();
         }
         self.recorder.abort_in_flight();
+        self.recorder.users_ended(Instant::now());
         self.started.elapsed()
     }
 }
@@ -170,7 +184,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     // precise (gaps of 1 ms or more: at most 1,000 light requests a second per driver, so a
     // real-time thread cannot hog a core).
     let priority = match &spec.mode {
-        Mode::Avalanche => None,
+        Mode::Avalanche | Mode::Ramping(_) => None,
         Mode::Scheduled(arrivals) => {
             Some(arrivals.shortest_gap() >= schedule::PRECISE_MIN_INTERVAL)
         }
@@ -193,6 +207,9 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         .map(|index| u64::try_from(connections_of(index).clamp(1, PERMIT_BATCH_MAX)).unwrap_or(1))
         .collect();
     let mut recorder = Recorder::with_batches(scheduled, &batches);
+    if matches!(spec.mode, Mode::Ramping(_)) {
+        recorder = recorder.with_users(Instant::now());
+    }
     if let Some(run) = &spec.flows {
         let flows: Vec<String> = run.scenario.flows.iter().map(|f| f.name.clone()).collect();
         recorder = recorder.with_names(&run.scenario.names, &flows);
@@ -222,6 +239,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                         connector,
                         slot,
                         numbers,
+                        place: (index, count),
                         open_for,
                         priority,
                         precise,
@@ -270,6 +288,19 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let mut rates = None;
     let jobs = match &spec.mode {
         Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
+        Mode::Ramping(users) => {
+            let presence = recorder.presence().ok_or_else(|| {
+                EngineError::Thread(std::io::Error::other(
+                    "a ramping run without its users count",
+                ))
+            })?;
+            worker::Jobs::permits(spec.requests, deadline).ramping(ramp::Ramp::new(
+                users.clone(),
+                started,
+                concurrency,
+                presence,
+            ))
+        }
         Mode::Scheduled(arrivals) => {
             let (tx, rx) = async_channel::bounded(schedule::QUEUE_CAPACITY);
             let plan = schedule::Plan {
@@ -367,6 +398,9 @@ struct ThreadSetup {
     slot: Arc<recorder::Slot>,
     /// The numbers of this thread's connections (one worker each).
     numbers: std::ops::Range<usize>,
+    /// This thread's index and the number of engine threads: a worker's user rank interleaves
+    /// the threads (`local * threads + index`), so ramping users spread over them.
+    place: (usize, usize),
     /// How long connections may take to open before the run starts.
     open_for: Duration,
     /// Real-time (`Some(true)`), nice -10 (`Some(false)`) or unchanged.
@@ -383,6 +417,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
         connector,
         slot,
         numbers,
+        place: (thread, threads),
         open_for,
         priority,
         mut precise,
@@ -439,19 +474,23 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
             return; // The run never started.
         };
         let mut workers = JoinSet::new();
-        for (number, connection) in (first..).zip(opened) {
+        for (local, (number, connection)) in (first..).zip(opened).enumerate() {
+            let user = worker::User {
+                number,
+                rank: local * threads + thread,
+            };
             match &shared.flows {
                 None => workers.spawn(worker::run(
                     Arc::clone(&shared),
                     Arc::clone(&slot),
-                    number,
+                    user,
                     connection,
                 )),
                 Some(flows) => workers.spawn(vu::run(
                     Arc::clone(&shared),
                     Arc::clone(flows),
                     Arc::clone(&slot),
-                    number,
+                    user,
                     connection,
                 )),
             };

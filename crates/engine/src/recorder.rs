@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use onslaught_stats::{ErrorKind, Iterations, Measurements};
 use parking_lot::Mutex;
 
+use crate::ramp::Presence;
+
 use crate::LATE_TOLERANCE;
 
 /// Why a request got no complete response: its kind, and the cause when one is known (the OS's
@@ -70,6 +72,8 @@ pub struct Recorder {
     last_send: AtomicU64,
     /// The clock origin for `last_send`.
     origin: Instant,
+    /// Ramping users: how many run, and their time (drained as `Counters::user_ms`).
+    users: Option<Arc<Presence>>,
 }
 
 /// One engine thread's part of a [`Recorder`]: its own interval and running totals, behind a
@@ -183,6 +187,30 @@ impl Recorder {
             scheduled,
             last_send: AtomicU64::new(0),
             origin: Instant::now(),
+            users: None,
+        }
+    }
+
+    /// The same recorder counting ramping users, from `now`.
+    pub(crate) fn with_users(mut self, now: Instant) -> Self {
+        self.users = Some(Arc::new(Presence::new(now)));
+        self
+    }
+
+    /// The count of ramping users, for a run of them.
+    pub(crate) fn presence(&self) -> Option<Arc<Presence>> {
+        self.users.clone()
+    }
+
+    /// Users running now, for a run of ramping users.
+    pub fn running_users(&self) -> Option<u64> {
+        self.users.as_ref().map(|p| p.running())
+    }
+
+    /// The run is over: no user runs from `now`.
+    pub(crate) fn users_ended(&self, now: Instant) {
+        if let Some(users) = &self.users {
+            users.end(now);
         }
     }
 
@@ -217,6 +245,9 @@ impl Recorder {
     /// second reuses its buffer instead of allocating new histograms each time.
     pub fn take_into(&self, into: &mut Measurements) {
         into.clear(self.scheduled);
+        if let Some(users) = &self.users {
+            into.counters.user_ms = users.drain(Instant::now());
+        }
         let mut spares = self.spares.lock();
         for (slot, (spare, named)) in self.slots.iter().zip(spares.iter_mut()) {
             // The swaps are all that happens under the thread's lock; summing happens after.

@@ -367,6 +367,41 @@ impl Curve {
     pub fn peak(&self) -> f64 {
         self.peak
     }
+
+    /// The curve's value at `t` from its start (its last target past its end).
+    pub fn at(&self, t: Duration) -> f64 {
+        let t = t.as_secs_f64();
+        let at = self.segments.partition_point(|s| s.start + s.length <= t);
+        match self.segments.get(at) {
+            None => self.segments.last().map_or(0.0, |s| s.to),
+            Some(s) => {
+                let tau = (t - s.start).clamp(0.0, s.length);
+                s.from + (s.to - s.from) * tau / s.length
+            }
+        }
+    }
+
+    /// The first time at or after `from` when the curve is at least `level`; `None` if it never
+    /// is again (before its end; past the end it stays at its last target).
+    pub fn reaches(&self, level: f64, from: Duration) -> Option<Duration> {
+        let from = from.as_secs_f64();
+        for s in &self.segments {
+            let end = s.start + s.length;
+            if end <= from {
+                continue;
+            }
+            let lo = s.start.max(from);
+            let value = s.from + (s.to - s.from) * (lo - s.start) / s.length;
+            if value >= level {
+                return Duration::try_from_secs_f64(lo).ok();
+            }
+            if s.to >= level && s.to > s.from {
+                let t = s.start + (level - s.from) / (s.to - s.from) * s.length;
+                return Duration::try_from_secs_f64(t.clamp(lo, end)).ok();
+            }
+        }
+        None
+    }
 }
 
 /// The schedule.

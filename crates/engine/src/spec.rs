@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use onslaught_flow::Scenario;
 
+use crate::ramp::Users;
 use crate::schedule::Arrivals;
 
 /// How requests are released.
@@ -18,6 +19,9 @@ pub enum Mode {
     /// On an absolute schedule of intended send times (open loop): a constant gap or a rate
     /// curve, the whole of it or one stripe.
     Scheduled(Arrivals),
+    /// Closed loop whose users (one per connection) follow a curve: a user sends only while
+    /// the curve's users include it (`concurrency` should be their peak).
+    Ramping(Users),
 }
 
 /// The request every worker sends.

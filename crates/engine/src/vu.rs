@@ -1,7 +1,8 @@
 //! A virtual user: one keep-alive connection running flow iterations, with its variables, its
 //! cookie jar and its data rows.
 //!
-//! Closed load: a virtual user loops iterations as long as the run's budget lasts. Open load:
+//! Closed load: a virtual user loops iterations as long as the run's budget lasts (ramping users:
+//! while the curve includes it; it stops between iterations). Open load:
 //! each intended time the pacer releases starts one iteration on a free virtual user; one that
 //! no virtual user takes within [`DROP_AFTER`] of its time (all were busy) is dropped and
 //! counted (`Iterations::dropped`), never sent. The first step's latency is measured from the
@@ -69,9 +70,10 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     flows: Arc<Flows>,
     slot: Arc<Slot>,
-    number: usize,
+    worker: crate::worker::User,
     connection: Option<Open>,
 ) {
+    let number = worker.number;
     let mut user = User {
         vu: Vu::new(number as u64, flows.driver),
         connection,
@@ -80,7 +82,7 @@ pub(crate) async fn run(
         connect_failures: 0,
     };
     let scenario = &flows.scenario;
-    while let Some(intended) = shared.jobs.next(&slot).await {
+    while let Some(intended) = shared.jobs.next(&slot, &worker).await {
         let now = Instant::now();
         let pick = scenario.pick();
         if let Some(at) = intended

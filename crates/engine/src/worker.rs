@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 use onslaught_stats::ErrorKind;
 
 use crate::connection::{Connector, Open};
+use crate::ramp::{Ramp, Turn};
 use crate::recorder::{Exchange, Failure, Slot};
 use crate::{LoadSpec, Recorder};
 
@@ -31,6 +32,8 @@ pub(crate) enum Jobs {
         remaining: Option<AtomicU64>,
         /// No request starts at or after this time.
         deadline: Option<Instant>,
+        /// Ramping users: a worker sends only while the curve's users include it.
+        ramp: Option<Ramp>,
     },
     /// Scheduled: intended send times released by the pacer.
     Scheduled(async_channel::Receiver<Instant>),
@@ -41,6 +44,23 @@ impl Jobs {
         Jobs::Permits {
             remaining: count.map(AtomicU64::new),
             deadline,
+            ramp: None,
+        }
+    }
+
+    /// These permits, taken only by the users `ramp` runs at the time.
+    pub(crate) fn ramping(self, ramp: Ramp) -> Self {
+        match self {
+            Jobs::Permits {
+                remaining,
+                deadline,
+                ..
+            } => Jobs::Permits {
+                remaining,
+                deadline,
+                ramp: Some(ramp),
+            },
+            scheduled @ Jobs::Scheduled(_) => scheduled,
         }
     }
 
@@ -48,21 +68,40 @@ impl Jobs {
         Jobs::Scheduled(rx)
     }
 
-    /// The next request to send for a worker of `slot`'s thread: `Some(intended time)` (None
-    /// inside for unscheduled), or `None` when the run is over for this worker.
-    pub(crate) async fn next(&self, slot: &Slot) -> Option<Option<Instant>> {
+    /// The next request to send for `user`, a worker of `slot`'s thread: `Some(intended time)`
+    /// (None inside for unscheduled), or `None` when the run is over for this worker. A ramping
+    /// user waits here while the curve leaves it out.
+    pub(crate) async fn next(&self, slot: &Slot, user: &User) -> Option<Option<Instant>> {
         match self {
             Jobs::Permits {
                 remaining,
                 deadline,
+                ramp,
             } => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if let Some(ramp) = ramp {
+                    loop {
+                        let now = Instant::now();
+                        if deadline.is_some_and(|d| now >= d) {
+                            ramp.stop(user.rank, now);
+                            return None;
+                        }
+                        match ramp.turn(user.rank, now) {
+                            Turn::Run => break,
+                            Turn::Wait(None) => return None,
+                            Turn::Wait(Some(at)) => {
+                                let until = deadline.map_or(at, |d| at.min(d));
+                                tokio::time::sleep_until(until.into()).await;
+                            }
+                        }
+                    }
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
                     return None;
                 }
-                match remaining {
-                    None => Some(None),
-                    Some(budget) => slot.claim(budget).then_some(None),
+                let claimed = remaining.as_ref().is_none_or(|budget| slot.claim(budget));
+                if !claimed && let Some(ramp) = ramp {
+                    ramp.stop(user.rank, Instant::now());
                 }
+                claimed.then_some(None)
             }
             Jobs::Scheduled(rx) => rx.recv().await.ok().map(Some),
         }
@@ -83,6 +122,16 @@ impl Jobs {
         }
         tokio::time::sleep_until(until.into()).await;
     }
+}
+
+/// Which worker: its connection's number and its rank among the node's users (what a ramp
+/// starts and stops).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct User {
+    /// The connection's number.
+    pub(crate) number: usize,
+    /// The user's rank: the curve's users run from rank 0 up.
+    pub(crate) rank: usize,
 }
 
 /// What every worker of a run shares.
@@ -122,14 +171,15 @@ fn prepare(spec: &LoadSpec) -> Prepared {
 pub(crate) async fn run(
     shared: Arc<Shared>,
     slot: Arc<Slot>,
-    number: usize,
+    user: User,
     connection: Option<Open>,
 ) {
+    let number = user.number;
     let prepared = prepare(&shared.spec);
     let mut connection = connection;
     // Connections that could not be opened in a row (a closed loop pauses after each).
     let mut connect_failures = 0u32;
-    while let Some(intended) = shared.jobs.next(&slot).await {
+    while let Some(intended) = shared.jobs.next(&slot, &user).await {
         let started = Instant::now();
         slot.begin(started);
         let outcome = tokio::time::timeout(

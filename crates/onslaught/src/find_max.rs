@@ -113,7 +113,7 @@ pub async fn run(
             schedule.driver_rate(drivers as usize)
         }
         Load::Tsunami(_) => anyhow::bail!("--find-max steps a constant rate, not stages"),
-        Load::Avalanche => anyhow::bail!("--find-max needs a rate (tsunami)"),
+        Load::Avalanche | Load::Ramping(_) => anyhow::bail!("--find-max needs a rate (tsunami)"),
     };
     let ceiling = onslaught_plan::request::MAX_RATE;
     let mut outcome = Outcome {

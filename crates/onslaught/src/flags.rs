@@ -348,12 +348,15 @@ pub struct RunArgs {
 
     /// Tsunami: a rate curve PER DRIVER, DURATION:TARGET stages from 0 requests per second
     /// (`30s:100,2m:500,30s:0`: up to 100/s in 30 s, to 500/s in 2 min, down to 0 in 30 s); the
-    /// test lasts the stages unless --duration is shorter.
+    /// test lasts the stages unless --duration is shorter. With --type avalanche the targets
+    /// are VIRTUAL USERS (`30s:50,1m:50,10s:0`: ramping users, as k6's ramping-vus; one
+    /// connection each, so -c is the peak).
     #[arg(long, value_parser = parse::stages, env = "ONSLAUGHT_STAGES",
           conflicts_with_all = ["rate", "delay", "rate_total"])]
     pub stages: Option<parse::StageList>,
 
-    /// Tsunami: as --stages, the targets IN TOTAL over all drivers (split as --rate-total).
+    /// As --stages, the targets IN TOTAL over all drivers (a rate split as --rate-total; with
+    /// --type avalanche, users split so the drivers' users add up to the curve).
     #[arg(long, value_parser = parse::stages, env = "ONSLAUGHT_STAGES_TOTAL",
           conflicts_with_all = ["rate", "delay", "rate_total", "stages"])]
     pub stages_total: Option<parse::StageList>,

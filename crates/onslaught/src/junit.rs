@@ -31,11 +31,18 @@ pub fn report(test: &TestView) -> String {
             .iter()
             .map(|t| {
                 let failure = (!t.passed).then(|| {
-                    format!(
-                        "{} not met: measured {}",
-                        t.expression,
-                        threshold_value(&t.expression, t.value)
-                    )
+                    if t.warming_up {
+                        format!(
+                            "{} not judged: the test ended in its warm-up (after)",
+                            t.expression
+                        )
+                    } else {
+                        format!(
+                            "{} not met: measured {}",
+                            t.expression,
+                            threshold_value(&t.expression, t.value)
+                        )
+                    }
                 });
                 (t.expression.clone(), failure)
             })

@@ -128,7 +128,7 @@ fn attack_and_wait(test: &TestView) -> (f64, f64) {
 }
 
 /// The schedule in force, its numbers per driver and in total (`, 100 req/s total (33.33 req/s
-/// per driver)`); empty for avalanche.
+/// per driver)`); an avalanche's users curve; empty for any other avalanche.
 fn schedule(c: &onslaught_plan::TestRequest, drivers: usize) -> String {
     let n = drivers.max(1) as f64;
     let curve = |stages: &[onslaught_plan::Stage]| {
@@ -145,6 +145,26 @@ fn schedule(c: &onslaught_plan::TestRequest, drivers: usize) -> String {
         let peak = stages.iter().map(|s| s.target).fold(0.0, f64::max);
         (points.join(","), peak)
     };
+    if c.test_type.eq_ignore_ascii_case("avalanche") {
+        // An avalanche's stages are virtual users.
+        let users = |u: f64| count(u as u64);
+        return if !c.stages.is_empty() {
+            let (points, peak) = curve(&c.stages);
+            format!(
+                ", stages {points} users per driver (peak {} users per driver, {} total)",
+                users(peak),
+                users(peak * n)
+            )
+        } else if !c.stages_total.is_empty() {
+            let (points, peak) = curve(&c.stages_total);
+            format!(
+                ", stages {points} users total (peak {} users total, split across drivers)",
+                users(peak)
+            )
+        } else {
+            String::new()
+        };
+    }
     if let Some(r) = c.rate {
         format!(
             ", {} req/s per driver ({} req/s total)",
@@ -321,14 +341,17 @@ pub fn text(test: &TestView) -> String {
     }
     line("Status codes  [code:count]", codes);
     for t in &test.thresholds {
-        line(
-            &format!("Threshold     {}", t.expression),
+        let verdict = if t.warming_up {
+            // The test ended (or is shown) before the threshold's `after`: nothing counted.
+            "FAIL: pending (warm-up), the test ended before its warm-up did".to_owned()
+        } else {
             format!(
                 "{} (measured {})",
                 if t.passed { "pass" } else { "FAIL" },
                 threshold_value(&t.expression, t.value)
-            ),
-        );
+            )
+        };
+        line(&format!("Threshold     {}", t.expression), verdict);
     }
     if a.counters.errors.is_empty() {
         line("Errors", "none".to_owned());

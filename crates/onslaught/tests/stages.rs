@@ -129,3 +129,62 @@ fn a_total_rate_is_split_between_the_drivers_and_the_summary_says_so() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Stages of virtual users (an avalanche's stages): 0 -> 6 users in total over 1 s, 6 for 1 s,
+/// -> 0 over 1 s, split over 3 drivers. The per-second series shows the users running (whole
+/// users under the curve: 2.5, 6, 2.5 on average), each driver ran its stripe of them, the test
+/// lasts the curve; a fractional user is refused naming the stage, exit 2.
+#[test]
+fn stages_of_users_ramp_an_avalanche_and_the_series_shows_them() {
+    let _serial = support::serial();
+    let reports = tempfile::tempdir().unwrap();
+    let (test, output) = run_json(
+        &[
+            "--type",
+            "avalanche",
+            "--stages-total",
+            "1s:6,1s:6,1s:0",
+            "-w",
+            "3",
+        ],
+        reports.path(),
+    );
+    assert!(output.status.success(), "{test}");
+    assert_eq!(test["status"], "completed", "{test}");
+    assert_eq!(test["config"]["test_type"], "avalanche");
+    assert!(num(&test, "/aggregate/requests_sent") > 100.0, "{test}");
+    let series = test["series"].as_array().unwrap();
+    let users: Vec<f64> = series
+        .iter()
+        .map(|p| p["users"].as_f64().unwrap_or(0.0))
+        .collect();
+    let total: f64 = users.iter().sum();
+    assert!((total - 11.0).abs() <= 0.6, "user-seconds {users:?}");
+    let held = users.get(1).copied().unwrap_or(0.0);
+    assert!((held - 6.0).abs() <= 0.6, "second 1: {users:?}");
+    // Driver k runs users k and k + 3: user i from (i + 1) / 6 s to 2 + (5 - i) / 6 s, so the
+    // drivers ran 4.33, 3.67 and 3 user-seconds.
+    let mut per_driver: Vec<f64> = test["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|node| num(node, "/user_ms") / 1000.0)
+        .collect();
+    per_driver.sort_by(f64::total_cmp);
+    for (got, want) in per_driver.iter().zip([3.0, 11.0 / 3.0, 13.0 / 3.0]) {
+        assert!(
+            (got - want).abs() <= 0.3,
+            "user-seconds by driver {per_driver:?}"
+        );
+    }
+    // Over with the curve: seconds 0 to 2, and at most the start of a fourth.
+    assert!(series.len() <= 4, "{} seconds: {users:?}", series.len());
+
+    let output = onslaught()
+        .args(["run", "--type", "avalanche", "--stages", "1s:5,1s:2.5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--stages[1].target"), "{stderr}");
+}

@@ -112,3 +112,58 @@ fn a_bad_threshold_is_refused_naming_its_index() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--threshold[1]"), "{stderr}");
 }
+
+/// A warm-up through the binary: `after 1s` on a 3 s test is judged on seconds 1 and 2 only
+/// (and passes); one longer than the test stays pending, fails the test (exit 99) and says why
+/// in the JUnit file; a bad warm-up is refused naming the threshold (exit 2).
+#[test]
+fn a_warm_up_is_judged_after_it_and_a_test_that_ends_in_it_fails() {
+    let _serial = support::serial();
+    let target = TargetProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let (test, code) = run(
+        &target,
+        &[
+            "--threshold",
+            "rps > 20 after 1s",
+            "--threshold",
+            "p99 < 1s after 1h",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        "3s",
+    );
+    assert_eq!(code, 99, "{test}");
+    let judged = &test["thresholds"][0];
+    assert_eq!(judged["passed"], true, "{test}");
+    assert!(judged.get("warming_up").is_none(), "{test}");
+    // 2 drivers x 20/s over the seconds from 1 s on (40/s; a last second holding only the
+    // run's tail would count too: 80 requests over 3 seconds).
+    let rps = num(judged, "/value");
+    assert!((26.0..=42.0).contains(&rps), "{test}");
+    let pending = &test["thresholds"][1];
+    assert_eq!(pending["warming_up"], true, "{test}");
+    assert_eq!(pending["passed"], false);
+    assert!(pending["value"].is_null());
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(xml.contains("warm-up"), "{xml}");
+
+    let output = onslaught()
+        .args([
+            "run",
+            "-n",
+            "1",
+            "--threshold",
+            "p99<1s",
+            "--threshold",
+            "p99<1s after 0s",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--threshold[1]"), "{stderr}");
+    assert!(stderr.contains("warm-up"), "{stderr}");
+}

@@ -23,70 +23,114 @@ pub struct ThresholdResult {
     pub value: Option<f64>,
     /// Whether it holds; a threshold with nothing measured does not.
     pub passed: bool,
+    /// The threshold's warm-up (`after`) is not over: no data of a second from it on has
+    /// come in, so its verdict is pending (neither pass nor fail yet; `passed` false, `value`
+    /// null). A test that ends before its warm-up does fails it: nothing was measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warming_up: bool,
 }
 
-/// The exact totals of a test's last seconds (on the test's clock), kept only for tests with
-/// windowed thresholds and only as many seconds as the longest window asks.
+/// The exact data thresholds judge beyond the whole test's aggregate, on the test's clock:
+/// the totals of its last seconds (kept only for windowed thresholds and only as many seconds
+/// as the longest window asks), and the totals from each warm-up's end on (`after`).
 #[derive(Debug)]
 pub struct Recent {
     seconds: BTreeMap<u64, Measurements>,
-    /// Seconds kept: the longest window.
+    /// Seconds kept: the longest window (0: none).
     keep: u64,
-    /// The request names a windowed threshold judges: the only names kept per second (a
+    /// The request names a windowed or warmed-up threshold judges: the only names kept (a
     /// hundred names for ten minutes would otherwise take gigabytes).
     names: BTreeSet<String>,
+    /// Totals of the seconds from each warm-up's end on, by the warm-up in seconds.
+    since: BTreeMap<u64, Measurements>,
+    /// The newest second with data, if any came in.
+    newest: Option<u64>,
 }
 
 impl Recent {
-    /// Recent seconds for `thresholds`, if any has a window.
+    /// What `thresholds` need, if any has a window or a warm-up.
     pub fn for_thresholds(thresholds: &[Threshold]) -> Option<Self> {
         let keep = thresholds
             .iter()
             .filter_map(|t| t.window)
             .map(|w| w.as_secs())
-            .max()?;
+            .max()
+            .unwrap_or(0);
+        let since: BTreeMap<u64, Measurements> = thresholds
+            .iter()
+            .filter_map(|t| t.after)
+            .map(|a| (a.as_secs(), Measurements::default()))
+            .collect();
+        if keep == 0 && since.is_empty() {
+            return None;
+        }
         let names = thresholds
             .iter()
-            .filter(|t| t.window.is_some())
+            .filter(|t| t.window.is_some() || t.after.is_some())
             .filter_map(|t| t.name.clone())
             .collect();
         Some(Self {
             seconds: BTreeMap::new(),
             keep,
             names,
+            since,
+            newest: None,
         })
     }
 
-    /// Adds an interval counted in `second` (of its names, only those a window judges).
+    /// Adds an interval counted in `second` (of its names, only those a window or warm-up
+    /// judges).
     pub fn add(&mut self, second: u64, data: &Measurements) {
-        let kept = self.seconds.entry(second).or_default();
-        kept.add_whole(data);
-        for name in &self.names {
-            if let Some(part) = data.by_name.get(name) {
-                kept.by_name.entry(name.clone()).or_default().add(part);
+        let newest = self.newest.map_or(second, |n| n.max(second));
+        self.newest = Some(newest);
+        let names = &self.names;
+        let add = |kept: &mut Measurements| {
+            kept.add_whole(data);
+            for name in names {
+                if let Some(part) = data.by_name.get(name) {
+                    kept.by_name.entry(name.clone()).or_default().add(part);
+                }
             }
+        };
+        for (_, kept) in self.since.range_mut(..=second) {
+            add(kept);
         }
-        let newest = self.seconds.keys().next_back().copied().unwrap_or(0);
-        self.seconds
-            .retain(|s, _| s.saturating_add(self.keep) > newest);
+        if self.keep > 0 {
+            add(self.seconds.entry(second).or_default());
+            self.seconds
+                .retain(|s, _| s.saturating_add(self.keep) > newest);
+        }
     }
 
-    /// The last `window` seconds merged, and how many seconds they span (fewer early in a
-    /// test).
-    fn window(&self, window: u64) -> (Measurements, u64) {
-        let newest = self.seconds.keys().next_back().copied().unwrap_or(0);
-        let first = newest.saturating_sub(window.saturating_sub(1));
+    /// Whether data of a second at or past `after` seconds has come in (the warm-up is over).
+    fn past(&self, after: u64) -> bool {
+        self.newest.is_some_and(|n| n >= after)
+    }
+
+    /// The last `window` seconds from second `from` on merged, and how many seconds they span
+    /// (fewer early in a test or its warm-up's end).
+    fn window(&self, window: u64, from: u64) -> (Measurements, u64) {
+        let newest = self.newest.unwrap_or(0);
+        let first = newest.saturating_sub(window.saturating_sub(1)).max(from);
         let mut totals = Measurements::default();
         for t in self.seconds.range(first..).map(|(_, t)| t) {
             totals.add(t);
         }
-        (totals, newest - first + 1)
+        (totals, (newest + 1).saturating_sub(first).max(1))
+    }
+
+    /// The totals from second `after` on, and how many seconds they span.
+    fn since(&self, after: u64) -> Option<(&Measurements, u64)> {
+        let totals = self.since.get(&after)?;
+        let newest = self.newest?;
+        Some((totals, (newest + 1).saturating_sub(after).max(1)))
     }
 }
 
 /// The verdict of each threshold: over the whole test from `whole` (its merged measurements
-/// and their view, judged by `accepted`), over a window from `recent`; a threshold on a request
-/// name from that name's part of them.
+/// and their view, judged by `accepted`), over a window or from a warm-up's end from `recent`;
+/// a threshold on a request name from that name's part of them. A threshold whose warm-up is
+/// not over is pending.
 pub fn evaluate(
     thresholds: &[Threshold],
     whole: &Measurements,
@@ -97,11 +141,28 @@ pub fn evaluate(
     thresholds
         .iter()
         .map(|t| {
-            let value = match (t.window, recent) {
-                (Some(window), Some(recent)) => {
-                    let (totals, seconds) = recent.window(window.as_secs());
+            let after = t.after.map(|a| a.as_secs());
+            if let Some(after) = after
+                && !recent.is_some_and(|r| r.past(after))
+            {
+                return ThresholdResult {
+                    expression: t.expression().to_owned(),
+                    value: None,
+                    passed: false,
+                    warming_up: true,
+                };
+            }
+            let value = match (t.window, after, recent) {
+                (Some(window), after, Some(recent)) => {
+                    let (totals, seconds) = recent.window(window.as_secs(), after.unwrap_or(0));
                     let view = StatsView::of(&totals, seconds as f64).judged(accepted);
                     measure_scoped(t, &totals, &view)
+                }
+                (None, Some(after), Some(recent)) => {
+                    recent.since(after).and_then(|(totals, seconds)| {
+                        let view = StatsView::of(totals, seconds as f64).judged(accepted);
+                        measure_scoped(t, totals, &view)
+                    })
                 }
                 _ => measure_scoped(t, whole, view),
             };
@@ -109,6 +170,7 @@ pub fn evaluate(
                 expression: t.expression().to_owned(),
                 value,
                 passed: value.is_some_and(|v| t.passes(v)),
+                warming_up: false,
             }
         })
         .collect()

@@ -189,6 +189,9 @@ impl Series {
             point.requests += data.counters.requests_sent;
             point.responses += data.counters.responses_received;
             point.errors += data.counters.error_count();
+            if data.counters.user_ms > 0 {
+                *point.users.get_or_insert(0.0) += data.counters.user_ms as f64 / 1000.0;
+            }
             *point.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
             return;
         }
@@ -248,6 +251,7 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
         p99: summary.map(|s| s.p99),
         max: summary.map(|s| s.max),
         mean: summary.map(|s| s.mean),
+        users: (measured.counters.user_ms > 0).then(|| measured.counters.user_ms as f64 / 1000.0),
         nodes: bucket.nodes.clone(),
     }
 }

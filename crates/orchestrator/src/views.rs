@@ -289,6 +289,10 @@ pub struct SeriesPoint {
     pub max: Option<f64>,
     /// Mean (ms); `null` without responses.
     pub mean: Option<f64>,
+    /// Mean virtual users running in that second over all drivers (`user_ms / 1000`), for an
+    /// avalanche with stages of users; absent for any other test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<f64>,
     /// Requests sent per node in that second.
     pub nodes: BTreeMap<String, u64>,
 }

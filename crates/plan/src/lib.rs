@@ -15,7 +15,8 @@
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
 //! - [`expect`]: [`ExpectStatus`], which response statuses count as success, and
 //!   [`Accepted`], the same per request name of a test's flows.
-//! - [`stages`]: [`Stages`], a rate curve (ramping arrival rate).
+//! - [`stages`]: [`Stages`], a rate curve (ramping arrival rate) or a users curve (ramping
+//!   virtual users).
 //! - [`threshold`]: [`Threshold`], a pass/fail rule in k6's expression style, parsed once.
 //! - [`target`]: target URL rules.
 //!
@@ -33,7 +34,9 @@ pub mod threshold;
 pub use change::{LoadChangeError, LoadChangeRequest, NewRate};
 pub use document::{DocumentError, Syntax};
 pub use expect::{Accepted, ExpectStatus};
-pub use plan::{Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, ValidationError};
+pub use plan::{
+    Body, Bound, Load, PlanHeader, Rate, Schedule, Split, TestPlan, Users, ValidationError,
+};
 pub use request::{Header, Stage, TestRequest};
 pub use stages::{Ramp, Stages};
 pub use target::{parse_url, valid_url};

@@ -44,7 +44,8 @@ pub struct TestPlan {
     pub load: Load,
     /// What ends the run on each driver.
     pub bound: Bound,
-    /// Connections per driver (also the cap on requests in flight).
+    /// Connections per driver (also the cap on requests in flight). With a users curve
+    /// ([`Load::Ramping`]) its peak: one connection per virtual user.
     pub concurrency: NonZeroU32,
     /// Per-request timeout, connect included.
     pub timeout: Duration,
@@ -72,6 +73,9 @@ pub struct TestPlan {
 pub enum Load {
     /// As soon as a connection is free, first come first served (closed loop).
     Avalanche,
+    /// An avalanche whose virtual users follow a curve (k6's ramping-vus): users start as it
+    /// rises and stop (after their request in flight) as it falls; the test lasts the curve.
+    Ramping(Users),
     /// On a fixed schedule of intended send times (open loop).
     Tsunami(Schedule),
 }
@@ -90,6 +94,40 @@ pub enum Schedule {
     Stages(Stages),
     /// A rate curve in total (`stages_total`).
     StagesTotal(Stages),
+}
+
+/// A ramping avalanche's users curve, per driver (`stages`) or in total (`stages_total`: at
+/// every moment driver k of n runs the users i < total with i mod n = k, so the drivers' users
+/// add up to the curve exactly).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Users {
+    /// Each driver's users.
+    Stages(Stages),
+    /// The test's users, split across the drivers.
+    StagesTotal(Stages),
+}
+
+impl Users {
+    /// The users curve.
+    pub fn stages(&self) -> &Stages {
+        match self {
+            Users::Stages(stages) | Users::StagesTotal(stages) => stages,
+        }
+    }
+
+    /// Per driver or in total.
+    pub fn split(&self) -> Split {
+        match self {
+            Users::Stages(_) => Split::PerDriver,
+            Users::StagesTotal(_) => Split::Total,
+        }
+    }
+
+    /// The most users at any moment (per driver or in total, as given).
+    pub fn peak(&self) -> u32 {
+        // Whole numbers up to MAX_USERS by construction.
+        self.stages().peak() as u32
+    }
 }
 
 /// Whose rate a schedule gives.
@@ -171,8 +209,17 @@ impl Load {
     /// The schedule, for a tsunami.
     pub fn schedule(&self) -> Option<&Schedule> {
         match self {
-            Load::Avalanche => None,
+            Load::Avalanche | Load::Ramping(_) => None,
             Load::Tsunami(schedule) => Some(schedule),
+        }
+    }
+
+    /// The curve the test follows and lasts (rates or users), if it has one.
+    pub fn curve(&self) -> Option<&Stages> {
+        match self {
+            Load::Avalanche => None,
+            Load::Ramping(users) => Some(users.stages()),
+            Load::Tsunami(schedule) => schedule.stages(),
         }
     }
 }
@@ -286,7 +333,7 @@ impl TestPlan {
     /// The test type's name, lower case (`avalanche`, `tsunami`).
     pub fn test_type(&self) -> &'static str {
         match self.load {
-            Load::Avalanche => "avalanche",
+            Load::Avalanche | Load::Ramping(_) => "avalanche",
             Load::Tsunami(_) => "tsunami",
         }
     }
@@ -352,10 +399,7 @@ impl TryFrom<TestRequest> for TestPlan {
                 stages_total: &r.stages_total,
             },
         )?;
-        let curve = load
-            .schedule()
-            .and_then(Schedule::stages)
-            .map(Stages::duration);
+        let curve = load.curve().map(Stages::duration);
         let bound = match scenario {
             None => bound(
                 "requests_per_driver",
@@ -370,7 +414,7 @@ impl TryFrom<TestRequest> for TestPlan {
                 curve,
             )?,
         };
-        let concurrency = NonZeroU32::new(r.concurrency)
+        let mut concurrency = NonZeroU32::new(r.concurrency)
             .filter(|n| n.get() <= MAX_CONCURRENCY)
             .ok_or_else(|| {
                 invalid(
@@ -378,6 +422,12 @@ impl TryFrom<TestRequest> for TestPlan {
                     format!("must be between 1 and {MAX_CONCURRENCY}"),
                 )
             })?;
+        // One connection per virtual user: a users curve's peak is the connections it needs.
+        if let Load::Ramping(users) = &load
+            && let Some(peak) = NonZeroU32::new(users.peak())
+        {
+            concurrency = peak;
+        }
         if r.timeout_ms == 0 || r.timeout_ms > MAX_TIMEOUT_MS {
             return Err(invalid("timeout_ms", "must be between 1 and 3600000 ms"));
         }
@@ -570,6 +620,24 @@ fn load(tsunami: bool, given: Given<'_>) -> Result<Load, ValidationError> {
     {
         return Err(invalid("delay_ms", "must be between 0 and 3600000 ms"));
     }
+    if !tsunami {
+        return match named.first().copied() {
+            None | Some("delay_ms") => Ok(Load::Avalanche),
+            Some("stages") => Ok(Load::Ramping(Users::Stages(Stages::users(
+                "stages",
+                given.stages,
+            )?))),
+            Some("stages_total") => Ok(Load::Ramping(Users::StagesTotal(Stages::users(
+                "stages_total",
+                given.stages_total,
+            )?))),
+            Some(field) => Err(invalid(
+                field,
+                "an avalanche test has no rate; use tsunami for a fixed rate, or stages for \
+                 a curve of virtual users",
+            )),
+        };
+    }
     let schedule = if let Some(r) = given.rate {
         Some(Schedule::Rate(rate("rate", r)?))
     } else if let Some(r) = given.rate_total {
@@ -584,18 +652,6 @@ fn load(tsunami: bool, given: Given<'_>) -> Result<Load, ValidationError> {
     } else {
         None
     };
-    if !tsunami {
-        if let Some(field) = named.first().filter(|f| **f != "delay_ms") {
-            let message = if *field == "rate" {
-                "an avalanche test has no rate; use tsunami for a fixed rate"
-            } else {
-                "an avalanche test has no schedule; use tsunami (stages of users for closed load \
-                 are not supported yet)"
-            };
-            return Err(invalid(field, message));
-        }
-        return Ok(Load::Avalanche);
-    }
     let schedule = match (schedule, given.delay_ms) {
         (Some(schedule), _) => schedule,
         (None, Some(delay)) if delay > 0.0 => {
@@ -803,13 +859,16 @@ impl From<&TestPlan> for TestRequest {
             Some(Schedule::RateTotal(rate)) => (None, None, Some(rate.0)),
             _ => (None, None, None),
         };
-        let (stages, stages_total) = match schedule {
-            Some(Schedule::Stages(stages)) => (stages.written(), Vec::new()),
-            Some(Schedule::StagesTotal(stages)) => (Vec::new(), stages.written()),
+        let (stages, stages_total) = match (&plan.load, schedule) {
+            (_, Some(Schedule::Stages(stages))) | (Load::Ramping(Users::Stages(stages)), _) => {
+                (stages.written(), Vec::new())
+            }
+            (_, Some(Schedule::StagesTotal(stages)))
+            | (Load::Ramping(Users::StagesTotal(stages)), _) => (Vec::new(), stages.written()),
             _ => (Vec::new(), Vec::new()),
         };
         // A curve's length is the run's unless a shorter duration was given.
-        let curve = schedule.and_then(Schedule::stages).map(Stages::duration);
+        let curve = plan.load.curve().map(Stages::duration);
         let duration_ms = plan
             .bound
             .duration()
@@ -1185,11 +1244,11 @@ mod tests {
                 }),
             ),
             (
-                "stages",
+                "stages[1].target",
                 Box::new(|r| {
                     r.test_type = "avalanche".into();
                     r.delay_ms = None;
-                    r.stages = vec![stage(1_000, 5.0)];
+                    r.stages = vec![stage(1_000, 5.0), stage(1_000, 2.5)];
                 }),
             ),
             ("max_error_ratio", Box::new(|r| r.max_error_ratio = 1.5)),
@@ -1214,6 +1273,41 @@ mod tests {
         avalanche.delay_ms = None;
         avalanche.rate = Some(10.0);
         assert_eq!(TestPlan::try_from(avalanche).unwrap_err().field, "rate");
+    }
+
+    #[test]
+    fn an_avalanche_with_stages_ramps_users_and_lasts_the_curve() {
+        let mut r = TestRequest::new("avalanche", "http://127.0.0.1:8080/ping");
+        r.stages = vec![stage(30_000, 50.0), stage(60_000, 50.0), stage(10_000, 0.0)];
+        let p = plan(r.clone());
+        let Load::Ramping(users) = &p.load else {
+            panic!("{:?}", p.load)
+        };
+        assert_eq!((users.split(), users.peak()), (Split::PerDriver, 50));
+        assert_eq!(p.test_type(), "avalanche");
+        assert_eq!(p.bound, Bound::Duration(Duration::from_secs(100)));
+        // One connection per user, whatever concurrency said.
+        assert_eq!(p.concurrency.get(), 50);
+        assert!(p.load.schedule().is_none());
+        // Written back and read again: the same plan.
+        let back = TestRequest::from(&p);
+        assert_eq!(back.stages, r.stages);
+        assert_eq!(back.duration_ms, None);
+        assert_eq!(plan(back), p);
+        // In total, with a shorter duration.
+        let mut total = TestRequest::new("avalanche", "http://127.0.0.1:8080/ping");
+        total.stages_total = vec![stage(1_000, 7.0)];
+        total.duration_ms = Some(500);
+        let p = plan(total);
+        assert!(matches!(&p.load, Load::Ramping(u) if u.split() == Split::Total));
+        assert_eq!(p.bound, Bound::Duration(Duration::from_millis(500)));
+        assert_eq!(plan(TestRequest::from(&p)), p);
+        // A rate stays refused, saying what an avalanche takes.
+        let mut rate = TestRequest::new("avalanche", "http://127.0.0.1:8080/ping");
+        rate.rate = Some(3.0);
+        let err = TestPlan::try_from(rate).unwrap_err();
+        assert_eq!(err.field, "rate");
+        assert!(err.message.contains("stages"), "{err}");
     }
 
     fn with_flows() -> TestRequest {

@@ -90,12 +90,18 @@ pub struct TestRequest {
     pub rate_total: Option<f64>,
     /// Tsunami: a rate curve per driver (instead of `rate`): from 0, each stage moves the rate
     /// linearly to its `target` over its `duration_ms`, as k6's ramping-arrival-rate (send times
-    /// stay absolute: the i-th request at the time the curve's area reaches i). The test lasts
-    /// the stages' total unless `duration_ms` is shorter. At least one target above 0.
+    /// stay absolute: the i-th request at the time the curve's area reaches i). Avalanche: a
+    /// curve of virtual users per driver, as k6's ramping-vus (whole targets, at most
+    /// `MAX_USERS`): at time t, floor(curve(t)) users run, started evenly as it rises; as it
+    /// falls, users stop after their request (or flow iteration) in flight; one connection per
+    /// user (`concurrency` is the peak). The test lasts the stages' total unless `duration_ms`
+    /// is shorter. At least one target above 0.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_STAGES))]
     pub stages: Vec<Stage>,
-    /// Tsunami: as `stages`, the targets in total over all drivers (split as `rate_total`).
+    /// As `stages`, the targets in total over all drivers: a tsunami's rate split as
+    /// `rate_total`; an avalanche's users split so that at every moment driver k of n runs the
+    /// users i < floor(curve(t)) with i mod n = k (the drivers' users add up to the curve).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_STAGES))]
     pub stages_total: Vec<Stage>,
@@ -144,7 +150,8 @@ pub struct TestRequest {
     /// and at the end, in k6's expression style: `[NAME:] METRIC[WINDOW] OP LIMIT`, as
     /// `p99 < 250ms`, `p95<400ms`, `max < 2s`, `error_rate < 1%`, `rps > 900`, `checks > 99%`,
     /// `p99[30s] < 300ms` (over the trailing 30 s), `login: p95 < 400ms` (the requests named
-    /// `login` only). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
+    /// `login` only), `p99 < 250ms after 30s` (a warm-up: only the seconds from 30 s on
+    /// count; pending until then). Metrics: `min`, `max`, `mean`, `median`, `p50`..`p99`, `p999`, `p(N)`
     /// (latency from the intended send time), `error_rate`, `rps`, `checks` (share of checks
     /// passed); operators `<`, `<=`, `>`, `>=`. Any failed threshold fails the test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -177,7 +184,8 @@ fn is_zero(n: &u64) -> bool {
 
 /// Thresholds as a regular expression for the OpenAPI document: a subset of what is accepted
 /// (lower-case metrics, `p0`..`p99` and `p999`, windows of 1 to 99 s, whole-unit durations,
-/// request names of letters, digits, `_./-` and inner spaces, at most 64), so that every
+/// request names of letters, digits, `_./-` and inner spaces, at most 64, warm-ups in whole
+/// s, m or h), so that every
 /// expression it allows is one the parser takes.
 pub const THRESHOLD_PATTERN: &str = concat!(
     "^ *([A-Za-z0-9_./-][A-Za-z0-9_./ -]{0,63}: *)?(",
@@ -185,7 +193,7 @@ pub const THRESHOLD_PATTERN: &str = concat!(
     "([0-9]{1,6}(us|ms|s)|[0-9]{1,6}(\\.[0-9]{1,3})?)",
     "|(error_rate|checks)(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *(100|[0-9]{1,2}(\\.[0-9]{1,3})?)%",
     "|rps(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *[0-9]{1,9}(\\.[0-9]{1,3})?",
-    ") *$"
+    ")( +after +[1-9][0-9]{0,5}(s|m|h))? *$"
 );
 
 /// Most thresholds a test may have.
@@ -287,6 +295,9 @@ pub const MAX_STAGES: usize = 32;
 /// Longest stage accepted, ms: a share of the longest test ([`MAX_DURATION_MS`]), so that no
 /// curve is longer than a test may last.
 pub const MAX_STAGE_MS: u64 = MAX_DURATION_MS / MAX_STAGES as u64;
+/// Most virtual users a users curve (`stages` or `stages_total` of an avalanche) may reach: one
+/// connection each, so no more than a driver's connections ([`MAX_CONCURRENCY`]).
+pub const MAX_USERS: f64 = MAX_CONCURRENCY as f64;
 /// Longest per-request timeout accepted, ms.
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
@@ -294,7 +305,7 @@ pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// the spellings of `test_type` listed, a request count or a duration (or stages), a tsunami test
 /// needs a schedule (a delay > 0, a rate, a total rate or stages) and has one only, a rate curve
 /// has a target above 0, the body as text or as base64 (not both), an avalanche test has no
-/// schedule.
+/// rate (its stages are a curve of virtual users).
 fn cross_field_rules(schema: &mut schemars::Schema) {
     let spellings = |name: &str| {
         [
@@ -390,13 +401,11 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
             }
         }),
         serde_json::json!({
-            "description": "An avalanche test has no rate, total rate or stages.",
+            "description": "An avalanche test has no rate or total rate (its stages are virtual users).",
             "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
             "then": { "properties": {
                 "rate": { "type": "null" },
-                "rate_total": { "type": "null" },
-                "stages": { "maxItems": 0 },
-                "stages_total": { "maxItems": 0 }
+                "rate_total": { "type": "null" }
             } }
         }),
     ]);
@@ -460,7 +469,8 @@ pub struct Stage {
     #[serde(deserialize_with = "whole::number")]
     #[schemars(range(min = 1, max = MAX_STAGE_MS))]
     pub duration_ms: u64,
-    /// Requests per second at the stage's end (reached linearly from the previous stage's).
+    /// Requests per second at the stage's end (reached linearly from the previous stage's); in
+    /// an avalanche, virtual users (a whole number).
     #[schemars(range(min = 0, max = MAX_RATE))]
     pub target: f64,
 }

@@ -2,7 +2,8 @@
 //! (`p99 < 250ms`, `error_rate < 1%`, `rps > 900`, `p99[30s] < 300ms`, `checks > 99%`,
 //! `login: p95 < 400ms`) and parsed once.
 //!
-//! Grammar: `[ NAME ':' ] METRIC [ '[' WINDOW ']' ] OP LIMIT`, spaces anywhere between the parts.
+//! Grammar: `[ NAME ':' ] METRIC [ '[' WINDOW ']' ] OP LIMIT [ 'after' WARMUP ]`, spaces anywhere
+//! between the parts (at least one before `after`).
 //! - NAME: a request name (a step's name; it may hold `:` but not `<` or `>`, at most
 //!   [`MAX_NAME_BYTES`] bytes): the metric of that name's requests only, instead of all.
 //! - METRIC: `min`, `max`, `mean`, `avg`, `median`, `p50`..`p99`, `p999` (99.9th), `p(N)` for
@@ -13,6 +14,9 @@
 //! - OP: `<`, `<=`, `>`, `>=`.
 //! - LIMIT: latency as a duration (`250ms`, `2s`, `500us`; a bare number is ms); `error_rate`
 //!   and `checks` as a percentage (`1%`) or a ratio (`0.01`); `rps` as a number.
+//! - WARMUP: a duration in whole seconds (`30s`, `2m`): the threshold ignores the test's first
+//!   WARMUP, measuring only the data of its seconds from then on (`p99 < 250ms after 30s`);
+//!   until then its verdict is pending.
 
 use std::fmt;
 use std::time::Duration;
@@ -28,6 +32,9 @@ pub struct Threshold {
     pub metric: Metric,
     /// The trailing window it is measured over; the whole test when `None`.
     pub window: Option<Duration>,
+    /// A warm-up: only the data of the test's seconds from this on counts (whole seconds);
+    /// the verdict is pending before. `None`: from the start.
+    pub after: Option<Duration>,
     /// How the measure must compare with the limit to pass.
     pub op: Comparison,
     /// The limit, in the metric's unit (ms for latency, a ratio for `error_rate`, requests per
@@ -112,6 +119,33 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// Longest trailing window accepted: the orchestrator keeps a histogram per second of it.
 pub const MAX_WINDOW: Duration = Duration::from_secs(600);
 
+/// Longest warm-up accepted (`after`): the longest test (a week).
+pub const MAX_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `right` (what follows the comparison) without its `after WARMUP` clause, and the warm-up.
+fn warm_up(right: &str) -> Result<(&str, Option<Duration>), String> {
+    let Some(at) = right.rfind("after") else {
+        return Ok((right, None));
+    };
+    let (limit, clause) = right.split_at(at);
+    if !limit.ends_with(char::is_whitespace) {
+        return Ok((right, None));
+    }
+    let text = clause["after".len()..].trim();
+    if text.is_empty() {
+        return Err("a warm-up is a duration after `after`, as in `p99 < 250ms after 30s`".into());
+    }
+    let after =
+        humantime::parse_duration(text).map_err(|e| format!("invalid warm-up `{text}`: {e}"))?;
+    if after.is_zero() || after > MAX_AFTER || after.subsec_nanos() != 0 {
+        return Err(format!(
+            "warm-up `{text}` must be whole seconds, from 1 s to {} s",
+            MAX_AFTER.as_secs()
+        ));
+    }
+    Ok((limit, Some(after)))
+}
+
 impl std::str::FromStr for Threshold {
     type Err = String;
 
@@ -161,11 +195,13 @@ impl std::str::FromStr for Threshold {
             }
         };
         let metric = metric(metric_name)?;
+        let (right, after) = warm_up(right)?;
         let limit = limit(metric, right.trim())?;
         Ok(Self {
             name,
             metric,
             window,
+            after,
             op,
             limit,
             written: written.to_owned(),
@@ -321,6 +357,37 @@ mod tests {
             (": p95 < 1s", "request name"),
             ("  : p95 < 1s", "request name"),
             ("login: latency < 1s", "unknown metric"),
+        ] {
+            let e = bad.parse::<Threshold>().unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_warm_up_follows_the_limit() {
+        let t = parse("p99 < 250ms after 30s");
+        assert_eq!((t.limit, t.window), (250.0, None));
+        assert_eq!(t.after, Some(Duration::from_secs(30)));
+        assert_eq!(t.expression(), "p99 < 250ms after 30s");
+        let t = parse("login: p95[10s]<400ms  after 2m");
+        assert_eq!(t.name.as_deref(), Some("login"));
+        assert_eq!(
+            (t.window, t.after),
+            (
+                Some(Duration::from_secs(10)),
+                Some(Duration::from_secs(120))
+            )
+        );
+        assert_eq!(parse("error_rate < 1% after 1s").limit, 0.01);
+        assert_eq!(parse("rps > 5").after, None);
+        // A name may say `after`; only the clause after the limit is a warm-up.
+        assert_eq!(parse("after: p99 < 1s").after, None);
+        for (bad, why) in [
+            ("p99 < 250ms after", "a warm-up is a duration"),
+            ("p99 < 250ms after soon", "invalid warm-up"),
+            ("p99 < 250ms after 0s", "whole seconds"),
+            ("p99 < 250ms after 1.5s", "whole seconds"),
+            ("p99 < 250msafter 1s", "invalid latency limit"),
         ] {
             let e = bad.parse::<Threshold>().unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

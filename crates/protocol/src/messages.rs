@@ -185,7 +185,7 @@ impl TestConfig {
 /// with flows).
 fn assignment_fields(plan: &TestPlan, drivers: usize) -> (TestType, f64, Option<u64>) {
     let (test_type, delay) = match &plan.load {
-        Load::Avalanche => (TestType::Avalanche, 0.0),
+        Load::Avalanche | Load::Ramping(_) => (TestType::Avalanche, 0.0),
         Load::Tsunami(schedule) => {
             let delay = match (schedule.gap(), schedule.split()) {
                 (Some(gap), Split::PerDriver) => gap.as_nanos() as f64 / 1e6,

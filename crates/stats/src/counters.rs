@@ -135,6 +135,11 @@ pub struct Counters {
     /// Checks of responses (flow steps' `check`, extractions) that passed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub checks_passed: u64,
+    /// Ramping virtual users (an avalanche with stages): the time users ran, summed over the
+    /// users, in ms; a second's mean running users are its `user_ms / 1000`. Absent (0) for
+    /// any other test.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub user_ms: u64,
     /// Checks of responses that failed; a response with a failed check is not a success.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub checks_failed: u64,
@@ -249,6 +254,7 @@ impl Counters {
         self.late_sends += other.late_sends;
         self.checks_passed += other.checks_passed;
         self.checks_failed += other.checks_failed;
+        self.user_ms += other.user_ms;
         for (what, n) in &other.failed_checks {
             add_bounded(&mut self.failed_checks, what, *n);
         }
@@ -271,6 +277,7 @@ mod tests {
         b.status(503);
         b.error(ErrorKind::Status5xx);
         b.late_sends = 4;
+        b.user_ms = 1_500;
         b.check_passed();
         b.check_failed("status");
         b.check_failed("status");
@@ -284,6 +291,7 @@ mod tests {
         assert_eq!(a.error_count(), 3);
         assert_eq!(a.successes(), 4);
         assert_eq!(a.late_sends, 4);
+        assert_eq!(a.user_ms, 1_500);
     }
 
     #[test]

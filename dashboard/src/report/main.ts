@@ -5,7 +5,7 @@
 import { LineChart } from '../charts';
 import { h } from '../dom';
 import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
-import { latencyData, perDriverData, throughputData, withTarget, type ChartData } from '../series';
+import { latencyData, perDriverData, throughputData, usersData, withTarget, type ChartData } from '../series';
 import { checksText, errorRows, statusRows, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
@@ -155,6 +155,22 @@ function render(page: ReportPage): void {
   );
 
   const seriesByNode = nodeSeries(page);
+  // An avalanche with stages of users: the users running beside the curve's target.
+  const usersChart = () => {
+    const data = usersData(r.series, r.config, ids.length);
+    if (!data) return [];
+    return [
+      chart('Virtual users (running, mean per second, all drivers, and the stages\' target)', 'users-chart', data, {
+        height: 240,
+        format: (v) => fmtNum(v, 1),
+        emptyText: 'No users ran.',
+        styles: {
+          users: { stroke: 'var(--fg)', width: 2.5 },
+          target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3] },
+        },
+      }),
+    ];
+  };
   const charts = section(
     'Over time',
     'report-charts',
@@ -176,6 +192,7 @@ function render(page: ReportPage): void {
           target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3] },
         },
       }),
+      ...usersChart(),
       chart('Errors per second (total and per driver)', 'errors-chart', perDriverData(seriesByNode, ids, (p) => p.errors), {
         height: 240,
         format: (v) => fmtNum(v, 0),

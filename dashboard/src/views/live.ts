@@ -15,7 +15,7 @@ import {
   fmtPercent,
   fmtRate,
 } from '../format';
-import { latencyData, nodeIdsOf, settledPoints, throughputData, withTarget } from '../series';
+import { latencyData, nodeIdsOf, settledPoints, throughputData, usersData, withTarget } from '../series';
 import {
   checksText,
   connectErrors,
@@ -83,6 +83,9 @@ interface Shown {
   thresholds: HTMLElement;
   driverCache: Map<string, HTMLElement>;
   throughput: LineChart;
+  /** Users running beside the users curve (an avalanche with stages; hidden otherwise). */
+  users: LineChart;
+  usersFigure: HTMLElement;
   latency: LineChart;
   aggregate: DataTable;
   /** Locust's per-request table (hidden for a test of one request). */
@@ -144,6 +147,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     if (!test) {
       showFreshness(null);
       shown?.throughput.destroy();
+      shown?.users.destroy();
       shown?.latency.destroy();
       shown = null;
       const key = `${id}:${id !== null && state.missing.includes(id)}`;
@@ -169,6 +173,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     emptyFor = undefined;
     if (!shown || shown.id !== test.id) {
       shown?.throughput.destroy();
+      shown?.users.destroy();
       shown?.latency.destroy();
       shown = build(test.id);
       showFreshness(null);
@@ -278,6 +283,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       thresholds: h('ul', { class: 'thresholds', 'data-testid': 'live-thresholds', 'aria-label': 'Thresholds' }),
       driverCache: new Map(),
       throughput: null as unknown as LineChart,
+      users: null as unknown as LineChart,
+      usersFigure: null as unknown as HTMLElement,
       latency: null as unknown as LineChart,
       aggregate: new DataTable('All drivers together', { 'data-testid': 'aggregate-table' }),
       requests: new DataTable('Each request name, all drivers together', { 'data-testid': 'request-table' }),
@@ -310,6 +317,13 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       role: 'img',
       'aria-label': 'Requests sent per second over time, in total and per driver',
     });
+    const usersHost = h('div', {
+      class: 'chart',
+      'data-testid': 'users-chart',
+      role: 'img',
+      'aria-label': 'Virtual users running per second over time, and the stages target',
+    });
+    s.usersFigure = h('figure', { hidden: true }, h('figcaption', {}, 'Virtual users (running, all drivers, and the target)'), usersHost);
     const latencyHost = h('div', {
       class: 'chart',
       'data-testid': 'latency-chart',
@@ -362,6 +376,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         { class: 'charts' },
         h('figure', {}, h('figcaption', {}, 'Throughput (requests sent per second)'), throughputHost),
         h('figure', {}, h('figcaption', {}, 'Latency per second (ms)'), latencyHost),
+        s.usersFigure,
       ),
       s.perRequest,
       h('h3', {}, 'Latency'),
@@ -381,6 +396,15 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       styles: {
         total: { stroke: 'var(--fg)', width: 2.5, label: 'total' },
         errors: { stroke: '#d62728', width: 1.5, dash: [6, 4], label: 'errors' },
+        target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3], label: 'target' },
+      },
+    });
+    s.users = new LineChart(usersHost, {
+      height: 220,
+      format: (v) => fmtNum(v, 1),
+      emptyText: 'No users running yet.',
+      styles: {
+        users: { stroke: 'var(--fg)', width: 2.5, label: 'users' },
         target: { stroke: '#7f7f7f', width: 1.5, dash: [2, 3], label: 'target' },
       },
     });
@@ -530,6 +554,9 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     const points = settledPoints(test);
     s.throughput.update(withTarget(throughputData(points, drivers, !active), cfg, drivers.length));
     s.latency.update(latencyData(points));
+    const users = usersData(points, cfg, drivers.length);
+    s.usersFigure.hidden = users === null;
+    if (users) s.users.update(users);
 
     const columns = ['', 'count', ...SUMMARY_COLUMNS.map(([, label]) => label)];
     const aggregateRows: Row[] = [

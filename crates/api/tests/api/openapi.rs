@@ -191,6 +191,7 @@ fn full_stats() -> StatsView {
     counters.bytes_received = 20;
     counters.checks_passed = 2;
     counters.checks_failed = 1;
+    counters.user_ms = 1_500;
     counters.failed_checks = BTreeMap::from([("status".to_owned(), 1)]);
     let login = StatsView {
         counters: counters.clone(),
@@ -295,6 +296,7 @@ fn test_view(full: bool) -> TestView {
                 expression: "p99 < 250ms".into(),
                 value: Some(12.5),
                 passed: true,
+                warming_up: false,
             }]
         } else {
             Vec::new()
@@ -342,12 +344,14 @@ fn schemas_match_what_the_types_write() {
     let mut small_stats = full_stats();
     small_stats.send_gap = None;
     small_stats.send_lag = None;
-    // Per-name, per-flow and check numbers only for tests that have them.
+    // Per-name, per-flow, check and users' numbers only for tests that have them.
     small_stats.by_name.clear();
     small_stats.flows.clear();
     small_stats.counters.checks_passed = 0;
     small_stats.counters.checks_failed = 0;
     small_stats.counters.failed_checks.clear();
+    // Users' time only for an avalanche with stages.
+    small_stats.counters.user_ms = 0;
     check_written(&doc, "StatsView", &small_stats, &full_stats());
     let flow = full_stats().flows["buy"].clone();
     check_written(&doc, "FlowView", &FlowView::default(), &flow);
@@ -360,6 +364,7 @@ fn schemas_match_what_the_types_write() {
         p99: Some(3.0),
         mean: Some(1.5),
         nodes: BTreeMap::from([("driver-1".to_owned(), 5)]),
+        users: Some(2.5),
         ..SeriesPoint::default()
     };
     check_written(&doc, "SeriesPoint", &SeriesPoint::default(), &point);

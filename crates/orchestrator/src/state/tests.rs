@@ -713,3 +713,78 @@ fn per_name_statistics_merge_exactly_across_drivers() {
     let back: crate::report::TestReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
 }
+
+/// Node `node`'s metrics message `seq` (the half second `seq - 1`), `requests` answered each in
+/// `latency_us`, merged as the orchestrator receives it (through the wire).
+fn merge_latency(state: &mut State, node: &str, seq: u64, requests: u64, latency_us: u64) {
+    let mut measured = Measurements::default();
+    for _ in 0..requests {
+        measured.latency.record_micros(latency_us);
+        measured.service.record_micros(latency_us);
+        measured.counters.requests_attempted += 1;
+        measured.counters.requests_sent += 1;
+        measured.counters.responses_received += 1;
+        measured.counters.status(200);
+    }
+    let mut m: Metrics = serde_json::from_value(serde_json::json!({
+        "node_id": node, "test_id": "t", "report_id": format!("t:{node}:{seq}"), "seq": seq,
+        "interval_start_ms": (seq - 1) * 500, "interval_end_ms": seq * 500,
+        "metrics": {}, "histogram": "", "service_histogram": "", "counters": {
+            "requests_sent": 0, "responses_received": 0 }
+    }))
+    .unwrap();
+    m.set_measurements(&measured);
+    let (m, data) = onslaught_protocol::decode_metrics(&onslaught_protocol::encode(&m)).unwrap();
+    state
+        .metrics(&m, &data, &OrchestratorStats::default())
+        .unwrap();
+}
+
+/// A threshold's warm-up (`after`): a slow first second on both drivers fails `p99 < 100ms`
+/// over the whole test, but not `p99 < 100ms after 1s`, which measures only the seconds from
+/// 1 s on (on the merged data of both drivers) and is pending until data of second 1 is in.
+#[test]
+fn a_warm_up_leaves_a_slow_first_second_out() {
+    let config = OrchestratorConfig::new(".");
+    let mut state = running_with_thresholds(
+        &[
+            "p99 < 100ms after 1s",
+            "p99 < 100ms",
+            "p99[1s] < 100ms after 1s",
+            "rps >= 20 after 1s",
+        ],
+        3_600_000,
+    );
+    // Second 0: 400 ms a response on both drivers.
+    for node in ["d1", "d2"] {
+        merge_latency(&mut state, node, 1, 5, 400_000);
+        merge_latency(&mut state, node, 2, 5, 400_000);
+    }
+    state.judge_thresholds();
+    let view = state.view("t", &config).unwrap();
+    let pending = &view.thresholds[0];
+    assert!(pending.warming_up && !pending.passed && pending.value.is_none());
+    assert!(!view.thresholds[1].warming_up);
+    assert!(!view.thresholds[1].passed, "{:?}", view.thresholds);
+    assert!(view.thresholds[2].warming_up && view.thresholds[3].warming_up);
+    // The JSON says so; a threshold past its warm-up has no such field.
+    let json = serde_json::to_value(&view.thresholds).unwrap();
+    assert_eq!(json[0]["warming_up"], true);
+    assert!(json[1].get("warming_up").is_none());
+    // Second 1: 2 ms a response.
+    for node in ["d1", "d2"] {
+        merge_latency(&mut state, node, 3, 10, 2_000);
+        merge_latency(&mut state, node, 4, 10, 2_000);
+    }
+    assert_eq!(state.judge_thresholds(), (true, Vec::new()), "in its grace");
+    let results = state.view("t", &config).unwrap().thresholds;
+    assert!(results.iter().all(|r| !r.warming_up), "{results:?}");
+    let p99 = results[0].value.unwrap();
+    assert!((p99 - 2.0).abs() < 0.01, "{results:?}");
+    assert!(results[0].passed);
+    assert!(!results[1].passed && results[1].value.unwrap() > 399.0);
+    assert!(results[2].passed, "{results:?}");
+    // 40 requests in the one second from 1 s on.
+    assert_eq!(results[3].value, Some(40.0));
+    assert!(results[3].passed);
+}
