@@ -28,6 +28,9 @@ use crate::{Accepted, ExpectStatus, Threshold, target};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "TestRequest", into = "TestRequest")]
 pub struct TestPlan {
+    /// The test's name, for people (reports, the dashboard); at most [`MAX_NAME_CHARS`]
+    /// characters.
+    pub name: Option<String>,
     /// Where requests go: http or https, a host, no user info, no fragment. With a scenario,
     /// the base URL its steps' paths are joined to (and the one origin they go to).
     pub url: url::Url,
@@ -482,6 +485,7 @@ impl TryFrom<TestRequest> for TestPlan {
             .abort_on_fail
             .then(|| Duration::from_millis(r.abort_grace_ms));
         Ok(TestPlan {
+            name: r.name,
             url,
             scenario,
             method,
@@ -891,7 +895,7 @@ impl From<&TestPlan> for TestRequest {
         TestRequest {
             test_type: plan.test_type().to_owned(),
             url: plan.url.to_string(),
-            name: None,
+            name: plan.name.clone(),
             flows: scenario.flows,
             data: scenario.data,
             defaults: scenario.defaults,
@@ -1045,6 +1049,7 @@ mod tests {
         full.abort_on_fail = true;
         full.abort_grace_ms = 1500;
         full.start = true;
+        full.name = Some("checkout, night run".into());
         let mut by_rate = ok();
         by_rate.delay_ms = None;
         by_rate.rate = Some(1000.0 / 7.0);

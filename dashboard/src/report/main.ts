@@ -90,7 +90,7 @@ function render(page: ReportPage): void {
   const ids = driverIds(page);
   const agg = r.aggregate;
   const ok = passed(page);
-  document.title = `onslaught report ${r.id} (${r.status}${ok ? ', passed' : ', failed'})`;
+  document.title = `onslaught report ${r.config.name ? `${r.config.name} ` : ''}${r.id} (${r.status}${ok ? ', passed' : ', failed'})`;
 
   const head = h(
     'header',
@@ -98,7 +98,7 @@ function render(page: ReportPage): void {
     h(
       'h1',
       {},
-      `onslaught report: test ${r.id} `,
+      `onslaught report: ${r.config.name ? `${r.config.name}, ` : ''}test ${r.id} `,
       h('span', { class: `status status-${r.status}`, 'data-testid': 'report-status' }, r.status),
       ' ',
       h('span', { class: ok ? 'verdict pass' : 'verdict fail', 'data-testid': 'report-verdict' }, ok ? 'passed' : 'failed'),
