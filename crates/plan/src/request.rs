@@ -185,7 +185,7 @@ fn is_zero(n: &u64) -> bool {
 /// Thresholds as a regular expression for the OpenAPI document: a subset of what is accepted
 /// (lower-case metrics, `p0`..`p99` and `p999`, windows of 1 to 99 s, whole-unit durations,
 /// request names of letters, digits, `_./-` and inner spaces, at most 64, warm-ups in whole
-/// s, m or h), so that every
+/// s, m or h up to a week), so that every
 /// expression it allows is one the parser takes.
 pub const THRESHOLD_PATTERN: &str = concat!(
     "^ *([A-Za-z0-9_./-][A-Za-z0-9_./ -]{0,63}: *)?(",
@@ -193,7 +193,9 @@ pub const THRESHOLD_PATTERN: &str = concat!(
     "([0-9]{1,6}(us|ms|s)|[0-9]{1,6}(\\.[0-9]{1,3})?)",
     "|(error_rate|checks)(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *(100|[0-9]{1,2}(\\.[0-9]{1,3})?)%",
     "|rps(\\[[1-9][0-9]?s\\])? *(<=|>=|<|>) *[0-9]{1,9}(\\.[0-9]{1,3})?",
-    ")( +after +[1-9][0-9]{0,5}(s|m|h))? *$"
+    // A warm-up of at most a week (MAX_AFTER): 604800 s, 10080 m or 168 h.
+    ")( +after +(([1-9][0-9]{0,4}|[1-5][0-9]{5}|60[0-3][0-9]{3}|604[0-7][0-9]{2}|604800)s",
+    "|([1-9][0-9]{0,3}|100[0-7][0-9]|10080)m|([1-9][0-9]?|1[0-5][0-9]|16[0-8])h))? *$"
 );
 
 /// Most thresholds a test may have.
@@ -305,7 +307,7 @@ pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// the spellings of `test_type` listed, a request count or a duration (or stages), a tsunami test
 /// needs a schedule (a delay > 0, a rate, a total rate or stages) and has one only, a rate curve
 /// has a target above 0, the body as text or as base64 (not both), an avalanche test has no
-/// rate (its stages are a curve of virtual users).
+/// rate (its stages are a curve of virtual users, whole numbers up to [`MAX_USERS`]).
 fn cross_field_rules(schema: &mut schemars::Schema) {
     let spellings = |name: &str| {
         [
@@ -314,6 +316,10 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
             format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]),
         ]
     };
+    // A stage of virtual users: a whole number of them, up to MAX_USERS.
+    let users = serde_json::json!({
+        "properties": { "target": { "type": "integer", "maximum": MAX_USERS } }
+    });
     if let Some(test_type) = schema
         .get_mut("properties")
         .and_then(|p| p.get_mut("test_type"))
@@ -401,11 +407,13 @@ fn cross_field_rules(schema: &mut schemars::Schema) {
             }
         }),
         serde_json::json!({
-            "description": "An avalanche test has no rate or total rate (its stages are virtual users).",
+            "description": "An avalanche test has no rate or total rate; its stages' targets are virtual users, whole numbers up to MAX_USERS.",
             "if": { "properties": { "test_type": { "enum": spellings("avalanche") } } },
             "then": { "properties": {
                 "rate": { "type": "null" },
-                "rate_total": { "type": "null" }
+                "rate_total": { "type": "null" },
+                "stages": { "items": users },
+                "stages_total": { "items": users }
             } }
         }),
     ]);
@@ -535,6 +543,32 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn the_threshold_pattern_allows_only_what_the_parser_takes_warm_ups_up_to_a_week() {
+        let pattern = regex::Regex::new(THRESHOLD_PATTERN).unwrap();
+        for ok in [
+            "p99 < 250ms after 30s",
+            "p99<1s after 604800s",
+            "p99<1s after 10080m",
+            "p99<1s after 168h",
+            "rps > 5 after 99999s",
+            "login: p95[10s] <= 400ms",
+        ] {
+            assert!(pattern.is_match(ok), "{ok}");
+            ok.parse::<crate::Threshold>().unwrap();
+        }
+        for (bad, why) in [
+            ("p99<1s after 604801s", "past a week"),
+            ("p99<1s after 10081m", "past a week"),
+            ("p99<1s after 169h", "past a week"),
+            ("p99<1s after 0s", "no warm-up"),
+            ("p99<1s after 1.5s", "not whole"),
+        ] {
+            assert!(!pattern.is_match(bad), "{bad}");
+            assert!(bad.parse::<crate::Threshold>().is_err(), "{bad}: {why}");
+        }
+    }
 
     #[test]
     fn whole_numbers_may_be_written_as_floats() {
