@@ -681,27 +681,7 @@ mod tests {
             s.latency = h.summary();
             s
         };
-        let mut test = TestView {
-            id: "t".to_owned(),
-            status: TestStatus::Completed,
-            config: onslaught_orchestrator::TestRequest::new("avalanche", "http://127.0.0.1:1/"),
-            drivers: Vec::new(),
-            created_at_ms: 1,
-            started_at_ms: None,
-            ended_at_ms: None,
-            message: None,
-            warnings: Vec::new(),
-            aggregate: StatsView::default(),
-            nodes: BTreeMap::new(),
-            node_facts: BTreeMap::new(),
-            series: Vec::new(),
-            thresholds: Vec::new(),
-            aborted_by_threshold: false,
-            load_changes: Vec::new(),
-            report_path: None,
-            report_error: None,
-            last_metrics_sent_at_ms: None,
-        };
+        let mut test = TestView::fixture("t", TestStatus::Completed);
         let plain = text(&test);
         assert!(
             !plain.contains("Per request") && !plain.contains("Checks"),
@@ -791,27 +771,11 @@ mod tests {
 
     #[test]
     fn each_rate_change_has_a_line() {
-        let mut test = TestView {
-            id: "t".to_owned(),
-            status: onslaught_orchestrator::TestStatus::Completed,
-            config: onslaught_orchestrator::TestRequest::new("tsunami", "http://127.0.0.1:1/"),
-            drivers: vec!["d1".into(), "d2".into(), "d3".into()],
-            created_at_ms: 1,
-            started_at_ms: Some(1_000),
-            ended_at_ms: Some(7_000),
-            message: None,
-            warnings: Vec::new(),
-            aggregate: StatsView::default(),
-            nodes: BTreeMap::new(),
-            node_facts: BTreeMap::new(),
-            series: Vec::new(),
-            thresholds: Vec::new(),
-            aborted_by_threshold: false,
-            load_changes: Vec::new(),
-            report_path: None,
-            report_error: None,
-            last_metrics_sent_at_ms: None,
-        };
+        let mut test = TestView::fixture("t", onslaught_orchestrator::TestStatus::Completed);
+        test.config = onslaught_orchestrator::TestRequest::new("tsunami", "http://127.0.0.1:1/");
+        test.drivers = vec!["d1".into(), "d2".into(), "d3".into()];
+        test.started_at_ms = Some(1_000);
+        test.ended_at_ms = Some(7_000);
         assert!(!text(&test).contains("Rate changed"));
         test.load_changes.push(onslaught_orchestrator::LoadChange {
             at_ms: 3_500,
