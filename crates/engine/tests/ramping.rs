@@ -62,11 +62,15 @@ async fn running_users_follow_the_curve_and_the_run_ends_with_it() {
         .await
         .unwrap();
     user_ms += recorder.take().counters.user_ms;
+    // floor(curve(t)) users run; one may be a timer tick late to start (a sample just past a
+    // whole number: CI saw 4 at 1.0006 s, where the curve is 5.003) or still finishing its
+    // request as the curve falls.
     for (t, running) in &samples {
-        let want = curve_at(*t);
+        let want = curve_at(*t).floor();
         assert!(
-            (*running as f64 - want).abs() <= 1.0 + 1e-9,
-            "at {t:.3} s: {running} users running, the curve says {want:.2}; {samples:?}"
+            (*running as f64 - want).abs() <= 1.0,
+            "at {t:.3} s: {running} users running, the curve says {:.2}; {samples:?}",
+            curve_at(*t)
         );
     }
     // The run ends with the curve, not at a timeout.
