@@ -495,6 +495,49 @@ export interface components {
             /** @description Its rows: `p50`, `p95`, `p99`, `error_rate`. */
             rows: components["schemas"]["ComparisonRow"][];
         };
+        /** @description One request name's part of one second of a test's series. */
+        NamePoint: {
+            /**
+             * Format: uint64
+             * @description Their errors.
+             */
+            errors: number;
+            /**
+             * Format: double
+             * @description Largest latency (ms); `null` without responses.
+             */
+            max: number | null;
+            /**
+             * Format: double
+             * @description Median latency (ms); `null` without responses.
+             */
+            p50: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile (ms); `null` without responses.
+             */
+            p90: number | null;
+            /**
+             * Format: double
+             * @description 95th percentile (ms); `null` without responses.
+             */
+            p95: number | null;
+            /**
+             * Format: double
+             * @description 99th percentile (ms); `null` without responses.
+             */
+            p99: number | null;
+            /**
+             * Format: uint64
+             * @description Requests of that name sent in the second.
+             */
+            requests: number;
+            /**
+             * Format: uint64
+             * @description Their responses received.
+             */
+            responses: number;
+        };
         /** @description Per-node facts a report keeps beyond the statistics. */
         NodeFacts: {
             /**
@@ -706,6 +749,11 @@ export interface components {
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
             /**
+             * @description Each takeover of dead drivers' share by the others while it ran, in order (a test in
+             *     total only).
+             */
+            takeovers?: components["schemas"]["Takeover"][];
+            /**
              * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
              *     and whether it holds, judged on the merged data of all drivers each second while the
              *     test runs and at its end.
@@ -804,6 +852,14 @@ export interface components {
          *     alike, so a driver that started late shows as late.
          */
         SeriesPoint: {
+            /**
+             * @description Per request name, for a test whose requests have several names (the steps of its
+             *     flows), in the test's series only (not a node's): that name's requests of the second.
+             *     Absent for a test of one request.
+             */
+            by_name?: {
+                [key: string]: components["schemas"]["NamePoint"];
+            };
             /**
              * Format: uint64
              * @description Errors.
@@ -1117,6 +1173,46 @@ export interface components {
              */
             stdev: number;
         };
+        /**
+         * @description Drivers of a test in total taking over the share of drivers declared dead: from `at_ms`
+         *     the schedule is split among `drivers` only (their stripes widen).
+         */
+        Takeover: {
+            /**
+             * Format: uint64
+             * @description When the others' widened stripes took effect on every one of them, ms since the Unix
+             *     epoch.
+             */
+            at_ms: number;
+            /**
+             * Format: uint64
+             * @description When the last of them was declared dead, ms since the Unix epoch.
+             */
+            detected_at_ms: number;
+            /** @description The drivers that split the schedule from then on, in stripe order. */
+            drivers: string[];
+            /**
+             * Format: uint64
+             * @description Where the lost drivers' measurements end on the test's clock (the earliest of them):
+             *     the gap runs from here to `offset_ms`.
+             */
+            gap_from_offset_ms: number;
+            /** @description The drivers whose share was taken over (declared dead during the test). */
+            lost: string[];
+            /**
+             * Format: uint64
+             * @description The same instant on the test's clock: ms after its start time.
+             */
+            offset_ms: number;
+            /**
+             * Format: uint64
+             * @description About how many requests of the lost drivers' share were scheduled in the gap: not
+             *     measured (never sent, or sent without their measurements reaching the orchestrator).
+             *     The area under the schedule's rate over the gap divided among the drivers that shared
+             *     it, so within a request or so of the exact count.
+             */
+            unmeasured: number;
+        };
         /** @description The test a user asks for. Counts and rates are per driver, as in the assignment. */
         TestConfig: {
             /**
@@ -1369,6 +1465,11 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description Each takeover of dead drivers' share by the others while it ran, in order (a test in
+             *     total only).
+             */
+            takeovers?: components["schemas"]["Takeover"][];
             /**
              * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
              *     and whether it holds, judged on the merged data of all drivers each second while the
@@ -1626,6 +1727,11 @@ export interface components {
             started_at_ms: number | null;
             /** @description Status. */
             status: components["schemas"]["TestStatus"];
+            /**
+             * @description Each takeover of dead drivers' share by the others while it ran, in order (a test in
+             *     total only).
+             */
+            takeovers?: components["schemas"]["Takeover"][];
             /**
              * @description Each threshold of the test (in the order of `config.thresholds`) with what was measured
              *     and whether it holds, judged on the merged data of all drivers each second while the

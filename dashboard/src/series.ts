@@ -187,6 +187,38 @@ export type LatencyKey = 'p50' | 'p90' | 'p95' | 'p99' | 'max';
  * Latency percentiles per second (p50, p95, p99 unless `keys` says otherwise); seconds without
  * responses have no latency (null), nor do statistics a report written before them lacks.
  */
+/** The request names that have a part in any of the seconds (a test whose requests have several
+ * names: the steps of its flows), sorted. */
+export function requestNames(points: readonly SeriesPoint[] | undefined): string[] {
+  const names = new Set<string>();
+  for (const p of points ?? []) for (const name of Object.keys(p.by_name ?? {})) names.add(name);
+  return [...names].sort();
+}
+
+/** One request name's own seconds, as series points (a second without that name is left out),
+ * so the charts that draw the whole draw it alike. */
+export function nameSeries(points: readonly SeriesPoint[] | undefined, name: string): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  for (const p of points ?? []) {
+    const n = p.by_name?.[name];
+    if (!n) continue;
+    out.push({
+      second: p.second,
+      requests: n.requests,
+      responses: n.responses,
+      errors: n.errors,
+      p50: n.p50 ?? null,
+      p90: n.p90 ?? null,
+      p95: n.p95 ?? null,
+      p99: n.p99 ?? null,
+      max: n.max ?? null,
+      mean: null,
+      nodes: {},
+    });
+  }
+  return out;
+}
+
 export function latencyData(
   points: readonly SeriesPoint[] | undefined,
   keys: readonly LatencyKey[] = ['p50', 'p95', 'p99'],

@@ -141,6 +141,17 @@ export function startedLate(test: TestView, id: string): boolean {
   return typeof offset === 'number' && offset > allowed;
 }
 
+/** A sentence per takeover of dead drivers' share by the others (a test with a rate in total):
+ * who, from when, and the gap in between with about how many requests it left unmeasured. */
+export function takeoverLines(test: Pick<TestView, 'takeovers'>): string[] {
+  return (test.takeovers ?? []).map(
+    (t) =>
+      `${t.drivers.join(', ')} took over the share of ${t.lost.join(', ')} from ` +
+      `${(t.offset_ms / 1000).toFixed(1)} s; gap from ${(t.gap_from_offset_ms / 1000).toFixed(1)} s: ` +
+      `about ${fmtInt(t.unmeasured)} requests unmeasured`,
+  );
+}
+
 /** A driver's standing in a test, from the orchestrator's bookkeeping. */
 export function driverStanding(test: TestView, id: string): string {
   const facts = test.node_facts?.[id];

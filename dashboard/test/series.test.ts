@@ -4,7 +4,9 @@ import {
   curveAt,
   usersData,
   latencyData,
+  nameSeries,
   nodeIdsOf,
+  requestNames,
   orderedPoints,
   plannedInSecond,
   settledPoints,
@@ -122,6 +124,40 @@ describe('latencyData', () => {
       [2, null, 2.5],
       [3, null, 9],
     ]);
+  });
+});
+
+describe('request names per second', () => {
+  const part = (requests: number, p99: number | null) => ({
+    requests,
+    responses: requests,
+    errors: 0,
+    p50: p99,
+    p90: p99,
+    p95: p99,
+    p99,
+    max: p99,
+  });
+  const points = [
+    point(0, { requests: 3, responses: 3, by_name: { login: part(1, 5), item: part(2, 7) } }),
+    point(1, { requests: 2, responses: 2, by_name: { item: part(2, 9) } }),
+    point(2, { requests: 0 }),
+  ];
+
+  it('lists every name any second has, sorted', () => {
+    expect(requestNames(points)).toEqual(['item', 'login']);
+    expect(requestNames([point(0)])).toEqual([]);
+    expect(requestNames(undefined)).toEqual([]);
+  });
+
+  it("draws one name's seconds as the whole's are drawn", () => {
+    const item = nameSeries(points, 'item');
+    expect(item.map((p) => [p.second, p.requests, p.p99])).toEqual([
+      [0, 2, 7],
+      [1, 2, 9],
+    ]);
+    expect(latencyData(nameSeries(points, 'login')).columns).toEqual([[0], [5], [5], [5]]);
+    expect(nameSeries(points, 'nobody')).toEqual([]);
   });
 });
 

@@ -99,16 +99,52 @@ pub fn load_spec(plan: &TestPlan, stripe: Stripe) -> Result<LoadSpec, String> {
     Ok(spec)
 }
 
-/// A new rate for a running test, as its run applies it.
+/// A change of a running test's schedule, as its run applies it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateChange {
     /// When it takes effect, ms since the Unix epoch (on every driver of the test).
     pub effective_at_ms: u64,
-    /// The new gap between the schedule's arrivals (all drivers' for a rate in total).
-    pub gap: Duration,
+    /// What changes.
+    pub what: Change,
     /// Requests this driver sends in all from then on (its plan's count, if it has one; the
     /// deadline bounds the rest).
     pub count: Option<u64>,
+}
+
+/// What a [`RateChange`] changes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Change {
+    /// The gap between the schedule's arrivals (all drivers' for a rate in total): `ADJUST`.
+    Gap(Duration),
+    /// This driver's stripe of the rest of a schedule in total: `TAKEOVER`.
+    Stripe(Stripe),
+}
+
+/// What a `TAKEOVER` trigger asks of driver `node_id` running `plan`: its new stripe of the
+/// schedule (its place among the trigger's drivers), `Ok(None)` when it is not among them (it
+/// was declared dead and replaced: it must stop), or why it cannot follow.
+pub fn takeover(
+    plan: &TestPlan,
+    trigger: &Trigger,
+    node_id: &str,
+) -> Result<Option<RateChange>, String> {
+    let Load::Tsunami(schedule) = &plan.load else {
+        return Err("only a schedule in total is taken over; this test has none".to_owned());
+    };
+    if schedule.split() != Split::Total {
+        return Err("the test's rate is per driver: there is no share to take over".to_owned());
+    }
+    let effective_at_ms = trigger
+        .effective_at_ms
+        .ok_or_else(|| "the takeover states no instant".to_owned())?;
+    let Some(stripe) = stripe_of(&trigger.drivers, node_id) else {
+        return Ok(None);
+    };
+    Ok(Some(RateChange {
+        effective_at_ms,
+        what: Change::Stripe(stripe),
+        count: plan.bound.requests(),
+    }))
 }
 
 /// What an `ADJUST` trigger changes in the run of `plan`, or why this driver cannot follow it.
@@ -140,7 +176,7 @@ pub fn rate_change(plan: &TestPlan, trigger: &Trigger) -> Result<RateChange, Str
         .ok_or_else(|| "the change states no instant".to_owned())?;
     Ok(RateChange {
         effective_at_ms,
-        gap,
+        what: Change::Gap(gap),
         count: plan.bound.requests(),
     })
 }

@@ -99,9 +99,9 @@ pub struct DriverStats {
     pub subscription_backlog: AtomicU64,
     /// The most messages that ever waited in one of this driver's subscriptions.
     pub subscription_backlog_peak: AtomicU64,
-    /// Rate changes (`ADJUST` triggers) applied to a running test.
+    /// Schedule changes (`ADJUST` and `TAKEOVER` triggers) applied to a running test.
     pub rate_changes: AtomicU64,
-    /// Rate changes applied after their instant had passed (the requests due since then went
+    /// Schedule changes applied after their instant had passed (the requests due since then went
     /// out at once, with their intended times).
     pub late_rate_changes: AtomicU64,
 }

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{RateChange, load_spec, rate_change, stripe_of};
+use crate::convert::{RateChange, load_spec, rate_change, stripe_of, takeover};
 use crate::publish::{self, METRICS_QUEUE};
 use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
@@ -502,14 +502,15 @@ impl Node {
                 )));
                 self.send_heartbeat();
             }
-            TriggerAction::Adjust => self.on_adjust(&trigger),
+            TriggerAction::Adjust | TriggerAction::Takeover => self.on_adjust(&trigger),
         }
     }
 
-    /// A new rate for the test this driver holds: queued for its run (which applies it at the
-    /// trigger's instant, or at once if that has passed). A change for a test that is not
-    /// configured or running here, older than the latest taken, or that this test's schedule
-    /// cannot follow is ignored and counted.
+    /// A new rate (`ADJUST`) or stripe (`TAKEOVER`) for the test this driver holds: queued for
+    /// its run (which applies it at the trigger's instant, or at once if that has passed). A
+    /// change for a test that is not configured or running here, older than the latest taken,
+    /// or that this test's schedule cannot follow is ignored and counted. A takeover that leaves
+    /// this driver out (it was declared dead, and the others took its share) stops its run.
     fn on_adjust(&mut self, trigger: &Trigger) {
         let Some(c) = self
             .current
@@ -523,10 +524,25 @@ impl Node {
             && !c.done.load(Ordering::Acquire)
             && trigger.issued_at_ms >= c.config.issued_at_ms
             && at_ms >= c.last_change_ms;
-        let change = if takes {
-            rate_change(&c.config.plan, trigger)
-        } else {
+        let change = if !takes {
             Err("not for a test this driver runs now, or older than a change already taken".into())
+        } else if trigger.trigger == TriggerAction::Takeover {
+            match takeover(&c.config.plan, trigger, &self.ctx.node_id) {
+                Ok(Some(change)) => Ok(change),
+                Ok(None) => {
+                    tracing::warn!(
+                        test_id = trigger.test_id,
+                        "the other drivers took this driver's share over (it was declared \
+                         dead): stopping its run"
+                    );
+                    c.stop
+                        .stop("replaced: declared dead, its share taken over by the others");
+                    return;
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            rate_change(&c.config.plan, trigger)
         };
         let queued = change.and_then(|change| {
             c.changes
@@ -540,14 +556,15 @@ impl Node {
                     test_id = trigger.test_id,
                     rate = trigger.rate,
                     rate_total = trigger.rate_total,
+                    drivers = trigger.drivers.len(),
                     effective_at_ms = at_ms,
-                    "rate change received"
+                    "schedule change received"
                 );
             }
             Err(reason) => {
                 tracing::warn!(
                     test_id = trigger.test_id,
-                    "ignoring a rate change: {reason}"
+                    "ignoring a schedule change: {reason}"
                 );
                 self.ctx
                     .stats

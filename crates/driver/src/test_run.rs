@@ -11,7 +11,7 @@ use onslaught_stats::Measurements;
 use tokio_util::sync::CancellationToken;
 
 use crate::DriverStats;
-use crate::convert::{Position, RateChange, metrics};
+use crate::convert::{Change, Position, RateChange, metrics};
 use crate::publish::Outbox;
 
 /// What a test run needs from its node.
@@ -199,30 +199,46 @@ struct Rates {
 }
 
 impl Rates {
-    /// Switches the schedule to `change`'s rate at its instant.
+    /// Switches the schedule to `change`'s rate, or this driver to its new stripe, at its
+    /// instant.
     fn apply(&self, ctx: &Context, test_id: &str, change: RateChange) {
         let Some(control) = &self.control else {
-            tracing::warn!(test_id, "a closed-loop run has no rate to change");
+            tracing::warn!(test_id, "a closed-loop run has no schedule to change");
             return;
         };
         let at = Duration::from_millis(change.effective_at_ms.saturating_sub(self.origin_ms));
         let late_ms = now_ms().saturating_sub(change.effective_at_ms);
-        match control.change(at, change.gap, change.count) {
+        let applied = match change.what {
+            Change::Gap(gap) => control.change(at, gap, change.count),
+            Change::Stripe(stripe) => control.restripe(at, stripe, change.count),
+        };
+        match applied {
             Ok(first) => {
                 ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
                 if late_ms > 0 {
                     ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
                 }
-                tracing::info!(
-                    test_id,
-                    at_ms = at.as_millis(),
-                    gap_us = change.gap.as_micros(),
-                    first_arrival = first,
-                    late_ms,
-                    "rate changed"
-                );
+                match change.what {
+                    Change::Gap(gap) => tracing::info!(
+                        test_id,
+                        at_ms = at.as_millis(),
+                        gap_us = gap.as_micros(),
+                        first_arrival = first,
+                        late_ms,
+                        "rate changed"
+                    ),
+                    Change::Stripe(stripe) => tracing::info!(
+                        test_id,
+                        at_ms = at.as_millis(),
+                        stripe = stripe.index(),
+                        of = stripe.of(),
+                        first_arrival = first,
+                        late_ms,
+                        "taking over: this driver's stripe widened"
+                    ),
+                }
             }
-            Err(e) => tracing::warn!(test_id, "cannot change the rate: {e}"),
+            Err(e) => tracing::warn!(test_id, "cannot change the schedule: {e}"),
         }
     }
 }

@@ -91,6 +91,7 @@ async fn run_test(test_id: &str, duration_ms: u64, timeout: Duration) -> Setup {
         rate: None,
         rate_total: None,
         effective_at_ms: None,
+        drivers: Vec::new(),
         issued_at_ms: now_ms(),
         epoch: None,
         signature: None,

@@ -183,6 +183,7 @@ impl Setup {
             rate: None,
             rate_total: None,
             effective_at_ms: None,
+            drivers: Vec::new(),
             issued_at_ms: now_ms(),
             epoch: None,
             signature: None,

@@ -48,6 +48,22 @@ pub struct Arrivals {
     /// Changes of rate while the run goes, in order of `at` (and of `first`): from each, the
     /// schedule follows its shape. Empty for a run whose rate never changed.
     switches: Vec<Switch>,
+    /// Changes of this node's stripe while the run goes (drivers taking over a dead one's
+    /// share), in order of `first`. Empty for a run whose stripe never changed.
+    restripes: Vec<Restripe>,
+}
+
+/// A change of the stripe a node takes, from one of the schedule's arrivals on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Restripe {
+    /// The schedule's first arrival under the new stripe.
+    first: u64,
+    /// This node's requests before `first` (under the earlier stripes): its `mine_before`-th
+    /// request is its first under the new stripe.
+    mine_before: u64,
+    /// Counted from `first`: arrival `i >= first` is this node's when `(i - first) mod of =
+    /// index`.
+    stripe: Stripe,
 }
 
 /// A change of the schedule's rate from an offset of the run on.
@@ -118,6 +134,7 @@ impl Arrivals {
             shape: Shape::Every(gap),
             stripe: Stripe::WHOLE,
             switches: Vec::new(),
+            restripes: Vec::new(),
         }
     }
 
@@ -127,6 +144,7 @@ impl Arrivals {
             shape: Shape::Curve(Arc::new(curve)),
             stripe: Stripe::WHOLE,
             switches: Vec::new(),
+            restripes: Vec::new(),
         }
     }
 
@@ -136,9 +154,55 @@ impl Arrivals {
         Self { stripe, ..self }
     }
 
-    /// Which arrivals are this node's.
+    /// Which arrivals are this node's (from the start of the run; see [`Arrivals::restriped`]
+    /// for later changes).
     pub fn stripe(&self) -> Stripe {
         self.stripe
+    }
+
+    /// The schedule's arrival that is this node's `j`-th request (`None` beyond `u64`).
+    fn mine(&self, j: u64) -> Option<u64> {
+        match self.restripes.iter().rev().find(|r| r.mine_before <= j) {
+            Some(r) => r.first.checked_add(r.stripe.arrival(j - r.mine_before)?),
+            None => self.stripe.arrival(j),
+        }
+    }
+
+    /// How many of the schedule's first `total` arrivals are this node's.
+    pub fn share(&self, total: u64) -> u64 {
+        match self.restripes.iter().rev().find(|r| r.first <= total) {
+            Some(r) => r.mine_before + r.stripe.share(total - r.first),
+            None => self.stripe.share(total),
+        }
+    }
+
+    /// The same schedule with this node taking `stripe` of it from offset `at` on: the
+    /// arrivals from the first not before `at` are split anew, counted from that arrival (every
+    /// node that restripes at the same `at` computes the same one, so the new stripes `0..of`
+    /// split the rest of the schedule exactly). This is how the drivers left in a test take over
+    /// the share of one that died. An `at` before an earlier change is taken as that change's.
+    #[must_use]
+    pub fn restriped(mut self, at: Duration, stripe: Stripe) -> Self {
+        let at = self.switches.last().map_or(at, |last| at.max(last.at));
+        let mut first = self.count_before(at);
+        if let Some(last) = self.restripes.last() {
+            first = first.max(last.first);
+        }
+        // A restripe from the same arrival as the previous one replaces it.
+        self.restripes.retain(|r| r.first < first);
+        let mine_before = self.share(first);
+        self.restripes.push(Restripe {
+            first,
+            mine_before,
+            stripe,
+        });
+        self
+    }
+
+    /// The schedule's first arrival under this node's latest stripe, and this node's requests
+    /// before it, if its stripe changed.
+    pub fn last_restripe(&self) -> Option<(u64, u64)> {
+        self.restripes.last().map(|r| (r.first, r.mine_before))
     }
 
     /// Offset from the origin of the schedule's arrival `i` (all nodes'); `None` past the end
@@ -153,9 +217,9 @@ impl Arrivals {
     }
 
     /// Offset from the origin of this node's `j`-th request: the schedule's arrival
-    /// `index + j * of`.
+    /// `index + j * of` (counted from the latest restripe before it, if any).
     pub fn offset(&self, j: u64) -> Option<Duration> {
-        self.arrival(self.stripe.arrival(j)?)
+        self.arrival(self.mine(j)?)
     }
 
     /// How many of the schedule's arrivals (all nodes') come before offset `t`.
@@ -194,7 +258,12 @@ impl Arrivals {
 
     /// The shortest gap between this node's sends.
     pub fn shortest_gap(&self) -> Duration {
-        let of = u32::try_from(self.stripe.of).unwrap_or(u32::MAX);
+        let of = self
+            .restripes
+            .iter()
+            .map(|r| r.stripe.of)
+            .fold(self.stripe.of, u64::min);
+        let of = u32::try_from(of).unwrap_or(u32::MAX);
         self.switches
             .iter()
             .map(|s| s.shape.shortest_gap())
@@ -630,6 +699,35 @@ impl RateControl {
         }
         Ok(first)
     }
+
+    /// From offset `at` of the run (the same on every node that restripes, see
+    /// [`Arrivals::restriped`]) this node takes `stripe` of the schedule's remaining arrivals,
+    /// and sends at most `count` requests in all (`None`: until its deadline or the end of its
+    /// schedule). Returns the schedule's first arrival under the new stripe. As with
+    /// [`RateControl::change`], an `at` already past moves the requests due since then to
+    /// their new times at once.
+    pub fn restripe(
+        &self,
+        at: Duration,
+        stripe: Stripe,
+        count: Option<u64>,
+    ) -> Result<u64, ChangeError> {
+        if self.plan.is_closed() {
+            return Err(ChangeError::Ended);
+        }
+        let mut first = 0;
+        let mut precise = true;
+        self.plan.send_modify(|plan| {
+            plan.arrivals = plan.arrivals.clone().restriped(at, stripe);
+            plan.count = count;
+            first = plan.arrivals.last_restripe().map_or(0, |(first, _)| first);
+            precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
+        });
+        if !precise && let Some(tell) = &self.precise {
+            tell.send_replace(false);
+        }
+        Ok(first)
+    }
 }
 
 fn pace(
@@ -892,6 +990,74 @@ mod tests {
             {
                 assert_eq!(*t, at + gap * u32::try_from(k).unwrap());
             }
+        }
+    }
+
+    /// Driver 1 of 3 dies; drivers 0 and 2 take stripes 0 and 1 of 2 from one instant on
+    /// (after a rate change, and again when a second driver dies): before the instant each
+    /// sent its old stripe, from it their union is the whole rest of the schedule, with no
+    /// arrival twice, and each node's count of the first `n` arrivals agrees with its times.
+    #[test]
+    fn restriped_survivors_take_over_the_rest_of_the_schedule() {
+        for whole in [
+            Arrivals::curve(ramp()),
+            Arrivals::every(Duration::from_micros(333)),
+        ] {
+            let (changed, at) = (Duration::from_millis(2_000), Duration::from_millis(7_777));
+            let gap = Duration::from_micros(250);
+            let schedule = whole.clone().switched(changed, gap);
+            let first = schedule.count_before(at);
+            let total = first + 20_000;
+            let survivors = [(0, 0), (2, 1)];
+            let mut union = Vec::new();
+            for (k, rank) in survivors {
+                let part = whole
+                    .clone()
+                    .striped(Stripe::new(k, 3).unwrap())
+                    .switched(changed, gap)
+                    .restriped(at, Stripe::new(rank, 2).unwrap());
+                let (from, before) = part.last_restripe().unwrap();
+                assert_eq!(from, first, "driver {k}");
+                assert_eq!(before, Stripe::new(k, 3).unwrap().share(first));
+                let mine = part.share(total);
+                let times: Vec<Duration> = (0..mine).map(|j| part.offset(j).unwrap()).collect();
+                assert!(
+                    times.windows(2).all(|w| w[0] <= w[1]),
+                    "driver {k} in order"
+                );
+                assert!(
+                    times[..usize::try_from(before).unwrap()]
+                        .iter()
+                        .all(|t| *t < at)
+                );
+                union.extend(times);
+            }
+            union.sort();
+            let dead = Stripe::new(1, 3).unwrap();
+            let expected: Vec<Duration> = (0..total)
+                .filter(|i| *i >= first || *i % 3 != dead.index())
+                .map(|i| schedule.arrival(i).unwrap())
+                .collect();
+            assert_eq!(union, expected);
+
+            // A second death: driver 2 alone from a later instant takes everything.
+            let later = Duration::from_millis(9_000);
+            let alone = whole
+                .clone()
+                .striped(Stripe::new(2, 3).unwrap())
+                .switched(changed, gap)
+                .restriped(at, Stripe::new(1, 2).unwrap())
+                .restriped(later, Stripe::WHOLE);
+            let (from, before) = alone.last_restripe().unwrap();
+            assert_eq!(from, schedule.count_before(later));
+            for j in before..before + 1_000 {
+                assert_eq!(
+                    alone.offset(j),
+                    schedule.arrival(from + (j - before)),
+                    "request {j}"
+                );
+            }
+            assert!(alone.shortest_gap() <= gap);
         }
     }
 

@@ -236,6 +236,20 @@ pub fn text(test: &TestView) -> String {
             ),
         );
     }
+    for t in &test.takeovers {
+        line(
+            "Taken over  [lost, at, by, gap, unmeasured]",
+            format!(
+                "{}, {}s, {}, {}s..{}s, about {}",
+                t.lost.join(" "),
+                decimal(t.offset_ms as f64 / 1000.0, 3),
+                t.drivers.join(" "),
+                decimal(t.gap_from_offset_ms as f64 / 1000.0, 3),
+                decimal(t.offset_ms as f64 / 1000.0, 3),
+                t.unmeasured
+            ),
+        );
+    }
     line("Status", format!("{:?}", test.status).to_lowercase());
     if let Some(message) = &test.message {
         line("Note", message.clone());
@@ -791,6 +805,31 @@ mod tests {
             .find(|l| l.starts_with("Rate changed"))
             .unwrap_or_else(|| panic!("{plain}"));
         assert!(line.ends_with("2.500s, 200.00/s, 600.00/s, api"), "{line}");
+    }
+
+    #[test]
+    fn each_takeover_has_a_line() {
+        let mut test = TestView::fixture("t", onslaught_orchestrator::TestStatus::Degraded);
+        test.drivers = vec!["d1".into(), "d2".into(), "d3".into()];
+        assert!(!text(&test).contains("Taken over"));
+        test.takeovers.push(onslaught_orchestrator::Takeover {
+            lost: vec!["d2".into()],
+            detected_at_ms: 14_000,
+            at_ms: 14_500,
+            offset_ms: 13_500,
+            drivers: vec!["d1".into(), "d3".into()],
+            gap_from_offset_ms: 10_000,
+            unmeasured: 350,
+        });
+        let plain = text(&test);
+        let line = plain
+            .lines()
+            .find(|l| l.starts_with("Taken over"))
+            .unwrap_or_else(|| panic!("{plain}"));
+        assert!(
+            line.ends_with("d2, 13.500s, d1 d3, 10.000s..13.500s, about 350"),
+            "{line}"
+        );
     }
 
     #[test]

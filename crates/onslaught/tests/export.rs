@@ -104,6 +104,10 @@ fn fold(received: &[(String, ExportMetricsServiceRequest)]) -> (Values, BTreeSet
                         };
                         test_ids.insert(attr("test.id"));
                         assert_eq!(attr("test.type"), "tsunami");
+                        if m.name.starts_with("onslaught.request.") {
+                            // A name's totals over the whole test, not a second.
+                            continue;
+                        }
                         assert_eq!(
                             p.time_unix_nano - p.start_time_unix_nano,
                             1_000_000_000,
@@ -114,13 +118,13 @@ fn fold(received: &[(String, ExportMetricsServiceRequest)]) -> (Values, BTreeSet
                             Some(number_data_point::Value::AsDouble(d)) => Number::Double(*d),
                             None => panic!("{} has a point without a value", m.name),
                         };
+                        // A request name's series is told apart like a driver's.
+                        let whose = match attr("name") {
+                            name if name.is_empty() => attr("driver"),
+                            name => format!("name:{name}"),
+                        };
                         values.insert(
-                            (
-                                m.name.clone(),
-                                attr("driver"),
-                                attr("percentile"),
-                                p.time_unix_nano,
-                            ),
+                            (m.name.clone(), whose, attr("percentile"), p.time_unix_nano),
                             value,
                         );
                     }
@@ -267,6 +271,85 @@ fn exported_series_equal_the_report() {
         drivers,
         BTreeSet::from(["driver-1".to_owned(), "driver-2".to_owned()])
     );
+}
+
+/// A flow of two named requests: each name's per-second series is exported (`onslaught.name.*`
+/// with attribute `name`) and equals the report's seconds' `by_name` parts, which add up to the
+/// whole second.
+#[test]
+fn exported_series_per_request_name_equal_the_report() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (endpoint, received) = receiver(&runtime);
+    let reports = tempfile::tempdir().unwrap();
+    let target = support::TargetProcess::start(&[]);
+    let plan = reports.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "base_url: {}\ntest_type: tsunami\nrate: 40\nduration_ms: 3000\nflows:\n  - name: two\n    steps:\n      - name: ping\n        request: {{url: /ping}}\n      - name: again\n        request: {{url: /ping?again=1}}\n",
+            target.base
+        ),
+    )
+    .unwrap();
+    let output = onslaught()
+        .arg("run")
+        .arg(&plan)
+        .args(["--drivers", "2", "--quiet", "-o", "json", "--otlp-endpoint"])
+        .arg(&endpoint)
+        .arg("--report-dir")
+        .arg(reports.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let folder = reports.path().join(summary["id"].as_str().unwrap());
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("test.json")).unwrap()).unwrap();
+    let (values, _) = fold(&received.lock().unwrap().clone());
+    let started_at_ms = report["started_at_ms"].as_u64().unwrap();
+    let series = report["series"].as_array().unwrap();
+    assert!(series.len() >= 3, "{series:?}");
+    for name in ["ping", "again"] {
+        let of_name: Vec<Value> = series
+            .iter()
+            .filter_map(|p| {
+                let mut part = p["by_name"].get(name)?.clone();
+                part["second"] = p["second"].clone();
+                Some(part)
+            })
+            .collect();
+        assert!(of_name.len() >= 3, "{name}: {series:?}");
+        check_series(
+            &values,
+            "onslaught.name",
+            &format!("name:{name}"),
+            started_at_ms,
+            &of_name,
+        );
+        let sent: u64 = of_name
+            .iter()
+            .map(|p| p["requests"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            sent as f64,
+            num(&report, &format!("/aggregate/by_name/{name}/requests_sent")),
+            "{name}"
+        );
+    }
+    for p in series {
+        let parts: u64 = p["by_name"]
+            .as_object()
+            .map(|names| {
+                names
+                    .values()
+                    .map(|n| n["requests"].as_u64().unwrap())
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(parts, p["requests"].as_u64().unwrap(), "second {p}");
+    }
 }
 
 #[test]

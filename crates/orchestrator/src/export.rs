@@ -14,6 +14,7 @@
 //! sends every second again with its final values, the ones in the report: a receiver that
 //! keeps the last value per timestamp holds the report's numbers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -257,6 +258,9 @@ impl Batch {
             ));
         };
         add("onslaught.test", &[], &self.test);
+        for (name, points) in by_name(&self.test) {
+            add("onslaught.name", &[string_kv("name", &name)], &points);
+        }
         for (driver, points) in &self.drivers {
             add("onslaught.driver", &[string_kv("driver", driver)], points);
         }
@@ -389,6 +393,29 @@ impl Batch {
 
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Each request name's own per-second series, out of the test's seconds (metrics
+/// `onslaught.name.*`, attribute `name`): the same numbers the report's series holds per name.
+fn by_name(test: &[SeriesPoint]) -> BTreeMap<String, Vec<SeriesPoint>> {
+    let mut names: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
+    for p in test {
+        for (name, n) in &p.by_name {
+            names.entry(name.clone()).or_default().push(SeriesPoint {
+                second: p.second,
+                requests: n.requests,
+                responses: n.responses,
+                errors: n.errors,
+                p50: n.p50,
+                p90: n.p90,
+                p95: n.p95,
+                p99: n.p99,
+                max: n.max,
+                ..SeriesPoint::default()
+            });
+        }
+    }
+    names
 }
 
 fn string_kv(key: &str, value: &str) -> KeyValue {

@@ -67,7 +67,9 @@ pub use onslaught_plan::{Accepted, ExpectStatus, Header, TestPlan, TestRequest, 
 pub use onslaught_stats::Summary;
 pub use stats::OrchestratorStats;
 pub use thresholds::ThresholdResult;
-pub use views::{FlowView, Liveness, LoadChange, NodeView, StatsView, TestStatus, TestView};
+pub use views::{
+    FlowView, Liveness, LoadChange, NamePoint, NodeView, StatsView, Takeover, TestStatus, TestView,
+};
 
 use report::ReportParts;
 use state::State;
@@ -430,7 +432,21 @@ impl Orchestrator {
         for test_id in done {
             self.finish(test_id);
         }
-        if changed {
+        // Drivers of a schedule in total declared dead: the others take their share over, from
+        // one instant, told by a TAKEOVER trigger (published off the control loop).
+        let takeovers = self.inner.state.lock().takeovers_due(now_ms());
+        for trigger in &takeovers {
+            let (this, test_id, trigger) = (self.clone(), trigger.test_id.clone(), trigger.clone());
+            tokio::spawn(async move {
+                let at_ms = trigger.effective_at_ms.unwrap_or_default();
+                if let Err(e) = this.publish_control(&test_id, trigger).await {
+                    tracing::warn!(test_id, "cannot send the takeover (tried again): {e}");
+                    this.inner.state.lock().forget_takeover(&test_id, at_ms);
+                }
+                this.notify();
+            });
+        }
+        if changed || !takeovers.is_empty() {
             self.notify();
         }
         // A driver that acknowledged the config but reports no start a while after the trigger
@@ -454,6 +470,7 @@ impl Orchestrator {
                 rate: None,
                 rate_total: None,
                 effective_at_ms: None,
+                drivers: Vec::new(),
                 issued_at_ms: now_ms(),
                 epoch: None,
                 signature: None,
@@ -666,6 +683,7 @@ impl Orchestrator {
             rate: None,
             rate_total: None,
             effective_at_ms: None,
+            drivers: Vec::new(),
             issued_at_ms: now_ms(),
             epoch: None,
             signature: None,
@@ -725,6 +743,7 @@ impl Orchestrator {
                 rate: None,
                 rate_total: None,
                 effective_at_ms: None,
+                drivers: Vec::new(),
                 issued_at_ms: now_ms(),
                 epoch: None,
                 signature: None,

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use onslaught_stats::Measurements;
 
 use crate::report::Histograms;
-use crate::views::{SeriesPoint, StatsView};
+use crate::views::{NamePoint, SeriesPoint, StatsView};
 
 /// Totals as of their latest change, with what users read of them (the summaries, the encoded
 /// histograms) computed at most once per change.
@@ -138,13 +138,16 @@ struct Bucket {
 
 /// A per-second time series (of a test's aggregate, or of one node). Seconds stay open (with a
 /// full histogram) while messages for them can still arrive, then shrink to a [`SeriesPoint`],
-/// so memory grows by a few dozen bytes per second of test, not by a histogram.
+/// so memory grows by a few dozen bytes per second of test (and per request name of the
+/// aggregate's), not by a histogram.
 #[derive(Debug)]
 pub struct Series {
     open: BTreeMap<u64, Bucket>,
     closed: BTreeMap<u64, SeriesPoint>,
     /// Seconds behind the newest one that stay open.
     open_seconds: u64,
+    /// Whether each second keeps its request names' parts (the aggregate's series).
+    names: bool,
 }
 
 impl Default for Series {
@@ -166,14 +169,16 @@ impl Series {
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
             open_seconds: 3,
+            names: true,
         }
     }
 
     /// The series of one node: its messages arrive in order, so one second behind the newest
-    /// stays open (two histograms per node).
+    /// stays open (two histograms per node); the whole only, no request names.
     pub fn node() -> Self {
         Self {
             open_seconds: 1,
+            names: false,
             ..Self::aggregate()
         }
     }
@@ -193,11 +198,30 @@ impl Series {
                 *point.users.get_or_insert(0.0) += data.counters.user_ms as f64 / 1000.0;
             }
             *point.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
+            if self.names {
+                for (name, part) in &data.by_name {
+                    let named = point.by_name.entry(name.clone()).or_default();
+                    named.requests += part.counters.requests_sent;
+                    named.responses += part.counters.responses_received;
+                    named.errors += part.counters.error_count();
+                }
+            }
             return;
         }
         let bucket = self.open.entry(second).or_default();
-        // A second shows only the whole: per-name parts would multiply its memory.
+        // An open second keeps its names' histograms (a few seconds' worth); a closed one
+        // their summaries.
         bucket.measured.add_whole(data);
+        if self.names {
+            for (name, part) in &data.by_name {
+                bucket
+                    .measured
+                    .by_name
+                    .entry(name.clone())
+                    .or_default()
+                    .add_whole(part);
+            }
+        }
         *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&first, _)) = self.open.first_key_value() {
@@ -253,6 +277,26 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
         mean: summary.map(|s| s.mean),
         users: (measured.counters.user_ms > 0).then(|| measured.counters.user_ms as f64 / 1000.0),
         nodes: bucket.nodes.clone(),
+        by_name: measured
+            .by_name
+            .iter()
+            .map(|(name, part)| {
+                let summary = (!part.latency.is_empty()).then(|| part.latency.summary());
+                (
+                    name.clone(),
+                    NamePoint {
+                        requests: part.counters.requests_sent,
+                        responses: part.counters.responses_received,
+                        errors: part.counters.error_count(),
+                        p50: summary.map(|s| s.median),
+                        p90: summary.map(|s| s.p90),
+                        p95: summary.map(|s| s.p95),
+                        p99: summary.map(|s| s.p99),
+                        max: summary.map(|s| s.max),
+                    },
+                )
+            })
+            .collect(),
     }
 }
 
@@ -374,15 +418,32 @@ mod tests {
 
     /// Per-second buckets keep the whole only: names would multiply their memory.
     #[test]
-    fn seconds_keep_no_names() {
+    fn an_aggregate_second_keeps_its_names_summaries_and_a_nodes_none() {
         let mut named = data(3, 1_000);
-        named.by_name.insert("login".to_owned(), data(3, 1_000));
+        named.by_name.insert("login".to_owned(), data(1, 2_000));
+        named.by_name.insert("item".to_owned(), data(2, 1_000));
         named.flows.entry("buy".to_owned()).or_default().started = 1;
         let mut series = Series::aggregate();
         series.add("d1", 0, 1000, &named);
         let bucket = &series.open[&0];
-        assert!(bucket.measured.by_name.is_empty() && bucket.measured.flows.is_empty());
+        // An open second: the names' histograms, no flows.
+        assert_eq!(bucket.measured.by_name.len(), 2);
+        assert!(bucket.measured.flows.is_empty());
         assert_eq!(bucket.measured.counters.requests_sent, 3);
-        assert_eq!(series.points()[0].requests, 3);
+        // Closed (four seconds later), it keeps each name's counts and percentiles only; a late
+        // message still adds to the names' counts.
+        series.add("d1", 4_000, 5_000, &data(1, 1_000));
+        assert!(!series.open.contains_key(&0));
+        series.add("d2", 0, 1000, &named);
+        let point = &series.points()[0];
+        assert_eq!(point.requests, 6);
+        assert_eq!(point.by_name["login"].requests, 2);
+        assert_eq!(point.by_name["item"].requests, 4);
+        assert!((point.by_name["login"].p99.unwrap() - 2.0).abs() < 0.01);
+        // A node's series keeps the whole only.
+        let mut node = Series::node();
+        node.add("d1", 0, 1000, &named);
+        assert!(node.open[&0].measured.by_name.is_empty());
+        assert!(node.points()[0].by_name.is_empty());
     }
 }

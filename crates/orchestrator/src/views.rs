@@ -295,6 +295,32 @@ pub struct SeriesPoint {
     pub users: Option<f64>,
     /// Requests sent per node in that second.
     pub nodes: BTreeMap<String, u64>,
+    /// Per request name, for a test whose requests have several names (the steps of its
+    /// flows), in the test's series only (not a node's): that name's requests of the second.
+    /// Absent for a test of one request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_name: BTreeMap<String, NamePoint>,
+}
+
+/// One request name's part of one second of a test's series.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NamePoint {
+    /// Requests of that name sent in the second.
+    pub requests: u64,
+    /// Their responses received.
+    pub responses: u64,
+    /// Their errors.
+    pub errors: u64,
+    /// Median latency (ms); `null` without responses.
+    pub p50: Option<f64>,
+    /// 90th percentile (ms); `null` without responses.
+    pub p90: Option<f64>,
+    /// 95th percentile (ms); `null` without responses.
+    pub p95: Option<f64>,
+    /// 99th percentile (ms); `null` without responses.
+    pub p99: Option<f64>,
+    /// Largest latency (ms); `null` without responses.
+    pub max: Option<f64>,
 }
 
 /// Where a test is in its life.
@@ -353,6 +379,31 @@ pub struct LoadChange {
     /// Who asked for it: `api`, or what the request's `X-Requested-By` header said
     /// (`dashboard` from the dashboard).
     pub requested_by: String,
+}
+
+/// Drivers of a test in total taking over the share of drivers declared dead: from `at_ms`
+/// the schedule is split among `drivers` only (their stripes widen).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Takeover {
+    /// The drivers whose share was taken over (declared dead during the test).
+    pub lost: Vec<String>,
+    /// When the last of them was declared dead, ms since the Unix epoch.
+    pub detected_at_ms: u64,
+    /// When the others' widened stripes took effect on every one of them, ms since the Unix
+    /// epoch.
+    pub at_ms: u64,
+    /// The same instant on the test's clock: ms after its start time.
+    pub offset_ms: u64,
+    /// The drivers that split the schedule from then on, in stripe order.
+    pub drivers: Vec<String>,
+    /// Where the lost drivers' measurements end on the test's clock (the earliest of them):
+    /// the gap runs from here to `offset_ms`.
+    pub gap_from_offset_ms: u64,
+    /// About how many requests of the lost drivers' share were scheduled in the gap: not
+    /// measured (never sent, or sent without their measurements reaching the orchestrator).
+    /// The area under the schedule's rate over the gap divided among the drivers that shared
+    /// it, so within a request or so of the exact count.
+    pub unmeasured: u64,
 }
 
 /// Per-node facts a report keeps beyond the statistics.
@@ -435,6 +486,10 @@ pub struct TestView {
     /// Each change of the test's rate while it ran, in order (`PATCH /api/tests/{id}`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_changes: Vec<LoadChange>,
+    /// Each takeover of dead drivers' share by the others while it ran, in order (a test in
+    /// total only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub takeovers: Vec<Takeover>,
     /// Where the aggregate report was written.
     pub report_path: Option<String>,
     /// Why the final report could not be written (the test is over all the same).
@@ -468,6 +523,7 @@ impl TestView {
             thresholds: Vec::new(),
             aborted_by_threshold: false,
             load_changes: Vec::new(),
+            takeovers: Vec::new(),
             report_path: None,
             report_error: None,
             last_metrics_sent_at_ms: None,

@@ -155,6 +155,7 @@ mod tests {
             rate: None,
             rate_total: None,
             effective_at_ms: None,
+            drivers: Vec::new(),
             issued_at_ms: 1,
             epoch: None,
             signature: None,

@@ -241,6 +241,9 @@ impl Message for TestConfig {
     }
 }
 
+/// Most drivers a `TAKEOVER` trigger names.
+pub const MAX_TAKEOVER_DRIVERS: usize = 10_000;
+
 /// What a trigger asks of the drivers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TriggerAction {
@@ -254,6 +257,12 @@ pub enum TriggerAction {
     /// A driver that predates it refuses the message as malformed.
     #[serde(rename = "ADJUST")]
     Adjust,
+    /// From `effective_at_ms` on, the test's schedule in total is split among `drivers` only
+    /// (in that order: the k-th takes every k-th of the remaining arrivals): they take over the
+    /// share of drivers that died. A driver of the test not among them stops its run (it was
+    /// declared dead and replaced). A driver that predates it refuses the message as malformed.
+    #[serde(rename = "TAKEOVER")]
+    Takeover,
 }
 
 /// `trigger`: starts, stops or adjusts a configured test on every participating driver.
@@ -264,7 +273,8 @@ pub struct Trigger {
     pub protocol_version: u32,
     /// The test to start or stop.
     pub test_id: String,
-    /// `YES` starts, `STOP` stops, `ADJUST` changes the rate.
+    /// `YES` starts, `STOP` stops, `ADJUST` changes the rate, `TAKEOVER` splits the schedule
+    /// among fewer drivers.
     pub trigger: TriggerAction,
     /// Synchronized start: wall-clock time to begin, ms since the Unix epoch (0: at once). On
     /// `ADJUST`, the test's start time (its schedule's origin on every driver).
@@ -277,11 +287,15 @@ pub struct Trigger {
     /// together (each keeps its stripe of the one schedule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_total: Option<f64>,
-    /// `ADJUST`: the wall-clock instant the new rate takes effect on every driver, ms since the
-    /// Unix epoch (the same instant of the schedule everywhere: `effective_at_ms -
+    /// `ADJUST` and `TAKEOVER`: the wall-clock instant the change takes effect on every driver,
+    /// ms since the Unix epoch (the same instant of the schedule everywhere: `effective_at_ms -
     /// start_at_ms` after its origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_at_ms: Option<u64>,
+    /// `TAKEOVER`: the drivers that split the schedule from `effective_at_ms` on, in stripe
+    /// order (at most [`MAX_TAKEOVER_DRIVERS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<String>,
     /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
     #[serde(default)]
     pub issued_at_ms: u64,
@@ -303,20 +317,42 @@ impl Message for Trigger {
     fn validate(&self) -> Result<(), DecodeError> {
         check_id("test_id", &self.test_id)?;
         let rates = [("rate", self.rate), ("rate_total", self.rate_total)];
-        if self.trigger != TriggerAction::Adjust {
-            if let Some((field, _)) = rates.iter().find(|(_, r)| r.is_some()) {
-                return Err(DecodeError::invalid(
-                    field,
-                    "only an ADJUST trigger carries a rate",
-                ));
-            }
-            return Ok(());
+        let rate_given = rates.iter().find(|(_, r)| r.is_some());
+        if self.trigger != TriggerAction::Adjust
+            && let Some((field, _)) = rate_given
+        {
+            return Err(DecodeError::invalid(
+                field,
+                "only an ADJUST trigger carries a rate",
+            ));
+        }
+        if self.trigger != TriggerAction::Takeover && !self.drivers.is_empty() {
+            return Err(DecodeError::invalid(
+                "drivers",
+                "only a TAKEOVER trigger names drivers",
+            ));
+        }
+        match self.trigger {
+            TriggerAction::Start | TriggerAction::Stop => return Ok(()),
+            TriggerAction::Adjust | TriggerAction::Takeover => {}
         }
         if self.effective_at_ms.is_none() {
             return Err(DecodeError::invalid(
                 "effective_at_ms",
-                "an ADJUST trigger states when it takes effect",
+                "an ADJUST or TAKEOVER trigger states when it takes effect",
             ));
+        }
+        if self.trigger == TriggerAction::Takeover {
+            if self.drivers.is_empty() || self.drivers.len() > MAX_TAKEOVER_DRIVERS {
+                return Err(DecodeError::invalid(
+                    "drivers",
+                    "a TAKEOVER trigger names 1 to 10,000 drivers",
+                ));
+            }
+            for id in &self.drivers {
+                check_id("drivers", id)?;
+            }
+            return Ok(());
         }
         match rates {
             [(field, Some(r)), (_, None)] | [(_, None), (field, Some(r))] => {
@@ -344,6 +380,7 @@ impl Trigger {
             rate: None,
             rate_total: None,
             effective_at_ms: None,
+            drivers: Vec::new(),
             issued_at_ms: crate::now_ms(),
             epoch: None,
             signature: None,

@@ -64,13 +64,16 @@ fn trigger() -> impl Strategy<Value = Trigger> {
         prop_oneof![
             Just(TriggerAction::Start),
             Just(TriggerAction::Stop),
-            Just(TriggerAction::Adjust)
+            Just(TriggerAction::Adjust),
+            Just(TriggerAction::Takeover)
         ],
         any::<u64>(),
         1.0f64..1_000_000.0,
     )
         .prop_map(|(test_id, trigger, at, rate)| {
+            let driver_of = |at: u64| format!("driver-{}", at % 7);
             let adjust = trigger == TriggerAction::Adjust;
+            let takeover = trigger == TriggerAction::Takeover;
             Trigger {
                 protocol_version: PROTOCOL_VERSION,
                 test_id,
@@ -78,7 +81,12 @@ fn trigger() -> impl Strategy<Value = Trigger> {
                 start_at_ms: at,
                 rate: (adjust && at % 2 == 0).then_some(rate),
                 rate_total: (adjust && at % 2 == 1).then_some(rate),
-                effective_at_ms: adjust.then_some(at / 2),
+                effective_at_ms: (adjust || takeover).then_some(at / 2),
+                drivers: if takeover {
+                    vec!["d1".into(), driver_of(at)]
+                } else {
+                    Vec::new()
+                },
                 issued_at_ms: at,
                 epoch: (at % 3 != 0).then_some(at / 3),
                 signature: Some("c2ln".into()),
@@ -379,6 +387,27 @@ fn rejects_oversized_future_and_invalid_messages() {
             "rate_total",
         ),
         (br#"{"test_id":"t","trigger":"STOP","rate":5.0}"#, "rate"),
+        // TAKEOVER names the drivers left, each a valid id, and when; no other action does.
+        (
+            br#"{"test_id":"t","trigger":"TAKEOVER","drivers":["d1"]}"#,
+            "effective_at_ms",
+        ),
+        (
+            br#"{"test_id":"t","trigger":"TAKEOVER","effective_at_ms":9}"#,
+            "drivers",
+        ),
+        (
+            br#"{"test_id":"t","trigger":"TAKEOVER","drivers":["d 1"],"effective_at_ms":9}"#,
+            "drivers",
+        ),
+        (
+            br#"{"test_id":"t","trigger":"TAKEOVER","drivers":["d1"],"rate":5.0,"effective_at_ms":9}"#,
+            "rate",
+        ),
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","rate":5.0,"drivers":["d1"],"effective_at_ms":9}"#,
+            "drivers",
+        ),
     ] {
         match decode::<Trigger>(bad) {
             Err(DecodeError::Invalid { field: f, .. }) => {
@@ -395,6 +424,12 @@ fn rejects_oversized_future_and_invalid_messages() {
         (adjust.rate, adjust.rate_total, adjust.effective_at_ms),
         (None, Some(900.0), Some(9))
     );
+
+    let takeover: Trigger = decode(
+        br#"{"test_id":"t","trigger":"TAKEOVER","drivers":["d1","d3"],"effective_at_ms":9}"#,
+    )
+    .unwrap();
+    assert_eq!(takeover.drivers, ["d1", "d3"]);
 
     let wrong_type = br#"{"node_id":"d1","node_IP":5,"message_type":"DRIVER_NODE_REGISTER"}"#;
     assert!(matches!(

@@ -6,7 +6,7 @@ import { LineChart } from '../charts';
 import { h } from '../dom';
 import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
 import { latencyData, perDriverData, throughputData, usersData, withTarget, type ChartData } from '../series';
-import { checksText, errorRows, statusRows, totalErrors } from '../stats';
+import { checksText, errorRows, statusRows, takeoverLines, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
 import { DataTable } from '../views/table';
@@ -297,7 +297,15 @@ function render(page: ReportPage): void {
       : h('p', { class: 'hint' }, 'Not a scheduled test (avalanche): requests go out as fast as responses come back.'),
   );
 
-  const fates = section('What happened to the drivers', 'report-fates', table('Each driver’s run', 'fate-table', fateTable(page)));
+  const takeovers = takeoverLines(r);
+  const fates = section(
+    'What happened to the drivers',
+    'report-fates',
+    table('Each driver’s run', 'fate-table', fateTable(page)),
+    takeovers.length === 0
+      ? null
+      : h('ul', { class: 'takeovers' }, ...takeovers.map((line) => h('li', { 'data-testid': 'takeover' }, line))),
+  );
 
   root.append(
     h(

@@ -15,7 +15,7 @@ import {
   fmtPercent,
   fmtRate,
 } from '../format';
-import { latencyData, nodeIdsOf, settledPoints, throughputData, usersData, withTarget } from '../series';
+import { latencyData, nameSeries, nodeIdsOf, requestNames, settledPoints, throughputData, usersData, withTarget } from '../series';
 import {
   checksText,
   connectErrors,
@@ -34,6 +34,7 @@ import {
   successRatio,
   SUMMARY_COLUMNS,
   summaryCells,
+  takeoverLines,
   totalErrors,
 } from '../stats';
 import { shownTest, shownTestId, type State, type Store } from '../store';
@@ -72,6 +73,8 @@ interface Shown {
   rateForm: HTMLFormElement;
   rateInput: HTMLInputElement;
   rateSplit: HTMLSelectElement;
+  /** Which requests the latency chart draws: all (`''`) or one request name's. */
+  latencyName: HTMLSelectElement;
   rateBtn: HTMLButtonElement;
   /** The test's rate changes, one line each. */
   loadChanges: HTMLElement;
@@ -275,6 +278,11 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         h('option', { value: 'rate_total' }, 'in total'),
       ),
       rateBtn: h('button', { type: 'submit', 'data-testid': 'rate-button' }, 'Set rate'),
+      latencyName: h(
+        'select',
+        { 'aria-label': 'Latency of which requests', 'data-testid': 'latency-name', hidden: true },
+        h('option', { value: '' }, 'all requests'),
+      ),
       loadChanges: h('ul', { class: 'load-changes', 'data-testid': 'load-changes', 'aria-label': 'Rate changes' }),
       tiles,
       progressBar: h('progress', { max: '1', 'aria-label': 'Progress', 'data-testid': 'live-progress' }),
@@ -304,6 +312,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.startBtn.addEventListener('click', () => act(s, () => deps.api.startTest(id)));
     s.followBtn.addEventListener('click', () => deps.select(null));
     s.rateForm.append(h('label', {}, 'New rate ', s.rateInput, ' req/s '), s.rateSplit, ' ', s.rateBtn);
+    s.latencyName.addEventListener('change', () => render(deps.store.get()));
     s.rateForm.addEventListener('submit', (event) => {
       event.preventDefault();
       const value = Number(s.rateInput.value);
@@ -375,7 +384,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         'div',
         { class: 'charts' },
         h('figure', {}, h('figcaption', {}, 'Throughput (requests sent per second)'), throughputHost),
-        h('figure', {}, h('figcaption', {}, 'Latency per second (ms)'), latencyHost),
+        h('figure', {}, h('figcaption', {}, 'Latency per second (ms) of ', s.latencyName), latencyHost),
         s.usersFigure,
       ),
       s.perRequest,
@@ -467,10 +476,10 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       (cfg.stages_total ?? []).length === 0
     );
     const changes = test.load_changes ?? [];
-    s.loadChanges.hidden = changes.length === 0;
-    replaceChildren(
-      s.loadChanges,
-      changes.map((c) =>
+    const takeovers = takeoverLines(test);
+    s.loadChanges.hidden = changes.length === 0 && takeovers.length === 0;
+    replaceChildren(s.loadChanges, [
+      ...changes.map((c) =>
         h(
           'li',
           { 'data-testid': 'load-change' },
@@ -478,7 +487,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
             `(${fmtRate(c.rate_total)} in total), asked by ${c.requested_by}`,
         ),
       ),
-    );
+      ...takeovers.map((line) => h('li', { 'data-testid': 'takeover' }, line)),
+    ]);
     s.stopBtn.setAttribute('aria-label', `Stop test ${test.id}`);
     s.startBtn.setAttribute('aria-label', `Start test ${test.id}`);
     s.report.hidden = !test.report_path;
@@ -553,7 +563,20 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
 
     const points = settledPoints(test);
     s.throughput.update(withTarget(throughputData(points, drivers, !active), cfg, drivers.length));
-    s.latency.update(latencyData(points));
+    // The names offered grow as they appear; the one chosen stays chosen.
+    const names = requestNames(points);
+    s.latencyName.hidden = names.length === 0;
+    const chosen = s.latencyName.value;
+    const offered = [...s.latencyName.options].slice(1).map((o) => o.value);
+    if (offered.join('\n') !== names.join('\n')) {
+      replaceChildren(s.latencyName, [
+        h('option', { value: '' }, 'all requests'),
+        ...names.map((name) => h('option', { value: name }, name)),
+      ]);
+      s.latencyName.value = names.includes(chosen) ? chosen : '';
+    }
+    const name = s.latencyName.value;
+    s.latency.update(latencyData(name === '' ? points : nameSeries(points, name)));
     const users = usersData(points, cfg, drivers.length);
     s.usersFigure.hidden = users === null;
     if (users) s.users.update(users);

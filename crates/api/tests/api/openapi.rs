@@ -314,6 +314,19 @@ fn test_view(full: bool) -> TestView {
         } else {
             Vec::new()
         },
+        takeovers: if full {
+            vec![onslaught_orchestrator::Takeover {
+                lost: vec!["driver-2".into()],
+                detected_at_ms: 12_000,
+                at_ms: 12_500,
+                offset_ms: 11_500,
+                drivers: vec!["driver-1".into(), "driver-3".into()],
+                gap_from_offset_ms: 8_000,
+                unmeasured: 350,
+            }]
+        } else {
+            Vec::new()
+        },
         report_path: full.then(|| "/tmp/t-1/test.json".to_owned()),
         report_error: full.then(|| "disk full".to_owned()),
         last_metrics_sent_at_ms: some(4),
@@ -365,6 +378,19 @@ fn schemas_match_what_the_types_write() {
         mean: Some(1.5),
         nodes: BTreeMap::from([("driver-1".to_owned(), 5)]),
         users: Some(2.5),
+        by_name: BTreeMap::from([(
+            "login".to_owned(),
+            onslaught_orchestrator::NamePoint {
+                requests: 3,
+                responses: 3,
+                errors: 1,
+                p50: Some(1.0),
+                p90: Some(2.0),
+                p95: Some(2.5),
+                p99: Some(3.0),
+                max: Some(4.0),
+            },
+        )]),
         ..SeriesPoint::default()
     };
     check_written(&doc, "SeriesPoint", &SeriesPoint::default(), &point);

@@ -64,14 +64,15 @@ impl State {
                 "test {id} has changed its rate {MAX_LOAD_CHANGES} times, the most a test may"
             )));
         }
-        let drivers = test.drivers.len().max(1);
+        // The drivers that split the schedule now (fewer after a takeover).
+        let drivers = test.sharing().len().max(1);
         let changed = schedule.changed(new, drivers).map_err(|e| match e {
             LoadChangeError::Curve => ControlError::Conflict(format!("test {id}: {e}")),
             LoadChangeError::Invalid(invalid) => ControlError::Invalid(invalid),
         })?;
         let at_ms = (now_ms + LOAD_CHANGE_LEAD_MS)
             .max(started_at_ms)
-            .max(test.load_changes.last().map_or(0, |c| c.at_ms + 1));
+            .max(test.last_change_ms().map_or(0, |at| at + 1));
         let offset_ms = at_ms - started_at_ms;
         if let Some(duration) = test.plan.bound.duration()
             && u128::from(offset_ms) >= duration.as_millis()

@@ -6,6 +6,7 @@
 //! - `test`: one test, its lifecycle (stop, failure, interruption) and its view.
 //! - `start`: picking drivers, the acknowledgements of the config, and the start trigger.
 //! - `load`: a running test's rate changed, at one instant for every driver.
+//! - `takeover`: drivers of a test in total taking over the share of drivers that died.
 //! - `merge`: how a metrics message is merged into a running test.
 //! - `reports`: what the reports and checkpoints of a test are made of.
 //! - `resume`: the consumer's position on `metrics`, where each running test's messages begin,
@@ -17,6 +18,7 @@ pub mod nodes;
 mod reports;
 mod resume;
 mod start;
+mod takeover;
 mod test;
 #[cfg(test)]
 mod tests;
@@ -32,6 +34,7 @@ use crate::views::TestView;
 pub use load::{LOAD_CHANGE_LEAD_MS, MAX_LOAD_CHANGES};
 pub use nodes::Node;
 pub use start::Acks;
+pub use takeover::MAX_TAKEOVERS;
 use test::{LiveTest, Test};
 
 /// Nodes and tests.

@@ -85,6 +85,7 @@ impl State {
         let mut test = LiveTest::new(&view.id, plan);
         test.created_at_ms = view.created_at_ms;
         test.load_changes = view.load_changes;
+        test.takeovers = view.takeovers;
         test.nodes = view
             .drivers
             .iter()

@@ -12,7 +12,7 @@ use super::State;
 use crate::error::ControlError;
 use crate::thresholds::{self, Recent, ThresholdResult};
 use crate::totals::{Measured, NodeTotals, Series, shift_ms};
-use crate::views::{LoadChange, NodeFacts, StatsView, TestStatus, TestView};
+use crate::views::{LoadChange, NodeFacts, StatsView, Takeover, TestStatus, TestView};
 
 /// A test the orchestrator knows: one it runs or ran, or one loaded from a report written by an
 /// earlier run (shown as it was, never changed).
@@ -248,6 +248,8 @@ pub(super) struct LiveTest {
     pub(super) threshold_abort: Option<String>,
     /// Each change of its rate while it ran, in order of their instants.
     pub(super) load_changes: Vec<LoadChange>,
+    /// Each takeover of dead drivers' share by the others, in order of their instants.
+    pub(super) takeovers: Vec<Takeover>,
 }
 
 impl LiveTest {
@@ -268,6 +270,7 @@ impl LiveTest {
             thresholds: Vec::new(),
             threshold_abort: None,
             load_changes: Vec::new(),
+            takeovers: Vec::new(),
             plan,
         }
     }
@@ -417,6 +420,7 @@ impl LiveTest {
             thresholds: self.thresholds.clone(),
             aborted_by_threshold: self.threshold_abort.is_some(),
             load_changes: self.load_changes.clone(),
+            takeovers: self.takeovers.clone(),
             report_path,
             report_error,
             last_metrics_sent_at_ms: self.last_metrics_sent_at_ms,
@@ -452,6 +456,17 @@ impl LiveTest {
             news.push(format!(
                 "drivers lost before finishing (data up to their last message kept): {}",
                 lost.join(", ")
+            ));
+        }
+        for t in &self.takeovers {
+            news.push(format!(
+                "{} took over the share of {} from {:.1} s (about {} requests of it unmeasured \
+                 since {:.1} s)",
+                t.drivers.join(", "),
+                t.lost.join(", "),
+                t.offset_ms as f64 / 1000.0,
+                t.unmeasured,
+                t.gap_from_offset_ms as f64 / 1000.0
             ));
         }
         if missing > 0 {

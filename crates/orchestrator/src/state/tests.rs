@@ -788,3 +788,82 @@ fn a_warm_up_leaves_a_slow_first_second_out() {
     assert_eq!(results[3].value, Some(40.0));
     assert!(results[3].passed);
 }
+
+/// A running test of 300 req/s in total over d1, d2, d3, started `ago_ms` ago.
+fn running_in_total(ago_ms: u64) -> State {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = State::default();
+    for node in ["d1", "d2", "d3"] {
+        beat(&mut state, node, NodeState::Idle, "", now_ms());
+    }
+    let mut request = TestRequest::new("tsunami", "http://127.0.0.1:1/");
+    request.rate_total = Some(300.0);
+    request.duration_ms = Some(60_000);
+    state.create("t", TestPlan::try_from(request).unwrap());
+    state.begin_configuring("t", &config).unwrap();
+    state.set_running("t", now_ms() - ago_ms);
+    state
+}
+
+/// A driver of a test in total declared dead: the others take its share over once, from an
+/// instant ahead of now, named in stripe order; the gap runs from its last measurement and
+/// its share of the schedule there (100/s) is what went unmeasured. A takeover that could not
+/// be sent is tried again; a driver lost later is taken over again by whoever is left.
+#[test]
+fn the_drivers_left_take_over_a_dead_drivers_share_of_a_total() {
+    let config = OrchestratorConfig::new(std::env::temp_dir());
+    let mut state = running_in_total(10_000);
+    let started = state.live("t").unwrap().phase.started_at_ms().unwrap();
+    for seq in 1..=4 {
+        merge(&mut state, "d2", seq, 100);
+    }
+    assert!(state.takeovers_due(now_ms()).is_empty(), "nobody is lost");
+    let silent_for = |d: Duration| Instant::now().checked_sub(d).unwrap();
+    state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
+    state.check_liveness(&config);
+    let now = now_ms();
+    let triggers = state.takeovers_due(now);
+    assert_eq!(triggers.len(), 1);
+    let trigger = &triggers[0];
+    assert_eq!(trigger.trigger, onslaught_protocol::TriggerAction::Takeover);
+    assert_eq!(trigger.drivers, ["d1", "d3"]);
+    assert_eq!(trigger.start_at_ms, started);
+    let at_ms = trigger.effective_at_ms.unwrap();
+    assert_eq!(at_ms, now + LOAD_CHANGE_LEAD_MS);
+    assert!(state.takeovers_due(now_ms()).is_empty(), "once");
+
+    let view = state.view("t", &config).unwrap();
+    let takeover = &view.takeovers[0];
+    assert_eq!(takeover.lost, ["d2"]);
+    assert_eq!(takeover.drivers, ["d1", "d3"]);
+    assert_eq!(takeover.offset_ms, at_ms - started);
+    // d2 measured 4 s; its third of 300/s from there to the takeover went unmeasured.
+    assert_eq!(takeover.gap_from_offset_ms, 4_000);
+    let expected = (takeover.offset_ms - 4_000) as f64 / 10.0;
+    assert!(
+        (takeover.unmeasured as f64 - expected).abs() <= 1.0,
+        "{takeover:?}"
+    );
+
+    // Not sent: forgotten, and due again on the next check.
+    state.forget_takeover("t", at_ms);
+    assert!(state.view("t", &config).unwrap().takeovers.is_empty());
+    assert_eq!(state.takeovers_due(now_ms()).len(), 1);
+
+    // d3 dies too: d1 alone takes the rest, after the first takeover's instant.
+    state.nodes.get_mut("d3").unwrap().last_seen = silent_for(config.dead_after);
+    state.check_liveness(&config);
+    let again = state.takeovers_due(now_ms());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].drivers, ["d1"]);
+    assert!(again[0].effective_at_ms.unwrap() > at_ms);
+    let view = state.view("t", &config).unwrap();
+    assert_eq!(view.takeovers.len(), 2);
+    assert_eq!(view.takeovers[1].lost, ["d3"]);
+
+    // An avalanche has no schedule to take over (nor has a rate per driver).
+    let mut state = running(0);
+    state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
+    state.check_liveness(&config);
+    assert!(state.takeovers_due(now_ms()).is_empty());
+}
