@@ -10,6 +10,7 @@ import {
   DRIVERS,
   getJson,
   liveAttrs,
+  openDashboard,
   poll,
   postJson,
   screenshot,
@@ -181,3 +182,38 @@ dashboardTest(
     await screenshot(page, 'display-completed.png', { fullPage: true });
   },
 );
+
+// A flow test's requests have names: the live latency chart offers each (and all requests),
+// follows the one chosen as the test runs, and draws that name's seconds of the test's series.
+dashboardTest(env, 'the live latency chart draws one request name when chosen', async ({ page, server }) => {
+  await openDashboard(page, server);
+  const base = new URL(server.targetUrl).origin;
+  const created = await postJson(server, 'api/tests', {
+    test_type: 'tsunami',
+    base_url: base,
+    rate: 20,
+    duration_ms: 5_000,
+    flows: [{ name: 'pair', steps: [{ name: 'first', request: { url: '/ping' } }, { name: 'second', request: { url: '/ping?second=1' } }] }],
+    start: true,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id;
+  await poll(async () => (await liveAttrs(page))?.testId === id, { what: 'the live view to show the flow test' });
+  const picker = page.getByTestId('latency-name');
+  await poll(async () => (await picker.locator('option').allTextContents()).join() === 'all requests,first,second', {
+    what: 'the request names to be offered while the test runs',
+  });
+  await picker.selectOption('second');
+  await waitForText(page, 'live-status', (t) => t === 'completed', 'the flow test to complete', 30_000);
+  const test = await waitForEnd(server, id, 30_000);
+  const seconds = [...test.series].sort((a, b) => a.second - b.second).filter((p) => p.by_name?.second);
+  const expected = seconds.map((p) => (p.by_name.second.responses > 0 ? p.by_name.second.p99 : null));
+  await poll(
+    async () => {
+      const columns = JSON.parse((await page.getByTestId('latency-chart').getAttribute('data-columns')) ?? 'null');
+      return columns && JSON.stringify(columns.p99) === JSON.stringify(expected) && columns.x.length === seconds.length;
+    },
+    { what: "the latency chart to draw the `second` request's p99 of each second" },
+  );
+  assert.equal(await picker.inputValue(), 'second', 'the choice stays while the view updates');
+});

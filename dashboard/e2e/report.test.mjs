@@ -313,6 +313,34 @@ dashboardTest(env, 'the report of a 3-driver flow test shows every request name 
   }
   assert.equal(agg.flows.buy.started + agg.flows.buy.dropped + agg.flows.browse.started + agg.flows.browse.dropped, DRIVERS.length * 10 * (DURATION_MS / 1000), 'every scheduled iteration started');
   assert.match(await page.getByTestId('report-checks').textContent(), new RegExp(`^${agg.checks_passed.toLocaleString('en-US')} checks passed, 0 failed`));
+
+  // The latency chart of one request name: its seconds of test.json's series (by_name), and
+  // back to all requests.
+  const picker = page.getByTestId('latency-name');
+  assert.deepEqual(await picker.locator('option').allTextContents(), ['all requests', 'item', 'login', 'ping']);
+  const latencyColumns = async () => JSON.parse(await page.getByTestId('latency-chart').getAttribute('data-columns'));
+  const whole = await latencyColumns();
+  await picker.selectOption('login');
+  const login = await poll(
+    async () => {
+      const c = await latencyColumns();
+      return JSON.stringify(c) === JSON.stringify(whole) ? null : c;
+    },
+    { what: 'the latency chart to show login only' },
+  );
+  const loginSeconds = json.series.filter((p) => p.by_name?.login);
+  const loginAt = new Map(loginSeconds.map((p) => [p.second, p.by_name.login]));
+  const xs = [];
+  for (let x = loginSeconds[0].second; x <= loginSeconds.at(-1).second; x++) xs.push(x);
+  assert.deepEqual(login.x, xs);
+  for (const key of ['p50', 'p90', 'p99', 'max']) {
+    const expected = xs.map((x) => (loginAt.get(x)?.responses > 0 ? loginAt.get(x)[key] : null));
+    assert.deepEqual(login[key], expected, `login ${key}`);
+  }
+  const perSecond = loginSeconds.reduce((n, p) => n + p.by_name.login.requests, 0);
+  assert.equal(perSecond, agg.by_name.login.requests_sent, "login's seconds add up to its total");
+  await picker.selectOption('all requests');
+  await poll(async () => JSON.stringify(await latencyColumns()) === JSON.stringify(whole), { what: 'all requests again' });
   await screenshot(page, 'report-requests.png', { fullPage: true });
   await page.close();
 });

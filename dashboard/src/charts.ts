@@ -5,7 +5,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h, setAttr, setText } from './dom';
 import { fmtSecondsTick } from './format';
-import type { ChartData } from './series';
+import { chartColumns, type ChartData } from './series';
 import { COUNT_INCREMENTS, tickLabels } from './ticks';
 
 /** Colour-blind-friendly palette (Okabe–Ito, then Tableau) for per-driver lines. */
@@ -66,6 +66,8 @@ export class LineChart {
   }
 
   update(data: ChartData): void {
+    // Its numbers, for scripts and tests, beside the drawing.
+    setAttr(this.host, 'data-columns', JSON.stringify(chartColumns(data)));
     const hasData = data.columns[0].length > 0;
     this.empty.hidden = hasData;
     setText(this.empty, hasData ? '' : this.options.emptyText);

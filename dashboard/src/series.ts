@@ -187,6 +187,15 @@ export type LatencyKey = 'p50' | 'p90' | 'p95' | 'p99' | 'max';
  * Latency percentiles per second (p50, p95, p99 unless `keys` says otherwise); seconds without
  * responses have no latency (null), nor do statistics a report written before them lacks.
  */
+/** The numbers of a chart as plain arrays, for scripts and tests (`data-columns`). */
+export function chartColumns(data: ChartData): Record<string, (number | null)[]> {
+  const out: Record<string, (number | null)[]> = { x: data.columns[0] };
+  data.labels.forEach((label, i) => {
+    out[label] = data.columns[i + 1] ?? [];
+  });
+  return out;
+}
+
 /** The request names that have a part in any of the seconds (a test whose requests have several
  * names: the steps of its flows), sorted. */
 export function requestNames(points: readonly SeriesPoint[] | undefined): string[] {

@@ -389,14 +389,7 @@ export function causeRows(stats: StatsView): [string, number][] {
   return Object.entries(stats.error_reasons ?? {}).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
-/** The numbers of a chart as plain arrays, for scripts and tests (`data-columns`). */
-export function chartColumns(data: ChartData): Record<string, (number | null)[]> {
-  const out: Record<string, (number | null)[]> = { x: data.columns[0] };
-  data.labels.forEach((label, i) => {
-    out[label] = data.columns[i + 1] ?? [];
-  });
-  return out;
-}
+export { chartColumns } from '../series';
 
 /** A compared value in its metric's unit, exact in its cell. */
 function comparedCell(metric: string, v: number | null | undefined): Cell {

@@ -5,7 +5,17 @@
 import { LineChart } from '../charts';
 import { h } from '../dom';
 import { DASH, fmtBytes, fmtDateTime, fmtDuration, fmtInt, fmtMs, fmtNum, fmtPercent, fmtRate } from '../format';
-import { latencyData, perDriverData, throughputData, usersData, withTarget, type ChartData } from '../series';
+import {
+  latencyData,
+  nameSeries,
+  perDriverData,
+  requestNames,
+  throughputData,
+  usersData,
+  withTarget,
+  type ChartData,
+  type LatencyKey,
+} from '../series';
 import { checksText, errorRows, statusRows, takeoverLines, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
@@ -34,6 +44,9 @@ import {
 } from './data';
 import { drawSpectra, drawSpectrum, mergeSpectra } from './spectrum-chart';
 import './report.css';
+
+/** The percentiles the report's latency chart draws. */
+const LATENCY_KEYS: LatencyKey[] = ['p50', 'p90', 'p99', 'max'];
 
 const root = document.getElementById('app')!;
 const page = readReportPage(document.getElementById('report-data')?.textContent);
@@ -66,13 +79,35 @@ function table(caption: string, testid: string, t: Table): HTMLElement {
   return dt.element;
 }
 
-/** A line chart over the test's seconds; its numbers also in `data-columns`. */
-function chart(caption: string, testid: string, data: ChartData, options: ConstructorParameters<typeof LineChart>[1]): HTMLElement {
+/** A line chart over the test's seconds; its numbers also in `data-columns`. With `choices`
+ * (label → its data, the first drawn), a select in the caption redraws it with another's. */
+function chart(
+  caption: string,
+  testid: string,
+  data: ChartData,
+  options: ConstructorParameters<typeof LineChart>[1],
+  choices?: { label: string; testid: string; data: Map<string, () => ChartData> },
+): HTMLElement {
   const host = h('div', { class: 'chart', 'data-testid': testid, role: 'img', 'aria-label': caption });
   host.setAttribute('data-columns', JSON.stringify(chartColumns(data)));
-  const figure = h('figure', {}, h('figcaption', {}, caption), host);
+  const select =
+    choices && choices.data.size > 1
+      ? h(
+          'select',
+          { 'aria-label': choices.label, 'data-testid': choices.testid },
+          ...[...choices.data.keys()].map((key) => h('option', { value: key }, key)),
+        )
+      : null;
+  const figure = h('figure', {}, h('figcaption', {}, caption, select ? ' of ' : null, select), host);
   // Drawn once the figure is in the page (uPlot measures its host).
-  queueMicrotask(() => new LineChart(host, options).update(data));
+  queueMicrotask(() => {
+    const drawn = new LineChart(host, options);
+    drawn.update(data);
+    select?.addEventListener('change', () => {
+      const pick = choices?.data.get(select.value);
+      if (pick) drawn.update(pick());
+    });
+  });
   return figure;
 }
 
@@ -200,7 +235,7 @@ function render(page: ReportPage): void {
         emptyText: 'No driver reported a series.',
         styles: { total: { stroke: '#d62728', width: 2.5 } },
       }),
-      chart('Latency per second (ms): p50, p90, p99, max', 'latency-chart', latencyData(r.series, ['p50', 'p90', 'p99', 'max']), {
+      chart('Latency per second (ms): p50, p90, p99, max', 'latency-chart', latencyData(r.series, LATENCY_KEYS), {
         height: 240,
         format: (v) => fmtMs(v),
         emptyText: 'No responses.',
@@ -210,6 +245,16 @@ function render(page: ReportPage): void {
           p99: { stroke: '#d55e00', width: 2 },
           max: { stroke: '#cc79a7', width: 1.5, dash: [4, 3] },
         },
+      }, {
+        label: 'Latency of which requests',
+        testid: 'latency-name',
+        data: new Map([
+          ['all requests', () => latencyData(r.series, LATENCY_KEYS)],
+          ...requestNames(r.series).map((name): [string, () => ChartData] => [
+            name,
+            () => latencyData(nameSeries(r.series, name), LATENCY_KEYS),
+          ]),
+        ]),
       }),
     ),
   );
