@@ -1326,6 +1326,12 @@ export interface components {
             /** @description The test's name, for people (reports, the dashboard). */
             name?: string | null;
             /**
+             * @description Where to push this test's per-second series as OpenTelemetry metrics (OTLP/HTTP,
+             *     protobuf; `http://` only), besides the orchestrator's own `--otlp-endpoint` if it has
+             *     one: the path is the receiver's (`http://collector:4318/v1/metrics`).
+             */
+            otlp_endpoint?: string | null;
+            /**
              * Format: double
              * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.
              * @default null
@@ -1595,6 +1601,12 @@ export interface components {
             method?: string;
             /** @description The test's name, for people (reports, the dashboard). */
             name?: string | null;
+            /**
+             * @description Where to push this test's per-second series as OpenTelemetry metrics (OTLP/HTTP,
+             *     protobuf; `http://` only), besides the orchestrator's own `--otlp-endpoint` if it has
+             *     one: the path is the receiver's (`http://collector:4318/v1/metrics`).
+             */
+            otlp_endpoint?: string | null;
             /**
              * Format: double
              * @description Tsunami: requests per second per driver (instead of a delay); at least one an hour.

@@ -273,9 +273,9 @@ fn exported_series_equal_the_report() {
     );
 }
 
-/// A flow of two named requests: each name's per-second series is exported (`onslaught.name.*`
-/// with attribute `name`) and equals the report's seconds' `by_name` parts, which add up to the
-/// whole second.
+/// A flow of two named requests, whose plan file names the endpoint (`otlp_endpoint`, no flag):
+/// each name's per-second series is exported (`onslaught.name.*` with attribute `name`) and
+/// equals the report's seconds' `by_name` parts, which add up to the whole second.
 #[test]
 fn exported_series_per_request_name_equal_the_report() {
     let _serial = serial();
@@ -287,7 +287,7 @@ fn exported_series_per_request_name_equal_the_report() {
     std::fs::write(
         &plan,
         format!(
-            "base_url: {}\ntest_type: tsunami\nrate: 40\nduration_ms: 3000\nflows:\n  - name: two\n    steps:\n      - name: ping\n        request: {{url: /ping}}\n      - name: again\n        request: {{url: /ping?again=1}}\n",
+            "base_url: {}\notlp_endpoint: {endpoint}\ntest_type: tsunami\nrate: 40\nduration_ms: 3000\nflows:\n  - name: two\n    steps:\n      - name: ping\n        request: {{url: /ping}}\n      - name: again\n        request: {{url: /ping?again=1}}\n",
             target.base
         ),
     )
@@ -295,8 +295,7 @@ fn exported_series_per_request_name_equal_the_report() {
     let output = onslaught()
         .arg("run")
         .arg(&plan)
-        .args(["--drivers", "2", "--quiet", "-o", "json", "--otlp-endpoint"])
-        .arg(&endpoint)
+        .args(["--drivers", "2", "--quiet", "-o", "json"])
         .arg("--report-dir")
         .arg(reports.path())
         .output()

@@ -106,11 +106,13 @@ pub struct Batch {
     pub drivers: Vec<(String, Vec<SeriesPoint>)>,
     /// The final push of a test with request names: each name's numbers over the whole test
     /// (metrics `onslaught.request.*`, attribute `name`), stamped from the test's start to
-    /// `ended_at_ms`. Per-second series are kept for the whole test only (names times seconds
-    /// would multiply their memory), so a name's numbers are the report's totals.
+    /// `ended_at_ms` (their seconds go with the test's, as `onslaught.name.*`).
     pub names: Vec<NameTotals>,
     /// When the test ended, ms since the Unix epoch (the time of the `names` points).
     pub ended_at_ms: u64,
+    /// The test's own endpoint (its plan's `otlp_endpoint`), pushed to besides the
+    /// orchestrator's.
+    pub to: Option<Endpoint>,
 }
 
 /// One request name's numbers over a whole test, as its report's `aggregate.by_name` holds them.
@@ -169,6 +171,12 @@ impl Batch {
                 .collect(),
             names: Vec::new(),
             ended_at_ms: parts.test.ended_at_ms.unwrap_or_default(),
+            to: parts
+                .test
+                .config
+                .otlp_endpoint
+                .as_deref()
+                .and_then(|url| url.parse().ok()),
         })
     }
 
@@ -441,7 +449,7 @@ fn gauge(name: String, unit: &str, description: &str, points: Vec<NumberDataPoin
 }
 
 enum Job {
-    Push(Batch),
+    Push(Box<Batch>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -462,8 +470,9 @@ impl std::fmt::Debug for Job {
 }
 
 impl Exporter {
-    /// Starts the export task on the current Tokio runtime.
-    pub fn spawn(endpoint: Endpoint, stats: Arc<ExportStats>) -> Self {
+    /// Starts the export task on the current Tokio runtime: every batch goes to `default` (the
+    /// orchestrator's endpoint, if it has one) and to the batch's own (its test's, if any).
+    pub fn spawn(default: Option<Endpoint>, stats: Arc<ExportStats>) -> Self {
         let (jobs, mut rx) = mpsc::channel::<Job>(QUEUE);
         let task_stats = Arc::clone(&stats);
         tokio::spawn(async move {
@@ -474,17 +483,23 @@ impl Exporter {
                     }
                     Job::Push(batch) => {
                         let body = Bytes::from(batch.encode().encode_to_vec());
-                        match tokio::time::timeout(PUSH_TIMEOUT, push(&endpoint, body)).await {
-                            Ok(Ok(())) => {
-                                task_stats.pushed.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok(Err(e)) => {
-                                task_stats.dropped.fetch_add(1, Ordering::Relaxed);
-                                tracing::warn!(%endpoint, test_id = batch.test_id, "OTLP export failed: {e}");
-                            }
-                            Err(_) => {
-                                task_stats.dropped.fetch_add(1, Ordering::Relaxed);
-                                tracing::warn!(%endpoint, test_id = batch.test_id, "OTLP export timed out after {PUSH_TIMEOUT:?}");
+                        let own = batch.to.as_ref().filter(|to| Some(*to) != default.as_ref());
+                        for endpoint in default.iter().chain(own) {
+                            let pushed =
+                                tokio::time::timeout(PUSH_TIMEOUT, push(endpoint, body.clone()))
+                                    .await;
+                            match pushed {
+                                Ok(Ok(())) => {
+                                    task_stats.pushed.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Ok(Err(e)) => {
+                                    task_stats.dropped.fetch_add(1, Ordering::Relaxed);
+                                    tracing::warn!(%endpoint, test_id = batch.test_id, "OTLP export failed: {e}");
+                                }
+                                Err(_) => {
+                                    task_stats.dropped.fetch_add(1, Ordering::Relaxed);
+                                    tracing::warn!(%endpoint, test_id = batch.test_id, "OTLP export timed out after {PUSH_TIMEOUT:?}");
+                                }
                             }
                         }
                     }
@@ -499,7 +514,7 @@ impl Exporter {
         if batch.is_empty() {
             return;
         }
-        if self.jobs.try_send(Job::Push(batch)).is_err() {
+        if self.jobs.try_send(Job::Push(Box::new(batch))).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -721,7 +736,7 @@ mod tests {
         // Nothing listens on port 1 of the loopback: connections are refused at once.
         let stats = Arc::new(ExportStats::default());
         let exporter = Exporter::spawn(
-            "http://127.0.0.1:1/v1/metrics".parse().unwrap(),
+            Some("http://127.0.0.1:1/v1/metrics".parse().unwrap()),
             Arc::clone(&stats),
         );
         let batch = Batch {

@@ -140,14 +140,20 @@ impl Orchestrator {
             })
             .partition(|(_, point)| point.is_some());
         let stats = OrchestratorStats::default();
-        let exporter = config.otlp_endpoint.clone().and_then(|endpoint| {
-            if tokio::runtime::Handle::try_current().is_err() {
-                tracing::error!("no Tokio runtime: the OTLP export to {endpoint} is off");
-                return None;
+        // Always there (a test's plan may name an endpoint of its own); pushes to the
+        // orchestrator's endpoint too when it has one.
+        let exporter = if tokio::runtime::Handle::try_current().is_err() {
+            tracing::error!("no Tokio runtime: the OTLP export is off");
+            None
+        } else {
+            if let Some(endpoint) = &config.otlp_endpoint {
+                tracing::info!(%endpoint, "exporting per-second series as OTLP metrics");
             }
-            tracing::info!(%endpoint, "exporting per-second series as OTLP metrics");
-            Some(export::Exporter::spawn(endpoint, Arc::clone(&stats.export)))
-        });
+            Some(export::Exporter::spawn(
+                config.otlp_endpoint.clone(),
+                Arc::clone(&stats.export),
+            ))
+        };
         let (changed, _) = watch::channel(0);
         let mut state = State::with_history(history.into_iter().map(|(r, _)| r).collect());
         for (report, point) in resumable {
@@ -507,7 +513,8 @@ impl Orchestrator {
     /// Queues the seconds that closed since the last tick for the OTLP export (never waits).
     fn export_closed(&self) {
         if let Some(exporter) = &self.inner.exporter {
-            let batches = self.inner.state.lock().export_closed();
+            let all = self.inner.config.otlp_endpoint.is_some();
+            let batches = self.inner.state.lock().export_closed(all);
             for batch in batches {
                 exporter.send(batch);
             }
@@ -528,16 +535,17 @@ impl Orchestrator {
             let mut state = self.inner.state.lock();
             state.forget_start(&test_id);
             // The final view's per-name numbers, judged, for the export (only with one).
-            let view = self
-                .inner
-                .exporter
-                .as_ref()
-                .and_then(|_| state.view(&test_id, &self.inner.config));
+            let exported =
+                self.inner.config.otlp_endpoint.is_some() || state.exports_itself(&test_id);
+            let view = exported
+                .then(|| state.view(&test_id, &self.inner.config))
+                .flatten();
             (state.report_parts(&test_id), view)
         };
         if let Some(parts) = parts {
             if let Some(exporter) = &self.inner.exporter
                 && let Some(batch) = export::Batch::of_report(&parts)
+                && (self.inner.config.otlp_endpoint.is_some() || batch.to.is_some())
             {
                 let batch = match &view {
                     Some(view) => batch.with_names(&view.aggregate),

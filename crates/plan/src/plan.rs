@@ -67,6 +67,9 @@ pub struct TestPlan {
     /// Stop the test when a threshold fails, once this long after its start (the grace);
     /// `None`: failed thresholds fail the test but do not stop it.
     pub abort_on_fail: Option<Duration>,
+    /// Where to push this test's per-second series as OTLP metrics (http only), besides the
+    /// orchestrator's own endpoint.
+    pub otlp_endpoint: Option<url::Url>,
     /// Start right after creating.
     pub start: bool,
 }
@@ -484,6 +487,21 @@ impl TryFrom<TestRequest> for TestPlan {
         let abort_on_fail = r
             .abort_on_fail
             .then(|| Duration::from_millis(r.abort_grace_ms));
+        let otlp_endpoint = r
+            .otlp_endpoint
+            .as_deref()
+            .map(|text| {
+                let url =
+                    target::parse_url(text).map_err(|message| invalid("otlp_endpoint", message))?;
+                if url.scheme() != "http" {
+                    return Err(invalid(
+                        "otlp_endpoint",
+                        "only http:// endpoints are supported (the export speaks no TLS)",
+                    ));
+                }
+                Ok(url)
+            })
+            .transpose()?;
         Ok(TestPlan {
             name: r.name,
             url,
@@ -502,6 +520,7 @@ impl TryFrom<TestRequest> for TestPlan {
             max_error_ratio: r.max_error_ratio,
             thresholds,
             abort_on_fail,
+            otlp_endpoint,
             start: r.start,
         })
     }
@@ -934,6 +953,7 @@ impl From<&TestPlan> for TestRequest {
                 .collect(),
             abort_on_fail: plan.abort_on_fail.is_some(),
             abort_grace_ms: plan.abort_on_fail.map_or(0, whole_ms),
+            otlp_endpoint: plan.otlp_endpoint.as_ref().map(|u| u.as_str().to_owned()),
             start: plan.start,
         }
     }

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ExpectStatus;
-use crate::target::URL_PATTERN;
+use crate::target::{HTTP_URL_PATTERN, URL_PATTERN};
 
 /// The test a user asks for. Counts and rates are per driver, as in the assignment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -169,6 +169,12 @@ pub struct TestRequest {
     )]
     #[schemars(range(max = MAX_DURATION_MS))]
     pub abort_grace_ms: u64,
+    /// Where to push this test's per-second series as OpenTelemetry metrics (OTLP/HTTP,
+    /// protobuf; `http://` only), besides the orchestrator's own `--otlp-endpoint` if it has
+    /// one: the path is the receiver's (`http://collector:4318/v1/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(HTTP_URL_PATTERN))]
+    pub otlp_endpoint: Option<String>,
     /// Start right after creating.
     #[serde(default)]
     pub start: bool,
@@ -453,6 +459,7 @@ impl TestRequest {
             thresholds: Vec::new(),
             abort_on_fail: false,
             abort_grace_ms: 0,
+            otlp_endpoint: None,
             start: false,
         }
     }

@@ -1,20 +1,30 @@
 //! Target URLs: what a load test can send to, parsed once with the `url` crate, and the subset the
 //! OpenAPI document shows as a pattern.
 
-/// The URLs the OpenAPI document shows, as a regular expression: a subset of what [`parse_url`]
-/// accepts (which also takes IDN hosts and every IPv6 form). Scheme `http` or `https` (any
-/// case); a host name whose last label starts with a letter, a dotted IPv4 address, or an IPv6
-/// address in brackets (eight groups or compressed, as `[::1]`: a URL is written back
-/// compressed); an optional port 1 to 65535; then an optional path and query of URL characters.
-pub const URL_PATTERN: &str = concat!(
-    "^[Hh][Tt][Tt][Pp]([Ss])?://",
+/// The part of the URL patterns after the scheme, as one literal for `concat!`.
+macro_rules! after_scheme {
+    () => {
+        concat!(
     "(([A-Za-z0-9-]+[.])*[A-Za-z][A-Za-z0-9-]*",
     "|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
     // IPv6 in brackets, full or compressed (as a URL is written back: `[::31c]`).
     "|\\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}(:[0-9A-Fa-f]{1,4}){1,1}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|([0-9A-Fa-f]{1,4}:){1,1}(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:))\\])",
     "(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
-    "([/?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
-);
+    "([/?][A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$",
+        )
+    };
+}
+
+/// The URLs the OpenAPI document shows, as a regular expression: a subset of what [`parse_url`]
+/// accepts (which also takes IDN hosts and every IPv6 form). Scheme `http` or `https` (any
+/// case); a host name whose last label starts with a letter, a dotted IPv4 address, or an IPv6
+/// address in brackets (eight groups or compressed, as `[::1]`: a URL is written back
+/// compressed); an optional port 1 to 65535; then an optional path and query of URL characters.
+pub const URL_PATTERN: &str = concat!("^[Hh][Tt][Tt][Pp]([Ss])?://", after_scheme!());
+
+/// [`URL_PATTERN`] with the scheme `http` only: what an OTLP endpoint may be (the export speaks
+/// no TLS).
+pub const HTTP_URL_PATTERN: &str = concat!("^[Hh][Tt][Tt][Pp]://", after_scheme!());
 
 /// Characters a path and query may hold as written: URL characters and percent escapes.
 const PATH_CHARS: &[u8] = b"._~!$&'()*+,;=:@%/?-";

@@ -59,6 +59,32 @@ async fn urls_are_parsed_and_each_refusal_says_what_is_wrong() {
         assert!(message.contains(says), "{url}: `{says}` not in {message}");
         assert!(!message.contains("must be an absolute http:// or https:// URL (host"));
     }
+    // A test's own OTLP endpoint: a plain http:// URL, kept as written back.
+    for (endpoint, says) in [
+        ("https://127.0.0.1:4318/v1/metrics", "only http://"),
+        ("http://127.0.0.1:0/v1/metrics", "port 0"),
+        ("collector:4318", "http://"),
+    ] {
+        let mut test = avalanche(&h.target);
+        test["otlp_endpoint"] = json!(endpoint);
+        let body = h
+            .post("/api/tests", &test)
+            .await
+            .error(StatusCode::BAD_REQUEST);
+        assert_eq!(body["field"], "otlp_endpoint", "{endpoint}: {body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.contains(says),
+            "{endpoint}: `{says}` not in {message}"
+        );
+    }
+    let mut test = avalanche(&h.target);
+    test["otlp_endpoint"] = json!("http://127.0.0.1:4318/v1/metrics");
+    let created = h.post("/api/tests", &test).await;
+    assert_eq!(
+        created.json()["config"]["otlp_endpoint"],
+        "http://127.0.0.1:4318/v1/metrics"
+    );
 }
 
 #[tokio::test]

@@ -257,6 +257,7 @@ fn full_request() -> TestRequest {
     r.thresholds = vec!["p99 < 250ms".into()];
     r.abort_on_fail = true;
     r.abort_grace_ms = 1000;
+    r.otlp_endpoint = Some("http://127.0.0.1:4318/v1/metrics".to_owned());
     r.start = true;
     r.name = Some("shop".into());
     r.iterations_per_driver = Some(5);
@@ -420,6 +421,7 @@ fn schemas_match_what_the_types_write() {
     without_thresholds.abort_grace_ms = 0;
     // So are a name, flows, data and defaults.
     without_thresholds.name = None;
+    without_thresholds.otlp_endpoint = None;
     without_thresholds.flows.clear();
     without_thresholds.data.clear();
     without_thresholds.defaults = None;

@@ -58,14 +58,23 @@ impl State {
         due.iter().filter_map(|id| self.report_parts(id)).collect()
     }
 
-    /// The seconds closed since the last call, of every running test: one export batch per test
+    /// The seconds closed since the last call, of every running test (`all`: the orchestrator
+    /// exports every test) or of those with an endpoint of their own: one export batch per test
     /// with any.
-    pub fn export_closed(&mut self) -> Vec<Batch> {
+    pub fn export_closed(&mut self, all: bool) -> Vec<Batch> {
         let mut batches = Vec::new();
         for test in self.tests.iter_mut().filter_map(Test::live_mut) {
             let Phase::Running { started_at_ms, .. } = test.phase else {
                 continue;
             };
+            let to = test
+                .plan
+                .otlp_endpoint
+                .as_ref()
+                .and_then(|url| url.as_str().parse().ok());
+            if !all && to.is_none() {
+                continue;
+            }
             let mut next = |key: Option<&String>, series: &Series| {
                 let cursor = test.exported.entry(key.cloned()).or_default();
                 let points = series.closed_from(*cursor);
@@ -84,6 +93,7 @@ impl State {
                     .iter()
                     .map(|(node, series)| (node.clone(), next(Some(node), series)))
                     .collect(),
+                to,
                 ..Batch::default()
             };
             if !batch.is_empty() {
@@ -91,6 +101,12 @@ impl State {
             }
         }
         batches
+    }
+
+    /// Whether test `id`'s plan names an OTLP endpoint of its own.
+    pub fn exports_itself(&self, id: &str) -> bool {
+        self.live(id)
+            .is_some_and(|t| t.plan.otlp_endpoint.is_some())
     }
 
     /// Where a test's report is.
