@@ -683,21 +683,11 @@ impl RateControl {
         if gap.is_zero() {
             return Err(ChangeError::ZeroGap);
         }
-        if self.plan.is_closed() {
-            return Err(ChangeError::Ended);
-        }
-        let mut first = 0;
-        let mut precise = true;
-        self.plan.send_modify(|plan| {
-            plan.arrivals = plan.arrivals.clone().switched(at, gap);
-            plan.count = count;
-            first = plan.arrivals.last_switch().map_or(0, |(first, _)| first);
-            precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
-        });
-        if !precise && let Some(tell) = &self.precise {
-            tell.send_replace(false);
-        }
-        Ok(first)
+        self.modify(count, |arrivals| {
+            let switched = arrivals.switched(at, gap);
+            let first = switched.last_switch().map_or(0, |(first, _)| first);
+            (switched, first)
+        })
     }
 
     /// From offset `at` of the run (the same on every node that restripes, see
@@ -712,15 +702,29 @@ impl RateControl {
         stripe: Stripe,
         count: Option<u64>,
     ) -> Result<u64, ChangeError> {
+        self.modify(count, |arrivals| {
+            let restriped = arrivals.restriped(at, stripe);
+            let first = restriped.last_restripe().map_or(0, |(first, _)| first);
+            (restriped, first)
+        })
+    }
+
+    /// Gives the pacer's plan the arrivals `change` makes of its own and the count `count`;
+    /// returns the arrival `change` says the new schedule starts from. Tells `precise` when the
+    /// gaps went below [`PRECISE_MIN_INTERVAL`].
+    fn modify(
+        &self,
+        count: Option<u64>,
+        change: impl FnOnce(Arrivals) -> (Arrivals, u64),
+    ) -> Result<u64, ChangeError> {
         if self.plan.is_closed() {
             return Err(ChangeError::Ended);
         }
         let mut first = 0;
         let mut precise = true;
         self.plan.send_modify(|plan| {
-            plan.arrivals = plan.arrivals.clone().restriped(at, stripe);
+            (plan.arrivals, first) = change(plan.arrivals.clone());
             plan.count = count;
-            first = plan.arrivals.last_restripe().map_or(0, |(first, _)| first);
             precise = plan.arrivals.shortest_gap() >= PRECISE_MIN_INTERVAL;
         });
         if !precise && let Some(tell) = &self.precise {

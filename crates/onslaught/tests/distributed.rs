@@ -495,35 +495,88 @@ fn a_flow_with_sharded_accounts_uses_each_account_once_across_drivers_over_kafka
     assert_eq!(buy["interrupted"], 0, "{buy}");
 }
 
+/// A real broker, the built-in target, an orchestrator process (with `extra` flags) and driver
+/// processes `ids`, all live: what the tests of a running test's control share.
+struct Cluster {
+    // Dropped in this order: the processes before the folder of their logs and the broker.
+    drivers: Vec<Child>,
+    _orchestrator: Child,
+    api: String,
+    target: TargetProcess,
+    _work: tempfile::TempDir,
+    _broker: Broker,
+}
+
+impl Cluster {
+    fn start(ids: &[&str], extra: &[&str]) -> Self {
+        let broker = Broker::start();
+        let work = tempfile::tempdir().unwrap();
+        let target = TargetProcess::start(&[]);
+        let orchestrator =
+            orchestrator_with(&broker, &work.path().join("reports"), work.path(), extra);
+        let api = orchestrator.url();
+        let drivers = ids
+            .iter()
+            .map(|id| driver(&broker, &api, id, work.path()))
+            .collect();
+        wait_for_live_drivers(&api, ids);
+        Self {
+            drivers,
+            _orchestrator: orchestrator,
+            api,
+            target,
+            _work: work,
+            _broker: broker,
+        }
+    }
+
+    /// Starts a tsunami at `rate_total` in total for `duration_ms` on the target's /ping;
+    /// returns its id and start time.
+    fn start_total(&self, rate_total: u32, duration_ms: u64) -> (String, u64) {
+        let created = http::post(
+            &format!("{}/api/tests", self.api),
+            &json!({
+                "test_type": "tsunami", "url": format!("{}/ping", self.target.base),
+                "rate_total": rate_total, "duration_ms": duration_ms, "concurrency": 4,
+                "start": true
+            }),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+        (
+            created.json["id"].as_str().unwrap().to_owned(),
+            created.json["started_at_ms"].as_u64().unwrap(),
+        )
+    }
+
+    /// Waits (at most 60 s) for test `id`'s report and returns its view.
+    fn reported(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let test = http::get(&format!("{}/api/tests/{id}", self.api)).json;
+            if test["report_path"].is_string() {
+                return test;
+            }
+            assert!(Instant::now() < deadline, "the test did not finish: {test}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Sleeps until `ms` after `started` (ms since the Unix epoch).
+fn sleep_until_offset(started: u64, ms: u64) {
+    let now = onslaught_protocol::now_ms();
+    std::thread::sleep(Duration::from_millis((started + ms).saturating_sub(now)));
+}
+
 /// Issue 12 item 3 over Kafka: a rate in total changed through the API mid-test reaches the
 /// driver processes as an `ADJUST` trigger ahead of its instant; from the second after it every
 /// driver sends its third of the new rate, and the report records the change.
 #[test]
 fn a_rate_changed_through_the_api_is_in_force_on_every_driver_process_over_kafka() {
-    let broker = Broker::start();
-    let work = tempfile::tempdir().unwrap();
-    let reports = work.path().join("reports");
-    let target = TargetProcess::start(&[]);
-    let orchestrator = orchestrator(&broker, &reports, work.path());
-    let api = orchestrator.url();
-    let _drivers: Vec<Child> = ["r1", "r2", "r3"]
-        .iter()
-        .map(|id| driver(&broker, &api, id, work.path()))
-        .collect();
-    wait_for_live_drivers(&api, &["r1", "r2", "r3"]);
-
-    let created = http::post(
-        &format!("{api}/api/tests"),
-        &json!({
-            "test_type": "tsunami", "url": format!("{}/ping", target.base),
-            "rate_total": 150, "duration_ms": 7000, "concurrency": 4, "start": true
-        }),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = created.json["id"].as_str().unwrap().to_owned();
-    let started = created.json["started_at_ms"].as_u64().unwrap();
-    let now = onslaught_protocol::now_ms();
-    std::thread::sleep(Duration::from_millis((started + 2_000).saturating_sub(now)));
+    let cluster = Cluster::start(&["r1", "r2", "r3"], &[]);
+    let api = &cluster.api;
+    let (id, started) = cluster.start_total(150, 7_000);
+    sleep_until_offset(started, 2_000);
     let changed = http::request(
         "PATCH",
         &format!("{api}/api/tests/{id}"),
@@ -535,15 +588,7 @@ fn a_rate_changed_through_the_api_is_in_force_on_every_driver_process_over_kafka
     assert_eq!(change["rate"], 100.0, "{change}");
     let offset_ms = change["offset_ms"].as_u64().unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let test = loop {
-        let test = http::get(&format!("{api}/api/tests/{id}")).json;
-        if test["report_path"].is_string() {
-            break test;
-        }
-        assert!(Instant::now() < deadline, "the test did not finish: {test}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let test = cluster.reported(&id);
     assert_eq!(test["status"], "completed", "{test}");
     assert_eq!(test["load_changes"], changed.json["load_changes"]);
     let first_full = offset_ms.div_ceil(1000);
@@ -580,49 +625,16 @@ fn a_rate_changed_through_the_api_is_in_force_on_every_driver_process_over_kafka
 /// unmeasured requests account for what the test is short of its schedule.
 #[test]
 fn the_drivers_left_take_over_a_killed_drivers_share_of_a_total_rate_over_kafka() {
-    let broker = Broker::start();
-    let work = tempfile::tempdir().unwrap();
-    let reports = work.path().join("reports");
-    let target = TargetProcess::start(&[]);
-    let orchestrator = orchestrator_with(
-        &broker,
-        &reports,
-        work.path(),
+    let mut cluster = Cluster::start(
+        &["k1", "k2", "k3"],
         &["--missing-after", "1s", "--dead-after", "3s"],
     );
-    let api = orchestrator.url();
-    let mut drivers: Vec<Child> = ["k1", "k2", "k3"]
-        .iter()
-        .map(|id| driver(&broker, &api, id, work.path()))
-        .collect();
-    wait_for_live_drivers(&api, &["k1", "k2", "k3"]);
-
-    let created = http::post(
-        &format!("{api}/api/tests"),
-        &json!({
-            "test_type": "tsunami", "url": format!("{}/ping", target.base),
-            "rate_total": 300, "duration_ms": 22_000, "concurrency": 4, "start": true
-        }),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = created.json["id"].as_str().unwrap().to_owned();
-    let started = created.json["started_at_ms"].as_u64().unwrap();
-    let now = onslaught_protocol::now_ms();
-    std::thread::sleep(Duration::from_millis(
-        (started + 10_000).saturating_sub(now),
-    ));
-    drivers[1].kill();
+    let (id, started) = cluster.start_total(300, 22_000);
+    sleep_until_offset(started, 10_000);
+    cluster.drivers[1].kill();
     let killed = onslaught_protocol::now_ms() - started;
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let test = loop {
-        let test = http::get(&format!("{api}/api/tests/{id}")).json;
-        if test["report_path"].is_string() {
-            break test;
-        }
-        assert!(Instant::now() < deadline, "the test did not finish: {test}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let test = cluster.reported(&id);
     assert_eq!(test["status"], "degraded", "{test}");
     let takeovers = test["takeovers"]
         .as_array()
@@ -699,7 +711,7 @@ fn the_drivers_left_take_over_a_killed_drivers_share_of_a_total_rate_over_kafka(
     );
     // The target received no request twice: what it saw is what was measured, and at most
     // the requests k2 sent in its last moments without reporting them.
-    let received = pings(&target);
+    let received = pings(&cluster.target);
     assert!(
         received >= sent && received <= sent + unmeasured,
         "the target received {received}, the test measured {sent}"
