@@ -130,10 +130,56 @@ pub fn shift_ms(offset_ms: Option<i64>) -> u64 {
 /// One second of the aggregate, still open for late messages.
 #[derive(Debug, Default)]
 struct Bucket {
-    /// What the second's intervals measured.
+    /// What the second's intervals measured (the whole only).
     measured: Measurements,
     /// Requests sent per node.
     nodes: BTreeMap<String, u64>,
+    /// Per request name (the aggregate's series only).
+    names: BTreeMap<String, NameBucket>,
+}
+
+/// One request name's part of an open second: its counts, and its latencies as a sparse copy
+/// of their histogram (bucket value -> count; exact, see `Histogram::recorded`): a name's
+/// dense histogram takes tens of kilobytes, and 100 names times the open seconds would take
+/// tens of megabytes, where a second's few distinct buckets take a few.
+#[derive(Debug, Default)]
+struct NameBucket {
+    requests: u64,
+    responses: u64,
+    errors: u64,
+    latency: BTreeMap<u64, u64>,
+}
+
+impl NameBucket {
+    fn add(&mut self, part: &Measurements) {
+        self.requests += part.counters.requests_sent;
+        self.responses += part.counters.responses_received;
+        self.errors += part.counters.error_count();
+        for (value, count) in part.latency.recorded() {
+            *self.latency.entry(value).or_default() += count;
+        }
+    }
+
+    /// The second's numbers of this name (the histogram rebuilt for a moment, exactly).
+    fn point(&self) -> NamePoint {
+        let summary = (!self.latency.is_empty()).then(|| {
+            let mut latency = onslaught_stats::Histogram::new();
+            for (&value, &count) in &self.latency {
+                latency.record_micros_n(value, count);
+            }
+            latency.summary()
+        });
+        NamePoint {
+            requests: self.requests,
+            responses: self.responses,
+            errors: self.errors,
+            p50: summary.map(|s| s.median),
+            p90: summary.map(|s| s.p90),
+            p95: summary.map(|s| s.p95),
+            p99: summary.map(|s| s.p99),
+            max: summary.map(|s| s.max),
+        }
+    }
 }
 
 /// A per-second time series (of a test's aggregate, or of one node). Seconds stay open (with a
@@ -209,17 +255,12 @@ impl Series {
             return;
         }
         let bucket = self.open.entry(second).or_default();
-        // An open second keeps its names' histograms (a few seconds' worth); a closed one
-        // their summaries.
+        // An open second keeps its names' latencies (sparse, a few seconds' worth); a closed
+        // one their summaries.
         bucket.measured.add_whole(data);
         if self.names {
             for (name, part) in &data.by_name {
-                bucket
-                    .measured
-                    .by_name
-                    .entry(name.clone())
-                    .or_default()
-                    .add_whole(part);
+                bucket.names.entry(name.clone()).or_default().add(part);
             }
         }
         *bucket.nodes.entry(node_id.to_owned()).or_default() += data.counters.requests_sent;
@@ -277,25 +318,10 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
         mean: summary.map(|s| s.mean),
         users: (measured.counters.user_ms > 0).then(|| measured.counters.user_ms as f64 / 1000.0),
         nodes: bucket.nodes.clone(),
-        by_name: measured
-            .by_name
+        by_name: bucket
+            .names
             .iter()
-            .map(|(name, part)| {
-                let summary = (!part.latency.is_empty()).then(|| part.latency.summary());
-                (
-                    name.clone(),
-                    NamePoint {
-                        requests: part.counters.requests_sent,
-                        responses: part.counters.responses_received,
-                        errors: part.counters.error_count(),
-                        p50: summary.map(|s| s.median),
-                        p90: summary.map(|s| s.p90),
-                        p95: summary.map(|s| s.p95),
-                        p99: summary.map(|s| s.p99),
-                        max: summary.map(|s| s.max),
-                    },
-                )
-            })
+            .map(|(name, part)| (name.clone(), part.point()))
             .collect(),
     }
 }
@@ -426,9 +452,10 @@ mod tests {
         let mut series = Series::aggregate();
         series.add("d1", 0, 1000, &named);
         let bucket = &series.open[&0];
-        // An open second: the names' histograms, no flows.
-        assert_eq!(bucket.measured.by_name.len(), 2);
-        assert!(bucket.measured.flows.is_empty());
+        // An open second: the names' latencies (sparse), no flows, no dense names.
+        assert_eq!(bucket.names.len(), 2);
+        assert_eq!(bucket.names["item"].latency.len(), 1);
+        assert!(bucket.measured.by_name.is_empty() && bucket.measured.flows.is_empty());
         assert_eq!(bucket.measured.counters.requests_sent, 3);
         // Closed (four seconds later), it keeps each name's counts and percentiles only; a late
         // message still adds to the names' counts.
@@ -443,7 +470,7 @@ mod tests {
         // A node's series keeps the whole only.
         let mut node = Series::node();
         node.add("d1", 0, 1000, &named);
-        assert!(node.open[&0].measured.by_name.is_empty());
+        assert!(node.open[&0].names.is_empty());
         assert!(node.points()[0].by_name.is_empty());
     }
 }

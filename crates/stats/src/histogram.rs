@@ -88,6 +88,23 @@ impl Histogram {
         let _ = self.inner.add(&other.inner);
     }
 
+    /// Records `count` samples of one latency in microseconds (clamped as
+    /// [`Histogram::record_micros`]).
+    pub fn record_micros_n(&mut self, micros: u64, count: u64) {
+        let value = micros.clamp(1, MAX_MICROS);
+        let _ = self.inner.record_n(value, count);
+    }
+
+    /// The recorded values, each bucket once as (its highest equivalent value in µs, its
+    /// count), in increasing order: recording them again
+    /// ([`Histogram::record_micros_n`]) gives back the same histogram, so a sparse copy
+    /// (a few entries where the dense counts take tens of kilobytes) loses nothing.
+    pub fn recorded(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.inner
+            .iter_recorded()
+            .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
+    }
+
     /// Number of samples recorded.
     pub fn len(&self) -> u64 {
         self.inner.len()
@@ -582,5 +599,20 @@ mod tests {
         fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = Histogram::decode(&bytes);
         }
+    }
+
+    #[test]
+    fn a_sparse_copy_records_back_the_same_histogram() {
+        let mut h = Histogram::new();
+        for v in [1, 7, 7, 999, 1_234, 56_789, 3_000_000] {
+            h.record_micros(v);
+        }
+        let mut back = Histogram::new();
+        for (value, count) in h.recorded() {
+            back.record_micros_n(value, count);
+        }
+        assert_eq!(back.len(), h.len());
+        assert_eq!(back.summary(), h.summary());
+        assert_eq!(back.encode(), h.encode());
     }
 }
