@@ -70,19 +70,14 @@ impl State {
             LoadChangeError::Curve => ControlError::Conflict(format!("test {id}: {e}")),
             LoadChangeError::Invalid(invalid) => ControlError::Invalid(invalid),
         })?;
-        let at_ms = (now_ms + LOAD_CHANGE_LEAD_MS)
-            .max(started_at_ms)
-            .max(test.last_change_ms().map_or(0, |at| at + 1));
-        let offset_ms = at_ms - started_at_ms;
-        if let Some(duration) = test.plan.bound.duration()
-            && u128::from(offset_ms) >= duration.as_millis()
-        {
-            return Err(ControlError::Conflict(format!(
-                "test {id} ends {} ms after its start, before a new rate could take effect \
-                 ({offset_ms} ms)",
-                duration.as_millis()
-            )));
-        }
+        let (at_ms, offset_ms) =
+            test.next_change_at(now_ms, started_at_ms)
+                .map_err(|(duration_ms, offset_ms)| {
+                    ControlError::Conflict(format!(
+                        "test {id} ends {duration_ms} ms after its start, before a new rate \
+                         could take effect ({offset_ms} ms)"
+                    ))
+                })?;
         let (rate, rate_total) = match &changed {
             Schedule::RateTotal(total) => (None, Some(total.per_second())),
             other => (other.per_second(), None),

@@ -29,6 +29,27 @@ impl LiveTest {
         rates.max(takeovers)
     }
 
+    /// The instant of a change asked for at `now_ms` to a test started at `started_at_ms`: time
+    /// for every driver to hear it ([`LOAD_CHANGE_LEAD_MS`]), never before the start or an
+    /// earlier change. Returns it (ms since the Unix epoch) and its offset on the test's clock,
+    /// or `Err((the test's duration, the offset))` in ms when the test ends before it.
+    pub(super) fn next_change_at(
+        &self,
+        now_ms: u64,
+        started_at_ms: u64,
+    ) -> Result<(u64, u64), (u128, u64)> {
+        let at_ms = (now_ms + LOAD_CHANGE_LEAD_MS)
+            .max(started_at_ms)
+            .max(self.last_change_ms().map_or(0, |at| at + 1));
+        let offset_ms = at_ms - started_at_ms;
+        match self.plan.bound.duration() {
+            Some(duration) if u128::from(offset_ms) >= duration.as_millis() => {
+                Err((duration.as_millis(), offset_ms))
+            }
+            _ => Ok((at_ms, offset_ms)),
+        }
+    }
+
     /// If drivers sharing this running test's schedule in total were declared dead: the
     /// takeover by the others, recorded in the test, and the trigger that tells them. `None`
     /// when there is nothing to take over, nobody left to take it, or no time left for it.
@@ -65,15 +86,7 @@ impl LiveTest {
         if left.is_empty() {
             return None;
         }
-        let at_ms = (now_ms + LOAD_CHANGE_LEAD_MS)
-            .max(started_at_ms)
-            .max(self.last_change_ms().map_or(0, |at| at + 1));
-        let offset_ms = at_ms - started_at_ms;
-        if let Some(duration) = self.plan.bound.duration()
-            && u128::from(offset_ms) >= duration.as_millis()
-        {
-            return None;
-        }
+        let (at_ms, offset_ms) = self.next_change_at(now_ms, started_at_ms).ok()?;
         // Where each lost driver's measurements end on the test's clock, and its share of the
         // schedule from there to the takeover.
         let before = sharing.len().max(1) as f64;
