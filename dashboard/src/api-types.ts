@@ -91,8 +91,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a running test's rate
-         * @description A new `rate` (requests per second per driver) or `rate_total` (over all the test's drivers) for a running tsunami with a constant rate. The test keeps its split: a rate per driver stays one (a total given is divided among the drivers), a total stays one (the drivers keep their stripes of one schedule). Every driver switches at one instant, half a second after the request: the answer's last `load_changes` entry states it (`at_ms`, and `offset_ms` on the test's clock); arrivals from then on follow the new rate, their send times still computed from their index. The change is kept in the test's view and reports. `X-Requested-By` (at most 64 printable characters) names who asked in the record; `api` otherwise.
+         * Change a running test's rate or users
+         * @description A new `rate` (requests per second per driver) or `rate_total` (over all the test's drivers) for a running tsunami with a constant rate. The test keeps its split: a rate per driver stays one (a total given is divided among the drivers), a total stays one (the drivers keep their stripes of one schedule). Or new `users` (per driver) or `users_total` (split by stripe, at least one per driver) for a running avalanche with constant users: users above the new number finish their request in flight and wait, new users start with a connection of their own. Every driver switches at one instant, half a second after the request: the answer's last `load_changes` entry states it (`at_ms`, and `offset_ms` on the test's clock); arrivals from then on follow the new rate, their send times still computed from their index. The change is kept in the test's view and reports. `X-Requested-By` (at most 64 printable characters) names who asked in the record; `api` otherwise.
          */
         patch: operations["changeLoad"];
         trace?: never;
@@ -428,33 +428,34 @@ export interface components {
         /** @description Whether a node is heard from. */
         Liveness: "alive" | "missing" | "dead";
         /**
-         * @description A change of a running test's rate (`PATCH /api/tests/{id}`), in force on every driver from
-         *     one instant.
+         * @description A change of a running test's load (`PATCH /api/tests/{id}`), in force on every driver from
+         *     one instant: a tsunami's rate (`rate` and `rate_total`) or an avalanche's users
+         *     (`users_total`, and `users` when given per driver).
          */
         LoadChange: {
             /**
              * Format: uint64
-             * @description When the new rate took effect on every driver, ms since the Unix epoch.
+             * @description When the new load took effect on every driver, ms since the Unix epoch.
              */
             at_ms: number;
             /**
              * Format: uint64
              * @description The same instant on the test's clock: ms after its start time (second
-             *     `offset_ms / 1000` of the series is the first with the new rate).
+             *     `offset_ms / 1000` of the series is the first with the new load).
              */
             offset_ms: number;
             /**
              * Format: double
-             * @description The new rate of each driver, requests per second.
+             * @description A tsunami's new rate of each driver, requests per second.
              */
-            rate: number;
+            rate?: number | null;
             /**
              * Format: double
-             * @description The new rate of the test's drivers together: `rate` times the drivers. The test keeps
+             * @description A tsunami's new rate of its drivers together: `rate` times the drivers. The test keeps
              *     its split: a rate per driver stays one, a total stays one (its drivers' stripes of one
              *     schedule).
              */
-            rate_total: number;
+            rate_total?: number | null;
             /**
              * Format: uint64
              * @description When it was asked for, ms since the Unix epoch.
@@ -465,10 +466,23 @@ export interface components {
              *     (`dashboard` from the dashboard).
              */
             requested_by: string;
+            /**
+             * Format: uint64
+             * @description An avalanche's new virtual users on each driver, when given per driver (`users`).
+             */
+            users?: number | null;
+            /**
+             * Format: uint64
+             * @description An avalanche's new virtual users over all its drivers (`users` times the drivers, or
+             *     the `users_total` given, split by stripe: driver k of n runs the users i with
+             *     i mod n = k).
+             */
+            users_total?: number | null;
         };
         /**
-         * @description A new load for a running tsunami, as written: one of `rate` (per driver) or `rate_total`.
-         *     It takes effect on every driver at one instant the orchestrator states.
+         * @description A new load for a running test, as written: one of `rate` (per driver) or `rate_total` for a
+         *     tsunami, `users` (per driver) or `users_total` for an avalanche. It takes effect on every
+         *     driver at one instant the orchestrator states.
          */
         LoadChangeRequest: {
             /**
@@ -481,10 +495,26 @@ export interface components {
              * @description New requests per second in total over the test's drivers (each then sends its share).
              */
             rate_total?: number | null;
+            /**
+             * Format: uint64
+             * @description An avalanche's new virtual users per driver (each a keep-alive connection; users above
+             *     it finish their request in flight and wait, new ones start).
+             */
+            users?: number | null;
+            /**
+             * Format: uint64
+             * @description An avalanche's new virtual users in total over its drivers: driver k of n runs the users
+             *     i < users_total with i mod n = k (at least one each).
+             */
+            users_total?: number | null;
         } & ({
             rate: number;
         } | {
             rate_total: number;
+        } | {
+            users: number;
+        } | {
+            users_total: number;
         });
         /** @description One request name of a comparison. */
         NameComparisonView: {
@@ -919,7 +949,7 @@ export interface components {
             /**
              * Format: double
              * @description Mean virtual users running in that second over all drivers (`user_ms / 1000`), for an
-             *     avalanche with stages of users; absent for any other test.
+             *     avalanche (constant users, changed while running, or on stages); absent for a tsunami.
              */
             users?: number | null;
         };
@@ -1076,9 +1106,9 @@ export interface components {
             success_ratio: number;
             /**
              * Format: uint64
-             * @description Ramping virtual users (an avalanche with stages): the time users ran, summed over the
-             *     users, in ms; a second's mean running users are its `user_ms / 1000`. Absent (0) for
-             *     any other test.
+             * @description An avalanche's virtual users (constant, changed while running, or on stages): the time
+             *     users ran, summed over the users, in ms; a second's mean running users are its
+             *     `user_ms / 1000`. Absent (0) for a tsunami.
              */
             user_ms?: number;
         };
@@ -2024,7 +2054,7 @@ export interface operations {
                     "application/json": components["schemas"]["TestView"];
                 };
             };
-            /** @description Invalid JSON, neither or both of `rate` and `rate_total`, or a rate out of bounds (also once converted to the test's split; `field` says which). */
+            /** @description Invalid JSON, not exactly one of `rate`, `rate_total`, `users` and `users_total`, or a rate or users out of bounds (also once converted to the test's split; `field` says which). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2060,7 +2090,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The test is not running (created, configuring, stopping or ended), is an avalanche (no rate), follows stages, ends before the change could take effect, or changed its rate 100 times. */
+            /** @description The test is not running (created, configuring, stopping or ended), is an avalanche given a rate or a tsunami given users, follows stages, ends before the change could take effect, or changed its load 100 times. */
             409: {
                 headers: {
                     [name: string]: unknown;

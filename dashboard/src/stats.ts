@@ -152,6 +152,26 @@ export function takeoverLines(test: Pick<TestView, 'takeovers'>): string[] {
   );
 }
 
+/** What a running test's load can change: a tsunami at a constant rate its rate, an avalanche
+ * with constant users its users; a test on stages follows its curve (`null`). */
+export function changeableLoad(cfg: Pick<TestView['config'], 'test_type' | 'stages' | 'stages_total'>): 'rate' | 'users' | null {
+  if ((cfg.stages ?? []).length > 0 || (cfg.stages_total ?? []).length > 0) return null;
+  return cfg.test_type.toLowerCase() === 'tsunami' ? 'rate' : 'users';
+}
+
+/** A sentence per change of the test's load: when, to what (per driver and in total), asked by
+ * whom. */
+export function loadChangeLines(test: Pick<TestView, 'load_changes'>): string[] {
+  return (test.load_changes ?? []).map((c) => {
+    const at = `at ${(c.offset_ms / 1000).toFixed(1)} s`;
+    if (c.rate != null && c.rate_total != null) {
+      return `Rate changed ${at} to ${fmtRate(c.rate)} per driver (${fmtRate(c.rate_total)} in total), asked by ${c.requested_by}`;
+    }
+    const each = c.users != null ? `${fmtInt(c.users)} per driver, ` : '';
+    return `Users changed ${at} to ${each}${fmtInt(c.users_total ?? 0)} in total, asked by ${c.requested_by}`;
+  });
+}
+
 /** A driver's standing in a test, from the orchestrator's bookkeeping. */
 export function driverStanding(test: TestView, id: string): string {
   const facts = test.node_facts?.[id];

@@ -19,6 +19,8 @@ import {
   summaryCells,
   SUMMARY_COLUMNS,
   totalErrors,
+  changeableLoad,
+  loadChangeLines,
 } from '../src/stats';
 import { DASH } from '../src/format';
 import { stats, summary, test } from './fixtures';
@@ -208,5 +210,31 @@ describe('per-request table', () => {
     expect(FLOW_COLUMNS).toHaveLength(buy!.cells.length);
     expect(checksText(agg)).toBe('20 checks passed, 1 failed (95.2% passed) — failed: status × 1');
     expect(checksText(stats())).toBeNull();
+  });
+});
+
+describe('load changes', () => {
+  it('a constant rate or constant users can change; stages cannot', () => {
+    expect(changeableLoad({ test_type: 'tsunami' })).toBe('rate');
+    expect(changeableLoad({ test_type: 'AVALANCHE', stages: [] })).toBe('users');
+    expect(changeableLoad({ test_type: 'avalanche', stages_total: [{ duration_ms: 1000, target: 5 }] })).toBeNull();
+    expect(changeableLoad({ test_type: 'tsunami', stages: [{ duration_ms: 1000, target: 5 }] })).toBeNull();
+  });
+
+  it('says what changed, when, and who asked, per driver and in total', () => {
+    const lines = loadChangeLines(
+      test('t', {
+        load_changes: [
+          { at_ms: 3_500, offset_ms: 2_500, rate: 200, rate_total: 600, requested_at_ms: 3_000, requested_by: 'api' },
+          { at_ms: 4_500, offset_ms: 3_500, users: 5, users_total: 15, requested_at_ms: 4_000, requested_by: 'dashboard' },
+          { at_ms: 5_500, offset_ms: 4_500, users_total: 7, requested_at_ms: 5_000, requested_by: 'dashboard' },
+        ],
+      }),
+    );
+    expect(lines).toEqual([
+      'Rate changed at 2.5 s to 200/s per driver (600/s in total), asked by api',
+      'Users changed at 3.5 s to 5 per driver, 15 in total, asked by dashboard',
+      'Users changed at 4.5 s to 7 in total, asked by dashboard',
+    ]);
   });
 });

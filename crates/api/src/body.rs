@@ -6,7 +6,7 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
-use onslaught_plan::{LoadChangeRequest, NewRate, TestPlan, TestRequest, document};
+use onslaught_plan::{LoadChangeRequest, NewLoad, TestPlan, TestRequest, document};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -50,9 +50,9 @@ impl<S: Send + Sync> FromRequest<S> for Plan {
     }
 }
 
-/// A new rate for a running test (`PATCH /api/tests/{id}`): a JSON [`LoadChangeRequest`],
-/// made a [`NewRate`] by its one validation; a refusal is a 400 naming the field.
-pub(crate) struct LoadChange(pub NewRate);
+/// A new load for a running test (`PATCH /api/tests/{id}`): a JSON [`LoadChangeRequest`],
+/// made a [`NewLoad`] by its one validation; a refusal is a 400 naming the field.
+pub(crate) struct LoadChange(pub NewLoad);
 
 impl<S: Send + Sync> FromRequest<S> for LoadChange {
     type Rejection = ApiError;
@@ -68,7 +68,7 @@ impl<S: Send + Sync> FromRequest<S> for LoadChange {
         }
         let bytes = read(request, state).await?;
         let change: LoadChangeRequest = decode(&bytes)?;
-        NewRate::try_from(change)
+        NewLoad::try_from(change)
             .map(LoadChange)
             .map_err(|e| ApiError::BadRequest {
                 message: e.to_string(),

@@ -167,12 +167,16 @@ pub fn document() -> Value {
                     }
                 },
                 "patch": {
-                    "summary": "Change a running test's rate",
+                    "summary": "Change a running test's rate or users",
                     "description": "A new `rate` (requests per second per driver) or \
                         `rate_total` (over all the test's drivers) for a running tsunami with a \
                         constant rate. The test keeps its split: a rate per driver stays one \
                         (a total given is divided among the drivers), a total stays one (the \
-                        drivers keep their stripes of one schedule). Every driver switches at \
+                        drivers keep their stripes of one schedule). Or new `users` (per \
+                        driver) or `users_total` (split by stripe, at least one per driver) for \
+                        a running avalanche with constant users: users above the new number \
+                        finish their request in flight and wait, new users start with a \
+                        connection of their own. Every driver switches at \
                         one instant, half a second after the request: the answer's last \
                         `load_changes` entry states it (`at_ms`, and `offset_ms` on the test's \
                         clock); arrivals from then on follow the new rate, their send times \
@@ -191,14 +195,15 @@ pub fn document() -> Value {
                     },
                     "responses": {
                         "200": json_response("The test, with the change in `load_changes`.", "TestView"),
-                        "400": error("Invalid JSON, neither or both of `rate` and `rate_total`, or a rate out of bounds (also once converted to the test's split; `field` says which)."),
+                        "400": error("Invalid JSON, not exactly one of `rate`, `rate_total`, `users` and `users_total`, or a rate or users out of bounds (also once converted to the test's split; `field` says which)."),
                         "401": error("A token is configured and was not sent."),
                         "404": error("No test with this id."),
                         "408": error("The body did not arrive within the server's body \
                             deadline (30 s by default)."),
                         "409": error("The test is not running (created, configuring, stopping \
-                            or ended), is an avalanche (no rate), follows stages, ends before \
-                            the change could take effect, or changed its rate 100 times."),
+                            or ended), is an avalanche given a rate or a tsunami given users, \
+                            follows stages, ends before the change could take effect, or \
+                            changed its load 100 times."),
                         "413": error("The body is larger than 1 MiB."),
                         "415": error("The body is not declared as JSON."),
                         "503": error("The message transport to the drivers failed.")

@@ -118,6 +118,8 @@ pub enum Change {
     Gap(Duration),
     /// This driver's stripe of the rest of a schedule in total: `TAKEOVER`.
     Stripe(Stripe),
+    /// An avalanche's virtual users on this driver: `ADJUST` with `users` or `users_total`.
+    Users(u64),
 }
 
 /// What a `TAKEOVER` trigger asks of driver `node_id` running `plan`: its new stripe of the
@@ -147,10 +149,18 @@ pub fn takeover(
     }))
 }
 
-/// What an `ADJUST` trigger changes in the run of `plan`, or why this driver cannot follow it.
-/// The rate must be given in the schedule's own split (`rate` for a rate or gap per driver,
-/// `rate_total` for a rate in total), as the orchestrator sends it.
-pub fn rate_change(plan: &TestPlan, trigger: &Trigger) -> Result<RateChange, String> {
+/// What an `ADJUST` trigger changes in the run of `plan` on driver `node_id`, or why this
+/// driver cannot follow it. A rate must be given in the schedule's own split (`rate` for a rate
+/// or gap per driver, `rate_total` for a rate in total), as the orchestrator sends it; users
+/// only to an avalanche (`users_total` split among the trigger's drivers by stripe).
+pub fn load_change(
+    plan: &TestPlan,
+    trigger: &Trigger,
+    node_id: &str,
+) -> Result<RateChange, String> {
+    if trigger.users.is_some() || trigger.users_total.is_some() {
+        return users_change(plan, trigger, node_id);
+    }
     let Load::Tsunami(schedule) = &plan.load else {
         return Err("an avalanche has no rate to change".to_owned());
     };
@@ -177,6 +187,41 @@ pub fn rate_change(plan: &TestPlan, trigger: &Trigger) -> Result<RateChange, Str
     Ok(RateChange {
         effective_at_ms,
         what: Change::Gap(gap),
+        count: plan.bound.requests(),
+    })
+}
+
+/// What an `ADJUST` trigger with users changes in the run of avalanche `plan` on driver
+/// `node_id`: its share of the users, or why it cannot follow.
+fn users_change(plan: &TestPlan, trigger: &Trigger, node_id: &str) -> Result<RateChange, String> {
+    if plan.load != Load::Avalanche {
+        return Err("only an avalanche with constant users changes its users".to_owned());
+    }
+    let users = match (trigger.users, trigger.users_total) {
+        (Some(users), None) => users,
+        (None, Some(total)) => {
+            let stripe = stripe_of(&trigger.drivers, node_id)
+                .ok_or_else(|| "the users are split among other drivers".to_owned())?;
+            stripe.share(total)
+        }
+        _ => return Err("the change gives no one number of users".to_owned()),
+    };
+    if users == 0 {
+        return Err("the change leaves this driver no users".to_owned());
+    }
+    if let Some(limit) = onslaught_engine::limits::raise_open_files()
+        && !onslaught_engine::limits::fits(users, limit)
+    {
+        return Err(format!(
+            "{users} users need as many open files, beyond this driver's limit of {limit}"
+        ));
+    }
+    let effective_at_ms = trigger
+        .effective_at_ms
+        .ok_or_else(|| "the change states no instant".to_owned())?;
+    Ok(RateChange {
+        effective_at_ms,
+        what: Change::Users(users),
         count: plan.bound.requests(),
     })
 }

@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{RateChange, load_spec, rate_change, stripe_of, takeover};
+use crate::convert::{RateChange, load_change, load_spec, stripe_of, takeover};
 use crate::publish::{self, METRICS_QUEUE};
 use crate::test_run::{Context, Outcome, StopSignal, run_test};
 use crate::{DriverConfig, DriverError, DriverStats, allow};
@@ -542,7 +542,7 @@ impl Node {
                 Err(e) => Err(e),
             }
         } else {
-            rate_change(&c.config.plan, trigger)
+            load_change(&c.config.plan, trigger, &self.ctx.node_id)
         };
         let queued = change.and_then(|change| {
             c.changes
@@ -556,6 +556,8 @@ impl Node {
                     test_id = trigger.test_id,
                     rate = trigger.rate,
                     rate_total = trigger.rate_total,
+                    users = trigger.users,
+                    users_total = trigger.users_total,
                     drivers = trigger.drivers.len(),
                     effective_at_ms = at_ms,
                     "schedule change received"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use onslaught_engine::{LoadSpec, RateControl};
+use onslaught_engine::{LoadSpec, RateControl, UsersControl};
 use onslaught_protocol::now_ms;
 use onslaught_stats::Measurements;
 use tokio_util::sync::CancellationToken;
@@ -126,6 +126,7 @@ pub async fn run_test(
     // all compute the same switch from the same instant.
     let rates = Rates {
         control: handle.rate_control(),
+        users: handle.users_control(),
         origin_ms: if start_at_ms > 0 {
             start_at_ms
         } else {
@@ -190,27 +191,53 @@ pub async fn run_test(
     }
 }
 
-/// A run's rate, changed while it goes.
+/// A run's load, changed while it goes.
 struct Rates {
     /// The engine's control of the schedule (none for an avalanche).
     control: Option<RateControl>,
+    /// The engine's control of an avalanche's users (none for any other run).
+    users: Option<UsersControl>,
     /// The schedule's origin on the wall clock, ms since the Unix epoch.
     origin_ms: u64,
 }
 
 impl Rates {
-    /// Switches the schedule to `change`'s rate, or this driver to its new stripe, at its
-    /// instant.
+    /// Switches the schedule to `change`'s rate, this driver to its new stripe, or an
+    /// avalanche to its new users, at its instant.
     fn apply(&self, ctx: &Context, test_id: &str, change: RateChange) {
+        let at = Duration::from_millis(change.effective_at_ms.saturating_sub(self.origin_ms));
+        let late_ms = now_ms().saturating_sub(change.effective_at_ms);
+        if let Change::Users(users) = change.what {
+            let Some(control) = &self.users else {
+                tracing::warn!(test_id, "only an avalanche changes its users");
+                return;
+            };
+            match control.change(at, users) {
+                Ok(()) => {
+                    ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
+                    if late_ms > 0 {
+                        ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tracing::info!(
+                        test_id,
+                        at_ms = at.as_millis(),
+                        users,
+                        late_ms,
+                        "users changed"
+                    );
+                }
+                Err(e) => tracing::warn!(test_id, "cannot change the users: {e}"),
+            }
+            return;
+        }
         let Some(control) = &self.control else {
             tracing::warn!(test_id, "a closed-loop run has no schedule to change");
             return;
         };
-        let at = Duration::from_millis(change.effective_at_ms.saturating_sub(self.origin_ms));
-        let late_ms = now_ms().saturating_sub(change.effective_at_ms);
         let applied = match change.what {
             Change::Gap(gap) => control.change(at, gap, change.count),
             Change::Stripe(stripe) => control.restripe(at, stripe, change.count),
+            Change::Users(_) => return,
         };
         match applied {
             Ok(first) => {
@@ -227,6 +254,7 @@ impl Rates {
                         late_ms,
                         "rate changed"
                     ),
+                    Change::Users(_) => {}
                     Change::Stripe(stripe) => tracing::info!(
                         test_id,
                         at_ms = at.as_millis(),

@@ -90,6 +90,8 @@ async fn run_test(test_id: &str, duration_ms: u64, timeout: Duration) -> Setup {
         start_at_ms: now_ms() + 50,
         rate: None,
         rate_total: None,
+        users: None,
+        users_total: None,
         effective_at_ms: None,
         drivers: Vec::new(),
         issued_at_ms: now_ms(),

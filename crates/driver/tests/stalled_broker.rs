@@ -182,6 +182,8 @@ impl Setup {
             start_at_ms: 0,
             rate: None,
             rate_total: None,
+            users: None,
+            users_total: None,
             effective_at_ms: None,
             drivers: Vec::new(),
             issued_at_ms: now_ms(),

@@ -9,7 +9,9 @@
 //! in batches).
 //!
 //! - [`Mode::Avalanche`]: every worker sends its next request as soon as its previous response
-//!   is complete (closed loop, first come first served).
+//!   is complete (closed loop, first come first served). [`RunHandle::users_control`] changes
+//!   how many users (workers) send from a stated offset of the run on; the recorder counts
+//!   them.
 //! - [`Mode::Ramping`]: a closed loop whose users follow a curve ([`Users`], as k6's
 //!   ramping-vus): a user (one per connection) sends only while the curve's users include it,
 //!   starting as the curve rises and stopping, after its request in flight, as it falls; the
@@ -37,6 +39,8 @@
 //! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
 //! - [`ramp`]: [`Users`], a curve of virtual users (whole or one stripe), and `Presence`, the
 //!   count of users running.
+//! - [`users`]: [`UsersControl`], an avalanche's users changed while it runs (users above the
+//!   limit wait; users beyond those it began with start on their engine threads).
 //! - `worker`: one connection's request loop.
 //! - [`limits`]: the open-file limit connections must fit under.
 //!
@@ -56,6 +60,7 @@ pub mod ramp;
 pub mod recorder;
 pub mod schedule;
 pub mod spec;
+pub mod users;
 pub mod vu;
 mod worker;
 
@@ -69,6 +74,7 @@ pub use ramp::Users;
 pub use recorder::{Recorder, Timing};
 pub use schedule::{Arrivals, ChangeError, Curve, CurveError, RateControl, Stripe};
 pub use spec::{FlowRun, LoadSpec, Mode, RequestTemplate, SpecError};
+pub use users::{UsersControl, UsersError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
 const PACER_LEAD: Duration = Duration::from_millis(3);
@@ -117,6 +123,8 @@ pub struct RunHandle {
     hard_stop: Option<tokio::task::JoinHandle<()>>,
     /// Changes a scheduled run's rate while it goes (none for an avalanche).
     rates: Option<RateControl>,
+    /// Changes an avalanche's users while it goes (none for any other run).
+    users: Option<UsersControl>,
 }
 
 impl RunHandle {
@@ -139,6 +147,12 @@ impl RunHandle {
     /// loop has no rate).
     pub fn rate_control(&self) -> Option<RateControl> {
         self.rates.clone()
+    }
+
+    /// What changes an avalanche's users while it goes; `None` for any other run (a schedule
+    /// has a rate, ramping users follow their curve).
+    pub fn users_control(&self) -> Option<UsersControl> {
+        self.users.clone()
     }
 
     /// Waits until every request has a response, an error, or was aborted.
@@ -207,7 +221,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         .map(|index| u64::try_from(connections_of(index).clamp(1, PERMIT_BATCH_MAX)).unwrap_or(1))
         .collect();
     let mut recorder = Recorder::with_batches(scheduled, &batches);
-    if matches!(spec.mode, Mode::Ramping(_)) {
+    if matches!(spec.mode, Mode::Ramping(_) | Mode::Avalanche) {
         recorder = recorder.with_users(Instant::now());
     }
     if let Some(run) = &spec.flows {
@@ -217,6 +231,8 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
     let recorder = Arc::new(recorder);
     let mut ready = Vec::with_capacity(count);
     let mut go = Vec::with_capacity(count);
+    // Where an avalanche's users change starts users beyond those it began with, by thread.
+    let mut starters = Vec::with_capacity(count);
     let mut first = 0;
     for index in 0..count {
         let connections = connections_of(index);
@@ -224,6 +240,8 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         first += connections;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<Arc<worker::Shared>>();
+        let (start_tx, starts) = tokio::sync::mpsc::unbounded_channel::<usize>();
+        starters.push(start_tx);
         let thread = std::thread::Builder::new()
             .name(format!("onslaught-engine-{index}"))
             .spawn({
@@ -236,6 +254,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                     let setup = ThreadSetup {
                         ready: ready_tx,
                         go: go_rx,
+                        starts,
                         connector,
                         slot,
                         numbers,
@@ -286,8 +305,28 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
             })
         });
     let mut rates = None;
+    let mut users = None;
     let jobs = match &spec.mode {
-        Mode::Avalanche => worker::Jobs::permits(spec.requests, deadline),
+        Mode::Avalanche => {
+            let presence = recorder.presence().ok_or_else(|| {
+                EngineError::Thread(std::io::Error::other(
+                    "an avalanche without its users count",
+                ))
+            })?;
+            let roster = ramp::Roster::new(
+                usize::try_from(users::MAX_USERS).unwrap_or(usize::MAX),
+                presence,
+            );
+            let initial = u64::from(spec.concurrency);
+            let gate = Arc::new(users::Gate::new(initial, roster));
+            users = Some(UsersControl::new(
+                Arc::clone(&gate),
+                started,
+                initial,
+                std::mem::take(&mut starters),
+            ));
+            worker::Jobs::permits(spec.requests, deadline).gated(gate)
+        }
         Mode::Ramping(users) => {
             let presence = recorder.presence().ok_or_else(|| {
                 EngineError::Thread(std::io::Error::other(
@@ -346,6 +385,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         cancel,
         hard_stop,
         rates,
+        users,
     })
 }
 
@@ -392,6 +432,9 @@ struct ThreadSetup {
     ready: tokio::sync::oneshot::Sender<()>,
     /// Brings what the workers share, when the run starts.
     go: tokio::sync::oneshot::Receiver<Arc<worker::Shared>>,
+    /// Ranks of users to start on this thread while the run goes (an avalanche's users
+    /// raised).
+    starts: tokio::sync::mpsc::UnboundedReceiver<usize>,
     /// Opens the connections.
     connector: Arc<connection::Connector>,
     /// Where this thread's workers record (no other engine thread does).
@@ -414,6 +457,7 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
     let ThreadSetup {
         ready,
         go,
+        mut starts,
         connector,
         slot,
         numbers,
@@ -479,26 +523,53 @@ fn engine_thread(setup: ThreadSetup, cancel: &CancellationToken) {
                 number,
                 rank: local * threads + thread,
             };
-            match &shared.flows {
-                None => workers.spawn(worker::run(
-                    Arc::clone(&shared),
-                    Arc::clone(&slot),
-                    user,
-                    connection,
-                )),
-                Some(flows) => workers.spawn(vu::run(
-                    Arc::clone(&shared),
-                    Arc::clone(flows),
-                    Arc::clone(&slot),
-                    user,
-                    connection,
-                )),
-            };
+            spawn_worker(&mut workers, &shared, &slot, user, connection);
         }
         tokio::select! {
             () = cancel.cancelled() => workers.abort_all(),
-            () = async { while workers.join_next().await.is_some() {} } => {}
+            () = async {
+                loop {
+                    tokio::select! {
+                        joined = workers.join_next() => if joined.is_none() { break },
+                        Some(rank) = starts.recv() => {
+                            // A user added while the run goes: its number is its rank (above
+                            // every number the run began with), its connection opened by its
+                            // first request.
+                            let user = worker::User { number: rank, rank };
+                            let joins = shared.flows.as_ref().is_none_or(|flows| flows.join());
+                            if joins {
+                                spawn_worker(&mut workers, &shared, &slot, user, None);
+                            }
+                        }
+                    }
+                }
+            } => {}
         }
         while workers.join_next().await.is_some() {}
     });
+}
+
+/// Spawns `user`'s worker (a request loop, or a virtual user of flows) on this thread.
+fn spawn_worker(
+    workers: &mut JoinSet<()>,
+    shared: &Arc<worker::Shared>,
+    slot: &Arc<recorder::Slot>,
+    user: worker::User,
+    connection: Option<connection::Open>,
+) {
+    match &shared.flows {
+        None => workers.spawn(worker::run(
+            Arc::clone(shared),
+            Arc::clone(slot),
+            user,
+            connection,
+        )),
+        Some(flows) => workers.spawn(vu::run(
+            Arc::clone(shared),
+            Arc::clone(flows),
+            Arc::clone(slot),
+            user,
+            connection,
+        )),
+    };
 }

@@ -87,10 +87,47 @@ pub(crate) struct Ramp {
     users: Users,
     /// Time 0 of the curve (the run's start).
     origin: Instant,
+    /// Which users run, counted.
+    roster: Roster,
+}
+
+/// Which users (by rank) run, counted in a [`Presence`] as they start and stop.
+#[derive(Debug)]
+pub(crate) struct Roster {
     /// Whether each user (by rank) is running.
     running: Box<[AtomicBool]>,
     /// Counts running users and their time.
     presence: Arc<Presence>,
+}
+
+impl Roster {
+    /// Users of ranks `0..ranks`, none running yet.
+    pub(crate) fn new(ranks: usize, presence: Arc<Presence>) -> Self {
+        Self {
+            running: (0..ranks).map(|_| AtomicBool::new(false)).collect(),
+            presence,
+        }
+    }
+
+    /// Counts user `rank` as running from `now` (a read only, when it already runs).
+    pub(crate) fn start(&self, rank: usize, now: Instant) {
+        if let Some(flag) = self.running.get(rank)
+            && !flag.load(Ordering::Relaxed)
+            && !flag.swap(true, Ordering::AcqRel)
+        {
+            self.presence.change(now, 1);
+        }
+    }
+
+    /// Counts user `rank` as stopped from `now`.
+    pub(crate) fn stop(&self, rank: usize, now: Instant) {
+        if let Some(flag) = self.running.get(rank)
+            && flag.load(Ordering::Relaxed)
+            && flag.swap(false, Ordering::AcqRel)
+        {
+            self.presence.change(now, -1);
+        }
+    }
 }
 
 /// Whether a user may send now.
@@ -111,8 +148,7 @@ impl Ramp {
         Self {
             users,
             origin,
-            running: (0..ranks).map(|_| AtomicBool::new(false)).collect(),
-            presence,
+            roster: Roster::new(ranks, presence),
         }
     }
 
@@ -121,10 +157,10 @@ impl Ramp {
         let t = now.saturating_duration_since(self.origin);
         let rank_u64 = rank as u64;
         if self.users.runs(rank_u64, t) {
-            self.start(rank, now);
+            self.roster.start(rank, now);
             return Turn::Run;
         }
-        self.stop(rank, now);
+        self.roster.stop(rank, now);
         Turn::Wait(
             self.users
                 .next_start(rank_u64, t)
@@ -132,22 +168,9 @@ impl Ramp {
         )
     }
 
-    /// Counts user `rank` as running from `now`.
-    fn start(&self, rank: usize, now: Instant) {
-        if let Some(flag) = self.running.get(rank)
-            && !flag.swap(true, Ordering::AcqRel)
-        {
-            self.presence.change(now, 1);
-        }
-    }
-
     /// Counts user `rank` as stopped from `now`.
     pub(crate) fn stop(&self, rank: usize, now: Instant) {
-        if let Some(flag) = self.running.get(rank)
-            && flag.swap(false, Ordering::AcqRel)
-        {
-            self.presence.change(now, -1);
-        }
+        self.roster.stop(rank, now);
     }
 }
 

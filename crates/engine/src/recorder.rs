@@ -84,9 +84,10 @@ pub struct Recorder {
 pub struct Slot {
     /// What this thread recorded since the last drain, and its totals.
     local: Mutex<Local>,
-    /// Avalanche permits this thread claimed from the run's budget and not yet used. Only this
-    /// slot's engine thread touches it (its workers are tasks on that one thread), so a load and
-    /// a store suffice: no read-modify-write, no line shared with other threads.
+    /// Avalanche permits this thread claimed from the run's budget and not yet used. This
+    /// slot's engine thread takes them (its workers are tasks on that one thread); another
+    /// thread only once the budget is spent ([`Recorder::steal_permit`]), so the line is not
+    /// shared while the run goes.
     permits: AtomicU64,
     /// How many permits this thread claims from the budget at once.
     batch: u64,
@@ -189,6 +190,13 @@ impl Recorder {
             origin: Instant::now(),
             users: None,
         }
+    }
+
+    /// Takes one avalanche permit another engine thread claimed and has not used, once the
+    /// budget is spent: a thread whose users all wait (lowered, or ramped down) would otherwise
+    /// keep its permits unsent, and the run would end short of its count.
+    pub(crate) fn steal_permit(&self) -> bool {
+        self.slots.iter().any(|slot| slot.take_held())
     }
 
     /// The same recorder counting ramping users, from `now`.
@@ -344,9 +352,7 @@ impl Slot {
     /// Claims one avalanche permit for this thread from `budget` (requests not yet claimed by
     /// any thread), taking `batch` at a time so the shared budget is touched once per batch.
     pub(crate) fn claim(&self, budget: &AtomicU64) -> bool {
-        let held = self.permits.load(Ordering::Relaxed);
-        if held > 0 {
-            self.permits.store(held - 1, Ordering::Relaxed);
+        if self.take_held() {
             return true;
         }
         let batch = self.batch;
@@ -360,6 +366,24 @@ impl Slot {
             }
             Err(_) => false,
         }
+    }
+
+    /// Takes one of the permits this slot holds, if it holds any. Another thread may take them
+    /// too (see [`Recorder::steal_permit`]), so this is an exchange, uncontended but for the end.
+    fn take_held(&self) -> bool {
+        let mut held = self.permits.load(Ordering::Relaxed);
+        while held > 0 {
+            match self.permits.compare_exchange_weak(
+                held,
+                held - 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => held = now,
+            }
+        }
+        false
     }
 
     /// A request starts at `at`: it is counted as attempted, whether or not it can be sent.
@@ -553,6 +577,20 @@ pub(crate) struct Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permits_a_thread_holds_unused_are_taken_by_others_once_the_budget_is_spent() {
+        let recorder = Recorder::with_batches(false, &[4, 4]);
+        let (first, second) = (recorder.slot(0), recorder.slot(1));
+        let budget = AtomicU64::new(5);
+        // The first thread claims 4 and uses 1; the second gets the last one.
+        assert!(first.claim(&budget) && second.claim(&budget));
+        assert!(!second.claim(&budget), "the budget is spent");
+        // The first thread's users wait: its 3 are taken by the second's, and no more.
+        let stolen = (0..5).filter(|_| recorder.steal_permit()).count();
+        assert_eq!(stolen, 3);
+        assert!(!first.claim(&budget));
+    }
 
     fn exchange(status: u16, latency_ms: u64, service_ms: u64) -> Exchange {
         Exchange {

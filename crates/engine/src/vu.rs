@@ -56,6 +56,18 @@ pub(crate) struct Flows {
     pub(crate) deadline: Option<Instant>,
 }
 
+impl Flows {
+    /// Counts one more virtual user running, unless every one has stopped (the run is over:
+    /// `false`).
+    pub(crate) fn join(&self) -> bool {
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n > 0).then(|| n + 1)
+            })
+            .is_ok()
+    }
+}
+
 /// One virtual user's connection and state.
 struct User {
     vu: Vu,
@@ -82,7 +94,7 @@ pub(crate) async fn run(
         connect_failures: 0,
     };
     let scenario = &flows.scenario;
-    while let Some(intended) = shared.jobs.next(&slot, &worker).await {
+    while let Some(intended) = shared.jobs.next(&shared.recorder, &slot, &worker).await {
         let now = Instant::now();
         let pick = scenario.pick();
         if let Some(at) = intended

@@ -13,6 +13,7 @@ use onslaught_stats::ErrorKind;
 use crate::connection::{Connector, Open};
 use crate::ramp::{Ramp, Turn};
 use crate::recorder::{Exchange, Failure, Slot};
+use crate::users::Gate;
 use crate::{LoadSpec, Recorder};
 
 /// First pause of a closed-loop worker after its connection could not be opened; it doubles
@@ -34,6 +35,9 @@ pub(crate) enum Jobs {
         deadline: Option<Instant>,
         /// Ramping users: a worker sends only while the curve's users include it.
         ramp: Option<Ramp>,
+        /// A closed loop whose users can change: a worker sends only while its rank is below
+        /// the gate's limit.
+        gate: Option<Arc<Gate>>,
     },
     /// Scheduled: intended send times released by the pacer.
     Scheduled(async_channel::Receiver<Instant>),
@@ -45,6 +49,25 @@ impl Jobs {
             remaining: count.map(AtomicU64::new),
             deadline,
             ramp: None,
+            gate: None,
+        }
+    }
+
+    /// These permits, taken only by the users `gate` lets through.
+    pub(crate) fn gated(self, gate: Arc<Gate>) -> Self {
+        match self {
+            Jobs::Permits {
+                remaining,
+                deadline,
+                ramp,
+                ..
+            } => Jobs::Permits {
+                remaining,
+                deadline,
+                ramp,
+                gate: Some(gate),
+            },
+            scheduled @ Jobs::Scheduled(_) => scheduled,
         }
     }
 
@@ -54,11 +77,13 @@ impl Jobs {
             Jobs::Permits {
                 remaining,
                 deadline,
+                gate,
                 ..
             } => Jobs::Permits {
                 remaining,
                 deadline,
                 ramp: Some(ramp),
+                gate,
             },
             scheduled @ Jobs::Scheduled(_) => scheduled,
         }
@@ -70,15 +95,27 @@ impl Jobs {
 
     /// The next request to send for `user`, a worker of `slot`'s thread: `Some(intended time)`
     /// (None inside for unscheduled), or `None` when the run is over for this worker. A ramping
-    /// user waits here while the curve leaves it out.
-    pub(crate) async fn next(&self, slot: &Slot, user: &User) -> Option<Option<Instant>> {
+    /// user waits here while the curve leaves it out, a user above a gate's limit while the
+    /// limit leaves it out. Once the budget is spent, permits other threads claimed and hold
+    /// unused are taken from them (`recorder`), so a count is sent in full however users wait.
+    pub(crate) async fn next(
+        &self,
+        recorder: &Recorder,
+        slot: &Slot,
+        user: &User,
+    ) -> Option<Option<Instant>> {
         match self {
             Jobs::Permits {
                 remaining,
                 deadline,
                 ramp,
+                gate,
             } => {
-                if let Some(ramp) = ramp {
+                if let Some(gate) = gate {
+                    if !gate.admit(user.rank, *deadline).await {
+                        return None;
+                    }
+                } else if let Some(ramp) = ramp {
                     loop {
                         let now = Instant::now();
                         if deadline.is_some_and(|d| now >= d) {
@@ -97,9 +134,16 @@ impl Jobs {
                 } else if deadline.is_some_and(|d| Instant::now() >= d) {
                     return None;
                 }
-                let claimed = remaining.as_ref().is_none_or(|budget| slot.claim(budget));
-                if !claimed && let Some(ramp) = ramp {
-                    ramp.stop(user.rank, Instant::now());
+                let claimed = remaining
+                    .as_ref()
+                    .is_none_or(|budget| slot.claim(budget) || recorder.steal_permit());
+                if !claimed {
+                    if let Some(ramp) = ramp {
+                        ramp.stop(user.rank, Instant::now());
+                    }
+                    if let Some(gate) = gate {
+                        gate.close(user.rank, Instant::now());
+                    }
                 }
                 claimed.then_some(None)
             }
@@ -179,7 +223,7 @@ pub(crate) async fn run(
     let mut connection = connection;
     // Connections that could not be opened in a row (a closed loop pauses after each).
     let mut connect_failures = 0u32;
-    while let Some(intended) = shared.jobs.next(&slot, &user).await {
+    while let Some(intended) = shared.jobs.next(&shared.recorder, &slot, &user).await {
         let started = Instant::now();
         slot.begin(started);
         let outcome = tokio::time::timeout(

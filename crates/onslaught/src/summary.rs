@@ -225,16 +225,26 @@ pub fn text(test: &TestView) -> String {
         load_line(c.requests_per_driver, c.duration_ms, drivers),
     );
     for change in &test.load_changes {
-        line(
-            "Rate changed  [at, per driver, total, by]",
-            format!(
-                "{}s, {}/s, {}/s, {}",
-                decimal(change.offset_ms as f64 / 1000.0, 3),
-                decimal(change.rate, 2),
-                decimal(change.rate_total, 2),
-                change.requested_by
-            ),
-        );
+        let at = decimal(change.offset_ms as f64 / 1000.0, 3);
+        if let (Some(rate), Some(total)) = (change.rate, change.rate_total) {
+            line(
+                "Rate changed  [at, per driver, total, by]",
+                format!(
+                    "{at}s, {}/s, {}/s, {}",
+                    decimal(rate, 2),
+                    decimal(total, 2),
+                    change.requested_by
+                ),
+            );
+        } else if let Some(total) = change.users_total {
+            let each = change
+                .users
+                .map_or_else(|| "split".to_owned(), |n| n.to_string());
+            line(
+                "Users changed  [at, per driver, total, by]",
+                format!("{at}s, {each}, {total}, {}", change.requested_by),
+            );
+        }
     }
     for t in &test.takeovers {
         line(
@@ -794,10 +804,19 @@ mod tests {
         test.load_changes.push(onslaught_orchestrator::LoadChange {
             at_ms: 3_500,
             offset_ms: 2_500,
-            rate: 200.0,
-            rate_total: 600.0,
+            rate: Some(200.0),
+            rate_total: Some(600.0),
             requested_at_ms: 3_000,
             requested_by: "api".into(),
+            ..Default::default()
+        });
+        test.load_changes.push(onslaught_orchestrator::LoadChange {
+            at_ms: 4_500,
+            offset_ms: 3_500,
+            users_total: Some(7),
+            requested_at_ms: 4_000,
+            requested_by: "dashboard".into(),
+            ..Default::default()
         });
         let plain = text(&test);
         let line = plain
@@ -805,6 +824,11 @@ mod tests {
             .find(|l| l.starts_with("Rate changed"))
             .unwrap_or_else(|| panic!("{plain}"));
         assert!(line.ends_with("2.500s, 200.00/s, 600.00/s, api"), "{line}");
+        let line = plain
+            .lines()
+            .find(|l| l.starts_with("Users changed"))
+            .unwrap_or_else(|| panic!("{plain}"));
+        assert!(line.ends_with("3.500s, split, 7, dashboard"), "{line}");
     }
 
     #[test]

@@ -475,6 +475,8 @@ impl Orchestrator {
                 start_at_ms,
                 rate: None,
                 rate_total: None,
+                users: None,
+                users_total: None,
                 effective_at_ms: None,
                 drivers: Vec::new(),
                 issued_at_ms: now_ms(),
@@ -690,6 +692,8 @@ impl Orchestrator {
             start_at_ms,
             rate: None,
             rate_total: None,
+            users: None,
+            users_total: None,
             effective_at_ms: None,
             drivers: Vec::new(),
             issued_at_ms: now_ms(),
@@ -750,6 +754,8 @@ impl Orchestrator {
                 start_at_ms: 0,
                 rate: None,
                 rate_total: None,
+                users: None,
+                users_total: None,
                 effective_at_ms: None,
                 drivers: Vec::new(),
                 issued_at_ms: now_ms(),
@@ -765,14 +771,14 @@ impl Orchestrator {
             .ok_or_else(|| ControlError::NotFound(id.to_owned()))
     }
 
-    /// Changes the rate of running test `id` to `new` (per driver or in total; the test keeps
-    /// its own split). Every driver switches at one instant, [`state::LOAD_CHANGE_LEAD_MS`] from
-    /// now, told by an `ADJUST` trigger; the change is recorded in the test's view and reports
-    /// with `requested_by`.
+    /// Changes the load of running test `id` to `new`: a tsunami's rate (per driver or in
+    /// total; the test keeps its own split) or an avalanche's users. Every driver switches at
+    /// one instant, [`state::LOAD_CHANGE_LEAD_MS`] from now, told by an `ADJUST` trigger; the
+    /// change is recorded in the test's view and reports with `requested_by`.
     pub async fn change_load(
         &self,
         id: &str,
-        new: onslaught_plan::NewRate,
+        new: onslaught_plan::NewLoad,
         requested_by: &str,
     ) -> Result<TestView, ControlError> {
         let trigger = self
@@ -785,9 +791,11 @@ impl Orchestrator {
             test_id = id,
             rate = trigger.rate,
             rate_total = trigger.rate_total,
+            users = trigger.users,
+            users_total = trigger.users_total,
             at_ms,
             requested_by,
-            "changing the test's rate"
+            "changing the test's load"
         );
         if let Err(e) = self.publish_control(id, trigger).await {
             self.inner.state.lock().forget_load_change(id, at_ms);

@@ -290,7 +290,7 @@ pub struct SeriesPoint {
     /// Mean (ms); `null` without responses.
     pub mean: Option<f64>,
     /// Mean virtual users running in that second over all drivers (`user_ms / 1000`), for an
-    /// avalanche with stages of users; absent for any other test.
+    /// avalanche (constant users, changed while running, or on stages); absent for a tsunami.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<f64>,
     /// Requests sent per node in that second.
@@ -359,21 +359,32 @@ impl TestStatus {
     }
 }
 
-/// A change of a running test's rate (`PATCH /api/tests/{id}`), in force on every driver from
-/// one instant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A change of a running test's load (`PATCH /api/tests/{id}`), in force on every driver from
+/// one instant: a tsunami's rate (`rate` and `rate_total`) or an avalanche's users
+/// (`users_total`, and `users` when given per driver).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LoadChange {
-    /// When the new rate took effect on every driver, ms since the Unix epoch.
+    /// When the new load took effect on every driver, ms since the Unix epoch.
     pub at_ms: u64,
     /// The same instant on the test's clock: ms after its start time (second
-    /// `offset_ms / 1000` of the series is the first with the new rate).
+    /// `offset_ms / 1000` of the series is the first with the new load).
     pub offset_ms: u64,
-    /// The new rate of each driver, requests per second.
-    pub rate: f64,
-    /// The new rate of the test's drivers together: `rate` times the drivers. The test keeps
+    /// A tsunami's new rate of each driver, requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// A tsunami's new rate of its drivers together: `rate` times the drivers. The test keeps
     /// its split: a rate per driver stays one, a total stays one (its drivers' stripes of one
     /// schedule).
-    pub rate_total: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_total: Option<f64>,
+    /// An avalanche's new virtual users on each driver, when given per driver (`users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    /// An avalanche's new virtual users over all its drivers (`users` times the drivers, or
+    /// the `users_total` given, split by stripe: driver k of n runs the users i with
+    /// i mod n = k).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_total: Option<u64>,
     /// When it was asked for, ms since the Unix epoch.
     pub requested_at_ms: u64,
     /// Who asked for it: `api`, or what the request's `X-Requested-By` header said

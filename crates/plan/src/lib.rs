@@ -9,7 +9,8 @@
 //!
 //! # Layout
 //! - [`request`]: [`TestRequest`], its defaults, bounds and schema.
-//! - [`change`]: [`LoadChangeRequest`] and [`NewRate`], a running test's new rate, and how a
+//! - [`change`]: [`LoadChangeRequest`] and [`NewLoad`], a running test's new rate
+//!   ([`NewRate`]) or users ([`NewUsers`]), and how a
 //!   [`Schedule`] takes it.
 //! - [`document`]: a [`TestRequest`] from a JSON or YAML document, errors naming their path.
 //! - [`plan`]: [`TestPlan`] and its parts, the validation, the way back.
@@ -31,7 +32,7 @@ pub mod stages;
 pub mod target;
 pub mod threshold;
 
-pub use change::{LoadChangeError, LoadChangeRequest, NewRate};
+pub use change::{LoadChangeError, LoadChangeRequest, MAX_USERS_TOTAL, NewLoad, NewRate, NewUsers};
 pub use document::{DocumentError, Syntax};
 pub use expect::{Accepted, ExpectStatus};
 pub use plan::{

@@ -154,6 +154,8 @@ mod tests {
             start_at_ms: 0,
             rate: None,
             rate_total: None,
+            users: None,
+            users_total: None,
             effective_at_ms: None,
             drivers: Vec::new(),
             issued_at_ms: 1,

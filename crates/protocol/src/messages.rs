@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use onslaught_plan::request::{MAX_RATE, MIN_RATE};
+use onslaught_plan::MAX_USERS_TOTAL;
+use onslaught_plan::request::{MAX_CONCURRENCY, MAX_RATE, MIN_RATE};
 use onslaught_plan::{Load, Split, TestPlan};
 
 use crate::codec::{DecodeError, Message, check_id};
@@ -253,8 +254,9 @@ pub enum TriggerAction {
     /// Stop the test now.
     #[serde(rename = "STOP")]
     Stop,
-    /// Change the running test's rate (`rate` or `rate_total`) from `effective_at_ms` on.
-    /// A driver that predates it refuses the message as malformed.
+    /// Change the running test's rate (`rate` or `rate_total`) or an avalanche's virtual users
+    /// (`users`, or `users_total` split among `drivers`) from `effective_at_ms` on. A driver
+    /// that predates it refuses the message as malformed.
     #[serde(rename = "ADJUST")]
     Adjust,
     /// From `effective_at_ms` on, the test's schedule in total is split among `drivers` only
@@ -287,13 +289,21 @@ pub struct Trigger {
     /// together (each keeps its stripe of the one schedule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_total: Option<f64>,
+    /// `ADJUST` of an avalanche: each driver's new virtual users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    /// `ADJUST` of an avalanche: the new virtual users of all drivers together, split among
+    /// `drivers` by stripe (the k-th runs the users i with i mod n = k).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_total: Option<u64>,
     /// `ADJUST` and `TAKEOVER`: the wall-clock instant the change takes effect on every driver,
     /// ms since the Unix epoch (the same instant of the schedule everywhere: `effective_at_ms -
     /// start_at_ms` after its origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_at_ms: Option<u64>,
-    /// `TAKEOVER`: the drivers that split the schedule from `effective_at_ms` on, in stripe
-    /// order (at most [`MAX_TAKEOVER_DRIVERS`]).
+    /// `TAKEOVER`: the drivers that split the schedule from `effective_at_ms` on; `ADJUST`
+    /// with `users_total`: the drivers that split the users. In stripe order (at most
+    /// [`MAX_TAKEOVER_DRIVERS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drivers: Vec<String>,
     /// Wall-clock time the orchestrator issued the trigger, ms since the Unix epoch.
@@ -316,20 +326,33 @@ impl Message for Trigger {
     }
     fn validate(&self) -> Result<(), DecodeError> {
         check_id("test_id", &self.test_id)?;
-        let rates = [("rate", self.rate), ("rate_total", self.rate_total)];
-        let rate_given = rates.iter().find(|(_, r)| r.is_some());
+        let given = [
+            ("rate", self.rate.is_some()),
+            ("rate_total", self.rate_total.is_some()),
+            ("users", self.users.is_some()),
+            ("users_total", self.users_total.is_some()),
+        ];
+        let mut loads = given.iter().filter(|(_, is)| *is).map(|(field, _)| *field);
+        let load = loads.next();
         if self.trigger != TriggerAction::Adjust
-            && let Some((field, _)) = rate_given
+            && let Some(field) = load
         {
             return Err(DecodeError::invalid(
                 field,
-                "only an ADJUST trigger carries a rate",
+                "only an ADJUST trigger carries a rate or users",
             ));
         }
-        if self.trigger != TriggerAction::Takeover && !self.drivers.is_empty() {
+        if let Some(second) = loads.next() {
+            return Err(DecodeError::invalid(
+                second,
+                "an ADJUST trigger carries one of rate, rate_total, users and users_total",
+            ));
+        }
+        let names_drivers = self.trigger == TriggerAction::Takeover || self.users_total.is_some();
+        if !names_drivers && !self.drivers.is_empty() {
             return Err(DecodeError::invalid(
                 "drivers",
-                "only a TAKEOVER trigger names drivers",
+                "only a TAKEOVER trigger or an ADJUST of users_total names drivers",
             ));
         }
         match self.trigger {
@@ -342,29 +365,35 @@ impl Message for Trigger {
                 "an ADJUST or TAKEOVER trigger states when it takes effect",
             ));
         }
-        if self.trigger == TriggerAction::Takeover {
+        if names_drivers {
             if self.drivers.is_empty() || self.drivers.len() > MAX_TAKEOVER_DRIVERS {
                 return Err(DecodeError::invalid(
                     "drivers",
-                    "a TAKEOVER trigger names 1 to 10,000 drivers",
+                    "a TAKEOVER trigger or an ADJUST of users_total names 1 to 10,000 drivers",
                 ));
             }
             for id in &self.drivers {
                 check_id("drivers", id)?;
             }
+        }
+        if self.trigger == TriggerAction::Takeover {
             return Ok(());
         }
-        match rates {
-            [(field, Some(r)), (_, None)] | [(_, None), (field, Some(r))] => {
-                if !r.is_finite() || !(MIN_RATE..=MAX_RATE).contains(&r) {
-                    return Err(DecodeError::invalid(field, "out of range"));
-                }
-                Ok(())
+        let in_range = match (self.rate, self.rate_total, self.users, self.users_total) {
+            (Some(r), ..) | (_, Some(r), ..) => r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r),
+            (.., Some(n), _) => (1..=u64::from(MAX_CONCURRENCY)).contains(&n),
+            (.., Some(n)) => (1..=MAX_USERS_TOTAL).contains(&n),
+            (None, None, None, None) => {
+                return Err(DecodeError::invalid(
+                    "rate",
+                    "an ADJUST trigger carries one of rate, rate_total, users and users_total",
+                ));
             }
-            _ => Err(DecodeError::invalid(
-                "rate",
-                "an ADJUST trigger carries one of rate and rate_total",
-            )),
+        };
+        if in_range {
+            Ok(())
+        } else {
+            Err(DecodeError::invalid(load.unwrap_or("rate"), "out of range"))
         }
     }
 }
@@ -379,6 +408,8 @@ impl Trigger {
             start_at_ms,
             rate: None,
             rate_total: None,
+            users: None,
+            users_total: None,
             effective_at_ms: None,
             drivers: Vec::new(),
             issued_at_ms: crate::now_ms(),

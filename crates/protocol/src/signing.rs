@@ -137,6 +137,8 @@ mod tests {
             start_at_ms: 5,
             rate: None,
             rate_total: None,
+            users: None,
+            users_total: None,
             effective_at_ms: None,
             drivers: Vec::new(),
             issued_at_ms: 4,

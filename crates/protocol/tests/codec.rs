@@ -79,10 +79,12 @@ fn trigger() -> impl Strategy<Value = Trigger> {
                 test_id,
                 trigger,
                 start_at_ms: at,
-                rate: (adjust && at % 2 == 0).then_some(rate),
-                rate_total: (adjust && at % 2 == 1).then_some(rate),
+                rate: (adjust && at % 4 == 0).then_some(rate),
+                rate_total: (adjust && at % 4 == 1).then_some(rate),
+                users: (adjust && at % 4 == 2).then_some((rate as u64).clamp(1, 100_000)),
+                users_total: (adjust && at % 4 == 3).then_some(rate as u64 + 1),
                 effective_at_ms: (adjust || takeover).then_some(at / 2),
-                drivers: if takeover {
+                drivers: if takeover || (adjust && at % 4 == 3) {
                     vec!["d1".into(), driver_of(at)]
                 } else {
                     Vec::new()

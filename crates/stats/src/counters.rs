@@ -135,9 +135,9 @@ pub struct Counters {
     /// Checks of responses (flow steps' `check`, extractions) that passed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub checks_passed: u64,
-    /// Ramping virtual users (an avalanche with stages): the time users ran, summed over the
-    /// users, in ms; a second's mean running users are its `user_ms / 1000`. Absent (0) for
-    /// any other test.
+    /// An avalanche's virtual users (constant, changed while running, or on stages): the time
+    /// users ran, summed over the users, in ms; a second's mean running users are its
+    /// `user_ms / 1000`. Absent (0) for a tsunami.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub user_ms: u64,
     /// Checks of responses that failed; a response with a failed check is not a success.

@@ -16,7 +16,7 @@ import {
   type ChartData,
   type LatencyKey,
 } from '../series';
-import { checksText, errorRows, statusRows, takeoverLines, totalErrors } from '../stats';
+import { checksText, errorRows, loadChangeLines, statusRows, takeoverLines, totalErrors } from '../stats';
 import '../styles.css';
 import type { ReportPage } from '../types';
 import { DataTable } from '../views/table';
@@ -343,9 +343,13 @@ function render(page: ReportPage): void {
   );
 
   const takeovers = takeoverLines(r);
+  const changes = loadChangeLines(r);
   const fates = section(
-    'What happened to the drivers',
+    'What happened to the load and the drivers',
     'report-fates',
+    changes.length === 0
+      ? null
+      : h('ul', { class: 'load-changes' }, ...changes.map((line) => h('li', { 'data-testid': 'load-change' }, line))),
     table('Each driver’s run', 'fate-table', fateTable(page)),
     takeovers.length === 0
       ? null

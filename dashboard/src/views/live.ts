@@ -35,6 +35,8 @@ import {
   SUMMARY_COLUMNS,
   summaryCells,
   takeoverLines,
+  changeableLoad,
+  loadChangeLines,
   totalErrors,
 } from '../stats';
 import { shownTest, shownTestId, type State, type Store } from '../store';
@@ -69,14 +71,19 @@ interface Shown {
   stopBtn: HTMLButtonElement;
   followBtn: HTMLButtonElement;
   report: HTMLAnchorElement;
-  /** Sets a new rate on a running tsunami at a constant rate (hidden otherwise). */
+  /** Sets a new rate on a running tsunami at a constant rate, or new users on a running
+   * avalanche with constant users (hidden otherwise). */
   rateForm: HTMLFormElement;
   rateInput: HTMLInputElement;
   rateSplit: HTMLSelectElement;
+  /** What the form changes: `rate` or `users` (its labels follow). */
+  rateKind: 'rate' | 'users';
+  rateLabel: HTMLElement;
+  rateUnit: HTMLElement;
   /** Which requests the latency chart draws: all (`''`) or one request name's. */
   latencyName: HTMLSelectElement;
   rateBtn: HTMLButtonElement;
-  /** The test's rate changes, one line each. */
+  /** The test's load changes and takeovers, one line each. */
   loadChanges: HTMLElement;
   tiles: Record<string, HTMLElement>;
   progressBar: HTMLProgressElement;
@@ -262,7 +269,10 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         'Follow current test',
       ),
       report: h('a', { class: 'button secondary', 'data-testid': 'live-report-link' }, 'Download report (JSON)'),
-      rateForm: h('form', { class: 'rate-change', 'data-testid': 'rate-form', 'aria-label': 'Change the rate' }),
+      rateForm: h('form', { class: 'rate-change', 'data-testid': 'rate-form', 'aria-label': 'Change the load' }),
+      rateKind: 'rate',
+      rateLabel: h('span', {}, 'New rate '),
+      rateUnit: h('span', {}, ' req/s '),
       rateInput: h('input', {
         type: 'number',
         min: '0.001',
@@ -274,8 +284,8 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
       rateSplit: h(
         'select',
         { 'aria-label': 'Whose rate', 'data-testid': 'rate-split' },
-        h('option', { value: 'rate' }, 'per driver'),
-        h('option', { value: 'rate_total' }, 'in total'),
+        h('option', { value: 'driver' }, 'per driver'),
+        h('option', { value: 'total' }, 'in total'),
       ),
       rateBtn: h('button', { type: 'submit', 'data-testid': 'rate-button' }, 'Set rate'),
       latencyName: h(
@@ -283,7 +293,7 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
         { 'aria-label': 'Latency of which requests', 'data-testid': 'latency-name', hidden: true },
         h('option', { value: '' }, 'all requests'),
       ),
-      loadChanges: h('ul', { class: 'load-changes', 'data-testid': 'load-changes', 'aria-label': 'Rate changes' }),
+      loadChanges: h('ul', { class: 'load-changes', 'data-testid': 'load-changes', 'aria-label': 'Load changes' }),
       tiles,
       progressBar: h('progress', { max: '1', 'aria-label': 'Progress', 'data-testid': 'live-progress' }),
       progressLabel: h('span', { class: 'progress-label' }),
@@ -311,12 +321,20 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.stopBtn.addEventListener('click', () => act(s, () => deps.api.stopTest(id)));
     s.startBtn.addEventListener('click', () => act(s, () => deps.api.startTest(id)));
     s.followBtn.addEventListener('click', () => deps.select(null));
-    s.rateForm.append(h('label', {}, 'New rate ', s.rateInput, ' req/s '), s.rateSplit, ' ', s.rateBtn);
+    s.rateForm.append(h('label', {}, s.rateLabel, s.rateInput, s.rateUnit), s.rateSplit, ' ', s.rateBtn);
     s.latencyName.addEventListener('change', () => render(deps.store.get()));
     s.rateForm.addEventListener('submit', (event) => {
       event.preventDefault();
       const value = Number(s.rateInput.value);
-      const change = s.rateSplit.value === 'rate_total' ? { rate_total: value } : { rate: value };
+      const total = s.rateSplit.value === 'total';
+      const change =
+        s.rateKind === 'users'
+          ? total
+            ? { users_total: value }
+            : { users: value }
+          : total
+            ? { rate_total: value }
+            : { rate: value };
       void act(s, () => deps.api.changeLoad(id, change));
     });
 
@@ -468,25 +486,26 @@ export function mountLive(root: HTMLElement, deps: LiveDeps): void {
     s.startBtn.hidden = test.status !== 'created';
     s.stopBtn.hidden = !active;
     s.startBtn.disabled = s.stopBtn.disabled = s.rateBtn.disabled = s.busy;
-    // A running tsunami at a constant rate can change it; stages follow their curve.
-    s.rateForm.hidden = !(
-      test.status === 'running' &&
-      cfg.test_type.toLowerCase() === 'tsunami' &&
-      (cfg.stages ?? []).length === 0 &&
-      (cfg.stages_total ?? []).length === 0
-    );
-    const changes = test.load_changes ?? [];
+    // A running tsunami at a constant rate can change it, an avalanche with constant users its
+    // users; stages follow their curve.
+    const changeable = changeableLoad(cfg);
+    s.rateForm.hidden = !(test.status === 'running' && changeable);
+    if (changeable && changeable !== s.rateKind) {
+      s.rateKind = changeable;
+      const users = changeable === 'users';
+      setText(s.rateLabel, users ? 'New users ' : 'New rate ');
+      setText(s.rateUnit, users ? ' users ' : ' req/s ');
+      setText(s.rateBtn, users ? 'Set users' : 'Set rate');
+      setAttr(s.rateInput, 'min', users ? '1' : '0.001');
+      setAttr(s.rateInput, 'step', users ? '1' : 'any');
+      setAttr(s.rateInput, 'aria-label', users ? 'New virtual users' : 'New rate, requests per second');
+      setAttr(s.rateSplit, 'aria-label', users ? 'Whose users' : 'Whose rate');
+    }
+    const changes = loadChangeLines(test);
     const takeovers = takeoverLines(test);
     s.loadChanges.hidden = changes.length === 0 && takeovers.length === 0;
     replaceChildren(s.loadChanges, [
-      ...changes.map((c) =>
-        h(
-          'li',
-          { 'data-testid': 'load-change' },
-          `Rate changed at ${(c.offset_ms / 1000).toFixed(1)} s to ${fmtRate(c.rate)} per driver ` +
-            `(${fmtRate(c.rate_total)} in total), asked by ${c.requested_by}`,
-        ),
-      ),
+      ...changes.map((line) => h('li', { 'data-testid': 'load-change' }, line)),
       ...takeovers.map((line) => h('li', { 'data-testid': 'takeover' }, line)),
     ]);
     s.stopBtn.setAttribute('aria-label', `Stop test ${test.id}`);

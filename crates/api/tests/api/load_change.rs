@@ -1,6 +1,6 @@
-//! `PATCH /api/tests/{id}`: a running test's rate changed on every driver at one instant, seen
-//! in the per-second series of each driver and recorded in the test's view and report; and
-//! every refusal (400 naming the field, 404, 409, 415).
+//! `PATCH /api/tests/{id}`: a running test's rate (or an avalanche's users) changed on every
+//! driver at one instant, seen in the per-second series of each driver and recorded in the
+//! test's view and report; and every refusal (400 naming the field, 404, 409, 415).
 
 use std::time::Duration;
 
@@ -198,6 +198,82 @@ async fn a_rate_in_total_changed_mid_test_stays_one_schedule_split_by_the_driver
     );
 }
 
+/// Users changed mid-test (issue 12 item 3, for closed load): an avalanche of 2 users per
+/// driver on 3 drivers, the target answering in 50 ms; at about 1.5 s `users_total: 15` (5 on
+/// each driver, 3 new users each), at about 3.5 s `users: 1`. Every second fully after a
+/// change's instant counts the new users on every driver (the series' `users`, the mean running
+/// in that second) and sends what they can (at most 20 a second each at 50 ms, at least 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_changed_mid_test_run_on_every_driver_from_the_instant() {
+    let h = Harness::start(3, ApiOptions::default()).await;
+    let (id, started) = start(
+        &h,
+        json!({
+            "test_type": "avalanche", "url": format!("{}?latency=50ms", h.target),
+            "duration_ms": 5500, "concurrency": 2, "start": true,
+        }),
+    )
+    .await;
+    sleep_until_ms(started + 1_200).await;
+    let answer = patch(&h, &id, &json!({ "users_total": 15 })).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let raised = answer.json()["load_changes"][0].clone();
+    assert_eq!(raised["users_total"], 15, "{raised}");
+    assert!(
+        raised.get("users").is_none() && raised.get("rate").is_none(),
+        "{raised}"
+    );
+    sleep_until_ms(started + 3_200).await;
+    let answer = patch(&h, &id, &json!({ "users": 1 })).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let lowered = answer.json()["load_changes"][1].clone();
+    assert_eq!(
+        (&lowered["users"], &lowered["users_total"]),
+        (&json!(1), &json!(3))
+    );
+    let test = serde_json::to_value(h.wait_ended(&id).await).unwrap();
+    assert_eq!(test["status"], "completed", "{}", test["message"]);
+    assert_eq!(test["load_changes"].as_array().unwrap().len(), 2);
+
+    let offset = |c: &Value| c["offset_ms"].as_u64().unwrap();
+    let (up, down) = (offset(&raised), offset(&lowered));
+    assert!(up < 2_000 && down < 4_000, "changes at {up} and {down} ms");
+    let users_in = |second: u64| -> Option<u64> {
+        if second * 1000 >= down {
+            Some(1)
+        } else if second * 1000 >= up && (second + 1) * 1000 <= down {
+            Some(5)
+        } else if (second + 1) * 1000 <= up {
+            Some(2)
+        } else {
+            None // the second a change falls in
+        }
+    };
+    let mut off = Vec::new();
+    let mut checked = 0;
+    for point in test["series"].as_array().unwrap() {
+        let second = point["second"].as_u64().unwrap();
+        let Some(each) = users_in(second).filter(|_| second < 5) else {
+            continue;
+        };
+        checked += 1;
+        let users = point["users"].as_f64().unwrap_or(0.0);
+        if (users - 3.0 * each as f64).abs() > 0.3 {
+            off.push(format!("second {second}: {users} users, not {}", 3 * each));
+        }
+        for driver in ["driver-1", "driver-2", "driver-3"] {
+            let sent = point["nodes"][driver].as_u64().unwrap_or(0);
+            if !(14 * each..=20 * each + 1).contains(&sent) {
+                off.push(format!(
+                    "{driver} second {second}: {sent} sent by {each} users"
+                ));
+            }
+        }
+    }
+    assert!(checked >= 3, "too few whole seconds checked: {up} {down}");
+    assert!(off.is_empty(), "changes at {up} and {down} ms: {off:#?}");
+}
+
 #[tokio::test]
 async fn a_change_is_refused_with_the_field_the_state_or_the_test_at_fault() {
     let h = Harness::start(1, ApiOptions::default()).await;
@@ -232,7 +308,11 @@ async fn a_change_is_refused_with_the_field_the_state_or_the_test_at_fault() {
         (json!({ "rate": "fast" }), "rate"),
         (json!({ "rate_total": 1e12 }), "rate_total"),
         (json!({ "rate": 1, "rate_total": 3 }), "rate_total"),
-        (json!({ "users": 20 }), "users"),
+        (json!({ "users": 0 }), "users"),
+        (json!({ "users": 2.5 }), "users"),
+        (json!({ "rate": 1, "users": 3 }), "users"),
+        (json!({ "users_total": 0 }), "users_total"),
+        (json!({ "vus": 20 }), "vus"),
     ] {
         let body = patch(&h, &id, &change).await.error(StatusCode::BAD_REQUEST);
         assert_eq!(body["field"], field, "{change}: {body}");
@@ -265,6 +345,11 @@ async fn a_change_is_refused_with_the_field_the_state_or_the_test_at_fault() {
         body["error"].as_str().unwrap().contains("avalanche"),
         "{body}"
     );
+    // 400: more users in total than one driver may run.
+    let body = patch(&h, &avalanche, &json!({ "users_total": 100_001 }))
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "users_total", "{body}");
     // 409: over.
     h.wait_ended(&avalanche).await;
     let body = patch(&h, &avalanche, &json!({ "rate": 10 }))
@@ -287,6 +372,14 @@ async fn a_change_is_refused_with_the_field_the_state_or_the_test_at_fault() {
         .await
         .error(StatusCode::CONFLICT);
     assert!(body["error"].as_str().unwrap().contains("stages"), "{body}");
+    // 409: a tsunami has no users.
+    let body = patch(&h, &stages, &json!({ "users": 10 }))
+        .await
+        .error(StatusCode::CONFLICT);
+    assert!(
+        body["error"].as_str().unwrap().contains("tsunami"),
+        "{body}"
+    );
     h.wait_ended(&stages).await;
 
     // 409: a test that ends before the change could take effect (in 500 ms).

@@ -304,14 +304,28 @@ fn test_view(full: bool) -> TestView {
         },
         aborted_by_threshold: full,
         load_changes: if full {
-            vec![onslaught_orchestrator::LoadChange {
-                at_ms: 2_500,
-                offset_ms: 2_000,
-                rate: 200.0,
-                rate_total: 600.0,
-                requested_at_ms: 2_000,
-                requested_by: "api".into(),
-            }]
+            vec![
+                onslaught_orchestrator::LoadChange {
+                    at_ms: 2_500,
+                    offset_ms: 2_000,
+                    rate: Some(200.0),
+                    rate_total: Some(600.0),
+                    users: None,
+                    users_total: None,
+                    requested_at_ms: 2_000,
+                    requested_by: "api".into(),
+                },
+                onslaught_orchestrator::LoadChange {
+                    at_ms: 3_500,
+                    offset_ms: 3_000,
+                    rate: None,
+                    rate_total: None,
+                    users: Some(20),
+                    users_total: Some(60),
+                    requested_at_ms: 3_000,
+                    requested_by: "dashboard".into(),
+                },
+            ]
         } else {
             Vec::new()
         },

@@ -1,7 +1,8 @@
-//! A running test's rate changed (`PATCH /api/tests/{id}`): checked against the test, given one
-//! instant at which every driver switches, and recorded in the test (its view and reports).
+//! A running test's load changed (`PATCH /api/tests/{id}`): a tsunami's rate or an avalanche's
+//! virtual users, checked against the test, given one instant at which every driver switches,
+//! and recorded in the test (its view and reports).
 
-use onslaught_plan::{Load, LoadChangeError, NewRate, Schedule, Split};
+use onslaught_plan::{Load, LoadChangeError, NewLoad, NewRate, NewUsers, Schedule, Split};
 use onslaught_protocol::{Trigger, TriggerAction};
 
 use super::State;
@@ -17,13 +18,14 @@ pub const LOAD_CHANGE_LEAD_MS: u64 = 500;
 pub const MAX_LOAD_CHANGES: usize = 100;
 
 impl State {
-    /// Records a new rate for running test `id`, in force on every driver from an instant
-    /// [`LOAD_CHANGE_LEAD_MS`] after `now_ms` (never before the test's start or an earlier
-    /// change's instant), and returns the `ADJUST` trigger that tells the drivers.
+    /// Records a new load for running test `id` (a rate for a tsunami, users for an
+    /// avalanche), in force on every driver from an instant [`LOAD_CHANGE_LEAD_MS`] after
+    /// `now_ms` (never before the test's start or an earlier change's instant), and returns the
+    /// `ADJUST` trigger that tells the drivers.
     pub fn change_load(
         &mut self,
         id: &str,
-        new: NewRate,
+        new: NewLoad,
         requested_by: &str,
         now_ms: u64,
     ) -> Result<Trigger, ControlError> {
@@ -53,54 +55,75 @@ impl State {
                 }
             )));
         };
-        let Load::Tsunami(schedule) = &test.plan.load else {
-            return Err(ControlError::Conflict(format!(
-                "test {id} is an avalanche (closed loop: each connection sends as soon as its \
-                 previous response is in): it has no rate to change"
-            )));
-        };
         if test.load_changes.len() >= MAX_LOAD_CHANGES {
             return Err(ControlError::Conflict(format!(
-                "test {id} has changed its rate {MAX_LOAD_CHANGES} times, the most a test may"
+                "test {id} has changed its load {MAX_LOAD_CHANGES} times, the most a test may"
             )));
         }
         // The drivers that split the schedule now (fewer after a takeover).
-        let drivers = test.sharing().len().max(1);
-        let changed = schedule.changed(new, drivers).map_err(|e| match e {
-            LoadChangeError::Curve => ControlError::Conflict(format!("test {id}: {e}")),
-            LoadChangeError::Invalid(invalid) => ControlError::Invalid(invalid),
-        })?;
+        let sharing = test.sharing().to_vec();
+        let drivers = sharing.len().max(1);
+        let (mut change, mut trigger) = match (new, &test.plan.load) {
+            (NewLoad::Rate(rate), Load::Tsunami(schedule)) => {
+                new_rate(id, schedule, rate, drivers, started_at_ms)?
+            }
+            (NewLoad::Users(users), Load::Avalanche) => {
+                let shares = users.shares(drivers).map_err(ControlError::Invalid)?;
+                let mut trigger = Trigger::new(id, TriggerAction::Adjust, started_at_ms);
+                let per_driver = match users {
+                    NewUsers::PerDriver(n) => {
+                        trigger.users = Some(n);
+                        Some(n)
+                    }
+                    NewUsers::Total(total) => {
+                        trigger.users_total = Some(total);
+                        trigger.drivers = sharing;
+                        None
+                    }
+                };
+                let change = LoadChange {
+                    users: per_driver,
+                    users_total: Some(shares.iter().sum()),
+                    ..LoadChange::default()
+                };
+                (change, trigger)
+            }
+            (NewLoad::Rate(_), Load::Avalanche | Load::Ramping(_)) => {
+                return Err(ControlError::Conflict(format!(
+                    "test {id} is an avalanche (closed loop: each user sends as soon as its \
+                     previous response is in): it has no rate to change; give `users` or \
+                     `users_total`"
+                )));
+            }
+            (NewLoad::Users(_), Load::Ramping(_)) => {
+                return Err(ControlError::Conflict(format!(
+                    "test {id} follows its stages of virtual users; only an avalanche with a \
+                     constant number of users can change them"
+                )));
+            }
+            (NewLoad::Users(_), Load::Tsunami(_)) => {
+                return Err(ControlError::Conflict(format!(
+                    "test {id} is a tsunami (requests on a schedule, not users in a loop): give \
+                     a new `rate` or `rate_total`"
+                )));
+            }
+        };
         let (at_ms, offset_ms) =
             test.next_change_at(now_ms, started_at_ms)
                 .map_err(|(duration_ms, offset_ms)| {
                     ControlError::Conflict(format!(
-                        "test {id} ends {duration_ms} ms after its start, before a new rate \
+                        "test {id} ends {duration_ms} ms after its start, before a new load \
                          could take effect ({offset_ms} ms)"
                     ))
                 })?;
-        let (rate, rate_total) = match &changed {
-            Schedule::RateTotal(total) => (None, Some(total.per_second())),
-            other => (other.per_second(), None),
-        };
-        let per_driver = changed.per_second().unwrap_or_default();
-        let (rate_each, total) = match changed.split() {
-            Split::PerDriver => (per_driver, per_driver * drivers as f64),
-            Split::Total => (per_driver / drivers as f64, per_driver),
-        };
-        test.load_changes.push(LoadChange {
-            at_ms,
-            offset_ms,
-            rate: rate_each,
-            rate_total: total,
-            requested_at_ms: now_ms,
-            requested_by: requested_by.to_owned(),
-        });
+        change.at_ms = at_ms;
+        change.offset_ms = offset_ms;
+        change.requested_at_ms = now_ms;
+        requested_by.clone_into(&mut change.requested_by);
+        test.load_changes.push(change);
         if let Phase::Running { checkpoint_due, .. } = &mut test.phase {
             *checkpoint_due = true;
         }
-        let mut trigger = Trigger::new(id, TriggerAction::Adjust, started_at_ms);
-        trigger.rate = rate;
-        trigger.rate_total = rate_total;
         trigger.effective_at_ms = Some(at_ms);
         Ok(trigger)
     }
@@ -111,4 +134,36 @@ impl State {
             test.load_changes.retain(|c| c.at_ms != at_ms);
         }
     }
+}
+
+/// The change of `schedule` (test `id`'s, split among `drivers`) to `new`, as recorded (its
+/// instant left to fill) and as told to the drivers (an `ADJUST` trigger in the schedule's own
+/// split).
+fn new_rate(
+    id: &str,
+    schedule: &Schedule,
+    new: NewRate,
+    drivers: usize,
+    started_at_ms: u64,
+) -> Result<(LoadChange, Trigger), ControlError> {
+    let changed = schedule.changed(new, drivers).map_err(|e| match e {
+        LoadChangeError::Curve => ControlError::Conflict(format!("test {id}: {e}")),
+        LoadChangeError::Invalid(invalid) => ControlError::Invalid(invalid),
+    })?;
+    let mut trigger = Trigger::new(id, TriggerAction::Adjust, started_at_ms);
+    match &changed {
+        Schedule::RateTotal(total) => trigger.rate_total = Some(total.per_second()),
+        other => trigger.rate = other.per_second(),
+    }
+    let per_driver = changed.per_second().unwrap_or_default();
+    let (rate_each, total) = match changed.split() {
+        Split::PerDriver => (per_driver, per_driver * drivers as f64),
+        Split::Total => (per_driver / drivers as f64, per_driver),
+    };
+    let change = LoadChange {
+        rate: Some(rate_each),
+        rate_total: Some(total),
+        ..LoadChange::default()
+    };
+    Ok((change, trigger))
 }

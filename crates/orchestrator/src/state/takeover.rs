@@ -188,7 +188,7 @@ fn scheduled(plan: &TestPlan, changes: &[LoadChange], from_ms: u64, to_ms: u64) 
                 if change.offset_ms >= to_ms {
                     break;
                 }
-                rate = change.rate_total;
+                rate = change.rate_total.unwrap_or(rate);
             }
             area + rate * to_ms.saturating_sub(at) as f64 / 1000.0
         }
@@ -207,10 +207,10 @@ mod tests {
         LoadChange {
             at_ms: 1_000 + offset_ms,
             offset_ms,
-            rate: rate_total / 3.0,
-            rate_total,
-            requested_at_ms: 0,
+            rate: Some(rate_total / 3.0),
+            rate_total: Some(rate_total),
             requested_by: "api".into(),
+            ..LoadChange::default()
         }
     }
 
