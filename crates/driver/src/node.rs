@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use onslaught_engine::LoadSpec;
 use onslaught_protocol::{
-    Fence, Heartbeat, HeartbeatState, Message, NodeState, Register, Role, Signed, StaleEpoch,
-    Stamped, TestConfig, Topic, Trigger, TriggerAction, decode, now_ms,
+    Fence, Heartbeat, HeartbeatState, LAST_CHANGE_INFO, Message, NodeState, Register, Role, Signed,
+    StaleEpoch, Stamped, TestConfig, Topic, Trigger, TriggerAction, decode, now_ms,
 };
 use onslaught_transport::{Backlog, Transport};
 use tokio::sync::mpsc;
@@ -520,10 +520,20 @@ impl Node {
             return;
         };
         let at_ms = trigger.effective_at_ms.unwrap_or_default();
+        if at_ms == c.last_change_ms && at_ms > 0 {
+            // A copy of the change this driver took last (the orchestrator sends changes again
+            // to drivers behind): nothing to do.
+            tracing::debug!(
+                test_id = trigger.test_id,
+                at_ms,
+                "a schedule change taken already"
+            );
+            return;
+        }
         let takes = matches!(c.state, NodeState::Configured | NodeState::Running)
             && !c.done.load(Ordering::Acquire)
             && trigger.issued_at_ms >= c.config.issued_at_ms
-            && at_ms >= c.last_change_ms;
+            && at_ms > c.last_change_ms;
         let change = if !takes {
             Err("not for a test this driver runs now, or older than a change already taken".into())
         } else if trigger.trigger == TriggerAction::Takeover {
@@ -609,6 +619,11 @@ impl Node {
             heartbeat
                 .info
                 .insert("requests_sent".to_owned(), c.sent.load(Ordering::Relaxed));
+            // The last schedule change taken: the orchestrator sends later ones again if this
+            // driver missed them.
+            heartbeat
+                .info
+                .insert(LAST_CHANGE_INFO.to_owned(), c.last_change_ms);
         }
         if self.fence.highest() > 0 {
             // The leadership this driver obeys: an operator (or a test) sees a takeover land.

@@ -458,6 +458,34 @@ impl Orchestrator {
         // A driver that acknowledged the config but reports no start a while after the trigger
         // lost it (a consumer reconnecting after a broker restart, say): send it again. Drivers
         // start a test once; one already running ignores the copy.
+        // A driver whose heartbeat shows it missed a schedule change (ADJUST, TAKEOVER) gets it
+        // again, with every later one, in order.
+        let missed = self
+            .inner
+            .state
+            .lock()
+            .lost_changes(LOST_TRIGGER_AFTER_MS, now_ms());
+        if !missed.is_empty() {
+            tracing::warn!(
+                changes = missed.len(),
+                "a driver missed schedule changes: sending them again"
+            );
+            self.inner
+                .stats
+                .triggers_resent
+                .fetch_add(missed.len() as u64, Ordering::Relaxed);
+            let this = self.clone();
+            tokio::spawn(async move {
+                // In order: a driver takes a change only after the one before.
+                for trigger in missed {
+                    let test_id = trigger.test_id.clone();
+                    if let Err(e) = this.publish_control(&test_id, trigger).await {
+                        tracing::warn!(test_id, "cannot send a schedule change again: {e}");
+                        break;
+                    }
+                }
+            });
+        }
         let lost = self.inner.state.lock().lost_triggers(LOST_TRIGGER_AFTER_MS);
         for (test_id, start_at_ms) in lost {
             tracing::warn!(

@@ -26,8 +26,8 @@ pub mod wire_stats;
 pub use codec::{DecodeError, MAX_MESSAGE_BYTES, Message, decode, encode};
 pub use epoch::{Fence, StaleEpoch, Stamped};
 pub use messages::{
-    Heartbeat, HeartbeatState, Metrics, NodeState, Register, Role, TestConfig, TestType, Trigger,
-    TriggerAction, decode_metrics,
+    Heartbeat, HeartbeatState, LAST_CHANGE_INFO, Metrics, NodeState, Register, Role, TestConfig,
+    TestType, Trigger, TriggerAction, decode_metrics,
 };
 pub use signing::{SignatureError, Signed, Signer};
 pub use topic::Topic;

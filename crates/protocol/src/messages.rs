@@ -652,6 +652,11 @@ impl HeartbeatState {
     }
 }
 
+/// The heartbeat `info` key under which a driver reports the instant (ms since the Unix epoch) of
+/// the last schedule change (`ADJUST`, `TAKEOVER`) it took for its current test (0: none yet):
+/// the orchestrator sends the later ones again to a driver behind.
+pub const LAST_CHANGE_INFO: &str = "last_change_ms";
+
 /// `heartbeat`: a node is alive, and what it is doing. Sent every second and at every change of
 /// state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -381,8 +381,23 @@ fn rejects_oversized_future_and_invalid_messages() {
         (br#"{"test_id":"t","trigger":"ADJUST","effective_at_ms":9}"#, "rate"),
         (
             br#"{"test_id":"t","trigger":"ADJUST","rate":5.0,"rate_total":5.0,"effective_at_ms":9}"#,
-            "rate",
+            "rate_total",
         ),
+        // Users: one number in bounds; a total names the drivers that split it, no other does.
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","rate":5.0,"users":5,"effective_at_ms":9}"#,
+            "users",
+        ),
+        (br#"{"test_id":"t","trigger":"ADJUST","users":0,"effective_at_ms":9}"#, "users"),
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","users_total":5,"effective_at_ms":9}"#,
+            "drivers",
+        ),
+        (
+            br#"{"test_id":"t","trigger":"ADJUST","users":5,"drivers":["d1"],"effective_at_ms":9}"#,
+            "drivers",
+        ),
+        (br#"{"test_id":"t","trigger":"STOP","users":5}"#, "users"),
         (br#"{"test_id":"t","trigger":"ADJUST","rate":0.0,"effective_at_ms":9}"#, "rate"),
         (
             br#"{"test_id":"t","trigger":"ADJUST","rate_total":1e300,"effective_at_ms":9}"#,

@@ -5,6 +5,8 @@
 use onslaught_plan::{Load, LoadChangeError, NewLoad, NewRate, NewUsers, Schedule, Split};
 use onslaught_protocol::{Trigger, TriggerAction};
 
+use onslaught_protocol::{LAST_CHANGE_INFO, NodeState};
+
 use super::State;
 use super::test::Phase;
 use crate::error::ControlError;
@@ -125,13 +127,68 @@ impl State {
             *checkpoint_due = true;
         }
         trigger.effective_at_ms = Some(at_ms);
+        trigger.issued_at_ms = now_ms;
+        test.change_triggers.push(trigger.clone());
         Ok(trigger)
+    }
+
+    /// The schedule changes (`ADJUST`, `TAKEOVER`) of running tests that a driver missed, to
+    /// send again: a driver running the test whose heartbeat, sent `after_ms` or more after the
+    /// latest change was issued, reports an earlier change as its last (`last_change_ms`) gets
+    /// every change after that one, in order (at most once per `after_ms` per test). A driver
+    /// takes a change once; copies of one it has are ignored.
+    pub fn lost_changes(&mut self, after_ms: u64, now_ms: u64) -> Vec<Trigger> {
+        let nodes = &self.nodes;
+        let mut lost = Vec::new();
+        for test in self.tests.iter_mut().filter_map(|t| t.live_mut()) {
+            let Phase::Running {
+                stop_requested: false,
+                ..
+            } = test.phase
+            else {
+                continue;
+            };
+            let Some(latest) = test.change_triggers.last() else {
+                continue;
+            };
+            let due = latest.issued_at_ms.saturating_add(after_ms);
+            if now_ms < due || now_ms < test.changes_resent_at_ms.saturating_add(after_ms) {
+                continue;
+            }
+            // The earliest last change among the drivers behind.
+            let behind = test
+                .nodes
+                .iter()
+                .filter(|(_, totals)| !totals.finished && !totals.lost)
+                .filter_map(|(id, _)| nodes.get(id))
+                .filter(|n| {
+                    n.state.state == NodeState::Running
+                        && n.state.test_id.as_deref() == Some(test.id.as_str())
+                        && n.last_heartbeat_ms > due
+                })
+                .filter_map(|n| n.counters.get(LAST_CHANGE_INFO).copied())
+                .filter(|last| Some(*last) < latest.effective_at_ms)
+                .min();
+            let Some(behind) = behind else {
+                continue;
+            };
+            test.changes_resent_at_ms = now_ms;
+            lost.extend(
+                test.change_triggers
+                    .iter()
+                    .filter(|t| t.effective_at_ms > Some(behind))
+                    .cloned(),
+            );
+        }
+        lost
     }
 
     /// The change of test `id` at `at_ms` could not be sent: it is forgotten.
     pub fn forget_load_change(&mut self, id: &str, at_ms: u64) {
         if let Some(test) = self.live_mut(id) {
             test.load_changes.retain(|c| c.at_ms != at_ms);
+            test.change_triggers
+                .retain(|t| t.effective_at_ms != Some(at_ms));
         }
     }
 }

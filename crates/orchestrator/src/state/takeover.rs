@@ -122,6 +122,8 @@ impl LiveTest {
         let mut trigger = Trigger::new(&self.id, TriggerAction::Takeover, started_at_ms);
         trigger.effective_at_ms = Some(at_ms);
         trigger.drivers.clone_from(&left);
+        trigger.issued_at_ms = now_ms;
+        self.change_triggers.push(trigger.clone());
         self.takeovers.push(Takeover {
             lost,
             detected_at_ms: lost_at_ms,
@@ -156,6 +158,8 @@ impl State {
     pub fn forget_takeover(&mut self, id: &str, at_ms: u64) {
         if let Some(test) = self.live_mut(id) {
             test.takeovers.retain(|t| t.at_ms != at_ms);
+            test.change_triggers
+                .retain(|t| t.effective_at_ms != Some(at_ms));
         }
     }
 }

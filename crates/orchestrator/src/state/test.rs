@@ -250,6 +250,11 @@ pub(super) struct LiveTest {
     pub(super) load_changes: Vec<LoadChange>,
     /// Each takeover of dead drivers' share by the others, in order of their instants.
     pub(super) takeovers: Vec<Takeover>,
+    /// The `ADJUST` and `TAKEOVER` triggers sent (unstamped), in order of their instants: sent
+    /// again to a driver whose heartbeat shows it missed them (`State::lost_changes`).
+    pub(super) change_triggers: Vec<onslaught_protocol::Trigger>,
+    /// When changes were last sent again (ms since the Unix epoch).
+    pub(super) changes_resent_at_ms: u64,
 }
 
 impl LiveTest {
@@ -271,6 +276,8 @@ impl LiveTest {
             threshold_abort: None,
             load_changes: Vec::new(),
             takeovers: Vec::new(),
+            change_triggers: Vec::new(),
+            changes_resent_at_ms: 0,
             plan,
         }
     }

@@ -867,3 +867,61 @@ fn the_drivers_left_take_over_a_dead_drivers_share_of_a_total() {
     state.check_liveness(&config);
     assert!(state.takeovers_due(now_ms()).is_empty());
 }
+
+/// A driver whose heartbeat, sent a while after a change of the test's load, still reports an
+/// earlier last change missed it: it gets every change after its last, in order, once per wait;
+/// drivers up to date get nothing.
+#[test]
+fn a_driver_behind_on_load_changes_gets_them_again_in_order() {
+    let mut state = running_in_total(10_000);
+    let beat_with = |state: &mut State, node: &str, last_change_ms: u64, at_ms: u64| {
+        let mut heartbeat = Heartbeat::new(node, Role::Driver, HeartbeatState::idle());
+        heartbeat.state = HeartbeatState::for_test(NodeState::Running, "t");
+        heartbeat.timestamp = at_ms.to_string();
+        heartbeat.info.insert(
+            onslaught_protocol::LAST_CHANGE_INFO.to_owned(),
+            last_change_ms,
+        );
+        state.heartbeat(&heartbeat);
+    };
+    let rate = |r: f64| {
+        onslaught_plan::NewLoad::try_from(onslaught_plan::LoadChangeRequest {
+            rate_total: Some(r),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let now = now_ms();
+    let first = state
+        .change_load("t", rate(600.0), "api", now - 6_000)
+        .unwrap();
+    let second = state
+        .change_load("t", rate(900.0), "api", now - 5_000)
+        .unwrap();
+    let (a, b) = (
+        first.effective_at_ms.unwrap(),
+        second.effective_at_ms.unwrap(),
+    );
+    // Every driver took both: nothing to send.
+    for node in ["d1", "d2", "d3"] {
+        beat_with(&mut state, node, b, now);
+    }
+    assert!(state.lost_changes(2_000, now).is_empty());
+    // d2 took only the first, d3 neither: both changes go again, in order.
+    beat_with(&mut state, "d2", a, now);
+    beat_with(&mut state, "d3", 0, now);
+    let again = state.lost_changes(2_000, now);
+    assert_eq!(again, [first.clone(), second.clone()]);
+    // Not again until another wait has passed.
+    assert!(state.lost_changes(2_000, now + 1_000).is_empty());
+    // d3 caught up, d2 still misses the second: only that one.
+    beat_with(&mut state, "d3", b, now + 2_500);
+    beat_with(&mut state, "d2", a, now + 2_500);
+    assert_eq!(state.lost_changes(2_000, now + 2_500), [second]);
+    // A heartbeat from before the change was issued (plus the wait) says nothing.
+    let mut fresh = running_in_total(10_000);
+    let change = fresh.change_load("t", rate(600.0), "api", now).unwrap();
+    beat_with(&mut fresh, "d1", 0, now + 1_000);
+    assert!(fresh.lost_changes(2_000, now + 2_500).is_empty());
+    assert!(change.effective_at_ms.is_some());
+}
