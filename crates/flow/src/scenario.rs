@@ -98,6 +98,8 @@ pub struct RequestStep {
     method: Method,
     /// Path and query (origin-form), a template.
     path: Text,
+    /// The path parsed once, when it has no template (rendering then only clones it).
+    fixed_uri: Option<http::Uri>,
     /// Headers without templates (Content-Type of a JSON body included).
     fixed_headers: HeaderMap,
     /// Headers whose values are templates.
@@ -353,11 +355,10 @@ impl Scenario {
         } else {
             Value::UNDEFINED
         };
-        let path = self.templates.render(&step.path, &scope)?;
-        let uri = http::Uri::try_from(path.as_ref())
-            .ok()
-            .filter(|u| u.scheme().is_none() && u.path().starts_with('/'))
-            .ok_or_else(|| format!("`{path}` is not a path and query"))?;
+        let uri = match &step.fixed_uri {
+            Some(uri) => uri.clone(),
+            None => origin_form(&self.templates.render(&step.path, &scope)?)?,
+        };
         let mut headers = step.fixed_headers.clone();
         for (name, value) in &step.templated_headers {
             let text = self.templates.render(value, &scope)?;
@@ -371,8 +372,9 @@ impl Scenario {
                 Bytes::from(self.templates.render(text, &scope)?.into_owned())
             }
             BodyTemplate::Json(json) => {
-                let value = self.json(json, &scope)?;
-                Bytes::from(serde_json::to_vec(&value).map_err(|e| e.to_string())?)
+                let mut out = Vec::with_capacity(128);
+                self.write_json(json, &scope, &mut out)?;
+                Bytes::from(out)
             }
         };
         Ok(Rendered {
@@ -383,26 +385,50 @@ impl Scenario {
         })
     }
 
-    fn json(&self, json: &Json, scope: &Value) -> Result<serde_json::Value, String> {
-        Ok(match json {
-            Json::Fixed(value) => value.clone(),
-            Json::Text(text) => {
-                serde_json::Value::String(self.templates.render(text, scope)?.into_owned())
+    /// Writes `json` rendered in `scope` to `out`, as `serde_json::to_vec` writes the value it
+    /// stands for (the same text: members in the order the value iterates them), without
+    /// building the value.
+    fn write_json(&self, json: &Json, scope: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+        let text = |e: serde_json::Error| e.to_string();
+        match json {
+            Json::Fixed(value) => serde_json::to_writer(&mut *out, value).map_err(text)?,
+            Json::Text(t) => {
+                let rendered = self.templates.render(t, scope)?;
+                serde_json::to_writer(&mut *out, rendered.as_ref()).map_err(text)?;
             }
-            Json::Array(items) => serde_json::Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.json(i, scope))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Json::Object(fields) => serde_json::Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), self.json(v, scope)?)))
-                    .collect::<Result<_, String>>()?,
-            ),
-        })
+            Json::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write_json(item, scope, out)?;
+                }
+                out.push(b']');
+            }
+            Json::Object(fields) => {
+                out.push(b'{');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    serde_json::to_writer(&mut *out, key).map_err(text)?;
+                    out.push(b':');
+                    self.write_json(value, scope, out)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
     }
+}
+
+/// `path` as an origin-form URI (a path from `/` and a query), or why it is not one.
+fn origin_form(path: &str) -> Result<http::Uri, String> {
+    http::Uri::from_maybe_shared(Bytes::copy_from_slice(path.as_bytes()))
+        .ok()
+        .filter(|u| u.scheme().is_none() && u.path().starts_with('/'))
+        .ok_or_else(|| format!("`{path}` is not a path and query"))
 }
 
 impl RequestStep {
@@ -610,9 +636,14 @@ impl Compiler<'_> {
             ));
         }
         let name = self.name(path, written);
+        let fixed_uri = match &path_text {
+            Text::Literal(literal) => origin_form(literal).ok(),
+            Text::Template { .. } => None,
+        };
         Ok(RequestStep {
             name,
             method,
+            fixed_uri,
             path: path_text,
             fixed_headers,
             templated_headers,
@@ -806,6 +837,41 @@ mod tests {
                 ]
             }, {"name": "browse", "steps": [{"request": {"url": "ping"}}]}]
         })
+    }
+
+    /// A JSON body is written straight from its parts: the bytes `serde_json::to_vec` writes
+    /// for the value it stands for (members in the same order, strings escaped alike).
+    #[test]
+    fn a_json_body_is_written_as_serde_json_writes_its_value() {
+        let s = compile(serde_json::json!({
+            "data": {"accounts": {"rows": [{"user": "a\"n\\n\u{e9}", "password": "pw"}]}},
+            "flows": [{"name": "f", "steps": [{"name": "s", "request": {"method": "POST", "url": "/x",
+                "json": {"z": [1, "{{ accounts.user }}", {"k": "{{ vu }}"}, [true, null]],
+                         "a": {"fixed": [1.5, "t"], "t": "<{{ accounts.password }}>"},
+                         "m": "plain"}}}]}]
+        }))
+        .unwrap();
+        let mut vu = Vu::new(4, 0);
+        vu.set_rows(BTreeMap::from([(
+            "accounts".to_owned(),
+            Value::from_serialize(BTreeMap::from([
+                ("user", "a\"n\\n\u{e9}"),
+                ("password", "pw"),
+            ])),
+        )]));
+        let Step::Request(step) = &s.flows[0].steps[0] else {
+            panic!()
+        };
+        let body = s.render(step, &vu).unwrap().body;
+        let expected = serde_json::json!({
+            "z": [1, "a\"n\\n\u{e9}", {"k": "4"}, [true, null]],
+            "a": {"fixed": [1.5, "t"], "t": "<pw>"},
+            "m": "plain"
+        });
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&serde_json::to_vec(&expected).unwrap())
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Templates: text with `{{ ... }}` expressions, compiled once with minijinja and rendered per
 //! request against a virtual user's [`Scope`]. Text without `{{`, `{%` or `{#` stays a literal
-//! and costs nothing to render.
+//! and costs nothing to render. The common shapes (text around `{{ name }}`, `{{ row.field }}`
+//! and `{{ random_int(a, b) }}` with whole-number bounds) are also compiled to [`Part`]s rendered
+//! without minijinja's machinery (a template lookup, a VM, its state per render): the same
+//! output, a fraction of the cost per request; anything else renders through minijinja.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -41,7 +44,118 @@ pub enum Text {
         name: String,
         /// The source, for messages.
         source: String,
+        /// The same template as parts rendered directly, when it has only the common shapes.
+        parts: Option<Vec<Part>>,
     },
+}
+
+/// A piece of a template of the common shapes, rendered without minijinja's machinery.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    /// Text as written.
+    Literal(String),
+    /// `{{ a.b.c }}`: a name and the attributes looked up in it, printed.
+    Path(Vec<String>),
+    /// `{{ random_int(a, b) }}` with whole-number bounds.
+    RandomInt(i64, i64),
+}
+
+/// Words minijinja reads as something other than a variable.
+const KEYWORDS: [&str; 14] = [
+    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else",
+    "loop",
+];
+
+/// `source` as parts, if it has only the common shapes (no statements, comments, whitespace
+/// control, filters or other calls).
+fn parts(source: &str) -> Option<Vec<Part>> {
+    if source.contains("{%") || source.contains("{#") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            parts.push(Part::Literal(rest[..open].to_owned()));
+        }
+        let after = &rest[open + 2..];
+        let close = after.find("}}")?;
+        let expression = &after[..close];
+        if expression.starts_with('-') || expression.ends_with('-') {
+            return None;
+        }
+        parts.push(expression_part(expression.trim())?);
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.to_owned()));
+    }
+    Some(parts)
+}
+
+fn expression_part(expression: &str) -> Option<Part> {
+    let identifier = |s: &str| {
+        let mut chars = s.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if let Some(arguments) = expression
+        .strip_prefix("random_int")
+        .map(str::trim_start)
+        .and_then(|r| r.strip_prefix('('))
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        let (a, b) = arguments.split_once(',')?;
+        let whole = |s: &str| {
+            let s = s.trim();
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            s.parse::<i64>().ok()
+        };
+        return Some(Part::RandomInt(whole(a)?, whole(b)?));
+    }
+    let path: Vec<&str> = expression.split('.').collect();
+    // A keyword is only a name after a dot (`row.none` is an attribute).
+    if path.iter().all(|p| identifier(p))
+        && !KEYWORDS.contains(&path[0])
+        && !FUNCTIONS.contains(&path[0])
+    {
+        Some(Part::Path(path.into_iter().map(str::to_owned).collect()))
+    } else {
+        None
+    }
+}
+
+/// Renders `parts` in `scope` as minijinja renders the same template (strict undefined, no
+/// escaping).
+fn render_parts(parts: &[Part], scope: &Value) -> Result<String, String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Part::Literal(text) => out.push_str(text),
+            Part::Path(path) => {
+                let mut value = scope.clone();
+                for name in path {
+                    value = value
+                        .get_attr(name)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .ok_or_else(|| format!("undefined value (`{}`)", path.join(".")))?;
+                }
+                let _ = write!(out, "{value}");
+            }
+            Part::RandomInt(a, b) => {
+                let n = random_int(*a, *b).map_err(|e| template_error(&e))?;
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl Templates {
@@ -80,6 +194,7 @@ impl Templates {
             Text::Template {
                 name,
                 source: source.to_owned(),
+                parts: parts(source),
             },
             names,
         ))
@@ -89,7 +204,18 @@ impl Templates {
     pub(crate) fn render<'a>(&self, text: &'a Text, scope: &Value) -> Result<Cow<'a, str>, String> {
         match text {
             Text::Literal(text) => Ok(Cow::Borrowed(text)),
-            Text::Template { name, source } => self
+            Text::Template {
+                source,
+                parts: Some(parts),
+                ..
+            } => render_parts(parts, scope)
+                .map(Cow::Owned)
+                .map_err(|e| format!("`{source}`: {e}")),
+            Text::Template {
+                name,
+                source,
+                parts: None,
+            } => self
                 .env
                 .get_template(name)
                 .and_then(|t| t.render(scope))
@@ -201,5 +327,71 @@ mod tests {
         let (tpl, _) = t.compile("{{ nope }}").unwrap();
         assert!(t.render(&tpl, &scope()).unwrap_err().contains("nope"));
         assert!(t.compile("{{ unclosed ").is_err());
+        // The direct parts fail alike, naming the template.
+        let (deep, _) = t.compile("x {{ accounts.nope }}").unwrap();
+        assert!(matches!(deep, Text::Template { parts: Some(_), .. }));
+        let err = t.render(&deep, &scope()).unwrap_err();
+        assert!(err.contains("accounts.nope"), "{err}");
+    }
+
+    /// The direct parts render exactly what minijinja renders for the same source, and every
+    /// other shape goes through minijinja.
+    #[test]
+    fn parts_render_as_minijinja_does() {
+        let mut t = Templates::new();
+        let mut row = BTreeMap::new();
+        row.insert("n".to_owned(), Value::from(42));
+        row.insert("f".to_owned(), Value::from(1.5));
+        row.insert("none".to_owned(), Value::from(()));
+        let mut vars = BTreeMap::new();
+        vars.insert("token".to_owned(), Value::from("a<b>&\"c\""));
+        vars.insert("row".to_owned(), Value::from_serialize(&row));
+        vars.insert("list".to_owned(), Value::from(vec![1, 2]));
+        let scope = Value::from_object(Scope {
+            vu: 3,
+            driver: 1,
+            iteration: 7,
+            vars: Arc::new(vars),
+            rows: Arc::new(BTreeMap::new()),
+        });
+        for source in [
+            "{{ token }}",
+            "Bearer {{token}}",
+            "/u/{{ row.n }}/{{ row.f }}?x={{ row.none }}&l={{ list }}\n",
+            "{{ vu }}-{{ driver }}-{{ iteration }}",
+            "}} {{ token }} {",
+            "{{ random_int(4, 4) }}{{ random_int( -2 , -2 ) }}",
+        ] {
+            let (text, _) = t.compile(source).unwrap();
+            let Text::Template {
+                name,
+                parts: Some(parts),
+                ..
+            } = &text
+            else {
+                panic!("{source}: not direct");
+            };
+            let direct = render_parts(parts, &scope).unwrap();
+            let jinja = t.env.get_template(name).unwrap().render(&scope).unwrap();
+            assert_eq!(direct, jinja, "{source}");
+        }
+        for source in [
+            "{{ token | upper }}",
+            "{{- token }}",
+            "{% if vu %}x{% endif %}",
+            "{{ uuid() }}",
+            "{{ random_int(1, n) }}",
+            "{{ true }}",
+            "{{ row['n'] }}",
+            "{# c #}{{ vu }}",
+        ] {
+            let (text, _) = t
+                .compile(source)
+                .unwrap_or_else(|e| panic!("{source}: {e}"));
+            assert!(
+                matches!(text, Text::Template { parts: None, .. }),
+                "{source}: should go through minijinja"
+            );
+        }
     }
 }
