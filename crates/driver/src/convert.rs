@@ -430,6 +430,37 @@ mod tests {
         assert_eq!(spec.request.uri, "http://127.0.0.1:9/");
     }
 
+    /// An `ADJUST` with users: each driver's own number, or its stripe's share of a total among
+    /// the drivers the trigger names; refused for a test that is not an avalanche of constant
+    /// users, or by a driver not among them.
+    #[test]
+    fn users_changes_give_each_driver_its_share() {
+        let avalanche = plan(|r| r.requests_per_driver = Some(100));
+        let mut trigger = Trigger::new("t", onslaught_protocol::TriggerAction::Adjust, 1_000);
+        trigger.effective_at_ms = Some(2_000);
+        trigger.users = Some(5);
+        let change = load_change(&avalanche, &trigger, "b").unwrap();
+        assert_eq!(change.what, Change::Users(5));
+        assert_eq!((change.effective_at_ms, change.count), (2_000, Some(100)));
+        trigger.users = None;
+        trigger.users_total = Some(7);
+        trigger.drivers = ["a", "b", "c"].map(str::to_owned).to_vec();
+        let shares: Vec<Change> = ["a", "b", "c"]
+            .iter()
+            .map(|d| load_change(&avalanche, &trigger, d).unwrap().what)
+            .collect();
+        assert_eq!(
+            shares,
+            [Change::Users(3), Change::Users(2), Change::Users(2)]
+        );
+        assert!(load_change(&avalanche, &trigger, "z").is_err());
+        let tsunami = plan(|r| {
+            r.test_type = "tsunami".to_owned();
+            r.rate = Some(10.0);
+        });
+        assert!(load_change(&tsunami, &trigger, "a").is_err());
+    }
+
     #[test]
     fn a_total_is_striped_and_a_per_driver_schedule_is_not() {
         let drivers: Vec<String> = ["a", "b", "c"].map(str::to_owned).to_vec();
