@@ -53,33 +53,77 @@ impl TransportChoice {
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();
+    // Installed here, before the caller announces it is ready: a signal sent right after the
+    // announcement must stop it cleanly, not kill it with the default action.
+    let signals = Signals::install();
     tokio::spawn(async move {
-        interrupted().await;
+        signals.recv().await;
         trigger.cancel();
         tracing::info!("shutting down");
     });
     token
 }
 
-/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM.
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM after the call.
 pub async fn interrupted() {
+    Signals::install().recv().await;
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM handlers, installed when made (so a signal that arrives before
+/// anyone awaits [`Signals::recv`] is still taken, not left to the default action).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers now (within a tokio runtime).
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves on the first signal received since [`Signals::install`].
+    async fn recv(self) {
+        #[cfg(unix)]
+        {
+            let Self {
+                interrupt,
+                terminate,
+            } = self;
+            let one = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            if interrupt.is_none() && terminate.is_none() {
+                // No handler could be installed: Ctrl-C the portable way.
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+            tokio::select! {
+                () = one(interrupt) => {}
+                () = one(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Checks before anything starts that reports can be written into `dir` (creating it if
