@@ -120,6 +120,8 @@ pub enum Change {
     Stripe(Stripe),
     /// An avalanche's virtual users on this driver: `ADJUST` with `users` or `users_total`.
     Users(u64),
+    /// This driver's stripe of a users curve in total from then on: `TAKEOVER`.
+    UsersStripe(Stripe),
 }
 
 /// What a `TAKEOVER` trigger asks of driver `node_id` running `plan`: its new stripe of the
@@ -130,12 +132,16 @@ pub fn takeover(
     trigger: &Trigger,
     node_id: &str,
 ) -> Result<Option<RateChange>, String> {
-    let Load::Tsunami(schedule) = &plan.load else {
-        return Err("only a schedule in total is taken over; this test has none".to_owned());
+    let users = match &plan.load {
+        Load::Tsunami(schedule) if schedule.split() == Split::Total => false,
+        Load::Ramping(users) if users.split() == Split::Total => true,
+        Load::Tsunami(_) | Load::Ramping(_) => {
+            return Err("the test's load is per driver: there is no share to take over".to_owned());
+        }
+        Load::Avalanche => {
+            return Err("only a schedule or users in total are taken over".to_owned());
+        }
     };
-    if schedule.split() != Split::Total {
-        return Err("the test's rate is per driver: there is no share to take over".to_owned());
-    }
     let effective_at_ms = trigger
         .effective_at_ms
         .ok_or_else(|| "the takeover states no instant".to_owned())?;
@@ -144,7 +150,11 @@ pub fn takeover(
     };
     Ok(Some(RateChange {
         effective_at_ms,
-        what: Change::Stripe(stripe),
+        what: if users {
+            Change::UsersStripe(stripe)
+        } else {
+            Change::Stripe(stripe)
+        },
         count: plan.bound.requests(),
     }))
 }
@@ -459,6 +469,41 @@ mod tests {
             r.rate = Some(10.0);
         });
         assert!(load_change(&tsunami, &trigger, "a").is_err());
+    }
+
+    /// A takeover gives a driver among those named its new stripe (of a schedule, or of users
+    /// in total), stops one left out, and is refused by a test with nothing in total.
+    #[test]
+    fn a_takeover_widens_a_schedule_or_users_in_total() {
+        let mut trigger = Trigger::new("t", onslaught_protocol::TriggerAction::Takeover, 1_000);
+        trigger.effective_at_ms = Some(5_000);
+        trigger.drivers = ["a", "c"].map(str::to_owned).to_vec();
+        let second = Stripe::new(1, 2).unwrap();
+        let rate_total = plan(|r| {
+            r.test_type = "tsunami".to_owned();
+            r.rate_total = Some(300.0);
+        });
+        let change = takeover(&rate_total, &trigger, "c").unwrap().unwrap();
+        assert_eq!(
+            (change.what, change.effective_at_ms),
+            (Change::Stripe(second), 5_000)
+        );
+        assert_eq!(
+            takeover(&rate_total, &trigger, "b"),
+            Ok(None),
+            "left out: it stops"
+        );
+        let users_total = plan(|r| {
+            r.requests_per_driver = None;
+            r.stages_total = vec![onslaught_plan::Stage {
+                duration_ms: 10_000,
+                target: 30.0,
+            }];
+        });
+        let change = takeover(&users_total, &trigger, "c").unwrap().unwrap();
+        assert_eq!(change.what, Change::UsersStripe(second));
+        let per_driver = plan(|r| r.requests_per_driver = Some(10));
+        assert!(takeover(&per_driver, &trigger, "a").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use onslaught_engine::{LoadSpec, RateControl, UsersControl};
+use onslaught_engine::{LoadSpec, RampControl, RateControl, UsersControl};
 use onslaught_protocol::now_ms;
 use onslaught_stats::Measurements;
 use tokio_util::sync::CancellationToken;
@@ -127,6 +127,7 @@ pub async fn run_test(
     let rates = Rates {
         control: handle.rate_control(),
         users: handle.users_control(),
+        ramp: handle.ramp_control(),
         origin_ms: if start_at_ms > 0 {
             start_at_ms
         } else {
@@ -197,6 +198,8 @@ struct Rates {
     control: Option<RateControl>,
     /// The engine's control of an avalanche's users (none for any other run).
     users: Option<UsersControl>,
+    /// The engine's control of ramping users' stripe (none for any other run).
+    ramp: Option<RampControl>,
     /// The schedule's origin on the wall clock, ms since the Unix epoch.
     origin_ms: u64,
 }
@@ -207,6 +210,30 @@ impl Rates {
     fn apply(&self, ctx: &Context, test_id: &str, change: RateChange) {
         let at = Duration::from_millis(change.effective_at_ms.saturating_sub(self.origin_ms));
         let late_ms = now_ms().saturating_sub(change.effective_at_ms);
+        if let Change::UsersStripe(stripe) = change.what {
+            let Some(control) = &self.ramp else {
+                tracing::warn!(test_id, "only ramping users take over users");
+                return;
+            };
+            match control.restripe(at, stripe) {
+                Ok(()) => {
+                    ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
+                    if late_ms > 0 {
+                        ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tracing::info!(
+                        test_id,
+                        at_ms = at.as_millis(),
+                        stripe = stripe.index(),
+                        of = stripe.of(),
+                        late_ms,
+                        "taking over: this driver's stripe of the users widened"
+                    );
+                }
+                Err(e) => tracing::warn!(test_id, "cannot take the users over: {e}"),
+            }
+            return;
+        }
         if let Change::Users(users) = change.what {
             let Some(control) = &self.users else {
                 tracing::warn!(test_id, "only an avalanche changes its users");
@@ -237,7 +264,7 @@ impl Rates {
         let applied = match change.what {
             Change::Gap(gap) => control.change(at, gap, change.count),
             Change::Stripe(stripe) => control.restripe(at, stripe, change.count),
-            Change::Users(_) => return,
+            Change::Users(_) | Change::UsersStripe(_) => return,
         };
         match applied {
             Ok(first) => {
@@ -254,7 +281,7 @@ impl Rates {
                         late_ms,
                         "rate changed"
                     ),
-                    Change::Users(_) => {}
+                    Change::Users(_) | Change::UsersStripe(_) => {}
                     Change::Stripe(stripe) => tracing::info!(
                         test_id,
                         at_ms = at.as_millis(),

@@ -74,7 +74,7 @@ pub use ramp::Users;
 pub use recorder::{Recorder, Timing};
 pub use schedule::{Arrivals, ChangeError, Curve, CurveError, RateControl, Stripe};
 pub use spec::{FlowRun, LoadSpec, Mode, RequestTemplate, SpecError};
-pub use users::{UsersControl, UsersError};
+pub use users::{RampControl, UsersControl, UsersError};
 
 /// How far ahead of its start a scheduled run's pacer thread is started.
 const PACER_LEAD: Duration = Duration::from_millis(3);
@@ -125,6 +125,8 @@ pub struct RunHandle {
     rates: Option<RateControl>,
     /// Changes an avalanche's users while it goes (none for any other run).
     users: Option<UsersControl>,
+    /// Widens a ramping run's stripe of users in total (none for any other run).
+    ramp: Option<RampControl>,
 }
 
 impl RunHandle {
@@ -153,6 +155,12 @@ impl RunHandle {
     /// has a rate, ramping users follow their curve).
     pub fn users_control(&self) -> Option<UsersControl> {
         self.users.clone()
+    }
+
+    /// What widens a ramping run's stripe of users from an offset on (a takeover); `None` for
+    /// any other run.
+    pub fn ramp_control(&self) -> Option<RampControl> {
+        self.ramp.clone()
     }
 
     /// Waits until every request has a response, an error, or was aborted.
@@ -306,6 +314,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         });
     let mut rates = None;
     let mut users = None;
+    let mut ramp_control = None;
     let jobs = match &spec.mode {
         Mode::Avalanche => {
             let presence = recorder.presence().ok_or_else(|| {
@@ -333,12 +342,19 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
                     "a ramping run without its users count",
                 ))
             })?;
-            worker::Jobs::permits(spec.requests, deadline).ramping(ramp::Ramp::new(
+            // Ranks for every user a takeover could add (the roster is a flag per rank).
+            let ramp = Arc::new(ramp::Ramp::new(
                 users.clone(),
                 started,
-                concurrency,
+                usize::try_from(users::MAX_USERS).unwrap_or(usize::MAX),
                 presence,
-            ))
+            ));
+            ramp_control = Some(RampControl::new(
+                Arc::clone(&ramp),
+                u64::try_from(concurrency).unwrap_or(u64::MAX),
+                std::mem::take(&mut starters),
+            ));
+            worker::Jobs::permits(spec.requests, deadline).ramping(ramp)
         }
         Mode::Scheduled(arrivals) => {
             let (tx, rx) = async_channel::bounded(schedule::QUEUE_CAPACITY);
@@ -386,6 +402,7 @@ pub async fn start(spec: LoadSpec, cancel: CancellationToken) -> Result<RunHandl
         hard_stop,
         rates,
         users,
+        ramp: ramp_control,
     })
 }
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
 
 use crate::schedule::{Curve, Stripe};
 
@@ -67,16 +68,34 @@ impl Users {
     }
 
     /// Whether this node's user of rank `rank` runs at `t`.
+    #[cfg(test)]
     fn runs(&self, rank: u64, t: Duration) -> bool {
-        self.stripe
+        self.runs_in(self.stripe, rank, t)
+    }
+
+    /// Whether the user of rank `rank` in `stripe` runs at `t`.
+    fn runs_in(&self, stripe: Stripe, rank: u64, t: Duration) -> bool {
+        stripe
             .arrival(rank)
             .is_some_and(|user| user < self.target(t))
     }
 
     /// When, at or after `t`, this node's user of rank `rank` runs next; `None` if never.
+    #[cfg(test)]
     fn next_start(&self, rank: u64, t: Duration) -> Option<Duration> {
-        let user = self.stripe.arrival(rank)?;
+        self.next_start_in(self.stripe, rank, t)
+    }
+
+    /// When, at or after `t`, the user of rank `rank` in `stripe` runs next; `None` if never.
+    fn next_start_in(&self, stripe: Stripe, rank: u64, t: Duration) -> Option<Duration> {
+        let user = stripe.arrival(rank)?;
         self.curve.reaches(user as f64 + 1.0 - EPSILON, t)
+    }
+
+    /// The most users of `stripe` at once.
+    fn peak_in(&self, stripe: Stripe) -> u64 {
+        let peak = self.curve.peak() + EPSILON;
+        stripe.share(if peak.is_finite() { peak as u64 } else { 0 })
     }
 }
 
@@ -89,6 +108,11 @@ pub(crate) struct Ramp {
     origin: Instant,
     /// Which users run, counted.
     roster: Roster,
+    /// This node's stripes of the users from offsets of the run on (a takeover of users in
+    /// total: the stripe widens), in order; before the first, the users' own stripe.
+    restripes: RwLock<Vec<(Duration, Stripe)>>,
+    /// Told when a stripe is added: users waiting for good look again.
+    changed: Notify,
 }
 
 /// Which users (by rank) run, counted in a [`Presence`] as they start and stop.
@@ -149,23 +173,64 @@ impl Ramp {
             users,
             origin,
             roster: Roster::new(ranks, presence),
+            restripes: RwLock::new(Vec::new()),
+            changed: Notify::new(),
         }
+    }
+
+    /// This node's stripe at `t`, and when the next one takes over, if one is due.
+    fn stripe_at(&self, t: Duration) -> (Stripe, Option<Duration>) {
+        let restripes = self.restripes.read();
+        let next = restripes.iter().find(|(at, _)| *at > t).map(|(at, _)| *at);
+        let stripe = restripes
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .map_or(self.users.stripe, |(_, stripe)| *stripe);
+        (stripe, next)
     }
 
     /// Whether user `rank` runs at `now`; starts or stops it in the count.
     pub(crate) fn turn(&self, rank: usize, now: Instant) -> Turn {
         let t = now.saturating_duration_since(self.origin);
         let rank_u64 = rank as u64;
-        if self.users.runs(rank_u64, t) {
+        let (stripe, next_stripe) = self.stripe_at(t);
+        if self.users.runs_in(stripe, rank_u64, t) {
             self.roster.start(rank, now);
             return Turn::Run;
         }
         self.roster.stop(rank, now);
-        Turn::Wait(
-            self.users
-                .next_start(rank_u64, t)
-                .map(|at| (self.origin + at).max(now + Duration::from_micros(100))),
-        )
+        // The next start in this stripe, or the next stripe's instant (to look again then).
+        let next = match (self.users.next_start_in(stripe, rank_u64, t), next_stripe) {
+            (Some(start), Some(switch)) => Some(start.min(switch)),
+            (start, switch) => start.or(switch),
+        };
+        Turn::Wait(next.map(|at| (self.origin + at).max(now + Duration::from_micros(100))))
+    }
+
+    /// Waits until a stripe is added (a user the curve leaves out for good may be needed by
+    /// it), or until `deadline`.
+    pub(crate) async fn restriped(&self, deadline: Instant) {
+        let changed = self.changed.notified();
+        tokio::select! {
+            () = changed => {}
+            () = tokio::time::sleep_until(deadline.into()) => {}
+        }
+    }
+
+    /// From offset `at` of the run on, this node runs the users of `stripe` (a takeover of
+    /// users in total); returns the ranks it needs at the curve's peak. A stripe for an
+    /// earlier offset than one already taken is refused (`None`).
+    pub(crate) fn restripe(&self, at: Duration, stripe: Stripe) -> Option<u64> {
+        {
+            let mut restripes = self.restripes.write();
+            if restripes.last().is_some_and(|(last, _)| *last > at) {
+                return None;
+            }
+            restripes.push((at, stripe));
+        }
+        self.changed.notify_waiters();
+        Some(self.users.peak_in(stripe))
     }
 
     /// Counts user `rank` as stopped from `now`.
@@ -301,6 +366,43 @@ mod tests {
         assert_eq!(
             stripes.iter().map(Users::peak).collect::<Vec<_>>(),
             [4, 3, 3]
+        );
+    }
+
+    /// A takeover widens the node's stripe from its instant: the users of the new stripe run
+    /// from then on, one left out for good waits for it, and an earlier instant is refused.
+    #[test]
+    fn a_wider_stripe_runs_more_users_from_its_instant() {
+        // 6 users from 1 ms on; this node has every second one: users 0, 2, 4 (ranks 0-2).
+        let curve = Curve::new(&[
+            (Duration::from_millis(1), 6.0),
+            (Duration::from_secs(10), 6.0),
+        ])
+        .unwrap();
+        let users = Users::new(curve).striped(Stripe::new(0, 2).unwrap());
+        let origin = Instant::now();
+        let ramp = Ramp::new(users, origin, 8, Arc::new(Presence::new(origin)));
+        let at = |ms: u64| origin + Duration::from_millis(ms);
+        assert!(matches!(ramp.turn(2, at(500)), Turn::Run));
+        assert!(
+            matches!(ramp.turn(3, at(500)), Turn::Wait(None)),
+            "user 6 never runs"
+        );
+        // From 1 s on the node has them all: ranks 0-5 are users 0-5.
+        assert_eq!(
+            ramp.restripe(Duration::from_secs(1), Stripe::WHOLE),
+            Some(6)
+        );
+        match ramp.turn(3, at(500)) {
+            Turn::Wait(Some(when)) => assert_eq!(when, at(1_000)),
+            _ => panic!("rank 3 waits for the new stripe"),
+        }
+        assert!(matches!(ramp.turn(3, at(1_000)), Turn::Run));
+        assert!(matches!(ramp.turn(5, at(1_500)), Turn::Run));
+        assert!(matches!(ramp.turn(6, at(1_500)), Turn::Wait(None)));
+        assert_eq!(
+            ramp.restripe(Duration::from_millis(900), Stripe::WHOLE),
+            None
         );
     }
 

@@ -101,6 +101,77 @@ pub enum UsersError {
     /// The run is over.
     #[error("the run has ended")]
     Ended,
+    /// A change for an earlier instant than one already taken.
+    #[error("a change for an instant before one already taken")]
+    Earlier,
+}
+
+/// Starts the users of ranks `from..to` on their engine threads (rank `r` is thread
+/// `r mod n`'s); a thread that has ended takes none (its run is over).
+pub(crate) fn start_ranks(starters: &[mpsc::UnboundedSender<usize>], from: u64, to: u64) {
+    let threads = starters.len().max(1);
+    for rank in from..to {
+        let Ok(rank) = usize::try_from(rank) else {
+            break;
+        };
+        if let Some(starter) = starters.get(rank % threads) {
+            let _ = starter.send(rank);
+        }
+    }
+}
+
+/// Widens a ramping run's stripe of users in total from a stated offset of the run on (the
+/// drivers left taking over the users of drivers that died). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RampControl {
+    inner: Arc<RampInner>,
+}
+
+#[derive(Debug)]
+struct RampInner {
+    ramp: Arc<crate::ramp::Ramp>,
+    /// Starts a user of a rank on its engine thread.
+    starters: Vec<mpsc::UnboundedSender<usize>>,
+    /// Users started so far (ranks below exist).
+    started: AtomicU64,
+}
+
+impl RampControl {
+    pub(crate) fn new(
+        ramp: Arc<crate::ramp::Ramp>,
+        started: u64,
+        starters: Vec<mpsc::UnboundedSender<usize>>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(RampInner {
+                ramp,
+                starters,
+                started: AtomicU64::new(started),
+            }),
+        }
+    }
+
+    /// From offset `at` of the run on, this node runs the users of `stripe` (of the curve's
+    /// users in total); users beyond those it began with start now and wait for the curve.
+    pub fn restripe(&self, at: Duration, stripe: crate::Stripe) -> Result<(), UsersError> {
+        if self
+            .inner
+            .starters
+            .iter()
+            .all(mpsc::UnboundedSender::is_closed)
+        {
+            return Err(UsersError::Ended);
+        }
+        let needed = self
+            .inner
+            .ramp
+            .restripe(at, stripe)
+            .ok_or(UsersError::Earlier)?
+            .min(MAX_USERS);
+        let started = self.inner.started.fetch_max(needed, Ordering::AcqRel);
+        start_ranks(&self.inner.starters, started, needed);
+        Ok(())
+    }
 }
 
 /// Changes how many users of a closed-loop run send, from a stated offset of the run on. Cheap
@@ -177,16 +248,7 @@ impl Control {
         }
         self.gate.set(users);
         let started = self.started.fetch_max(users, Ordering::AcqRel);
-        let threads = self.starters.len().max(1);
-        for rank in started..users {
-            let Ok(rank) = usize::try_from(rank) else {
-                break;
-            };
-            if let Some(starter) = self.starters.get(rank % threads) {
-                // A thread that has ended takes no users: its run is over.
-                let _ = starter.send(rank);
-            }
-        }
+        start_ranks(&self.starters, started, users);
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) enum Jobs {
         /// No request starts at or after this time.
         deadline: Option<Instant>,
         /// Ramping users: a worker sends only while the curve's users include it.
-        ramp: Option<Ramp>,
+        ramp: Option<Arc<Ramp>>,
         /// A closed loop whose users can change: a worker sends only while its rank is below
         /// the gate's limit.
         gate: Option<Arc<Gate>>,
@@ -72,7 +72,7 @@ impl Jobs {
     }
 
     /// These permits, taken only by the users `ramp` runs at the time.
-    pub(crate) fn ramping(self, ramp: Ramp) -> Self {
+    pub(crate) fn ramping(self, ramp: Arc<Ramp>) -> Self {
         match self {
             Jobs::Permits {
                 remaining,
@@ -124,7 +124,12 @@ impl Jobs {
                         }
                         match ramp.turn(user.rank, now) {
                             Turn::Run => break,
-                            Turn::Wait(None) => return None,
+                            // Left out for good, unless a takeover widens this node's stripe
+                            // before the deadline.
+                            Turn::Wait(None) => match deadline {
+                                Some(deadline) => ramp.restriped(*deadline).await,
+                                None => return None,
+                            },
                             Turn::Wait(Some(at)) => {
                                 let until = deadline.map_or(at, |d| at.min(d));
                                 tokio::time::sleep_until(until.into()).await;

@@ -87,3 +87,48 @@ async fn running_users_follow_the_curve_and_the_run_ends_with_it() {
     let served = target.metrics().routes.ping.requests_received;
     assert!(served > 1_000, "only {served} requests");
 }
+
+/// Users in total taken over: this node had every second user of the curve's 6 (3 running);
+/// from 1.5 s on it has them all (6 running: 3 new users started on its threads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_widens_the_stripe_of_users_from_its_instant() {
+    let _exclusive = exclusive().await;
+    let (_target, base) = serve(TargetConfig {
+        latency: Some(Latency::Fixed(Duration::from_millis(5))),
+        ..TargetConfig::default()
+    })
+    .await;
+    let curve = Curve::new(&[
+        (Duration::from_millis(200), 6.0),
+        (Duration::from_secs(3), 6.0),
+    ])
+    .unwrap();
+    let users = Users::new(curve).striped(onslaught_engine::Stripe::new(0, 2).unwrap());
+    let mut s = spec(&format!("{base}/ping"), Mode::Ramping(users), None, 3);
+    s.duration = Some(Duration::from_millis(3_200));
+    s.threads = Some(2);
+    let handle = onslaught_engine::start(s, CancellationToken::new())
+        .await
+        .unwrap();
+    let started = handle.started;
+    handle
+        .ramp_control()
+        .unwrap()
+        .restripe(
+            Duration::from_millis(1_500),
+            onslaught_engine::Stripe::WHOLE,
+        )
+        .unwrap();
+    tokio::time::sleep_until((started + Duration::from_secs(1)).into()).await;
+    let before = handle.running_users().unwrap();
+    tokio::time::sleep_until((started + Duration::from_millis(2_500)).into()).await;
+    let after = handle.running_users().unwrap();
+    let finished = tokio::time::timeout(Duration::from_secs(5), handle.finished())
+        .await
+        .unwrap();
+    assert_eq!((before, after), (3, 6));
+    assert!(
+        finished < Duration::from_millis(3_700),
+        "ended after {finished:?}"
+    );
+}

@@ -1,8 +1,9 @@
 //! Drivers of a test in total taking over the share of drivers that died: when a driver of a
-//! running test whose schedule is in total (`rate_total`, `stages_total`) is declared dead, the
-//! others split the rest of the one schedule among themselves from one stated instant (a
-//! `TAKEOVER` trigger names them in stripe order), and the test records when and about how much
-//! of the lost share went unmeasured in between.
+//! running test whose schedule is in total (`rate_total`, `stages_total`; or an avalanche's
+//! users curve in total) is declared dead, the others split the rest of the one schedule (or
+//! the users) among themselves from one stated instant (a `TAKEOVER` trigger names them in
+//! stripe order), and the test records when and about how much of the lost share went
+//! unmeasured in between (requests of a schedule; none is estimated for users).
 
 use onslaught_plan::{Load, Schedule, Split, TestPlan};
 use onslaught_protocol::{Trigger, TriggerAction};
@@ -62,10 +63,12 @@ impl LiveTest {
         else {
             return None;
         };
-        let Load::Tsunami(schedule) = &self.plan.load else {
-            return None;
+        let in_total = match &self.plan.load {
+            Load::Tsunami(schedule) => schedule.split() == Split::Total,
+            Load::Ramping(users) => users.split() == Split::Total,
+            Load::Avalanche => false,
         };
-        if schedule.split() != Split::Total {
+        if !in_total {
             return None;
         }
         let gone = |id: &String| {

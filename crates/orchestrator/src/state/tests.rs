@@ -861,7 +861,29 @@ fn the_drivers_left_take_over_a_dead_drivers_share_of_a_total() {
     assert_eq!(view.takeovers.len(), 2);
     assert_eq!(view.takeovers[1].lost, ["d3"]);
 
-    // An avalanche has no schedule to take over (nor has a rate per driver).
+    // Users in total are taken over alike (no requests are estimated for them).
+    let config_users = OrchestratorConfig::new(std::env::temp_dir());
+    let mut users = State::default();
+    for node in ["d1", "d2", "d3"] {
+        beat(&mut users, node, NodeState::Idle, "", now_ms());
+    }
+    let mut request = TestRequest::new("avalanche", "http://127.0.0.1:1/");
+    request.stages_total = vec![onslaught_plan::Stage {
+        duration_ms: 60_000,
+        target: 30.0,
+    }];
+    users.create("t", TestPlan::try_from(request).unwrap());
+    users.begin_configuring("t", &config_users).unwrap();
+    users.set_running("t", now_ms() - 10_000);
+    users.nodes.get_mut("d3").unwrap().last_seen = silent_for(config_users.dead_after);
+    users.check_liveness(&config_users);
+    let taken = users.takeovers_due(now_ms());
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].drivers, ["d1", "d2"]);
+    let view = users.view("t", &config_users).unwrap();
+    assert_eq!(view.takeovers[0].unmeasured, 0);
+
+    // An avalanche of constant users has no share to take over (nor has a rate per driver).
     let mut state = running(0);
     state.nodes.get_mut("d2").unwrap().last_seen = silent_for(config.dead_after);
     state.check_liveness(&config);
