@@ -1239,7 +1239,8 @@ export interface components {
              * @description About how many requests of the lost drivers' share were scheduled in the gap: not
              *     measured (never sent, or sent without their measurements reaching the orchestrator).
              *     The area under the schedule's rate over the gap divided among the drivers that shared
-             *     it, so within a request or so of the exact count.
+             *     it, so within a request or so of the exact count. 0 for users in total (closed load has
+             *     no schedule of requests to estimate from; the gap says when its users were not run).
              */
             unmeasured: number;
         };
