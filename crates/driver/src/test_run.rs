@@ -134,6 +134,16 @@ pub async fn run_test(
             publisher.started_at_ms.unwrap_or_else(now_ms)
         },
     };
+    // Changes are applied by a task of their own: publishing metrics (which may wait on the
+    // transport) never delays a change past its instant.
+    let applying = tokio::spawn({
+        let (ctx, test_id) = (ctx.clone(), test_id.clone());
+        async move {
+            while let Some(change) = changes.recv().await {
+                rates.apply(&ctx, &test_id, change);
+            }
+        }
+    });
     let (cuts, mut intervals) = tokio::sync::mpsc::channel(1);
     let cutting = cancel.child_token();
     let cutter = match spawn_cutter(
@@ -159,9 +169,9 @@ pub async fn run_test(
                 sent.store(recorder.requests_sent(), Ordering::Relaxed);
                 publisher.send(&interval, end_ms, None, None).await;
             }
-            Some(change) = changes.recv() => rates.apply(&ctx, &test_id, change),
         }
     }
+    applying.abort();
     // The cutter stops within its longest nap; an interval it cut meanwhile goes out before the
     // final one.
     cutting.cancel();
