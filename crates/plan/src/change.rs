@@ -36,12 +36,20 @@ pub struct LoadChangeRequest {
     pub rate_total: Option<f64>,
     /// An avalanche's new virtual users per driver (each a keep-alive connection; users above
     /// it finish their request in flight and wait, new ones start).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::request::whole::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
     pub users: Option<u64>,
     /// An avalanche's new virtual users in total over its drivers: driver k of n runs the users
     /// i < users_total with i mod n = k (at least one each).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::request::whole::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1, max = MAX_USERS_TOTAL))]
     pub users_total: Option<u64>,
 }
@@ -271,6 +279,11 @@ mod tests {
                 "{rate:?} {total:?}"
             );
         }
+        // JSON does not tell 20 from 20.0: both are 20 users.
+        let body: LoadChangeRequest = serde_json::from_str(r#"{"users": 20.0}"#).unwrap();
+        assert_eq!(body.users, Some(20));
+        let body: Result<LoadChangeRequest, _> = serde_json::from_str(r#"{"users": 2.5}"#);
+        assert!(body.is_err());
         let body: Result<LoadChangeRequest, _> = serde_json::from_str(r#"{"vus": 20}"#);
         assert!(
             body.unwrap_err()

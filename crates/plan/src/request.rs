@@ -504,7 +504,7 @@ pub struct Header {
 
 /// Whole-number fields that also accept a JSON number with a zero fraction (`2000.0`), since JSON
 /// (and JSON Schema's `integer`) does not tell them apart.
-mod whole {
+pub(crate) mod whole {
     use serde::{Deserialize, Deserializer, de::Error};
 
     fn to_whole<T: TryFrom<u64>, E: Error>(value: f64) -> Result<T, E> {
@@ -532,7 +532,7 @@ mod whole {
         }
     }
 
-    pub(super) fn option<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+    pub(crate) fn option<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
         match Option::<Number>::deserialize(d)? {
