@@ -214,6 +214,14 @@ struct Rates {
     origin_ms: u64,
 }
 
+/// Counts a schedule change applied, `late_ms` after its instant.
+fn count_applied(ctx: &Context, late_ms: u64) {
+    ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
+    if late_ms > 0 {
+        ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 impl Rates {
     /// Switches the schedule to `change`'s rate, this driver to its new stripe, or an
     /// avalanche to its new users, at its instant.
@@ -227,10 +235,7 @@ impl Rates {
             };
             match control.restripe(at, stripe) {
                 Ok(()) => {
-                    ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
-                    if late_ms > 0 {
-                        ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
-                    }
+                    count_applied(ctx, late_ms);
                     tracing::info!(
                         test_id,
                         at_ms = at.as_millis(),
@@ -251,10 +256,7 @@ impl Rates {
             };
             match control.change(at, users) {
                 Ok(()) => {
-                    ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
-                    if late_ms > 0 {
-                        ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
-                    }
+                    count_applied(ctx, late_ms);
                     tracing::info!(
                         test_id,
                         at_ms = at.as_millis(),
@@ -278,10 +280,7 @@ impl Rates {
         };
         match applied {
             Ok(first) => {
-                ctx.stats.rate_changes.fetch_add(1, Ordering::Relaxed);
-                if late_ms > 0 {
-                    ctx.stats.late_rate_changes.fetch_add(1, Ordering::Relaxed);
-                }
+                count_applied(ctx, late_ms);
                 match change.what {
                     Change::Gap(gap) => tracing::info!(
                         test_id,
