@@ -115,9 +115,20 @@ impl Histogram {
         self.inner.is_empty()
     }
 
-    /// Removes every sample, keeping the allocation.
+    /// Removes every sample. A histogram that widened past its initial range (a high latency
+    /// was recorded) starts small again, so a buffer cleared and refilled every interval holds
+    /// only what its current interval needs, not the widest range any interval ever saw.
     pub fn clear(&mut self) {
-        self.inner.reset();
+        if self.inner.high() > INITIAL_HIGH_MICROS {
+            *self = Self::new();
+        } else {
+            self.inner.reset();
+        }
+    }
+
+    /// Bytes the histogram's counts take (they grow with the highest value recorded).
+    pub fn footprint(&self) -> usize {
+        self.inner.distinct_values() * std::mem::size_of::<u64>()
     }
 
     /// Smallest recorded value in microseconds (0 when empty).
@@ -404,6 +415,27 @@ fn check_header(raw: &[u8]) -> Result<(), DecodeError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Clearing gives back what a widened histogram grew by: a buffer refilled every interval
+    /// does not keep the widest range it ever saw.
+    #[test]
+    fn clear_shrinks_a_widened_histogram() {
+        let small = Histogram::new().footprint();
+        let mut h = Histogram::new();
+        h.record_micros(500);
+        h.clear();
+        assert_eq!(h.footprint(), small);
+        h.record_micros(2_000_000);
+        assert!(h.footprint() > small);
+        h.clear();
+        assert_eq!(h.footprint(), small);
+        assert!(h.is_empty());
+        h.record_micros(700);
+        assert_eq!(
+            (h.len(), h.max_micros()),
+            (1, h.inner.highest_equivalent(700))
+        );
+    }
 
     #[test]
     fn spectrum_rises_to_the_maximum_and_counts_every_sample() {

@@ -99,6 +99,9 @@ impl State {
         stats
             .metrics_messages
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Dropped before the node's totals change: a test of one node shares them with its
+        // aggregate, and adding while the aggregate still held them would copy them.
+        test.aggregate = OnceCell::new();
         let folded = fold_names(node.measured.totals(), data);
         let data = folded.as_ref().unwrap_or(data);
         node.add(data, m.seq, m.interval_end_ms);
@@ -118,7 +121,6 @@ impl State {
             node.last_send_us = m.last_send_us;
             node.last_response_us = m.last_response_us;
         }
-        test.aggregate = OnceCell::new();
         *checkpoint_due = true;
         if m.sent_at_ms > 0 {
             test.last_metrics_sent_at_ms = test.last_metrics_sent_at_ms.max(Some(m.sent_at_ms));
