@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use onslaught_stats::Measurements;
+use onslaught_stats::{Counters, Histogram, Measurements};
 
 use crate::report::Histograms;
 use crate::views::{NamePoint, SeriesPoint, StatsView};
@@ -127,11 +127,15 @@ pub fn shift_ms(offset_ms: Option<i64>) -> u64 {
     offset_ms.map_or(0, |o| u64::try_from(o).unwrap_or(0))
 }
 
-/// One second of the aggregate, still open for late messages.
+/// One second of the aggregate, still open for late messages: what its point shows and no
+/// more (the latency histogram and the counters; service times, send gaps and lags would cost
+/// a histogram addition each per message and are never shown per second).
 #[derive(Debug, Default)]
 struct Bucket {
-    /// What the second's intervals measured (the whole only).
-    measured: Measurements,
+    /// Latencies of the second's intervals.
+    latency: Histogram,
+    /// Counters of the second's intervals.
+    counters: Counters,
     /// Requests sent per node.
     nodes: BTreeMap<String, u64>,
     /// Per request name (the aggregate's series only).
@@ -257,7 +261,8 @@ impl Series {
         let bucket = self.open.entry(second).or_default();
         // An open second keeps its names' latencies (sparse, a few seconds' worth); a closed
         // one their summaries.
-        bucket.measured.add_whole(data);
+        bucket.latency.add(&data.latency);
+        bucket.counters.add(&data.counters);
         if self.names {
             for (name, part) in &data.by_name {
                 bucket.names.entry(name.clone()).or_default().add(part);
@@ -302,21 +307,31 @@ impl Series {
 }
 
 fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
-    // No latency without responses.
-    let measured = &bucket.measured;
-    let summary = (!measured.latency.is_empty()).then(|| measured.latency.summary());
+    let counters = &bucket.counters;
+    // No latency without responses. The numbers a summary would give, in one pass (a node's
+    // second closes with nearly every message it sends).
+    let latency = (!bucket.latency.is_empty()).then(|| {
+        let ([p50, p90, p95, p99], mean) =
+            bucket.latency.quantiles_and_mean([0.5, 0.9, 0.95, 0.99]);
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        (
+            [ms(p50), ms(p90), ms(p95), ms(p99)],
+            ms(bucket.latency.max_micros()),
+            mean / 1000.0,
+        )
+    });
     SeriesPoint {
         second,
-        requests: measured.counters.requests_sent,
-        responses: measured.counters.responses_received,
-        errors: measured.counters.error_count(),
-        p50: summary.map(|s| s.median),
-        p90: summary.map(|s| s.p90),
-        p95: summary.map(|s| s.p95),
-        p99: summary.map(|s| s.p99),
-        max: summary.map(|s| s.max),
-        mean: summary.map(|s| s.mean),
-        users: (measured.counters.user_ms > 0).then(|| measured.counters.user_ms as f64 / 1000.0),
+        requests: counters.requests_sent,
+        responses: counters.responses_received,
+        errors: counters.error_count(),
+        p50: latency.map(|(q, _, _)| q[0]),
+        p90: latency.map(|(q, _, _)| q[1]),
+        p95: latency.map(|(q, _, _)| q[2]),
+        p99: latency.map(|(q, _, _)| q[3]),
+        max: latency.map(|(_, max, _)| max),
+        mean: latency.map(|(_, _, mean)| mean),
+        users: (counters.user_ms > 0).then(|| counters.user_ms as f64 / 1000.0),
         nodes: bucket.nodes.clone(),
         by_name: bucket
             .names
@@ -329,8 +344,6 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use onslaught_stats::{Counters, Histogram};
 
     fn data(requests: u64, latency_us: u64) -> Measurements {
         let mut latency = Histogram::new();
@@ -455,8 +468,7 @@ mod tests {
         // An open second: the names' latencies (sparse), no flows, no dense names.
         assert_eq!(bucket.names.len(), 2);
         assert_eq!(bucket.names["item"].latency.len(), 1);
-        assert!(bucket.measured.by_name.is_empty() && bucket.measured.flows.is_empty());
-        assert_eq!(bucket.measured.counters.requests_sent, 3);
+        assert_eq!(bucket.counters.requests_sent, 3);
         // Closed (four seconds later), it keeps each name's counts and percentiles only; a late
         // message still adds to the names' counts.
         series.add("d1", 4_000, 5_000, &data(1, 1_000));
