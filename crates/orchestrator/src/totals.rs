@@ -1,6 +1,7 @@
 //! Exact accumulation of interval metrics (`onslaught_stats::Measurements`): per node, per
 //! test, and per second.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -140,6 +141,9 @@ struct Bucket {
     nodes: BTreeMap<String, u64>,
     /// Per request name (the aggregate's series only).
     names: BTreeMap<String, NameBucket>,
+    /// The second's point as of its latest change, once computed (by a view or a checkpoint
+    /// while the second is open): closing it unchanged since takes it as it is.
+    point: OnceCell<SeriesPoint>,
 }
 
 /// One request name's part of an open second: its counts, and its latencies as a sparse copy
@@ -259,6 +263,7 @@ impl Series {
             return;
         }
         let bucket = self.open.entry(second).or_default();
+        bucket.point.take();
         // An open second keeps its names' latencies (sparse, a few seconds' worth); a closed
         // one their summaries.
         bucket.latency.add(&data.latency);
@@ -279,8 +284,12 @@ impl Series {
     }
 
     fn close(&mut self, second: u64) {
-        if let Some(bucket) = self.open.remove(&second) {
-            self.closed.insert(second, point(second, &bucket));
+        if let Some(mut bucket) = self.open.remove(&second) {
+            let point = bucket
+                .point
+                .take()
+                .unwrap_or_else(|| point(second, &bucket));
+            self.closed.insert(second, point);
         }
     }
 
@@ -300,7 +309,11 @@ impl Series {
     /// Every second so far, in order.
     pub fn points(&self) -> Vec<SeriesPoint> {
         let mut points: Vec<SeriesPoint> = self.closed.values().cloned().collect();
-        points.extend(self.open.iter().map(|(s, b)| point(*s, b)));
+        points.extend(
+            self.open
+                .iter()
+                .map(|(s, b)| b.point.get_or_init(|| point(*s, b)).clone()),
+        );
         points.sort_by_key(|p| p.second);
         points
     }
@@ -453,6 +466,35 @@ mod tests {
         assert_eq!(points[0].nodes["b"], 8);
         assert_eq!(points[1].requests, 7);
         assert_eq!(points.len(), 9);
+    }
+
+    /// A point computed while its second is open is the one the second closes with, unless a
+    /// message came since; and it is what a summary of the second's latencies says.
+    #[test]
+    fn an_open_seconds_point_is_kept_until_the_second_changes() {
+        let mut series = Series::node();
+        series.add("a", 0, 1000, &data(10, 2_000));
+        let early = series.points();
+        assert!(series.open[&0].point.get().is_some());
+        series.add("a", 0, 1000, &data(10, 9_000));
+        assert!(series.open[&0].point.get().is_none());
+        let both = series.points();
+        assert_ne!(early, both);
+        series.add("a", 5_000, 6_000, &data(1, 1_000));
+        let closed = &series.points()[0];
+        assert_eq!(closed, &both[0]);
+        let mut whole = data(10, 2_000);
+        whole.add(&data(10, 9_000));
+        let summary = whole.latency.summary();
+        assert_eq!(
+            (closed.p50, closed.p99, closed.max, closed.mean),
+            (
+                Some(summary.median),
+                Some(summary.p99),
+                Some(summary.max),
+                Some(summary.mean)
+            )
+        );
     }
 
     /// Per-second buckets keep the whole only: names would multiply their memory.
