@@ -956,3 +956,49 @@ async fn publish_heartbeats(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A malformed message in the middle of a batch is counted and skipped; the messages around
+    /// it are still handled (here skipped as messages of an unknown test, and counted so).
+    #[tokio::test]
+    async fn a_malformed_message_in_a_batch_skips_only_itself() {
+        let dir = std::env::temp_dir().join(format!("onslaught-batch-{}", std::process::id()));
+        let orchestrator = Orchestrator::new(
+            OrchestratorConfig::new(&dir),
+            Arc::new(onslaught_transport::InProcess::new()),
+        );
+        let metrics = |node: &str| {
+            let m: onslaught_protocol::Metrics = serde_json::from_value(serde_json::json!({
+                "node_id": node, "test_id": "t-none", "report_id": format!("t-none:{node}:1"),
+                "seq": 1, "interval_start_ms": 0, "interval_end_ms": 1000, "metrics": {},
+                "histogram": onslaught_protocol::wire_stats::encode_histogram(&Default::default()),
+                "service_histogram": onslaught_protocol::wire_stats::encode_histogram(&Default::default()),
+                "counters": { "requests_sent": 0, "responses_received": 0 }
+            }))
+            .unwrap();
+            Bytes::from(onslaught_protocol::encode(&m))
+        };
+        let delivery = |payload: Bytes| Delivery {
+            payload,
+            position: None,
+        };
+        orchestrator.on_metrics(&[
+            delivery(metrics("a")),
+            delivery(Bytes::from_static(b"{not json")),
+            delivery(metrics("b")),
+        ]);
+        let rejected = orchestrator.inner.stats.rejected.lock().clone();
+        assert_eq!(rejected.get("metrics:malformed"), Some(&1), "{rejected:?}");
+        assert_eq!(
+            rejected.get("metrics:unknown_test"),
+            Some(&2),
+            "{rejected:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
