@@ -142,6 +142,7 @@ impl Transport for KafkaTransport {
         Box::pin(subscription::subscribe(
             &self.config,
             self.names.get(topic),
+            batched(topic),
             &self.runtime,
             self.shutdown.subscribe(),
             None,
@@ -159,6 +160,7 @@ impl Transport for KafkaTransport {
         Box::pin(subscription::subscribe(
             &self.config,
             self.names.get(topic),
+            batched(topic),
             &self.runtime,
             self.shutdown.subscribe(),
             Some(from),
@@ -206,4 +208,10 @@ async fn delivered(topic: &str, delivery: DeliveryFuture) -> Result<(), Transpor
 
 fn publish_error(topic: &str, error: &RdKafkaError) -> TransportError {
     TransportError::Broker(format!("publishing to {topic}: {error}"))
+}
+
+/// Whether `topic` is a stream of reports, consumed in batches (see [`KafkaConfig`]'s
+/// consumer settings): every driver's metrics and heartbeats, not the control topics.
+fn batched(topic: Topic) -> bool {
+    matches!(topic, Topic::Metrics | Topic::Heartbeat)
 }

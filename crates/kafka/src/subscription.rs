@@ -40,6 +40,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub(crate) async fn subscribe(
     config: &KafkaConfig,
     topic: &str,
+    batched: bool,
     runtime: &Handle,
     shutdown: watch::Receiver<()>,
     from: Option<Vec<Position>>,
@@ -49,7 +50,7 @@ pub(crate) async fn subscribe(
         config.group_id_prefix,
         uuid::Uuid::new_v4()
     );
-    let mut settings = config.consumer(&group_id);
+    let mut settings = config.consumer(&group_id, batched);
     if from.is_some() {
         // A replayed offset the topic's retention has dropped since: start from the oldest
         // message kept, not from the end (which would skip everything in between).

@@ -79,6 +79,10 @@ use writer::{Checkpoint, FinalResult, Writer};
 /// heartbeat sent this long after the trigger.
 const LOST_TRIGGER_AFTER_MS: u64 = 2_000;
 
+/// The most metrics messages merged under one lock: what is waiting when the loop looks, up to
+/// this many (a few hundred milliseconds of 1,000 drivers' reports).
+const METRICS_BATCH: usize = 256;
+
 /// How long a stopping orchestrator waits for its queued exports to be pushed or dropped.
 const DRAIN_EXPORTS_WITHIN: Duration = Duration::from_secs(5);
 /// How often the thresholds of running tests are judged (live results, `abort_on_fail`).
@@ -260,13 +264,17 @@ impl Orchestrator {
             let mut checkpoint = tokio::time::interval(this.inner.config.checkpoint_every);
             let mut export = tokio::time::interval(Duration::from_secs(1));
             let mut judge = tokio::time::interval(JUDGE_THRESHOLDS_EVERY);
+            let mut metrics_done = false;
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = this.inner.deposed.cancelled() => break,
                     Some(p) = registers.recv() => this.on_register(&p),
                     Some(p) = heartbeats.recv() => this.on_heartbeat(&p),
-                    Some(m) = metrics.next() => this.on_metrics(&m),
+                    batch = metrics.next_batch(METRICS_BATCH), if !metrics_done => {
+                        metrics_done = batch.is_empty();
+                        this.on_metrics(&batch);
+                    }
                     _ = liveness.tick() => this.check_liveness(),
                     _ = checkpoint.tick() => this.checkpoint(),
                     _ = export.tick(), if this.inner.exporter.is_some() => this.export_closed(),
@@ -377,36 +385,53 @@ impl Orchestrator {
         self.notify();
     }
 
-    fn on_metrics(&self, delivery: &Delivery) {
-        if let Some(position) = delivery.position {
-            self.inner.state.lock().metrics_read(position);
+    /// Merges a batch of metrics messages in order: each decoded (its histograms inflated and
+    /// validated) before the state's lock is taken, then merged under one lock for the batch.
+    /// A malformed message is logged, counted and skipped like a message that cannot be
+    /// merged; the rest of its batch is merged.
+    fn on_metrics(&self, batch: &[Delivery]) {
+        if batch.is_empty() {
+            return;
         }
-        // Validation decodes the histograms; they are merged as decoded there.
-        let (metrics, data) = match onslaught_protocol::decode_metrics(&delivery.payload) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
-                self.inner.stats.reject(Topic::Metrics, e.kind());
-                return;
+        let decoded: Vec<_> = batch
+            .iter()
+            .map(|delivery| {
+                let decoded = onslaught_protocol::decode_metrics(&delivery.payload);
+                (delivery.position, decoded)
+            })
+            .collect();
+        let mut state = self.inner.state.lock();
+        for (position, decoded) in decoded {
+            if let Some(position) = position {
+                state.metrics_read(position);
             }
-        };
-        let outcome = self
-            .inner
-            .state
-            .lock()
-            .metrics(&metrics, &data, &self.inner.stats);
-        match outcome {
-            Ok(Some(done)) => self.finish(done),
-            Ok(None) => {}
-            Err(reason) => {
-                tracing::debug!(
-                    node_id = metrics.node_id,
-                    test_id = metrics.test_id,
-                    "metrics skipped: {reason}"
-                );
-                self.inner.stats.reject(Topic::Metrics, reason);
+            let (metrics, data) = match decoded {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    tracing::warn!(topic = %Topic::Metrics, kind = e.kind(), "skipping message: {e}");
+                    self.inner.stats.reject(Topic::Metrics, e.kind());
+                    continue;
+                }
+            };
+            match state.metrics(&metrics, &data, &self.inner.stats) {
+                Ok(Some(done)) => {
+                    // Its reports are taken now, before a later message could change them.
+                    drop(state);
+                    self.finish(done);
+                    state = self.inner.state.lock();
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    tracing::debug!(
+                        node_id = metrics.node_id,
+                        test_id = metrics.test_id,
+                        "metrics skipped: {reason}"
+                    );
+                    self.inner.stats.reject(Topic::Metrics, reason);
+                }
             }
         }
+        drop(state);
         self.notify();
     }
 
@@ -929,5 +954,51 @@ async fn publish_heartbeats(
             Ok(Err(e)) => tracing::debug!("cannot publish the orchestrator's heartbeat: {e}"),
             Err(_) => tracing::debug!("the orchestrator's heartbeat timed out after {every:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A malformed message in the middle of a batch is counted and skipped; the messages around
+    /// it are still handled (here skipped as messages of an unknown test, and counted so).
+    #[tokio::test]
+    async fn a_malformed_message_in_a_batch_skips_only_itself() {
+        let dir = std::env::temp_dir().join(format!("onslaught-batch-{}", std::process::id()));
+        let orchestrator = Orchestrator::new(
+            OrchestratorConfig::new(&dir),
+            Arc::new(onslaught_transport::InProcess::new()),
+        );
+        let metrics = |node: &str| {
+            let m: onslaught_protocol::Metrics = serde_json::from_value(serde_json::json!({
+                "node_id": node, "test_id": "t-none", "report_id": format!("t-none:{node}:1"),
+                "seq": 1, "interval_start_ms": 0, "interval_end_ms": 1000, "metrics": {},
+                "histogram": onslaught_protocol::wire_stats::encode_histogram(&Default::default()),
+                "service_histogram": onslaught_protocol::wire_stats::encode_histogram(&Default::default()),
+                "counters": { "requests_sent": 0, "responses_received": 0 }
+            }))
+            .unwrap();
+            Bytes::from(onslaught_protocol::encode(&m))
+        };
+        let delivery = |payload: Bytes| Delivery {
+            payload,
+            position: None,
+        };
+        orchestrator.on_metrics(&[
+            delivery(metrics("a")),
+            delivery(Bytes::from_static(b"{not json")),
+            delivery(metrics("b")),
+        ]);
+        let rejected = orchestrator.inner.stats.rejected.lock().clone();
+        assert_eq!(rejected.get("metrics:malformed"), Some(&1), "{rejected:?}");
+        assert_eq!(
+            rejected.get("metrics:unknown_test"),
+            Some(&2),
+            "{rejected:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

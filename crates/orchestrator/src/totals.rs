@@ -1,10 +1,11 @@
 //! Exact accumulation of interval metrics (`onslaught_stats::Measurements`): per node, per
 //! test, and per second.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use onslaught_stats::Measurements;
+use onslaught_stats::{Counters, Histogram, Measurements};
 
 use crate::report::Histograms;
 use crate::views::{NamePoint, SeriesPoint, StatsView};
@@ -141,15 +142,22 @@ pub fn shift_ms(offset_ms: Option<i64>) -> u64 {
     offset_ms.map_or(0, |o| u64::try_from(o).unwrap_or(0))
 }
 
-/// One second of the aggregate, still open for late messages.
+/// One second of the aggregate, still open for late messages: what its point shows and no
+/// more (the latency histogram and the counters; service times, send gaps and lags would cost
+/// a histogram addition each per message and are never shown per second).
 #[derive(Debug, Default)]
 struct Bucket {
-    /// What the second's intervals measured (the whole only).
-    measured: Measurements,
+    /// Latencies of the second's intervals.
+    latency: Histogram,
+    /// Counters of the second's intervals.
+    counters: Counters,
     /// Requests sent per node.
     nodes: BTreeMap<String, u64>,
     /// Per request name (the aggregate's series only).
     names: BTreeMap<String, NameBucket>,
+    /// The second's point as of its latest change, once computed (by a view or a checkpoint
+    /// while the second is open): closing it unchanged since takes it as it is.
+    point: OnceCell<SeriesPoint>,
 }
 
 /// One request name's part of an open second: its counts, and its latencies as a sparse copy
@@ -269,9 +277,11 @@ impl Series {
             return;
         }
         let bucket = self.open.entry(second).or_default();
+        bucket.point.take();
         // An open second keeps its names' latencies (sparse, a few seconds' worth); a closed
         // one their summaries.
-        bucket.measured.add_whole(data);
+        bucket.latency.add(&data.latency);
+        bucket.counters.add(&data.counters);
         if self.names {
             for (name, part) in &data.by_name {
                 bucket.names.entry(name.clone()).or_default().add(part);
@@ -288,8 +298,12 @@ impl Series {
     }
 
     fn close(&mut self, second: u64) {
-        if let Some(bucket) = self.open.remove(&second) {
-            self.closed.insert(second, point(second, &bucket));
+        if let Some(mut bucket) = self.open.remove(&second) {
+            let point = bucket
+                .point
+                .take()
+                .unwrap_or_else(|| point(second, &bucket));
+            self.closed.insert(second, point);
         }
     }
 
@@ -309,28 +323,42 @@ impl Series {
     /// Every second so far, in order.
     pub fn points(&self) -> Vec<SeriesPoint> {
         let mut points: Vec<SeriesPoint> = self.closed.values().cloned().collect();
-        points.extend(self.open.iter().map(|(s, b)| point(*s, b)));
+        points.extend(
+            self.open
+                .iter()
+                .map(|(s, b)| b.point.get_or_init(|| point(*s, b)).clone()),
+        );
         points.sort_by_key(|p| p.second);
         points
     }
 }
 
 fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
-    // No latency without responses.
-    let measured = &bucket.measured;
-    let summary = (!measured.latency.is_empty()).then(|| measured.latency.summary());
+    let counters = &bucket.counters;
+    // No latency without responses. The numbers a summary would give, in one pass (a node's
+    // second closes with nearly every message it sends).
+    let latency = (!bucket.latency.is_empty()).then(|| {
+        let ([p50, p90, p95, p99], mean) =
+            bucket.latency.quantiles_and_mean([0.5, 0.9, 0.95, 0.99]);
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        (
+            [ms(p50), ms(p90), ms(p95), ms(p99)],
+            ms(bucket.latency.max_micros()),
+            mean / 1000.0,
+        )
+    });
     SeriesPoint {
         second,
-        requests: measured.counters.requests_sent,
-        responses: measured.counters.responses_received,
-        errors: measured.counters.error_count(),
-        p50: summary.map(|s| s.median),
-        p90: summary.map(|s| s.p90),
-        p95: summary.map(|s| s.p95),
-        p99: summary.map(|s| s.p99),
-        max: summary.map(|s| s.max),
-        mean: summary.map(|s| s.mean),
-        users: (measured.counters.user_ms > 0).then(|| measured.counters.user_ms as f64 / 1000.0),
+        requests: counters.requests_sent,
+        responses: counters.responses_received,
+        errors: counters.error_count(),
+        p50: latency.map(|(q, _, _)| q[0]),
+        p90: latency.map(|(q, _, _)| q[1]),
+        p95: latency.map(|(q, _, _)| q[2]),
+        p99: latency.map(|(q, _, _)| q[3]),
+        max: latency.map(|(_, max, _)| max),
+        mean: latency.map(|(_, _, mean)| mean),
+        users: (counters.user_ms > 0).then(|| counters.user_ms as f64 / 1000.0),
         nodes: bucket.nodes.clone(),
         by_name: bucket
             .names
@@ -343,8 +371,6 @@ fn point(second: u64, bucket: &Bucket) -> SeriesPoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use onslaught_stats::{Counters, Histogram};
 
     fn data(requests: u64, latency_us: u64) -> Measurements {
         let mut latency = Histogram::new();
@@ -456,6 +482,35 @@ mod tests {
         assert_eq!(points.len(), 9);
     }
 
+    /// A point computed while its second is open is the one the second closes with, unless a
+    /// message came since; and it is what a summary of the second's latencies says.
+    #[test]
+    fn an_open_seconds_point_is_kept_until_the_second_changes() {
+        let mut series = Series::node();
+        series.add("a", 0, 1000, &data(10, 2_000));
+        let early = series.points();
+        assert!(series.open[&0].point.get().is_some());
+        series.add("a", 0, 1000, &data(10, 9_000));
+        assert!(series.open[&0].point.get().is_none());
+        let both = series.points();
+        assert_ne!(early, both);
+        series.add("a", 5_000, 6_000, &data(1, 1_000));
+        let closed = &series.points()[0];
+        assert_eq!(closed, &both[0]);
+        let mut whole = data(10, 2_000);
+        whole.add(&data(10, 9_000));
+        let summary = whole.latency.summary();
+        assert_eq!(
+            (closed.p50, closed.p99, closed.max, closed.mean),
+            (
+                Some(summary.median),
+                Some(summary.p99),
+                Some(summary.max),
+                Some(summary.mean)
+            )
+        );
+    }
+
     /// Per-second buckets keep the whole only: names would multiply their memory.
     #[test]
     fn an_aggregate_second_keeps_its_names_summaries_and_a_nodes_none() {
@@ -469,8 +524,7 @@ mod tests {
         // An open second: the names' latencies (sparse), no flows, no dense names.
         assert_eq!(bucket.names.len(), 2);
         assert_eq!(bucket.names["item"].latency.len(), 1);
-        assert!(bucket.measured.by_name.is_empty() && bucket.measured.flows.is_empty());
-        assert_eq!(bucket.measured.counters.requests_sent, 3);
+        assert_eq!(bucket.counters.requests_sent, 3);
         // Closed (four seconds later), it keeps each name's counts and percentiles only; a late
         // message still adds to the names' counts.
         series.add("d1", 4_000, 5_000, &data(1, 1_000));

@@ -140,4 +140,32 @@ mod tests {
         assert_eq!((fast_backlog.waiting(), fast_backlog.peak()), (0, 1));
         assert_eq!((slow_backlog.waiting(), slow_backlog.peak()), (7, 10));
     }
+
+    /// A batch is what waits, in order, up to the limit, and leaves the backlog.
+    #[tokio::test]
+    async fn a_batch_takes_what_waits_up_to_the_limit() {
+        let transport = InProcess::new();
+        let mut subscription = transport.subscribe(Topic::Metrics).await.unwrap();
+        let backlog = subscription.backlog();
+        for i in 0..5u8 {
+            transport
+                .publish(Topic::Metrics, "k", Bytes::from(vec![i]))
+                .await
+                .unwrap();
+        }
+        let first: Vec<u8> = subscription
+            .next_batch(3)
+            .await
+            .iter()
+            .map(|d| d.payload[0])
+            .collect();
+        assert_eq!((first, backlog.waiting()), (vec![0, 1, 2], 2));
+        let rest = subscription.next_batch(100).await;
+        assert_eq!(
+            (rest.len(), rest[1].payload[0], backlog.waiting()),
+            (2, 4, 0)
+        );
+        drop(transport);
+        assert!(subscription.next_batch(100).await.is_empty());
+    }
 }

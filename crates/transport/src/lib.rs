@@ -179,6 +179,16 @@ impl Subscription {
         Some(delivery)
     }
 
+    /// The next message and every other already waiting, up to `limit` in all (at least one),
+    /// in arrival order: a consumer that handles a batch at once takes its locks once per batch.
+    /// Empty once the transport is gone.
+    pub async fn next_batch(&mut self, limit: usize) -> Vec<Delivery> {
+        let mut batch = Vec::new();
+        let taken = self.rx.recv_many(&mut batch, limit.max(1)).await;
+        self.backlog.taken_n(taken);
+        batch
+    }
+
     /// A handle on this subscription's queue depth, which stays readable after it is dropped.
     pub fn backlog(&self) -> Backlog {
         self.backlog.clone()
@@ -244,12 +254,17 @@ impl Backlog {
     }
 
     fn taken(&self) {
+        self.taken_n(1);
+    }
+
+    fn taken_n(&self, taken: usize) {
+        let taken = u64::try_from(taken).unwrap_or(u64::MAX);
         // Never below zero, even if a receive were counted before its send.
         let _ = self
             .0
             .waiting
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(1))
+                Some(n.saturating_sub(taken))
             });
     }
 }
