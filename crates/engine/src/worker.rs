@@ -1,13 +1,11 @@
 //! One connection's request loop.
 
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http::{HeaderValue, Method};
 use onslaught_stats::ErrorKind;
 
 use crate::connection::{Connector, Open};
@@ -193,26 +191,36 @@ pub(crate) struct Shared {
     pub(crate) flows: Option<Arc<crate::vu::Flows>>,
 }
 
-/// The parts of the request that are the same for every send.
+/// The request as it goes on the wire, serialized once per worker: every send writes these
+/// same bytes (no allocation, no copy).
 struct Prepared {
-    /// Origin-form URI (path and query), as HTTP/1.1 sends it.
-    uri: Uri,
-    /// Headers including Host.
-    headers: HeaderMap,
+    /// Request line, headers (Host from the URL unless given) and body.
+    bytes: Vec<u8>,
+    /// A HEAD request: its response has no body.
+    head: bool,
 }
 
 fn prepare(spec: &LoadSpec) -> Prepared {
     let request = &spec.request;
-    let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri: Uri = path.parse().unwrap_or_else(|_| Uri::from_static("/"));
-    let mut headers = request.headers.clone();
-    if !headers.contains_key(HOST)
-        && let Some(authority) = request.uri.authority()
-        && let Ok(value) = HeaderValue::from_str(authority.as_str())
-    {
-        headers.insert(HOST, value);
+    let target = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let host = request
+        .uri
+        .authority()
+        .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
+    let mut bytes = Vec::new();
+    crate::h1::write_head(
+        &mut bytes,
+        &request.method,
+        target,
+        host.as_ref(),
+        &request.headers,
+        request.body.len(),
+    );
+    bytes.extend_from_slice(&request.body);
+    Prepared {
+        bytes,
+        head: request.method == Method::HEAD,
     }
-    Prepared { uri, headers }
 }
 
 /// Sends requests over one keep-alive connection until the jobs run out, recording into its
@@ -239,7 +247,11 @@ pub(crate) async fn run(
         .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
         let end = Instant::now();
         // Bytes out are what reached the socket for this request, whatever its outcome.
-        let written = connection.as_ref().map_or(0, Open::take_written);
+        let written = connection.as_mut().map_or(0, Open::take_written);
+        if connection.as_ref().is_some_and(|open| !open.reusable()) {
+            // The response ended the connection: close it now rather than at the next request.
+            connection = None;
+        }
         match outcome {
             Ok((status, bytes)) => {
                 connect_failures = 0;
@@ -271,7 +283,7 @@ pub(crate) async fn run(
 }
 
 /// One request and its complete response: status and body bytes. The request counts as sent
-/// once its connection is open and ready to take it (`intended`: its scheduled time).
+/// once its connection is open and takes it (`intended`: its scheduled time).
 async fn exchange(
     shared: &Shared,
     slot: &Slot,
@@ -280,92 +292,27 @@ async fn exchange(
     number: usize,
     intended: Option<Instant>,
 ) -> Result<(u16, u64), Failure> {
+    let open = ready(&shared.connector, connection, number).await?;
+    slot.sent(&shared.recorder, Instant::now(), intended);
+    open.send(&mut [IoSlice::new(&prepared.bytes)]).await?;
+    let response = open.read_response(prepared.head, None, None).await?;
+    Ok((response.status, response.body_bytes))
+}
+
+/// The connection to send the next request on: the kept-alive one unless it ended while idle
+/// (nothing was sent on it, so nothing is counted), else a new one.
+pub(crate) async fn ready<'c>(
+    connector: &Connector,
+    connection: &'c mut Option<Open>,
+    number: usize,
+) -> Result<&'c mut Open, Failure> {
     if let Some(open) = connection.as_mut()
-        && closed_while_idle(open).await
+        && open.closed_while_idle().await
     {
-        // The server closed the idle connection (keep-alive ended): reconnect, nothing was sent.
         *connection = None;
     }
-    if connection.is_none() {
-        *connection = Some(shared.connector.connect(number).await?);
+    match connection {
+        Some(open) => Ok(open),
+        None => Ok(connection.insert(connector.connect(number).await?)),
     }
-    let Some(Open {
-        sender, io, ended, ..
-    }) = connection.as_mut()
-    else {
-        return Err(Failure::of(ErrorKind::Other));
-    };
-    let mut request = Request::new(Full::new(shared.spec.request.body.clone()));
-    *request.method_mut() = shared.spec.request.method.clone();
-    *request.uri_mut() = prepared.uri.clone();
-    *request.headers_mut() = prepared.headers.clone();
-    let exchange = async {
-        sender.ready().await.map_err(|e| classify(&e))?;
-        slot.sent(&shared.recorder, Instant::now(), intended);
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| classify(&e))?;
-        let status = response.status().as_u16();
-        let mut body = response.into_body();
-        let mut bytes = 0u64;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| classify(&e))?;
-            if let Some(data) = frame.data_ref() {
-                bytes += data.len() as u64;
-            }
-        }
-        Ok((status, bytes))
-    };
-    let mut exchange = std::pin::pin!(exchange);
-    tokio::select! {
-        biased;
-        result = &mut exchange => return result,
-        outcome = io.as_mut() => {
-            *ended = true;
-            if let Err(e) = outcome {
-                return Err(classify(&e));
-            }
-        }
-    }
-    // The connection finished its last message (the server said `Connection: close`): what it
-    // read is already handed over, or the request fails by itself.
-    exchange.await
-}
-
-/// Lets the connection take in what happened while it was idle; true when it has ended (the
-/// server closed it).
-pub(crate) async fn closed_while_idle(open: &mut Open) -> bool {
-    if !open.ended {
-        open.ended =
-            std::future::poll_fn(|cx| Poll::Ready(open.io.as_mut().poll(cx).is_ready())).await;
-    }
-    open.ended
-}
-
-/// Maps a hyper failure to the kind users see, with its cause.
-pub(crate) fn classify(error: &hyper::Error) -> Failure {
-    if error.is_timeout() {
-        return Failure::of(ErrorKind::Timeout);
-    }
-    if error.is_canceled() || error.is_closed() || error.is_incomplete_message() {
-        return Failure::because(ErrorKind::Reset, error);
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as Io;
-            let kind = match io.kind() {
-                Io::ConnectionReset
-                | Io::ConnectionAborted
-                | Io::BrokenPipe
-                | Io::UnexpectedEof => ErrorKind::Reset,
-                Io::TimedOut => ErrorKind::Timeout,
-                _ => ErrorKind::Other,
-            };
-            return Failure::because(kind, io);
-        }
-        source = cause.source();
-    }
-    Failure::because(ErrorKind::Other, error)
 }
