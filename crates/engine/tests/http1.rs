@@ -371,3 +371,31 @@ async fn a_server_that_never_answers_times_out() {
     assert_eq!(c.requests_sent, 4, "{c:?}");
     assert_eq!(c.errors.get(&ErrorKind::Timeout), Some(&4), "{c:?}");
 }
+
+/// The worker's one timer, set for earlier requests, neither fires a later request's timeout
+/// early nor lets it run late: 50 quick answers, then silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_after_quick_responses_take_the_whole_timeout() {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&answered);
+    let (base, _) = serve_raw(move |_| {
+        if count.fetch_add(1, Ordering::Relaxed) < 50 {
+            vec![write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        } else {
+            vec![Act::Hang]
+        }
+    })
+    .await;
+    let mut s = gets(&base, 55, 1);
+    s.timeout = Duration::from_millis(300);
+    let (m, elapsed) = run(s).await;
+    let c = &m.counters;
+    assert_eq!(c.status_codes.get(&200), Some(&50), "{c:?}");
+    assert_eq!(c.errors.get(&ErrorKind::Timeout), Some(&5), "{c:?}");
+    // Five timeouts in a row, each the whole 300 ms.
+    assert!(
+        elapsed >= Duration::from_millis(1_500) && elapsed < Duration::from_millis(2_500),
+        "took {elapsed:?}"
+    );
+    assert_eq!(m.latency.len(), 50, "only responses have a latency");
+}
