@@ -1,58 +1,115 @@
-//! Opening connections: TCP (with TLS for https), then an HTTP/1.1 handshake.
+//! Opening connections: TCP (with TLS for https), ready for the HTTP/1.1 client loop (`h1`).
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
 use onslaught_stats::ErrorKind;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
+use crate::h1::Conn;
 use crate::recorder::Failure;
 use crate::{EngineError, LoadSpec};
 
-/// The request sender of one open HTTP/1.1 connection.
-pub(crate) type Sender = SendRequest<Full<Bytes>>;
-
-/// The future that does a connection's reading and writing. The worker that owns the
-/// connection polls it beside its request (no task of its own, so no wake-ups between tasks on
-/// every request); it completes when the connection ends.
-pub(crate) type Io = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
-
 /// One open HTTP/1.1 connection.
-pub(crate) struct Open {
-    /// Hands requests to the connection.
-    pub(crate) sender: Sender,
-    /// Drives the connection.
-    pub(crate) io: Io,
-    /// `io` has completed (and must not be polled again).
-    pub(crate) ended: bool,
-    /// Bytes written to the socket and not yet counted (see [`Open::take_written`]).
-    written: Arc<AtomicU64>,
+pub(crate) type Open = Conn<Stream>;
+
+/// A connection's stream: plain TCP or TLS over it, both counting what they write.
+pub(crate) enum Stream {
+    /// http.
+    Plain(Counted),
+    /// https (boxed: a TLS session is large, and most runs have none).
+    Tls(Box<TlsStream<Counted>>),
+}
+
+impl Stream {
+    /// Bytes written to the socket since the previous call (TLS records included).
+    pub(crate) fn take_written(&mut self) -> u64 {
+        let counted = match self {
+            Stream::Plain(counted) => counted,
+            Stream::Tls(tls) => tls.get_mut().0,
+        };
+        std::mem::take(&mut counted.written)
+    }
 }
 
 impl Open {
     /// Bytes written to the socket since the previous call (TLS records included).
-    pub(crate) fn take_written(&self) -> u64 {
-        self.written.swap(0, Ordering::Relaxed)
+    pub(crate) fn take_written(&mut self) -> u64 {
+        self.stream_mut().take_written()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 
 /// A TCP stream that counts the bytes the kernel accepted for sending: what a run reports as
 /// bytes out is what was written, not what was meant to be.
-struct Counted {
+pub(crate) struct Counted {
     stream: TcpStream,
-    written: Arc<AtomicU64>,
+    /// Bytes written and not yet taken by [`Stream::take_written`].
+    written: u64,
 }
 
 impl AsyncRead for Counted {
@@ -73,7 +130,7 @@ impl AsyncWrite for Counted {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+            self.written += *n as u64;
         }
         poll
     }
@@ -85,7 +142,7 @@ impl AsyncWrite for Counted {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+            self.written += *n as u64;
         }
         poll
     }
@@ -157,38 +214,21 @@ impl Connector {
             .await
             .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
         let _ = tcp.set_nodelay(true);
-        let written = Arc::new(AtomicU64::new(0));
         let tcp = Counted {
             stream: tcp,
-            written: Arc::clone(&written),
+            written: 0,
         };
-        match &self.tls {
-            None => handshake(tcp, written).await,
-            Some((connector, name)) => {
-                let stream = connector
+        let stream = match &self.tls {
+            None => Stream::Plain(tcp),
+            Some((connector, name)) => Stream::Tls(Box::new(
+                connector
                     .connect(name.clone(), tcp)
                     .await
-                    .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
-                handshake(stream, written).await
-            }
-        }
+                    .map_err(|e| Failure::because(ErrorKind::Connect, &e))?,
+            )),
+        };
+        Ok(Conn::new(stream))
     }
-}
-
-async fn handshake<S>(stream: S, written: Arc<AtomicU64>) -> Result<Open, Failure>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, connection) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| Failure::because(ErrorKind::Connect, &e))?;
-    Ok(Open {
-        sender,
-        io: Box::pin(connection),
-        ended: false,
-        written,
-    })
 }
 
 fn tls_config(insecure: bool) -> rustls::ClientConfig {

@@ -36,7 +36,9 @@
 //! - [`schedule`]: [`Arrivals`] (a constant gap or a rate [`Curve`], whole or one [`Stripe`],
 //!   switched to a new rate from an instant of the run), the pacer thread, [`RateControl`]
 //!   (a running schedule's rate changed) and precise sleeping.
-//! - `connection`: TCP and TLS connections, HTTP/1.1 handshakes.
+//! - `connection`: TCP and TLS connections (`Stream`, counting bytes written).
+//! - `h1`: the HTTP/1.1 client loop on a connection: request heads written once, responses
+//!   parsed in place (`httparse`) on a reused buffer; no hyper, no allocation per request.
 //! - [`ramp`]: [`Users`], a curve of virtual users (whole or one stripe), and `Presence`, the
 //!   count of users running.
 //! - [`users`]: [`UsersControl`], an avalanche's users changed while it runs (users above the
@@ -55,6 +57,7 @@
 //! `engine` knows nothing of Kafka, JSON or the protocol.
 
 mod connection;
+mod h1;
 pub mod limits;
 pub mod ramp;
 pub mod recorder;

@@ -15,11 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use std::io::IoSlice;
+
+use bytes::BytesMut;
 use cookie_store::{CookieStore, RawCookie};
-use http::header::{COOKIE, HOST, SET_COOKIE};
-use http::{HeaderMap, HeaderValue, Request};
-use http_body_util::{BodyExt, Full};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Method};
 use onslaught_flow::data::Cursors;
 use onslaught_flow::extract::Response;
 use onslaught_flow::scenario::{RENDER, RequestStep};
@@ -30,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::Open;
 use crate::recorder::{Exchange, Failure, Slot};
-use crate::worker::{Shared, classify, closed_while_idle};
+use crate::worker::{Shared, ready};
 
 /// Open load: an iteration that no virtual user takes within this long after its intended
 /// time is dropped (every virtual user was busy).
@@ -72,6 +73,8 @@ impl Flows {
 struct User {
     vu: Vu,
     connection: Option<Open>,
+    /// The request head being written, its buffer kept from request to request.
+    head: Vec<u8>,
     jar: CookieStore,
     number: usize,
     connect_failures: u32,
@@ -89,6 +92,7 @@ pub(crate) async fn run(
     let mut user = User {
         vu: Vu::new(number as u64, flows.driver),
         connection,
+        head: Vec::new(),
         jar: CookieStore::default(),
         number,
         connect_failures: 0,
@@ -169,12 +173,7 @@ impl User {
                 return false;
             }
         };
-        let mut request = Request::new(Full::new(rendered.body));
-        *request.method_mut() = rendered.method;
         let mut headers = rendered.headers;
-        if let Some(host) = &flows.host {
-            headers.entry(HOST).or_insert_with(|| host.clone());
-        }
         let cookie_url = self
             .jar
             .iter_unexpired()
@@ -194,8 +193,19 @@ impl User {
             }
         }
         let uri = rendered.uri;
-        *request.uri_mut() = uri.clone();
-        *request.headers_mut() = headers;
+        self.head.clear();
+        crate::h1::write_head(
+            &mut self.head,
+            &rendered.method,
+            uri.path_and_query().map_or("/", |p| p.as_str()),
+            flows.host.as_ref(),
+            &headers,
+            rendered.body.len(),
+        );
+        let request = Request {
+            body: &rendered.body,
+            head_method: rendered.method == Method::HEAD,
+        };
         let started = Instant::now();
         slot.begin_named(name, started);
         let keep_body = step.needs_body();
@@ -206,7 +216,14 @@ impl User {
         .await
         .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
         let end = Instant::now();
-        let written = self.connection.as_ref().map_or(0, Open::take_written);
+        let written = self.connection.as_mut().map_or(0, Open::take_written);
+        if self
+            .connection
+            .as_ref()
+            .is_some_and(|open| !open.reusable())
+        {
+            self.connection = None;
+        }
         match outcome {
             Ok((status, response_headers, body, bytes)) => {
                 self.connect_failures = 0;
@@ -234,7 +251,7 @@ impl User {
                 let response = Response {
                     status,
                     headers: &response_headers,
-                    body: &body,
+                    body: &body[..],
                 };
                 step.judge(&response, latency, &mut self.vu, |check, passed| {
                     slot.check(name, check, passed);
@@ -260,63 +277,38 @@ impl User {
         flows.base.join(path).unwrap_or_else(|_| flows.base.clone())
     }
 
-    /// One request and its complete response: status, headers, body (kept when `keep_body`)
-    /// and body bytes read.
+    /// One request (its head in `self.head`) and its complete response: status, headers, body
+    /// (kept when `keep_body`) and body bytes read.
     async fn exchange(
         &mut self,
         shared: &Shared,
         slot: &Slot,
         name: usize,
-        request: Request<Full<Bytes>>,
+        request: Request<'_>,
         intended: Instant,
         keep_body: bool,
-    ) -> Result<(u16, HeaderMap, Bytes, u64), Failure> {
-        if let Some(open) = self.connection.as_mut()
-            && closed_while_idle(open).await
-        {
-            self.connection = None;
-        }
-        if self.connection.is_none() {
-            self.connection = Some(shared.connector.connect(self.number).await?);
-        }
-        let Some(Open {
-            sender, io, ended, ..
-        }) = self.connection.as_mut()
-        else {
-            return Err(Failure::of(ErrorKind::Other));
-        };
-        let exchange = async {
-            sender.ready().await.map_err(|e| classify(&e))?;
-            slot.sent_named(&shared.recorder, name, Instant::now(), Some(intended));
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|e| classify(&e))?;
-            let (parts, mut body) = response.into_parts();
-            let mut kept = BytesMut::new();
-            let mut bytes = 0u64;
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| classify(&e))?;
-                if let Some(data) = frame.data_ref() {
-                    bytes += data.len() as u64;
-                    if keep_body {
-                        kept.extend_from_slice(data);
-                    }
-                }
-            }
-            Ok((parts.status.as_u16(), parts.headers, kept.freeze(), bytes))
-        };
-        let mut exchange = std::pin::pin!(exchange);
-        tokio::select! {
-            biased;
-            result = &mut exchange => return result,
-            outcome = io.as_mut() => {
-                *ended = true;
-                if let Err(e) = outcome {
-                    return Err(classify(&e));
-                }
-            }
-        }
-        exchange.await
+    ) -> Result<(u16, HeaderMap, BytesMut, u64), Failure> {
+        let open = ready(&shared.connector, &mut self.connection, self.number).await?;
+        slot.sent_named(&shared.recorder, name, Instant::now(), Some(intended));
+        open.send(&mut [IoSlice::new(&self.head), IoSlice::new(request.body)])
+            .await?;
+        let mut headers = HeaderMap::new();
+        let mut body = BytesMut::new();
+        let response = open
+            .read_response(
+                request.head_method,
+                Some(&mut headers),
+                keep_body.then_some(&mut body),
+            )
+            .await?;
+        Ok((response.status, headers, body, response.body_bytes))
     }
+}
+
+/// What a step sends besides its head.
+struct Request<'a> {
+    /// The body.
+    body: &'a [u8],
+    /// A HEAD request: its response has no body.
+    head_method: bool,
 }
