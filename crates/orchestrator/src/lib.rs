@@ -521,21 +521,7 @@ impl Orchestrator {
                 .stats
                 .triggers_resent
                 .fetch_add(1, Ordering::Relaxed);
-            let trigger = Trigger {
-                protocol_version: onslaught_protocol::PROTOCOL_VERSION,
-                test_id: test_id.clone(),
-                trigger: TriggerAction::Start,
-                start_at_ms,
-                rate: None,
-                rate_total: None,
-                users: None,
-                users_total: None,
-                effective_at_ms: None,
-                drivers: Vec::new(),
-                issued_at_ms: now_ms(),
-                epoch: None,
-                signature: None,
-            };
+            let trigger = Trigger::new(&test_id, TriggerAction::Start, start_at_ms);
             // Published off the control loop.
             let this = self.clone();
             tokio::spawn(async move {
@@ -738,21 +724,7 @@ impl Orchestrator {
         }
         let start_at_ms =
             now_ms() + u64::try_from(self.inner.config.start_delay.as_millis()).unwrap_or(0);
-        let trigger = Trigger {
-            protocol_version: onslaught_protocol::PROTOCOL_VERSION,
-            test_id: id.to_owned(),
-            trigger: TriggerAction::Start,
-            start_at_ms,
-            rate: None,
-            rate_total: None,
-            users: None,
-            users_total: None,
-            effective_at_ms: None,
-            drivers: Vec::new(),
-            issued_at_ms: now_ms(),
-            epoch: None,
-            signature: None,
-        };
+        let trigger = Trigger::new(id, TriggerAction::Start, start_at_ms);
         {
             let mut state = self.inner.state.lock();
             state.set_running(id, start_at_ms);
