@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what onslaught's build and test suite need on a fresh Debian machine, skipping what is
 # already there: build tools, Java 17 + Maven (for the test Kafka broker), Node.js + npm (the
-# dashboard), Debian's Chromium (browser tests), kcat (inspecting topics), the Docker engine,
+# dashboard), Debian's Chromium (browser tests), kcat (inspecting topics), nginx and openssl (the
+# engine's tests against a real nginx, plain and TLS, with a certificate made by the test), the Docker engine,
 # docker-compose and debootstrap (the compose stack test), Go (to build helm). Then fetches the
 # Kafka broker's jars into the cache and builds the pinned helm. Safe to run repeatedly.
 set -euo pipefail
@@ -18,6 +19,8 @@ have mvn || need+=(maven)
 have node || need+=(nodejs)
 have npm || need+=(npm)
 have kcat || need+=(kcat)
+have nginx || need+=(nginx-light)
+have openssl || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 have ip || need+=(iproute2)
 [ -x /usr/sbin/dockerd ] || need+=(docker.io)
