@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::Open;
 use crate::recorder::{Exchange, Failure, Slot};
-use crate::worker::{Shared, ready};
+use crate::worker::{Deadline, Shared, ready};
 
 /// Open load: an iteration that no virtual user takes within this long after its intended
 /// time is dropped (every virtual user was busy).
@@ -98,6 +98,8 @@ pub(crate) async fn run(
         connect_failures: 0,
     };
     let scenario = &flows.scenario;
+    // One timer for the user's per-request timeouts (see `Deadline`), as the single request has.
+    let mut deadline = Deadline::new(shared.spec.timeout);
     while let Some(intended) = shared.jobs.next(&shared.recorder, &slot, &worker).await {
         let now = Instant::now();
         let pick = scenario.pick();
@@ -128,7 +130,9 @@ pub(crate) async fn run(
                     tokio::time::sleep_until(until.into()).await;
                 }
                 Step::Request(request) => {
-                    let ok = user.request(&shared, &flows, &slot, request, step_at).await;
+                    let ok = user
+                        .request(&shared, &flows, &slot, request, step_at, &mut deadline)
+                        .await;
                     step_at = Instant::now();
                     if !ok && request.on_failure == OnFailure::Stop {
                         stopped = true;
@@ -163,6 +167,7 @@ impl User {
         slot: &Slot,
         step: &RequestStep,
         intended: Instant,
+        deadline: &mut Deadline,
     ) -> bool {
         let name = step.name;
         let rendered = match flows.scenario.render(step, &self.vu) {
@@ -209,12 +214,12 @@ impl User {
         let started = Instant::now();
         slot.begin_named(name, started);
         let keep_body = step.needs_body();
-        let outcome = tokio::time::timeout(
-            shared.spec.timeout,
-            self.exchange(shared, slot, name, request, intended, keep_body),
-        )
-        .await
-        .unwrap_or_else(|_| Err(Failure::of(ErrorKind::Timeout)));
+        let outcome = deadline
+            .bound(
+                started + shared.spec.timeout,
+                self.exchange(shared, slot, name, request, intended, keep_body),
+            )
+            .await;
         let end = Instant::now();
         let written = self.connection.as_mut().map_or(0, Open::take_written);
         if self

@@ -327,13 +327,13 @@ pub(crate) async fn ready<'c>(
 /// after the current deadline; when it fires early (its request finished long ago), it is moved
 /// to the current deadline. In a run of requests much shorter than the timeout, it moves once
 /// per timeout, not once per request.
-struct Deadline {
+pub(crate) struct Deadline {
     timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Deadline {
     /// A timer for requests that start from now on, with a `timeout` each.
-    fn new(timeout: Duration) -> Self {
+    pub(crate) fn new(timeout: Duration) -> Self {
         Self {
             timer: Box::pin(tokio::time::sleep(timeout)),
         }
@@ -341,7 +341,7 @@ impl Deadline {
 
     /// `work`, failed as [`ErrorKind::Timeout`] if it is not done by `deadline` (no earlier
     /// than any deadline given before).
-    async fn bound<T>(
+    pub(crate) async fn bound<T>(
         &mut self,
         deadline: Instant,
         work: impl Future<Output = Result<T, Failure>>,
